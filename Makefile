@@ -1,0 +1,34 @@
+# attnlab: `make demo` and `make test` work from a fresh clone.
+# The venv holds the exact PyTorch that tch links against; torch-sys finds it
+# through LIBTORCH_USE_PYTORCH and the venv's python. Binaries carry an rpath
+# to its libraries (see build/link_libtorch.rs), so nothing else is needed at run time.
+
+VENV      := $(CURDIR)/.venv
+export VIRTUAL_ENV := $(VENV)
+export PATH := $(VENV)/bin:$(PATH)
+export LIBTORCH_USE_PYTORCH := 1
+CARGO     ?= cargo
+BIN       := target/debug/attnlab
+STAMP     := $(VENV)/.torch-2.13.0
+
+.PHONY: all bootstrap build demo test bench clean-store
+
+all: build
+
+$(STAMP): scripts/bootstrap-venv.sh
+	bash scripts/bootstrap-venv.sh $(VENV)
+
+bootstrap: $(STAMP)
+
+build: $(STAMP)
+	$(CARGO) build --locked --bins
+
+demo: build
+	$(BIN) run experiments/quickstart.yaml
+	$(BIN) report quickstart -o reports/quickstart.html
+
+test: $(STAMP)
+	$(CARGO) test --locked --workspace
+
+clean-store:
+	rm -rf .attnlab

@@ -1,0 +1,84 @@
+//! DIN (Zhou et al., KDD 2018): target attention over the user's recent
+//! clicked items. Each history item and the candidate are embedded as
+//! item ⊕ category; the local activation unit weighs every history item by
+//! its relevance to the candidate, and an MLP reads user, slot, candidate and
+//! the attended interest.
+
+use serde::Deserialize;
+use tch::nn::{self, Module};
+use tch::{Kind, Tensor};
+
+use attnlab_data::Cardinalities;
+
+use crate::blocks::{embedding_with_padding, Mlp, TargetAttention};
+use crate::{CtrBatch, CtrModel};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DinParams {
+    /// Width of each id embedding (an item is item ⊕ category, twice this).
+    pub embed_dim: usize,
+    /// Hidden sizes of the local activation unit.
+    pub attention_hidden: Vec<usize>,
+    /// Hidden sizes of the prediction tower.
+    pub mlp_hidden: Vec<usize>,
+    pub dropout: f64,
+}
+
+impl Default for DinParams {
+    fn default() -> Self {
+        DinParams { embed_dim: 16, attention_hidden: vec![36], mlp_hidden: vec![64, 32], dropout: 0.0 }
+    }
+}
+
+#[derive(Debug)]
+pub struct Din {
+    user: nn::Embedding,
+    item: nn::Embedding,
+    category: nn::Embedding,
+    position: nn::Embedding,
+    attention: TargetAttention,
+    tower: Mlp,
+}
+
+impl Din {
+    pub fn new(p: &nn::Path, sizes: &Cardinalities, params: &DinParams) -> Din {
+        let d = params.embed_dim;
+        Din {
+            user: embedding_with_padding(&(p / "user"), sizes.users + 1, d),
+            item: embedding_with_padding(&(p / "item"), sizes.items, d),
+            category: embedding_with_padding(&(p / "category"), sizes.categories, d),
+            position: embedding_with_padding(&(p / "position"), sizes.positions + 1, d),
+            attention: TargetAttention::new(&(p / "attention"), 2 * d, &params.attention_hidden),
+            // user, position, candidate (2d), interest (2d), candidate * interest (2d)
+            tower: Mlp::new(&(p / "tower"), 8 * d, &params.mlp_hidden, 1, params.dropout),
+        }
+    }
+
+    fn embed_items(&self, items: &Tensor, categories: &Tensor) -> Tensor {
+        Tensor::cat(&[self.item.forward(items), self.category.forward(categories)], -1)
+    }
+
+    fn attend(&self, b: &CtrBatch) -> (Tensor, Tensor, Tensor) {
+        let candidate = self.embed_items(&b.item, &b.category);
+        let history = self.embed_items(&b.history_items, &b.history_categories);
+        let mask = b.history_items.ne(0).to_kind(Kind::Float);
+        let (interest, weights) = self.attention.forward(&history, &candidate, &mask);
+        (candidate, interest, weights)
+    }
+}
+
+impl CtrModel for Din {
+    fn forward_t(&self, b: &CtrBatch, train: bool) -> Tensor {
+        let (candidate, interest, _) = self.attend(b);
+        // ids are shifted by one: row 0 of these tables is the unused padding row
+        let user = self.user.forward(&(&b.user + 1));
+        let position = self.position.forward(&(&b.position + 1));
+        let features = Tensor::cat(&[user, position, candidate.shallow_clone(), interest.shallow_clone(), candidate * interest], -1);
+        self.tower.forward_t(&features, train).squeeze_dim(-1)
+    }
+
+    fn attention(&self, b: &CtrBatch) -> Option<Tensor> {
+        Some(self.attend(b).2)
+    }
+}

@@ -1,0 +1,42 @@
+//! Logistic regression on (user, item, position): the baseline every
+//! attention model must beat. It learns a bias per user, per item and per
+//! slot, but no interaction between a user's interests and an item.
+
+use serde::Deserialize;
+use tch::nn::{self, Module};
+use tch::Tensor;
+
+use attnlab_data::Cardinalities;
+
+use crate::blocks::scalar_table;
+use crate::{CtrBatch, CtrModel};
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LrParams {}
+
+#[derive(Debug)]
+pub struct Lr {
+    user: nn::Embedding,
+    item: nn::Embedding,
+    position: nn::Embedding,
+    bias: Tensor,
+}
+
+impl Lr {
+    pub fn new(p: &nn::Path, sizes: &Cardinalities, _params: &LrParams) -> Lr {
+        Lr {
+            user: scalar_table(&(p / "user"), sizes.users),
+            item: scalar_table(&(p / "item"), sizes.items),
+            position: scalar_table(&(p / "position"), sizes.positions),
+            bias: p.zeros("bias", &[1]),
+        }
+    }
+}
+
+impl CtrModel for Lr {
+    fn forward_t(&self, b: &CtrBatch, _train: bool) -> Tensor {
+        let w = self.user.forward(&b.user) + self.item.forward(&b.item) + self.position.forward(&b.position);
+        w.squeeze_dim(-1) + &self.bias
+    }
+}

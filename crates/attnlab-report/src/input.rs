@@ -1,0 +1,53 @@
+//! Plain-data input of a report. Defined here rather than borrowed from the
+//! tracking crate so the report can be produced from any source.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Everything shown in one comparison report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ReportInput {
+    pub experiment: String,
+    pub description: Option<String>,
+    /// Caller-supplied timestamp text; the report never reads the clock so
+    /// output stays deterministic.
+    pub generated_at: String,
+    /// Columns of the results table, in order.
+    pub metrics: Vec<MetricSpec>,
+    pub runs: Vec<RunSummary>,
+    /// Key/value lines of the "Protocol" panel.
+    pub protocol: Vec<(String, String)>,
+    /// Free-form notes, e.g. "best possible test AUC (simulator oracle): 0.7312".
+    pub notes: Vec<String>,
+}
+
+/// One column of the results table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricSpec {
+    /// Key into [`RunSummary::metrics`], e.g. `"test.auc"`.
+    pub key: String,
+    /// Column header, e.g. `"Test AUC"`.
+    pub label: String,
+    /// Decides which value is marked best: max if true, min otherwise.
+    pub higher_is_better: bool,
+}
+
+/// Summary of one run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunSummary {
+    pub id: String,
+    /// Short run name, e.g. `"din"`; used in the table and chart legends.
+    pub name: String,
+    /// Model name, e.g. `"DIN"`.
+    pub model: String,
+    pub seed: u64,
+    /// Run status, e.g. `"FINISHED"`; only finished runs compete for "best".
+    pub status: String,
+    pub duration_s: Option<f64>,
+    pub params: Vec<(String, String)>,
+    /// Summary values keyed like [`MetricSpec::key`].
+    pub metrics: BTreeMap<String, f64>,
+    /// Per-epoch history, e.g. `"valid.auc" -> [(1, 0.61), (2, 0.65)]`.
+    pub curves: BTreeMap<String, Vec<(i64, f64)>>,
+}

@@ -1,0 +1,19 @@
+//! Self-contained HTML comparison reports for attnlab experiments.
+//!
+//! The caller collects everything it wants shown into a [`ReportInput`]
+//! (plain data, no dependency on the tracking store) and renders it with
+//! [`render_html`] or writes it with [`write_html`]. The output is a single
+//! HTML file: inline CSS, inline SVG charts, no scripts and no external
+//! resources, so it can be archived, mailed or printed as is.
+//!
+//! Every string taken from the input is HTML-escaped, both by the template
+//! (Tera autoescaping) and by the SVG generator for text it embeds itself.
+
+mod error;
+mod html;
+mod input;
+pub mod svg;
+
+pub use error::{ReportError, Result};
+pub use html::{render_html, write_html};
+pub use input::{MetricSpec, ReportInput, RunSummary};

@@ -1,0 +1,75 @@
+//! Cross-field checks that a typed parse cannot express.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use crate::{Result, Spec, SpecError};
+
+/// Parsed `train.device`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    Auto,
+    Cpu,
+    Cuda(usize),
+}
+
+impl DeviceChoice {
+    pub fn parse(text: &str) -> Option<DeviceChoice> {
+        match text {
+            "auto" => Some(DeviceChoice::Auto),
+            "cpu" => Some(DeviceChoice::Cpu),
+            "cuda" => Some(DeviceChoice::Cuda(0)),
+            _ => text.strip_prefix("cuda:")?.parse().ok().map(DeviceChoice::Cuda),
+        }
+    }
+}
+
+pub(crate) fn validate(spec: &Spec, path: &Path) -> Result<()> {
+    let invalid = |field: &str, message: String| SpecError::Invalid {
+        path: path.to_path_buf(),
+        field: field.to_string(),
+        message,
+    };
+    let safe_name = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !safe_name(&spec.name) {
+        return Err(invalid("name", format!("`{}` must be non-empty letters, digits, `-`, `_` or `.`", spec.name)));
+    }
+    if spec.models.is_empty() {
+        return Err(invalid("models", "at least one model is required".into()));
+    }
+    let mut names = HashSet::new();
+    for (i, m) in spec.models.iter().enumerate() {
+        if !safe_name(&m.name) {
+            return Err(invalid(&format!("models[{i}].name"), format!("`{}` must be letters, digits, `-`, `_` or `.`", m.name)));
+        }
+        if !names.insert(&m.name) {
+            return Err(invalid(&format!("models[{i}].name"), format!("`{}` is used twice", m.name)));
+        }
+    }
+    if spec.seeds.is_empty() {
+        return Err(invalid("seeds", "at least one seed is required".into()));
+    }
+    if spec.seeds.iter().collect::<HashSet<_>>().len() != spec.seeds.len() {
+        return Err(invalid("seeds", "seeds must be distinct".into()));
+    }
+    let ratios = spec.protocol.ratios;
+    if ratios.iter().any(|r| !(r.is_finite() && *r > 0.0)) || (ratios.iter().sum::<f64>() - 1.0).abs() > 1e-6 {
+        return Err(invalid("protocol.ratios", format!("{ratios:?} must be three positive fractions summing to 1")));
+    }
+    if spec.protocol.metrics.is_empty() {
+        return Err(invalid("protocol.metrics", "at least one metric is required".into()));
+    }
+    if !spec.protocol.metrics.contains(&spec.protocol.valid_metric) {
+        return Err(invalid(
+            "protocol.valid_metric",
+            format!("`{}` is not among protocol.metrics {:?}", spec.protocol.valid_metric, spec.protocol.metrics),
+        ));
+    }
+    if DeviceChoice::parse(&spec.train.device).is_none() {
+        return Err(invalid("train.device", format!("`{}` is not auto, cpu or cuda:N", spec.train.device)));
+    }
+    if spec.train.threads == Some(0) {
+        return Err(invalid("train.threads", "must be at least 1".into()));
+    }
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! Errors of the run store. Every variant carries the database path so a
+//! message read in a log says which store failed, not only how.
+
+use std::path::PathBuf;
+
+/// Anything that can go wrong while opening, writing or reading a store.
+#[derive(Debug, thiserror::Error)]
+pub enum TrackError {
+    /// The directory that should hold the database could not be created.
+    #[error("cannot create directory for run store {}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// SQLite refused to open the file or to configure the connection.
+    #[error("cannot open run store {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// A statement failed; `op` says what the store was doing at the time.
+    #[error("run store {}: {op} failed: {source}", path.display())]
+    Sqlite {
+        path: PathBuf,
+        op: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// The file was written by a newer build; we refuse rather than misread it.
+    #[error(
+        "run store {} has schema version {found}, but this build knows only up to {known}; upgrade attnlab",
+        path.display()
+    )]
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+
+    #[error("run store {}: no run with id {id:?}", path.display())]
+    UnknownRun { path: PathBuf, id: String },
+
+    #[error("run store {}: no experiment named {name:?}", path.display())]
+    UnknownExperiment { path: PathBuf, name: String },
+
+    /// NaN or infinite metric value. SQLite would silently store NaN as NULL,
+    /// so such points are rejected and their whole batch is rolled back.
+    #[error("run store {}: metric {key:?} of run {run_id} has non-finite value {value}", path.display())]
+    NonFinite {
+        path: PathBuf,
+        run_id: String,
+        key: String,
+        value: f64,
+    },
+
+    /// A row holds something this code never writes (e.g. an unknown status).
+    #[error("run store {}: corrupt data: {detail}", path.display())]
+    Corrupt { path: PathBuf, detail: String },
+}
+
+/// Result alias used throughout the crate.
+pub type Result<T> = std::result::Result<T, TrackError>;
+
+/// A string that is not one of the four run statuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown run status {0:?} (expected RUNNING, FINISHED, FAILED or KILLED)")]
+pub struct ParseRunStatusError(pub String);

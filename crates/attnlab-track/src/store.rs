@@ -1,0 +1,550 @@
+//! The SQLite-backed run store.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use crate::error::{Result, TrackError};
+use crate::model::{ExperimentRecord, MetricPoint, NewRun, RunRecord, RunStatus, now_ms};
+use crate::schema::{MIGRATIONS, latest_version};
+
+/// How long a writer waits for another process's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One connection to a run store file. Open one `Store` per thread or
+/// process; they coordinate through SQLite's locks, not through Rust.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// The columns of `runs` joined with the experiment name, before details are attached.
+struct RunRow {
+    id: String,
+    experiment: String,
+    name: String,
+    model: String,
+    seed: i64,
+    run_key: String,
+    status: String,
+    start_ms: i64,
+    end_ms: Option<i64>,
+}
+
+const RUN_COLUMNS: &str =
+    "r.id, e.name, r.name, r.model, r.seed, r.run_key, r.status, r.start_ms, r.end_ms";
+
+fn run_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+    Ok(RunRow {
+        id: row.get(0)?,
+        experiment: row.get(1)?,
+        name: row.get(2)?,
+        model: row.get(3)?,
+        seed: row.get(4)?,
+        run_key: row.get(5)?,
+        status: row.get(6)?,
+        start_ms: row.get(7)?,
+        end_ms: row.get(8)?,
+    })
+}
+
+/// Seeds are full-range `u64` but SQLite integers are `i64`: store the bit
+/// pattern, so every seed round-trips exactly (large seeds read as negative in raw SQL).
+fn seed_to_sql(seed: u64) -> i64 {
+    seed as i64
+}
+
+fn seed_from_sql(seed: i64) -> u64 {
+    seed as u64
+}
+
+impl Store {
+    /// Opens (creating parent dirs and the file) a store; WAL journal,
+    /// synchronous=NORMAL, foreign_keys=ON, busy_timeout 10 s; applies schema
+    /// migrations by `PRAGMA user_version` inside one IMMEDIATE transaction,
+    /// so two processes opening a fresh file at once cannot both migrate it.
+    /// A store whose version is newer than this build knows is
+    /// [`TrackError::SchemaTooNew`].
+    pub fn open(path: &Path) -> Result<Store> {
+        let path = path.to_path_buf();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| TrackError::CreateDir {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        let open_err = |source| TrackError::Open {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(open_err)?;
+        // The busy timeout goes first so the pragmas below wait for other openers too.
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        // journal_mode answers with the resulting mode; WAL lets readers run beside one writer.
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        let store = Store { conn, path };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The file this store was opened on.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Get-or-create an experiment by name; returns its id.
+    pub fn ensure_experiment(&self, name: &str) -> Result<i64> {
+        self.write("ensure experiment", |tx| {
+            self.ensure_experiment_in(tx, name)
+        })
+    }
+
+    /// Creates a RUNNING run with start time now, its params and tags, in one
+    /// transaction (creating the experiment if needed). Returns the run id, a
+    /// uuid v4 as 32 hex digits. A key repeated in `params` or `tags` keeps its last value.
+    pub fn create_run(&self, new: &NewRun) -> Result<String> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        self.write("create run", |tx| {
+            let experiment_id = self.ensure_experiment_in(tx, &new.experiment)?;
+            tx.execute(
+                "INSERT INTO runs (id, experiment_id, name, model, seed, run_key, status, start_ms, end_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL)",
+                params![
+                    id,
+                    experiment_id,
+                    new.name,
+                    new.model,
+                    seed_to_sql(new.seed),
+                    new.run_key,
+                    RunStatus::Running.as_str(),
+                    now_ms()
+                ],
+            )
+            .map_err(self.err("create run"))?;
+            self.upsert_pairs(tx, "params", &id, &new.params)?;
+            self.upsert_pairs(tx, "tags", &id, &new.tags)?;
+            Ok(())
+        })?;
+        Ok(id)
+    }
+
+    /// Appends metric points in ONE transaction with one prepared statement,
+    /// so a step's worth of metrics costs a single fsync-free commit in WAL.
+    /// A non-finite value fails the whole batch ([`TrackError::NonFinite`]);
+    /// nothing of it is stored.
+    pub fn log_metrics(&self, run_id: &str, points: &[MetricPoint]) -> Result<()> {
+        const OP: &str = "log metrics";
+        self.write(OP, |tx| {
+            self.require_run(tx, run_id)?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO metrics (run_id, key, value, step, timestamp_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(self.err(OP))?;
+            for p in points {
+                if !p.value.is_finite() {
+                    // Returning drops the transaction, which rolls back the points already inserted.
+                    return Err(TrackError::NonFinite {
+                        path: self.path.clone(),
+                        run_id: run_id.to_owned(),
+                        key: p.key.clone(),
+                        value: p.value,
+                    });
+                }
+                insert
+                    .execute(params![run_id, p.key, p.value, p.step, p.timestamp_ms])
+                    .map_err(self.err(OP))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Sets tags on a run, replacing the values of keys it already has.
+    pub fn set_tags(&self, run_id: &str, tags: &[(String, String)]) -> Result<()> {
+        self.write("set tags", |tx| {
+            self.require_run(tx, run_id)?;
+            self.upsert_pairs(tx, "tags", run_id, tags)
+        })
+    }
+
+    /// Sets status and end time (now). Setting `Running` again clears the
+    /// end time, since a running run has not ended. Unknown run id ->
+    /// [`TrackError::UnknownRun`].
+    pub fn finish_run(&self, run_id: &str, status: RunStatus) -> Result<()> {
+        const OP: &str = "finish run";
+        let end_ms = (status != RunStatus::Running).then(now_ms);
+        self.write(OP, |tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE runs SET status = ?1, end_ms = ?2 WHERE id = ?3",
+                    params![status.as_str(), end_ms, run_id],
+                )
+                .map_err(self.err(OP))?;
+            if changed == 0 {
+                return Err(self.unknown_run(run_id));
+            }
+            Ok(())
+        })
+    }
+
+    /// All experiments, sorted by name, with how many runs each holds.
+    pub fn experiments(&self) -> Result<Vec<ExperimentRecord>> {
+        const OP: &str = "list experiments";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT e.id, e.name, e.created_ms, COUNT(r.id)
+                 FROM experiments e LEFT JOIN runs r ON r.experiment_id = e.id
+                 GROUP BY e.id ORDER BY e.name",
+            )
+            .map_err(self.err(OP))?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(2)?,
+                    row.get::<_, i64>(3)?,
+                ))
+            })
+            .map_err(self.err(OP))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, name, created_ms, runs) = row.map_err(self.err(OP))?;
+            let runs = usize::try_from(runs)
+                .map_err(|_| self.corrupt(format!("negative run count {runs}")))?;
+            out.push(ExperimentRecord {
+                id,
+                name,
+                created_ms,
+                runs,
+            });
+        }
+        Ok(out)
+    }
+
+    /// All runs of an experiment, oldest first, each with params, tags and
+    /// summary metrics. Read in one transaction so the list is a consistent
+    /// snapshot even while other processes write.
+    /// Unknown experiment -> [`TrackError::UnknownExperiment`].
+    pub fn runs(&self, experiment: &str) -> Result<Vec<RunRecord>> {
+        const OP: &str = "list runs";
+        self.read(OP, |tx| {
+            let experiment_id: i64 = tx
+                .query_row(
+                    "SELECT id FROM experiments WHERE name = ?1",
+                    [experiment],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(self.err(OP))?
+                .ok_or_else(|| TrackError::UnknownExperiment {
+                    path: self.path.clone(),
+                    name: experiment.to_owned(),
+                })?;
+            let mut stmt = tx
+                .prepare_cached(&format!(
+                    "SELECT {RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id
+                     WHERE r.experiment_id = ?1 ORDER BY r.start_ms, r.rowid"
+                ))
+                .map_err(self.err(OP))?;
+            let rows = stmt
+                .query_map([experiment_id], run_row)
+                .map_err(self.err(OP))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(self.err(OP))?;
+            rows.into_iter().map(|row| self.complete(tx, row)).collect()
+        })
+    }
+
+    /// One run with its params, tags and summary metrics.
+    pub fn run(&self, run_id: &str) -> Result<RunRecord> {
+        const OP: &str = "read run";
+        self.read(OP, |tx| {
+            let row = tx
+                .query_row(
+                    &format!(
+                        "SELECT {RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id
+                         WHERE r.id = ?1"
+                    ),
+                    [run_id],
+                    run_row,
+                )
+                .optional()
+                .map_err(self.err(OP))?
+                .ok_or_else(|| self.unknown_run(run_id))?;
+            self.complete(tx, row)
+        })
+    }
+
+    /// Every point of one metric of a run, by step then timestamp (then insert order).
+    /// A key never logged gives an empty list; an unknown run is an error.
+    pub fn metric_history(&self, run_id: &str, key: &str) -> Result<Vec<MetricPoint>> {
+        const OP: &str = "read metric history";
+        self.read(OP, |tx| {
+            self.require_run(tx, run_id)?;
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT key, value, step, timestamp_ms FROM metrics
+                     WHERE run_id = ?1 AND key = ?2 ORDER BY step, timestamp_ms, id",
+                )
+                .map_err(self.err(OP))?;
+            let points = stmt
+                .query_map(params![run_id, key], |row| {
+                    Ok(MetricPoint {
+                        key: row.get(0)?,
+                        value: row.get(1)?,
+                        step: row.get(2)?,
+                        timestamp_ms: row.get(3)?,
+                    })
+                })
+                .map_err(self.err(OP))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(self.err(OP))?;
+            Ok(points)
+        })
+    }
+
+    /// All metric keys logged for a run, sorted.
+    pub fn metric_keys(&self, run_id: &str) -> Result<Vec<String>> {
+        const OP: &str = "read metric keys";
+        self.read(OP, |tx| {
+            self.require_run(tx, run_id)?;
+            let mut stmt = tx
+                .prepare_cached("SELECT DISTINCT key FROM metrics WHERE run_id = ?1 ORDER BY key")
+                .map_err(self.err(OP))?;
+            let keys = stmt
+                .query_map([run_id], |row| row.get(0))
+                .map_err(self.err(OP))?
+                .collect::<rusqlite::Result<Vec<String>>>()
+                .map_err(self.err(OP))?;
+            Ok(keys)
+        })
+    }
+
+    // ---- internals -------------------------------------------------------
+
+    /// Brings the schema up to date. The version is read once without a lock
+    /// so opening an up-to-date store (the common case) never takes the write
+    /// lock; otherwise it is re-read under IMMEDIATE, so a concurrent opener
+    /// that migrated first is seen and nothing is applied twice.
+    fn migrate(&self) -> Result<()> {
+        const OP: &str = "migrate schema";
+        let known = latest_version();
+        let current = self.user_version(&self.conn)?;
+        if current == known {
+            return Ok(());
+        }
+        self.check_version(current)?;
+        self.write(OP, |tx| {
+            let current = self.user_version(tx)?;
+            self.check_version(current)?;
+            let applied = usize::try_from(current).unwrap_or(0);
+            for migration in MIGRATIONS.iter().skip(applied) {
+                tx.execute_batch(migration).map_err(self.err(OP))?;
+            }
+            // PRAGMA does not take bound parameters; `known` is our own integer.
+            tx.pragma_update(None, "user_version", known)
+                .map_err(self.err(OP))?;
+            Ok(())
+        })
+    }
+
+    fn user_version(&self, conn: &Connection) -> Result<i64> {
+        conn.pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(self.err("read schema version"))
+    }
+
+    fn check_version(&self, found: i64) -> Result<()> {
+        let known = latest_version();
+        if found > known {
+            return Err(TrackError::SchemaTooNew {
+                path: self.path.clone(),
+                found,
+                known,
+            });
+        }
+        if found < 0 {
+            return Err(self.corrupt(format!("negative schema version {found}")));
+        }
+        Ok(())
+    }
+
+    /// Runs `f` in an IMMEDIATE transaction: the write lock is taken up front,
+    /// so a concurrent writer waits on the busy timeout instead of failing
+    /// with "database is locked" when a deferred reader tries to upgrade.
+    /// An error from `f` drops the transaction, which rolls it back.
+    fn write<T>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+            .map_err(self.err(op))?;
+        let value = f(&tx)?;
+        tx.commit().map_err(self.err(op))?;
+        Ok(value)
+    }
+
+    /// Runs `f` in a read transaction so multi-query reads see one snapshot.
+    fn read<T>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred)
+            .map_err(self.err(op))?;
+        let value = f(&tx)?;
+        tx.commit().map_err(self.err(op))?;
+        Ok(value)
+    }
+
+    fn ensure_experiment_in(&self, tx: &Transaction<'_>, name: &str) -> Result<i64> {
+        const OP: &str = "ensure experiment";
+        tx.execute(
+            "INSERT INTO experiments (name, created_ms) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING",
+            params![name, now_ms()],
+        )
+        .map_err(self.err(OP))?;
+        tx.query_row(
+            "SELECT id FROM experiments WHERE name = ?1",
+            [name],
+            |row| row.get(0),
+        )
+        .map_err(self.err(OP))
+    }
+
+    /// Insert-or-replace key/value pairs into `params` or `tags` (fixed table names only).
+    fn upsert_pairs(
+        &self,
+        tx: &Transaction<'_>,
+        table: &'static str,
+        run_id: &str,
+        pairs: &[(String, String)],
+    ) -> Result<()> {
+        let op = if table == "params" {
+            "write params"
+        } else {
+            "write tags"
+        };
+        let mut stmt = tx
+            .prepare_cached(&format!(
+                "INSERT INTO {table} (run_id, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value"
+            ))
+            .map_err(self.err(op))?;
+        for (key, value) in pairs {
+            stmt.execute(params![run_id, key, value])
+                .map_err(self.err(op))?;
+        }
+        Ok(())
+    }
+
+    fn require_run(&self, conn: &Connection, run_id: &str) -> Result<()> {
+        let exists = conn
+            .query_row("SELECT 1 FROM runs WHERE id = ?1", [run_id], |_| Ok(()))
+            .optional()
+            .map_err(self.err("look up run"))?;
+        exists.ok_or_else(|| self.unknown_run(run_id))
+    }
+
+    /// Attaches params, tags and summary metrics to a run row.
+    fn complete(&self, conn: &Connection, row: RunRow) -> Result<RunRecord> {
+        const OP: &str = "read run details";
+        let status = row
+            .status
+            .parse::<RunStatus>()
+            .map_err(|e| self.corrupt(format!("run {}: {e}", row.id)))?;
+        let params = self.pairs(
+            conn,
+            "SELECT key, value FROM params WHERE run_id = ?1",
+            &row.id,
+            OP,
+        )?;
+        let tags = self.pairs(
+            conn,
+            "SELECT key, value FROM tags WHERE run_id = ?1",
+            &row.id,
+            OP,
+        )?;
+        // Summary = last value by (step, timestamp, insert order), per key.
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT key, value FROM (
+                     SELECT key, value, ROW_NUMBER() OVER (
+                         PARTITION BY key ORDER BY step DESC, timestamp_ms DESC, id DESC
+                     ) AS rank
+                     FROM metrics WHERE run_id = ?1
+                 ) WHERE rank = 1",
+            )
+            .map_err(self.err(OP))?;
+        let metrics = stmt
+            .query_map([&row.id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?))
+            })
+            .map_err(self.err(OP))?
+            .collect::<rusqlite::Result<BTreeMap<_, _>>>()
+            .map_err(self.err(OP))?;
+        Ok(RunRecord {
+            id: row.id,
+            experiment: row.experiment,
+            name: row.name,
+            model: row.model,
+            seed: seed_from_sql(row.seed),
+            run_key: row.run_key,
+            status,
+            start_ms: row.start_ms,
+            end_ms: row.end_ms,
+            params,
+            tags,
+            metrics,
+        })
+    }
+
+    fn pairs(
+        &self,
+        conn: &Connection,
+        sql: &str,
+        run_id: &str,
+        op: &'static str,
+    ) -> Result<BTreeMap<String, String>> {
+        let mut stmt = conn.prepare_cached(sql).map_err(self.err(op))?;
+        let pairs = stmt
+            .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.err(op))?
+            .collect::<rusqlite::Result<BTreeMap<_, _>>>()
+            .map_err(self.err(op))?;
+        Ok(pairs)
+    }
+
+    fn err(&self, op: &'static str) -> impl Fn(rusqlite::Error) -> TrackError + '_ {
+        move |source| TrackError::Sqlite {
+            path: self.path.clone(),
+            op,
+            source,
+        }
+    }
+
+    fn unknown_run(&self, run_id: &str) -> TrackError {
+        TrackError::UnknownRun {
+            path: self.path.clone(),
+            id: run_id.to_owned(),
+        }
+    }
+
+    fn corrupt(&self, detail: String) -> TrackError {
+        TrackError::Corrupt {
+            path: self.path.clone(),
+            detail,
+        }
+    }
+}

@@ -1,0 +1,25 @@
+use attnlab_spec::DeviceChoice;
+use tch::{Cuda, Device};
+
+use crate::{Result, TrainError};
+
+/// What `train.device` resolved to, for provenance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    pub device: Device,
+    pub label: String,
+}
+
+pub fn resolve_device(choice: DeviceChoice) -> Result<DeviceInfo> {
+    let cuda_count = if Cuda::is_available() { Cuda::device_count() as usize } else { 0 };
+    match choice {
+        DeviceChoice::Cpu => Ok(DeviceInfo { device: Device::Cpu, label: "cpu".into() }),
+        DeviceChoice::Auto if cuda_count > 0 => Ok(DeviceInfo { device: Device::Cuda(0), label: "cuda:0".into() }),
+        DeviceChoice::Auto => Ok(DeviceInfo { device: Device::Cpu, label: "cpu".into() }),
+        DeviceChoice::Cuda(i) if i < cuda_count => Ok(DeviceInfo { device: Device::Cuda(i), label: format!("cuda:{i}") }),
+        DeviceChoice::Cuda(i) => Err(TrainError::Device {
+            requested: format!("cuda:{i}"),
+            reason: format!("{cuda_count} CUDA device(s) visible"),
+        }),
+    }
+}

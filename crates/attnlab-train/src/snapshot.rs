@@ -1,0 +1,24 @@
+//! An in-memory copy of a VarStore's values: the best epoch's weights,
+//! restored after early stopping.
+
+use tch::nn::VarStore;
+use tch::Tensor;
+
+pub struct Snapshot(Vec<(String, Tensor)>);
+
+impl Snapshot {
+    pub fn take(vs: &VarStore) -> Snapshot {
+        let _guard = tch::no_grad_guard();
+        Snapshot(vs.variables().into_iter().map(|(name, t)| (name, t.detach().copy())).collect())
+    }
+
+    pub fn restore(&self, vs: &VarStore) {
+        let _guard = tch::no_grad_guard();
+        let vars = vs.variables();
+        for (name, saved) in &self.0 {
+            if let Some(var) = vars.get(name) {
+                var.shallow_clone().copy_(saved);
+            }
+        }
+    }
+}

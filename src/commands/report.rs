@@ -1,0 +1,123 @@
+//! `attnlab report`: one self-contained HTML page per experiment.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use attnlab_eval::Metric;
+use attnlab_report::{write_html, MetricSpec, ReportInput, RunSummary};
+use attnlab_track::{RunRecord, Store};
+
+/// Tags shown in the protocol panel, in this order.
+const PROTOCOL_TAGS: &[&str] =
+    &["spec.path", "spec.fingerprint", "data.fingerprint", "attnlab.version", "libtorch.version", "device"];
+
+pub fn report(experiment: &str, output: Option<PathBuf>, store_path: &Path) -> anyhow::Result<()> {
+    let name = experiment_name(experiment)?;
+    let store = Store::open(store_path)?;
+    let runs = store.runs(&name)?;
+    let input = ReportInput {
+        experiment: name.clone(),
+        description: None,
+        generated_at: utc_now(),
+        metrics: metric_columns(&runs),
+        runs: runs.iter().map(|r| summarise(&store, r)).collect::<anyhow::Result<_>>()?,
+        protocol: protocol_panel(&runs),
+        notes: notes(&runs),
+    };
+    let output = output.unwrap_or_else(|| PathBuf::from("reports").join(format!("{name}.html")));
+    write_html(&input, &output)?;
+    println!("report: {}", output.display());
+    Ok(())
+}
+
+/// A spec file names its experiment; anything else is the name itself.
+fn experiment_name(arg: &str) -> anyhow::Result<String> {
+    let path = Path::new(arg);
+    let is_spec = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+    if is_spec {
+        return Ok(attnlab_spec::load_spec(path, &[])?.spec.name);
+    }
+    Ok(arg.to_string())
+}
+
+/// One column per `test.<metric>` logged by any run, in the metric registry's order.
+fn metric_columns(runs: &[RunRecord]) -> Vec<MetricSpec> {
+    let logged: BTreeSet<&str> = runs.iter().flat_map(|r| r.metrics.keys().map(String::as_str)).collect();
+    Metric::ALL
+        .iter()
+        .filter(|m| logged.contains(format!("test.{}", m.name()).as_str()))
+        .map(|m| MetricSpec {
+            key: format!("test.{}", m.name()),
+            label: format!("Test {}", m.name().to_uppercase()),
+            higher_is_better: m.higher_is_better(),
+        })
+        .collect()
+}
+
+fn summarise(store: &Store, r: &RunRecord) -> anyhow::Result<RunSummary> {
+    let mut curves = std::collections::BTreeMap::new();
+    for key in store.metric_keys(&r.id)? {
+        if key == "train.loss" || key.starts_with("valid.") {
+            let points = store.metric_history(&r.id, &key)?.into_iter().map(|p| (p.step, p.value)).collect();
+            curves.insert(key, points);
+        }
+    }
+    Ok(RunSummary {
+        id: r.id.clone(),
+        name: r.name.clone(),
+        model: r.model.clone(),
+        seed: r.seed,
+        status: r.status.to_string(),
+        duration_s: r.end_ms.map(|end| (end - r.start_ms) as f64 / 1000.0),
+        params: r.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        metrics: r.metrics.clone(),
+        curves,
+    })
+}
+
+fn protocol_panel(runs: &[RunRecord]) -> Vec<(String, String)> {
+    PROTOCOL_TAGS
+        .iter()
+        .map(|&tag| {
+            let values: BTreeSet<&str> = runs.iter().filter_map(|r| r.tags.get(tag).map(String::as_str)).collect();
+            (tag.to_string(), values.into_iter().collect::<Vec<_>>().join(" | "))
+        })
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+}
+
+fn notes(runs: &[RunRecord]) -> Vec<String> {
+    let mut notes = Vec::new();
+    let oracles: BTreeSet<&str> = runs.iter().filter_map(|r| r.tags.get("data.oracle_test_auc").map(String::as_str)).collect();
+    for o in oracles {
+        notes.push(format!("Best possible test AUC (the simulator's true click probabilities): {o}"));
+    }
+    let fingerprints: BTreeSet<&str> = runs.iter().filter_map(|r| r.tags.get("data.fingerprint").map(String::as_str)).collect();
+    if fingerprints.len() > 1 {
+        notes.push(format!(
+            "Warning: these runs used {} different data/protocol fingerprints; their numbers are not directly comparable.",
+            fingerprints.len()
+        ));
+    }
+    for r in runs.iter().filter(|r| r.tags.contains_key("error")) {
+        notes.push(format!("Run {} ({}, seed {}) failed: {}", &r.id[..8.min(r.id.len())], r.name, r.seed, r.tags["error"]));
+    }
+    notes
+}
+
+/// Now as `YYYY-MM-DD HH:MM:SS UTC`, without a date-time dependency.
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // civil-from-days (Howard Hinnant's algorithm)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+}

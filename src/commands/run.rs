@@ -1,0 +1,207 @@
+//! `attnlab run`: every model x seed of a spec, each a tracked run.
+
+use std::path::Path;
+
+use anyhow::Context;
+use attnlab_eval::{Metric, Predictions};
+use attnlab_spec::{load_spec, DeviceChoice, LoadedSpec, ModelSpec};
+use attnlab_track::{MetricPoint, NewRun, RunStatus, Store};
+use attnlab_train::{predict, resolve_device, train, DeviceInfo, EpochObserver, EpochReport, TrainConfig};
+use tch::nn::VarStore;
+
+use super::{LIBTORCH_VERSION, VERSION};
+use crate::prepare::{prepare, Prepared};
+use crate::table::{fmt_value, Table};
+
+pub fn run(spec_path: &Path, overrides: &[String], store_path: &Path) -> anyhow::Result<()> {
+    let loaded = load_spec(spec_path, overrides)?;
+    let prepared = prepare(&loaded)?;
+    let spec = &loaded.spec;
+    if let Some(threads) = spec.train.threads {
+        tch::set_num_threads(threads as i32);
+    }
+    let choice = DeviceChoice::parse(&spec.train.device).context("train.device was validated")?;
+    let device = resolve_device(choice)?;
+    let store = Store::open(store_path)?;
+    store.ensure_experiment(&spec.name)?;
+    let (train_rows, valid_rows, test_rows) =
+        (prepared.splits.train.len(), prepared.splits.valid.len(), prepared.splits.test.len());
+    eprintln!(
+        "{}: {train_rows} train / {valid_rows} valid / {test_rows} test impressions, click rate {:.3}, \
+         best possible test AUC {}; device {}; store {}",
+        spec.name,
+        prepared.splits.train.click_rate(),
+        fmt_value(prepared.oracle_test_auc),
+        device.label,
+        store_path.display()
+    );
+
+    let mut results = Vec::new();
+    for model in &spec.models {
+        for &seed in &spec.seeds {
+            results.push(run_one(&store, &loaded, &prepared, model, seed, &device)?);
+        }
+    }
+    print!("{}", summary(&results, &prepared));
+    let failed: Vec<&RunResult> = results.iter().filter(|r| r.error.is_some()).collect();
+    if !failed.is_empty() {
+        for r in &failed {
+            eprintln!("run {} ({} seed {}) FAILED: {}", r.run_id, r.name, r.seed, r.error.as_deref().unwrap_or(""));
+        }
+        anyhow::bail!("{} of {} runs failed", failed.len(), results.len());
+    }
+    Ok(())
+}
+
+struct RunResult {
+    run_id: String,
+    name: String,
+    seed: u64,
+    best_epoch: usize,
+    seconds: f64,
+    test: Vec<(Metric, f64)>,
+    error: Option<String>,
+}
+
+/// Logs each epoch's figures as metrics at step = epoch.
+struct StoreLogger<'a> {
+    store: &'a Store,
+    run_id: &'a str,
+}
+
+impl EpochObserver for StoreLogger<'_> {
+    fn on_epoch(&mut self, r: &EpochReport) -> Result<(), String> {
+        let step = r.epoch as i64;
+        let mut points = vec![
+            MetricPoint::now("train.loss", r.train_loss, step),
+            MetricPoint::now("train.samples_per_s", r.samples_per_s, step),
+        ];
+        points.extend(r.valid.iter().map(|(m, v)| MetricPoint::now(format!("valid.{}", m.name()), *v, step)));
+        self.store.log_metrics(self.run_id, &points).map_err(|e| e.to_string())
+    }
+}
+
+fn run_one(
+    store: &Store,
+    loaded: &LoadedSpec,
+    prepared: &Prepared,
+    model: &ModelSpec,
+    seed: u64,
+    device: &DeviceInfo,
+) -> anyhow::Result<RunResult> {
+    let spec = &loaded.spec;
+    let t = &spec.train;
+    // A run's identity: resolved spec, model, seed, data and code version.
+    let run_key = blake3::hash(
+        format!("{}|{}|{seed}|{}|{VERSION}", loaded.fingerprint, model.name, prepared.data_fingerprint).as_bytes(),
+    )
+    .to_hex()[..16]
+        .to_string();
+    let mut params: Vec<(String, String)> = model.params.iter().map(|(k, v)| (format!("model.{k}"), v.to_string())).collect();
+    params.extend([
+        ("train.epochs".into(), t.epochs.to_string()),
+        ("train.batch_size".into(), t.batch_size.to_string()),
+        ("train.optimizer".into(), format!("{:?}", t.optimizer.name).to_lowercase()),
+        ("train.lr".into(), t.optimizer.lr.to_string()),
+        ("train.weight_decay".into(), t.optimizer.weight_decay.to_string()),
+        ("train.patience".into(), t.early_stopping.patience.to_string()),
+        ("protocol.valid_metric".into(), prepared.valid_metric.name().into()),
+    ]);
+    let mut tags = vec![
+        ("spec.path".to_string(), loaded.path.display().to_string()),
+        ("spec.fingerprint".into(), loaded.fingerprint.clone()),
+        ("spec.resolved".into(), loaded.resolved_yaml()),
+        ("spec.overrides".into(), loaded.overrides.iter().map(|o| o.text.as_str()).collect::<Vec<_>>().join(" ")),
+        ("data.fingerprint".into(), prepared.data_fingerprint.clone()),
+        ("attnlab.version".into(), VERSION.into()),
+        ("libtorch.version".into(), LIBTORCH_VERSION.into()),
+        ("device".into(), device.label.clone()),
+    ];
+    if let Some(oracle) = prepared.oracle_test_auc {
+        tags.push(("data.oracle_test_auc".into(), format!("{oracle:.6}")));
+    }
+    let run_id = store.create_run(&NewRun {
+        experiment: spec.name.clone(),
+        name: model.name.clone(),
+        model: model.model.clone(),
+        seed,
+        run_key,
+        params,
+        tags,
+    })?;
+
+    let outcome = train_and_test(store, &run_id, prepared, model, seed, device, &loaded.spec.train);
+    match outcome {
+        Ok((best_epoch, seconds, test)) => {
+            store.finish_run(&run_id, RunStatus::Finished)?;
+            Ok(RunResult { run_id, name: model.name.clone(), seed, best_epoch, seconds, test, error: None })
+        }
+        Err(err) => {
+            let message = format!("{err:#}");
+            store.set_tags(&run_id, &[("error".into(), message.clone())])?;
+            store.finish_run(&run_id, RunStatus::Failed)?;
+            Ok(RunResult { run_id, name: model.name.clone(), seed, best_epoch: 0, seconds: 0.0, test: vec![], error: Some(message) })
+        }
+    }
+}
+
+fn train_and_test(
+    store: &Store,
+    run_id: &str,
+    prepared: &Prepared,
+    model: &ModelSpec,
+    seed: u64,
+    device: &DeviceInfo,
+    t: &attnlab_spec::TrainSpec,
+) -> anyhow::Result<(usize, f64, Vec<(Metric, f64)>)> {
+    tch::manual_seed(seed as i64);
+    let vs = VarStore::new(device.device);
+    let net = attnlab_models::build(&model.model, &vs.root(), &prepared.sizes, &model.params)?;
+    let parameters: i64 = vs.trainable_variables().iter().map(|v| v.numel() as i64).sum();
+    store.set_tags(run_id, &[("model.parameters".into(), parameters.to_string())])?;
+    let config = TrainConfig {
+        epochs: t.epochs as usize,
+        batch_size: t.batch_size as usize,
+        lr: t.optimizer.lr,
+        weight_decay: t.optimizer.weight_decay,
+        patience: t.early_stopping.patience as usize,
+        seed,
+        metrics: prepared.metrics.clone(),
+        valid_metric: prepared.valid_metric,
+        device: device.device,
+        label: format!("{} seed {seed}", model.name),
+    };
+    let splits = &prepared.splits;
+    let outcome = train(net.as_ref(), &vs, &splits.train, &splits.valid, &config, &mut StoreLogger { store, run_id })?;
+    let scores = predict(net.as_ref(), &splits.test, config.batch_size, device.device)?;
+    let predictions = Predictions::new(&splits.test.user, &splits.test.click, &scores)?;
+    let test: Vec<(Metric, f64)> = prepared.metrics.iter().filter_map(|&m| m.compute(&predictions).map(|v| (m, v))).collect();
+    let step = outcome.best_epoch as i64;
+    let mut points: Vec<MetricPoint> =
+        test.iter().map(|(m, v)| MetricPoint::now(format!("test.{}", m.name()), *v, step)).collect();
+    points.push(MetricPoint::now(format!("best.valid.{}", prepared.valid_metric.name()), outcome.best_valid, step));
+    points.push(MetricPoint::now("best.epoch", outcome.best_epoch as f64, step));
+    points.push(MetricPoint::now("train.seconds", outcome.seconds, step));
+    store.log_metrics(run_id, &points)?;
+    Ok((outcome.best_epoch, outcome.seconds, test))
+}
+
+fn summary(results: &[RunResult], prepared: &Prepared) -> String {
+    let mut header: Vec<String> = vec!["model".into(), "seed".into(), "best epoch".into()];
+    header.extend(prepared.metrics.iter().map(|m| format!("test.{}", m.name())));
+    header.extend(["seconds".into(), "run".into()]);
+    let mut table = Table::new(&header.iter().map(String::as_str).collect::<Vec<_>>());
+    for r in results {
+        let mut row = vec![r.name.clone(), r.seed.to_string()];
+        if r.error.is_some() {
+            row.push("FAILED".into());
+        } else {
+            row.push(r.best_epoch.to_string());
+        }
+        row.extend(prepared.metrics.iter().map(|m| fmt_value(r.test.iter().find(|(k, _)| k == m).map(|(_, v)| *v))));
+        row.extend([format!("{:.1}", r.seconds), r.run_id[..8.min(r.run_id.len())].to_string()]);
+        table.row(row);
+    }
+    let oracle = format!("best possible test AUC (true click probabilities): {}\n", fmt_value(prepared.oracle_test_auc));
+    format!("\n{}{oracle}", table.render())
+}

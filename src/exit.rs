@@ -1,0 +1,21 @@
+//! Which errors are the user's input (exit 2) and which are ours (exit 1).
+
+use attnlab_eval::EvalError;
+use attnlab_models::ModelError;
+use attnlab_spec::SpecError;
+
+/// Marks an error as caused by bad input (arguments, spec, data).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadInput(pub String);
+
+pub fn code_for(err: &anyhow::Error) -> u8 {
+    let bad_input = err.chain().any(|cause| {
+        cause.is::<BadInput>()
+            || cause.is::<SpecError>()
+            || matches!(cause.downcast_ref::<ModelError>(), Some(ModelError::UnknownModel { .. } | ModelError::Params { .. }))
+            || matches!(cause.downcast_ref::<EvalError>(), Some(EvalError::UnknownMetric { .. }))
+            || matches!(cause.downcast_ref::<attnlab_track::TrackError>(), Some(attnlab_track::TrackError::UnknownExperiment { .. }))
+    });
+    if bad_input { 2 } else { 1 }
+}

@@ -1,0 +1,23 @@
+//! The `attnlab` command line: a thin layer that parses arguments, calls the
+//! library crates and maps errors to exit codes (0 ok, 2 bad input, 1 other).
+
+mod cli;
+mod commands;
+mod exit;
+mod prepare;
+mod table;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match commands::dispatch(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(exit::code_for(&err))
+        }
+    }
+}
