@@ -19,3 +19,15 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     });
     if bad_input { 2 } else { 1 }
 }
+
+/// Opens a store that must already exist: reading commands never create one.
+pub fn open_existing_store(path: &std::path::Path) -> anyhow::Result<attnlab_track::Store> {
+    if !path.exists() {
+        return Err(BadInput(format!(
+            "no run store at {} (run `attnlab run SPEC` first, or pass --db / set ATTNLAB_DB)",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(attnlab_track::Store::open(path)?)
+}

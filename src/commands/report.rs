@@ -13,7 +13,7 @@ const PROTOCOL_TAGS: &[&str] =
 
 pub fn report(experiment: &str, output: Option<PathBuf>, store_path: &Path) -> anyhow::Result<()> {
     let name = experiment_name(experiment)?;
-    let store = Store::open(store_path)?;
+    let store = crate::exit::open_existing_store(store_path)?;
     let runs = store.runs(&name)?;
     let input = ReportInput {
         experiment: name.clone(),

@@ -1,11 +1,9 @@
 use std::path::Path;
 
-use attnlab_track::Store;
-
 use crate::table::{fmt_value, Table};
 
 pub fn list(experiment: Option<&str>, json: bool, store_path: &Path) -> anyhow::Result<()> {
-    let store = Store::open(store_path)?;
+    let store = crate::exit::open_existing_store(store_path)?;
     match experiment {
         None => {
             let experiments = store.experiments()?;

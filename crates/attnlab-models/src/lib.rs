@@ -30,3 +30,4 @@ pub trait CtrModel: Send {
         None
     }
 }
+#[cfg(test)] mod tests;

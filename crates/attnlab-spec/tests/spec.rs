@@ -1,0 +1,147 @@
+use std::path::{Path, PathBuf};
+
+use attnlab_spec::{load_spec, parse_spec, Override, SpecError};
+
+const GOOD: &str = "\
+name: demo
+dataset:
+  source: simulator
+  simulator: { users: 100 }
+train:
+  epochs: 3
+  optimizer: { name: adam, lr: 0.01 }
+models:
+  - { name: lr, model: LR }
+  - name: din
+    model: DIN
+    params: { embed_dim: 8 }
+seeds: [1, 2]
+";
+
+fn write(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("spec.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn at(err: SpecError) -> (usize, usize, String) {
+    match err {
+        SpecError::At { line, column, message, .. } => (line, column, message),
+        other => panic!("expected a located error, got {other:?}"),
+    }
+}
+
+#[test]
+fn parses_with_defaults() {
+    let spec = parse_spec(GOOD, Path::new("spec.yaml"), &[]).unwrap();
+    assert_eq!(spec.name, "demo");
+    assert_eq!(spec.dataset.simulator.users, 100);
+    assert_eq!(spec.dataset.simulator.items, 600, "unset fields take the default");
+    assert_eq!(spec.train.epochs, 3);
+    assert_eq!(spec.train.batch_size, 1024);
+    assert_eq!(spec.models[1].params["embed_dim"], 8);
+    assert_eq!(spec.seeds, vec![1, 2]);
+}
+
+#[test]
+fn unknown_key_reports_file_line_and_column() {
+    let text = GOOD.replace("  epochs: 3", "  epochz: 3");
+    let err = parse_spec(&text, Path::new("exp/spec.yaml"), &[]).unwrap_err();
+    let shown = err.to_string();
+    let (line, _, message) = at(err);
+    assert_eq!(line, 6, "{shown}");
+    assert!(message.contains("unknown field `epochz`"), "{message}");
+    assert!(message.contains("epochs"), "lists the expected fields: {message}");
+    assert!(shown.starts_with("exp/spec.yaml:6:"), "{shown}");
+}
+
+#[test]
+fn wrong_type_and_out_of_range_values_are_located() {
+    let (line, _, message) = at(parse_spec(&GOOD.replace("epochs: 3", "epochs: three"), Path::new("s"), &[]).unwrap_err());
+    assert_eq!(line, 6);
+    assert!(message.contains("invalid type"), "{message}");
+    let (line, _, message) = at(parse_spec(&GOOD.replace("lr: 0.01", "lr: -1"), Path::new("s"), &[]).unwrap_err());
+    assert_eq!(line, 7);
+    assert!(message.contains("> 0"), "{message}");
+    let (line, _, message) = at(parse_spec(&GOOD.replace("users: 100", "users: 0"), Path::new("s"), &[]).unwrap_err());
+    assert_eq!(line, 4);
+    assert!(message.contains("at least 1"), "{message}");
+}
+
+#[test]
+fn overrides_apply_by_dotted_path_and_list_index() {
+    let overrides = ["train.epochs=2", "models.1.params.embed_dim=4", "seeds=[7]", "train.threads=1"]
+        .map(|o| Override::parse(o).unwrap());
+    let spec = parse_spec(GOOD, Path::new("s"), &overrides).unwrap();
+    assert_eq!(spec.train.epochs, 2);
+    assert_eq!(spec.models[1].params["embed_dim"], 4);
+    assert_eq!(spec.seeds, vec![7]);
+    assert_eq!(spec.train.threads, Some(1));
+}
+
+#[test]
+fn bad_overrides_are_rejected_with_their_text() {
+    for (text, expect) in [
+        ("train.epochs", "key=value"),
+        ("models.9.name=x", "out of range"),
+        ("models.x.name=x", "not an index"),
+        ("name.inner=1", "not a mapping"),
+    ] {
+        let err = Override::parse(text).and_then(|o| parse_spec(GOOD, Path::new("s"), &[o])).unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.contains(text) && shown.contains(expect), "{text}: {shown}");
+    }
+    let typo = Override::parse("train.epochz=2").unwrap();
+    let shown = parse_spec(GOOD, Path::new("s"), &[typo]).unwrap_err().to_string();
+    assert!(shown.contains("unknown field `epochz`"), "{shown}");
+}
+
+#[test]
+fn load_validates_cross_field_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    for (text, field) in [
+        (GOOD.replace("name: lr,", "name: din,"), "models[1].name"),
+        (GOOD.replace("seeds: [1, 2]", "seeds: [1, 1]"), "seeds"),
+        (GOOD.replace("train:\n", "protocol: { ratios: [0.5, 0.1, 0.1] }\ntrain:\n"), "protocol.ratios"),
+        (GOOD.replace("train:\n", "protocol: { valid_metric: ndcg }\ntrain:\n"), "protocol.valid_metric"),
+        (GOOD.replace("epochs: 3", "epochs: 3\n  device: tpu"), "train.device"),
+        (GOOD.replace("name: demo", "name: a/b"), "name"),
+    ] {
+        let err = load_spec(&write(dir.path(), &text), &[]).unwrap_err();
+        match &err {
+            SpecError::Invalid { field: f, .. } => assert_eq!(f, field, "{err}"),
+            other => panic!("expected Invalid for {field}, got {other}"),
+        }
+    }
+}
+
+#[test]
+fn fingerprint_ignores_formatting_but_not_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = load_spec(&write(dir.path(), GOOD), &[]).unwrap();
+    // same content, keys in another order and other spacing
+    let reordered = GOOD.replace("train:\n  epochs: 3\n  optimizer: { name: adam, lr: 0.01 }", "train:\n  optimizer: {lr: 0.01,   name: adam}\n  epochs: 3");
+    assert_ne!(reordered, GOOD);
+    let b = load_spec(&write(dir.path(), &reordered), &[]).unwrap();
+    assert_eq!(a.fingerprint, b.fingerprint);
+    let c = load_spec(&write(dir.path(), GOOD), &["train.epochs=4".into()]).unwrap();
+    assert_ne!(a.fingerprint, c.fingerprint);
+    assert_eq!(a.fingerprint.len(), 16);
+}
+
+#[test]
+fn missing_file_names_the_path() {
+    let err = load_spec(Path::new("/nonexistent/spec.yaml"), &[]).unwrap_err();
+    assert!(err.to_string().starts_with("/nonexistent/spec.yaml: cannot read"), "{err}");
+}
+
+#[test]
+fn shipped_specs_parse() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            load_spec(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
