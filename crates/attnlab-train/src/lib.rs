@@ -16,3 +16,6 @@ pub use batches::{batch_of, BatchOrder};
 pub use device::{resolve_device, DeviceInfo};
 pub use error::{Result, TrainError};
 pub use trainer::{predict, train, EpochObserver, EpochReport, TrainConfig, TrainOutcome};
+
+#[cfg(test)]
+mod tests;
