@@ -29,6 +29,10 @@ pub enum Command {
         spec: PathBuf,
         /// Overrides as dotted key=value, e.g. train.epochs=2 models.1.params.embed_dim=8
         overrides: Vec<String>,
+        /// Run again even where an identical run (same resolved spec, seed,
+        /// data and attnlab version) already FINISHED in the store.
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         store: StoreArgs,
     },

@@ -72,3 +72,25 @@ fn din_beats_lr_and_approaches_the_best_possible_auc() {
     assert!(din > oracle - 0.06, "DIN {din:.4} must be within 0.06 of the best possible {oracle:.4}");
     assert!(oracle > din, "nothing beats the true probabilities: {oracle:.4} vs {din:.4}");
 }
+
+/// Content-addressed runs: an unchanged run is not trained again; a changed
+/// override or `--force` does train.
+#[test]
+fn unchanged_runs_are_skipped_and_force_reruns() {
+    let s = Scratch::new();
+    let tiny = [&quickstart(), "train.epochs=1", "dataset.simulator.users=80", "models.1.params.embed_dim=4"];
+    let count = || -> i64 {
+        Connection::open(s.db()).unwrap().query_row("SELECT COUNT(*) FROM runs", [], |r| r.get(0)).unwrap()
+    };
+    let first = s.attnlab(&[&["run"][..], &tiny[..]].concat()).ok();
+    assert_eq!(count(), 2);
+    let again = s.attnlab(&[&["run"][..], &tiny[..]].concat()).ok();
+    assert_eq!(count(), 2, "nothing new was run");
+    assert_eq!(again.stderr().matches("skipped").count(), 2, "{}", again.stderr());
+    let table = |out: &str| out.lines().filter(|l| l.starts_with("lr ") || l.starts_with("din ")).map(String::from).collect::<Vec<_>>();
+    assert_eq!(table(&first.stdout()), table(&again.stdout()), "the summary is read back unchanged");
+    s.attnlab(&[&["run"][..], &tiny[..], &["train.optimizer.lr=0.01"][..]].concat()).ok();
+    assert_eq!(count(), 4, "a changed spec is a new run");
+    s.attnlab(&[&["run", "--force"][..], &tiny[..]].concat()).ok();
+    assert_eq!(count(), 6, "--force runs again");
+}

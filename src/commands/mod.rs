@@ -8,7 +8,7 @@ use crate::cli::{Cli, Command, RunsCommand};
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Run { spec, overrides, store } => run::run(&spec, &overrides, &store.path()),
+        Command::Run { spec, overrides, force, store } => run::run(&spec, &overrides, force, &store.path()),
         Command::Report { experiment, output, store } => report::report(&experiment, output, &store.path()),
         Command::Validate { spec, overrides } => validate::validate(&spec, &overrides),
         Command::Runs { command: RunsCommand::List { experiment, json, store } } => {

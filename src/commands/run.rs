@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 use attnlab_eval::{Metric, Predictions};
 use attnlab_spec::{load_spec, DeviceChoice, LoadedSpec, ModelSpec};
-use attnlab_track::{MetricPoint, NewRun, RunStatus, Store};
+use attnlab_track::{MetricPoint, NewRun, RunRecord, RunStatus, Store};
 use attnlab_train::{predict, resolve_device, train, DeviceInfo, EpochObserver, EpochReport, TrainConfig};
 use tch::nn::VarStore;
 
@@ -13,7 +13,7 @@ use super::{LIBTORCH_VERSION, VERSION};
 use crate::prepare::{prepare, Prepared};
 use crate::table::{fmt_value, Table};
 
-pub fn run(spec_path: &Path, overrides: &[String], store_path: &Path) -> anyhow::Result<()> {
+pub fn run(spec_path: &Path, overrides: &[String], force: bool, store_path: &Path) -> anyhow::Result<()> {
     let loaded = load_spec(spec_path, overrides)?;
     let prepared = prepare(&loaded)?;
     let spec = &loaded.spec;
@@ -39,18 +39,40 @@ pub fn run(spec_path: &Path, overrides: &[String], store_path: &Path) -> anyhow:
     let mut results = Vec::new();
     for model in &spec.models {
         for &seed in &spec.seeds {
-            results.push(run_one(&store, &loaded, &prepared, model, seed, &device)?);
+            let key = run_key(&loaded, &prepared, model, seed);
+            let done = if force { None } else { store.finished_run_by_key(&key)? };
+            match done {
+                Some(record) => {
+                    eprintln!(
+                        "{} seed {seed}: unchanged and already finished as run {} (skipped; --force re-runs)",
+                        model.name,
+                        short(&record.id)
+                    );
+                    results.push(RunResult::from_record(&record, &prepared.metrics));
+                }
+                None => results.push(run_one(&store, &loaded, &prepared, model, seed, key, &device)?),
+            }
         }
     }
     print!("{}", summary(&results, &prepared));
     let failed: Vec<&RunResult> = results.iter().filter(|r| r.error.is_some()).collect();
     if !failed.is_empty() {
         for r in &failed {
-            eprintln!("run {} ({} seed {}) FAILED: {}", r.run_id, r.name, r.seed, r.error.as_deref().unwrap_or(""));
+            eprintln!("run {} ({} seed {}) FAILED: {}", short(&r.run_id), r.name, r.seed, r.error.as_deref().unwrap_or(""));
         }
         anyhow::bail!("{} of {} runs failed", failed.len(), results.len());
     }
     Ok(())
+}
+
+/// A run's identity: resolved spec, model, seed, data and code version.
+fn run_key(loaded: &LoadedSpec, prepared: &Prepared, model: &ModelSpec, seed: u64) -> String {
+    let identity = format!("{}|{}|{seed}|{}|{VERSION}", loaded.fingerprint, model.name, prepared.data_fingerprint);
+    blake3::hash(identity.as_bytes()).to_hex()[..16].to_string()
+}
+
+fn short(id: &str) -> &str {
+    &id[..8.min(id.len())]
 }
 
 struct RunResult {
@@ -61,6 +83,22 @@ struct RunResult {
     seconds: f64,
     test: Vec<(Metric, f64)>,
     error: Option<String>,
+}
+
+impl RunResult {
+    /// The result of an earlier identical run, read back from the store.
+    fn from_record(r: &RunRecord, metrics: &[Metric]) -> RunResult {
+        let test = metrics.iter().filter_map(|m| r.metrics.get(&format!("test.{}", m.name())).map(|v| (*m, *v))).collect();
+        RunResult {
+            run_id: r.id.clone(),
+            name: r.name.clone(),
+            seed: r.seed,
+            best_epoch: r.metrics.get("best.epoch").map_or(0, |e| *e as usize),
+            seconds: r.metrics.get("train.seconds").copied().unwrap_or(0.0),
+            test,
+            error: None,
+        }
+    }
 }
 
 /// Logs each epoch's figures as metrics at step = epoch.
@@ -87,16 +125,11 @@ fn run_one(
     prepared: &Prepared,
     model: &ModelSpec,
     seed: u64,
+    run_key: String,
     device: &DeviceInfo,
 ) -> anyhow::Result<RunResult> {
     let spec = &loaded.spec;
     let t = &spec.train;
-    // A run's identity: resolved spec, model, seed, data and code version.
-    let run_key = blake3::hash(
-        format!("{}|{}|{seed}|{}|{VERSION}", loaded.fingerprint, model.name, prepared.data_fingerprint).as_bytes(),
-    )
-    .to_hex()[..16]
-        .to_string();
     let mut params: Vec<(String, String)> = model.params.iter().map(|(k, v)| (format!("model.{k}"), v.to_string())).collect();
     params.extend([
         ("train.epochs".into(), t.epochs.to_string()),
@@ -199,7 +232,7 @@ fn summary(results: &[RunResult], prepared: &Prepared) -> String {
             row.push(r.best_epoch.to_string());
         }
         row.extend(prepared.metrics.iter().map(|m| fmt_value(r.test.iter().find(|(k, _)| k == m).map(|(_, v)| *v))));
-        row.extend([format!("{:.1}", r.seconds), r.run_id[..8.min(r.run_id.len())].to_string()]);
+        row.extend([format!("{:.1}", r.seconds), short(&r.run_id).to_string()]);
         table.row(row);
     }
     let oracle = format!("best possible test AUC (true click probabilities): {}\n", fmt_value(prepared.oracle_test_auc));

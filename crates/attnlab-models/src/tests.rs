@@ -16,6 +16,8 @@ use crate::{build, check_params, CtrBatch, CtrModel, ModelError, REGISTRY};
 /// 20 items, 6 categories (row 0 of each is padding), 10 users, 5 slots.
 const SIZES: Cardinalities = Cardinalities { users: 10, items: 21, categories: 7, positions: 5 };
 const K: usize = 5;
+/// DIN's default `embed_dim`: the width of one embedding row.
+const DIN_DIM: usize = 16;
 
 /// `tch::manual_seed` seeds one process-wide generator and the test harness
 /// runs tests on parallel threads, so every test that draws from it holds
@@ -23,6 +25,9 @@ const K: usize = 5;
 static TORCH_RNG: Mutex<()> = Mutex::new(());
 
 fn rng_lock() -> MutexGuard<'static, ()> {
+    // the tensors here are tiny; one intra-op thread avoids OpenMP workers
+    // spinning against each other (and anything else) on a small machine
+    tch::set_num_threads(1);
     TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -360,7 +365,7 @@ fn din_left_padding_does_not_change_the_output() {
 
     let long_att = model.attention(&long_batch).unwrap();
     let short_att = model.attention(&short_batch).unwrap();
-    assert_eq!(to_vec(&long_att.narrow(1, 0, 2)), vec![0.0; 16], "leading padded slots must weigh 0");
+    assert_eq!(to_vec(&long_att.narrow(1, 0, 2)), vec![0.0; 2 * 8], "leading padded slots must weigh 0");
     let diff = max_abs_diff(&long_att.narrow(1, 2, 3), &short_att);
     assert!(diff <= 1e-6, "attention over the real slots differs by {diff}");
 }
@@ -372,7 +377,7 @@ fn din_padding_rows_are_zero_and_stay_zero_under_adam() {
     let tables = ["item.weight", "category.weight", "user.weight", "position.weight"];
     for table in tables {
         let w = variable(&vs, table);
-        assert_eq!(to_vec(&w.get(0)), vec![0.0; 16], "`{table}` row 0 at construction");
+        assert_eq!(to_vec(&w.get(0)), vec![0.0; DIN_DIM], "`{table}` row 0 at construction");
         assert!(w.get(1).abs().sum(Kind::Double).double_value(&[]) > 0.0, "`{table}` row 1 is initialised");
     }
     let mut opt = nn::Adam::default().build(&vs, 0.05).unwrap();
@@ -384,7 +389,7 @@ fn din_padding_rows_are_zero_and_stay_zero_under_adam() {
         opt.backward_step(&bce(&model.forward_t(&rows.batch(), true), &labels));
     }
     for table in tables {
-        assert_eq!(to_vec(&variable(&vs, table).get(0)), vec![0.0; 16], "`{table}` row 0 after Adam steps");
+        assert_eq!(to_vec(&variable(&vs, table).get(0)), vec![0.0; DIN_DIM], "`{table}` row 0 after Adam steps");
     }
     // the optimiser did move a used row, so the check above is not vacuous
     let moved = max_abs_diff(&variable(&vs, "item.weight").get(used), &before);

@@ -286,6 +286,27 @@ impl Store {
         })
     }
 
+    /// The newest FINISHED run with this content key, if any: a run whose
+    /// spec, seed, data and code are unchanged need not run again.
+    pub fn finished_run_by_key(&self, run_key: &str) -> Result<Option<RunRecord>> {
+        const OP: &str = "find finished run";
+        self.read(OP, |tx| {
+            let row = tx
+                .query_row(
+                    &format!(
+                        "SELECT {RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id
+                         WHERE r.run_key = ?1 AND r.status = 'FINISHED'
+                         ORDER BY r.start_ms DESC, r.rowid DESC LIMIT 1"
+                    ),
+                    [run_key],
+                    run_row,
+                )
+                .optional()
+                .map_err(self.err(OP))?;
+            row.map(|row| self.complete(tx, row)).transpose()
+        })
+    }
+
     /// Every point of one metric of a run, by step then timestamp (then insert order).
     /// A key never logged gives an empty list; an unknown run is an error.
     pub fn metric_history(&self, run_id: &str, key: &str) -> Result<Vec<MetricPoint>> {

@@ -381,3 +381,24 @@ fn status_strings_round_trip() {
     );
     assert!("DONE".parse::<RunStatus>().is_err());
 }
+
+#[test]
+fn finished_run_by_key_finds_only_finished_runs_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.db")).unwrap();
+    let keyed = |name: &str, key: &str| NewRun { run_key: key.into(), ..new_run("exp", name) };
+    assert!(store.finished_run_by_key("k1").unwrap().is_none());
+    let failed = store.create_run(&keyed("a", "k1")).unwrap();
+    store.finish_run(&failed, RunStatus::Failed).unwrap();
+    let running = store.create_run(&keyed("b", "k1")).unwrap();
+    assert!(store.finished_run_by_key("k1").unwrap().is_none(), "failed and running runs do not count");
+    store.finish_run(&running, RunStatus::Finished).unwrap();
+    let other = store.create_run(&keyed("c", "k2")).unwrap();
+    store.finish_run(&other, RunStatus::Finished).unwrap();
+    let found = store.finished_run_by_key("k1").unwrap().unwrap();
+    assert_eq!(found.id, running);
+    assert_eq!(found.status, RunStatus::Finished);
+    let newer = store.create_run(&keyed("d", "k1")).unwrap();
+    store.finish_run(&newer, RunStatus::Finished).unwrap();
+    assert_eq!(store.finished_run_by_key("k1").unwrap().unwrap().id, newer);
+}
