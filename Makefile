@@ -10,8 +10,9 @@ export LIBTORCH_USE_PYTORCH := 1
 CARGO     ?= cargo
 BIN       := target/debug/attnlab
 STAMP     := $(VENV)/.torch-2.13.0
+MLFLOW_VENV := $(CURDIR)/.venv-mlflow
 
-.PHONY: all bootstrap build demo test bench clean-store
+.PHONY: all bootstrap build demo test data bench clean-store
 
 all: build
 
@@ -27,8 +28,14 @@ demo: build
 	$(BIN) run experiments/quickstart.yaml
 	$(BIN) report quickstart -o reports/quickstart.html
 
-test: $(STAMP)
-	$(CARGO) test --locked --workspace
+# ml-100k (sha256-checked, idempotent) and a pinned MLflow server are real
+# inputs of the tests; both are installed once and reused.
+data: build
+	$(BIN) data fetch ml-100k
+
+test: data
+	bash scripts/bootstrap-mlflow.sh $(MLFLOW_VENV)
+	ATTNLAB_TEST_MLFLOW=$(MLFLOW_VENV)/bin/mlflow $(CARGO) test --locked --workspace
 
 clean-store:
 	rm -rf .attnlab

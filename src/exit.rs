@@ -1,5 +1,6 @@
 //! Which errors are the user's input (exit 2) and which are ours (exit 1).
 
+use attnlab_data::DataError;
 use attnlab_eval::EvalError;
 use attnlab_models::ModelError;
 use attnlab_spec::SpecError;
@@ -13,9 +14,19 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     let bad_input = err.chain().any(|cause| {
         cause.is::<BadInput>()
             || cause.is::<SpecError>()
-            || matches!(cause.downcast_ref::<ModelError>(), Some(ModelError::UnknownModel { .. } | ModelError::Params { .. }))
-            || matches!(cause.downcast_ref::<EvalError>(), Some(EvalError::UnknownMetric { .. }))
-            || matches!(cause.downcast_ref::<attnlab_track::TrackError>(), Some(attnlab_track::TrackError::UnknownExperiment { .. }))
+            || matches!(cause.downcast_ref::<ModelError>(), Some(ModelError::UnknownModel { .. } | ModelError::Params { .. } | ModelError::WrongTask { .. }))
+            || matches!(cause.downcast_ref::<EvalError>(), Some(EvalError::UnknownMetric { .. } | EvalError::Csv { .. }))
+            || matches!(
+                cause.downcast_ref::<DataError>(),
+                Some(DataError::Parse { .. } | DataError::Schema { .. } | DataError::Config { .. } | DataError::EmptySplit { .. })
+            )
+            || matches!(cause.downcast_ref::<attnlab_track::TrackError>(), Some(
+                    attnlab_track::TrackError::UnknownExperiment { .. }
+                        | attnlab_track::TrackError::NoRunMatches { .. }
+                        | attnlab_track::TrackError::AmbiguousRunId { .. }
+                        | attnlab_track::TrackError::RunIdTooShort { .. }
+                        | attnlab_track::TrackError::UnknownRun { .. }
+                ))
     });
     if bad_input { 2 } else { 1 }
 }

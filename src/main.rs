@@ -6,6 +6,7 @@ mod commands;
 mod exit;
 mod prepare;
 mod table;
+mod train_config;
 
 use std::process::ExitCode;
 

@@ -4,4 +4,6 @@
 mod util;
 
 mod cli;
+mod data;
 mod quickstart;
+mod runs;

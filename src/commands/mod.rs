@@ -1,20 +1,34 @@
+mod data;
 mod doctor;
+mod metrics;
 mod report;
 mod run;
 mod runs;
 mod validate;
 
-use crate::cli::{Cli, Command, RunsCommand};
+use crate::cli::{Cli, Command, DataCommand, RunsCommand};
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run { spec, overrides, force, store } => run::run(&spec, &overrides, force, &store.path()),
         Command::Report { experiment, output, store } => report::report(&experiment, output, &store.path()),
         Command::Validate { spec, overrides } => validate::validate(&spec, &overrides),
-        Command::Runs { command: RunsCommand::List { experiment, json, store } } => {
-            runs::list(experiment.as_deref(), json, &store.path())
-        }
+        Command::Runs { command } => match command {
+            RunsCommand::List { experiment, status, tags, params, json, store } => runs::list(
+                runs::ListArgs { experiment: experiment.as_deref(), status: status.as_deref(), tags: &tags, params: &params, json },
+                &store.path(),
+            ),
+            RunsCommand::Show { run, json, store } => runs::show(&run, json, &store.path()),
+            RunsCommand::Diff { runs: ids, json, store } => runs::diff(&ids, json, &store.path()),
+            RunsCommand::Rm { runs: ids, store } => runs::remove(&ids, &store.path()),
+        },
         Command::Doctor { store } => doctor::doctor(&store.path()),
+        Command::Data { command: DataCommand::Fetch { name, dest, python } } => data::fetch(&name, dest, &python),
+        Command::Data { command: DataCommand::Simulate { spec, overrides, output } } => {
+            data::simulate_log(&spec, &overrides, &output)
+        }
+        Command::Data { command: DataCommand::Stats { spec, overrides } } => data::stats(&spec, &overrides),
+        Command::Metrics { file, metrics, json } => metrics::metrics(&file, &metrics, json),
     }
 }
 

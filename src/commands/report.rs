@@ -40,12 +40,15 @@ fn experiment_name(arg: &str) -> anyhow::Result<String> {
     Ok(arg.to_string())
 }
 
-/// One column per `test.<metric>` logged by any run, in the metric registry's order.
+/// One column per `test.<metric>` logged by any run, point-wise metrics
+/// first, then ranking metrics by name and K.
 fn metric_columns(runs: &[RunRecord]) -> Vec<MetricSpec> {
     let logged: BTreeSet<&str> = runs.iter().flat_map(|r| r.metrics.keys().map(String::as_str)).collect();
-    Metric::ALL
-        .iter()
-        .filter(|m| logged.contains(format!("test.{}", m.name()).as_str()))
+    let mut metrics: Vec<Metric> =
+        logged.iter().filter_map(|k| k.strip_prefix("test.")).filter_map(|m| Metric::parse(m).ok()).collect();
+    metrics.sort_by_key(|m| (Metric::ALL.iter().position(|a| a == m).unwrap_or(usize::MAX), m.name()));
+    metrics
+        .into_iter()
         .map(|m| MetricSpec {
             key: format!("test.{}", m.name()),
             label: format!("Test {}", m.name().to_uppercase()),

@@ -3,15 +3,16 @@
 use std::path::Path;
 
 use anyhow::Context;
-use attnlab_eval::{Metric, Predictions};
+use attnlab_eval::{gauc_per_user, write_per_user, Metric, Predictions};
 use attnlab_spec::{load_spec, DeviceChoice, LoadedSpec, ModelSpec};
-use attnlab_track::{MetricPoint, NewRun, RunRecord, RunStatus, Store};
-use attnlab_train::{predict, resolve_device, train, DeviceInfo, EpochObserver, EpochReport, TrainConfig};
+use attnlab_track::{peak_memory_bytes, ArtifactSource, MetricPoint, NewRun, Provenance, RunRecord, RunStatus, Store};
+use attnlab_train::{predict, resolve_device, train, DeviceInfo, EpochObserver, EpochReport};
 use tch::nn::VarStore;
 
 use super::{LIBTORCH_VERSION, VERSION};
 use crate::prepare::{prepare, Prepared};
 use crate::table::{fmt_value, Table};
+use crate::train_config::train_config;
 
 pub fn run(spec_path: &Path, overrides: &[String], force: bool, store_path: &Path) -> anyhow::Result<()> {
     let loaded = load_spec(spec_path, overrides)?;
@@ -23,6 +24,11 @@ pub fn run(spec_path: &Path, overrides: &[String], force: bool, store_path: &Pat
     let choice = DeviceChoice::parse(&spec.train.device).context("train.device was validated")?;
     let device = resolve_device(choice)?;
     let store = Store::open(store_path)?;
+    let reaped = store.reap_dead_runs(None)?;
+    if !reaped.is_empty() {
+        let ids: Vec<&str> = reaped.iter().map(|id| short(id)).collect();
+        eprintln!("marked {} run(s) whose process had died as KILLED: {}", reaped.len(), ids.join(", "));
+    }
     store.ensure_experiment(&spec.name)?;
     let (train_rows, valid_rows, test_rows) =
         (prepared.splits.train.len(), prepared.splits.valid.len(), prepared.splits.test.len());
@@ -50,7 +56,7 @@ pub fn run(spec_path: &Path, overrides: &[String], force: bool, store_path: &Pat
                     );
                     results.push(RunResult::from_record(&record, &prepared.metrics));
                 }
-                None => results.push(run_one(&store, &loaded, &prepared, model, seed, key, &device)?),
+                None => results.push(run_one(&store, store_path, &loaded, &prepared, model, seed, key, &device)?),
             }
         }
     }
@@ -115,12 +121,19 @@ impl EpochObserver for StoreLogger<'_> {
             MetricPoint::now("train.samples_per_s", r.samples_per_s, step),
         ];
         points.extend(r.valid.iter().map(|(m, v)| MetricPoint::now(format!("valid.{}", m.name()), *v, step)));
-        self.store.log_metrics(self.run_id, &points).map_err(|e| e.to_string())
+        points.push(MetricPoint::now("train.lr", r.lr, step));
+        self.store.log_metrics(self.run_id, &points).map_err(|e| e.to_string())?;
+        self.store.heartbeat(self.run_id).map_err(|e| e.to_string())
     }
 }
 
+/// The Cargo.lock this binary was built from, for provenance.
+const CARGO_LOCK: &[u8] = include_bytes!("../../Cargo.lock");
+
+#[allow(clippy::too_many_arguments)]
 fn run_one(
     store: &Store,
+    store_path: &Path,
     loaded: &LoadedSpec,
     prepared: &Prepared,
     model: &ModelSpec,
@@ -153,17 +166,34 @@ fn run_one(
     if let Some(oracle) = prepared.oracle_test_auc {
         tags.push(("data.oracle_test_auc".into(), format!("{oracle:.6}")));
     }
+    let spec_dir = loaded.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    tags.extend(Provenance::collect(spec_dir, None).to_tags());
+    tags.push(("prov.cargo_lock.blake3".into(), blake3::hash(CARGO_LOCK).to_hex()[..16].to_string()));
+    // One checkpoint folder per run identity: a killed run resumes from it.
+    let checkpoint_dir = spec.train.checkpoints.then(|| {
+        store_path.parent().unwrap_or(Path::new(".")).join("checkpoints").join(&run_key)
+    });
+    if let Some(dir) = &checkpoint_dir {
+        tags.push(("checkpoint.dir".into(), dir.display().to_string()));
+        if dir.join("last.safetensors").exists() {
+            tags.push(("resumed".into(), "from the last checkpoint of an interrupted run".into()));
+        }
+    }
     let run_id = store.create_run(&NewRun {
         experiment: spec.name.clone(),
         name: model.name.clone(),
         model: model.model.clone(),
         seed,
         run_key,
+        parent: None,
         params,
         tags,
     })?;
 
-    let outcome = train_and_test(store, &run_id, prepared, model, seed, device, &loaded.spec.train);
+    let outcome = train_and_test(store, &run_id, prepared, model, seed, device, &loaded.spec.train, checkpoint_dir);
+    if let Some(peak) = peak_memory_bytes() {
+        store.set_tags(&run_id, &[("prov.mem.peak_bytes".into(), peak.to_string())])?;
+    }
     match outcome {
         Ok((best_epoch, seconds, test)) => {
             store.finish_run(&run_id, RunStatus::Finished)?;
@@ -178,6 +208,7 @@ fn run_one(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn train_and_test(
     store: &Store,
     run_id: &str,
@@ -186,28 +217,26 @@ fn train_and_test(
     seed: u64,
     device: &DeviceInfo,
     t: &attnlab_spec::TrainSpec,
+    checkpoint_dir: Option<std::path::PathBuf>,
 ) -> anyhow::Result<(usize, f64, Vec<(Metric, f64)>)> {
     tch::manual_seed(seed as i64);
     let vs = VarStore::new(device.device);
     let net = attnlab_models::build(&model.model, &vs.root(), &prepared.sizes, &model.params)?;
     let parameters: i64 = vs.trainable_variables().iter().map(|v| v.numel() as i64).sum();
     store.set_tags(run_id, &[("model.parameters".into(), parameters.to_string())])?;
-    let config = TrainConfig {
-        epochs: t.epochs as usize,
-        batch_size: t.batch_size as usize,
-        lr: t.optimizer.lr,
-        weight_decay: t.optimizer.weight_decay,
-        patience: t.early_stopping.patience as usize,
-        seed,
-        metrics: prepared.metrics.clone(),
-        valid_metric: prepared.valid_metric,
-        device: device.device,
-        label: format!("{} seed {seed}", model.name),
-    };
+    let label = format!("{} seed {seed}", model.name);
+    let config = train_config(t, prepared, seed, device.device, checkpoint_dir, label);
     let splits = &prepared.splits;
-    let outcome = train(net.as_ref(), &vs, &splits.train, &splits.valid, &config, &mut StoreLogger { store, run_id })?;
+    let mut logger = StoreLogger { store, run_id };
+    let outcome = train(net.as_ref(), &vs, &splits.train, &splits.valid, &config, &mut logger)?;
+    // Epochs finished before an interruption were logged to the interrupted
+    // run; this run gets them too, so its curves are complete.
+    for report in outcome.history.iter().filter(|r| Some(r.epoch) <= outcome.resumed_after) {
+        logger.on_epoch(report).map_err(anyhow::Error::msg)?;
+    }
     let scores = predict(net.as_ref(), &splits.test, config.batch_size, device.device)?;
-    let predictions = Predictions::new(&splits.test.user, &splits.test.click, &scores)?;
+    let test_split = &splits.test;
+    let predictions = Predictions::new(&test_split.user, &test_split.click, &scores)?;
     let test: Vec<(Metric, f64)> = prepared.metrics.iter().filter_map(|&m| m.compute(&predictions).map(|v| (m, v))).collect();
     let step = outcome.best_epoch as i64;
     let mut points: Vec<MetricPoint> =
@@ -216,6 +245,11 @@ fn train_and_test(
     points.push(MetricPoint::now("best.epoch", outcome.best_epoch as f64, step));
     points.push(MetricPoint::now("train.seconds", outcome.seconds, step));
     store.log_metrics(run_id, &points)?;
+    // Per-user values, for paired significance tests between runs later.
+    let per_user = gauc_per_user(&test_split.user, &test_split.click, &scores);
+    let mut csv = Vec::new();
+    write_per_user(&mut csv, &[per_user])?;
+    store.log_artifact(run_id, "per_user/test.csv", ArtifactSource::Bytes(&csv))?;
     Ok((outcome.best_epoch, outcome.seconds, test))
 }
 

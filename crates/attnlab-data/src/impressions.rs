@@ -22,6 +22,25 @@ pub struct Impressions {
     pub dwell_ms: Vec<u32>,
     /// The simulator's true click probability (NaN for real logs).
     pub true_ctr: Vec<f32>,
+    /// Whether the slot showed an ad.
+    pub is_ad: Vec<bool>,
+    /// 1-based advertiser of an ad, 0 for organic items.
+    pub advertiser: Vec<u32>,
+    /// The ad's bid (per click for CPC, per conversion for CPA
+    /// advertisers), 0 for organic items.
+    pub bid: Vec<f32>,
+    /// What the advertiser paid for this impression: its bid on a CPC click
+    /// or a CPA conversion, else 0.
+    pub charge: Vec<f32>,
+    /// 1.0 added to cart after the click, 0.0 not (every purchase was carted).
+    pub cart: Vec<f32>,
+    /// 1.0 purchased after the click, 0.0 not (always 0 without a click).
+    pub conversion: Vec<f32>,
+    /// The simulator's true P(conversion | click), on every row (NaN for
+    /// real logs).
+    pub true_cvr: Vec<f32>,
+    /// The item's price; the revenue of a row is `conversion * price`.
+    pub price: Vec<f32>,
     /// Row-major `[rows, history_len]` of the user's most recent clicked
     /// items before this impression, most recent last, left-padded with PAD.
     pub history_items: Vec<u32>,
@@ -53,29 +72,129 @@ impl Impressions {
         &self.history_items[row * self.history_len..(row + 1) * self.history_len]
     }
 
-    /// The rows at `indices`, in that order.
+    /// The rows at `indices`, in that order. Every column is carried (the
+    /// destructuring below fails to compile when a column is added and not
+    /// listed here).
     pub fn select(&self, indices: &[usize]) -> Impressions {
-        let pick = |col: &Vec<u32>| indices.iter().map(|&i| col[i]).collect();
-        let window = |col: &Vec<u32>| {
-            let k = self.history_len;
-            indices.iter().flat_map(|&i| col[i * k..(i + 1) * k].iter().copied()).collect()
+        fn pick<T: Copy>(col: &[T], indices: &[usize]) -> Vec<T> {
+            indices.iter().map(|&i| col[i]).collect()
+        }
+        let Impressions {
+            user,
+            item,
+            category,
+            position,
+            timestamp,
+            click,
+            dwell_ms,
+            true_ctr,
+            is_ad,
+            advertiser,
+            bid,
+            charge,
+            cart,
+            conversion,
+            true_cvr,
+            price,
+            history_items,
+            history_categories,
+            history_len,
+        } = self;
+        let k = *history_len;
+        let window = |col: &[u32]| {
+            let mut out = Vec::with_capacity(indices.len() * k);
+            for &i in indices {
+                out.extend_from_slice(&col[i * k..(i + 1) * k]);
+            }
+            out
         };
         Impressions {
-            user: pick(&self.user),
-            item: pick(&self.item),
-            category: pick(&self.category),
-            position: pick(&self.position),
-            timestamp: indices.iter().map(|&i| self.timestamp[i]).collect(),
-            click: indices.iter().map(|&i| self.click[i]).collect(),
-            dwell_ms: pick(&self.dwell_ms),
-            true_ctr: indices.iter().map(|&i| self.true_ctr[i]).collect(),
-            history_items: window(&self.history_items),
-            history_categories: window(&self.history_categories),
-            history_len: self.history_len,
+            user: pick(user, indices),
+            item: pick(item, indices),
+            category: pick(category, indices),
+            position: pick(position, indices),
+            timestamp: pick(timestamp, indices),
+            click: pick(click, indices),
+            dwell_ms: pick(dwell_ms, indices),
+            true_ctr: pick(true_ctr, indices),
+            is_ad: pick(is_ad, indices),
+            advertiser: pick(advertiser, indices),
+            bid: pick(bid, indices),
+            charge: pick(charge, indices),
+            cart: pick(cart, indices),
+            conversion: pick(conversion, indices),
+            true_cvr: pick(true_cvr, indices),
+            price: pick(price, indices),
+            history_items: window(history_items),
+            history_categories: window(history_categories),
+            history_len: k,
         }
+    }
+
+    /// Reserves room for `rows` more rows in every column.
+    pub fn reserve(&mut self, rows: usize) {
+        self.user.reserve(rows);
+        self.item.reserve(rows);
+        self.category.reserve(rows);
+        self.position.reserve(rows);
+        self.timestamp.reserve(rows);
+        self.click.reserve(rows);
+        self.dwell_ms.reserve(rows);
+        self.true_ctr.reserve(rows);
+        self.is_ad.reserve(rows);
+        self.advertiser.reserve(rows);
+        self.bid.reserve(rows);
+        self.charge.reserve(rows);
+        self.cart.reserve(rows);
+        self.conversion.reserve(rows);
+        self.true_cvr.reserve(rows);
+        self.price.reserve(rows);
+        self.history_items.reserve(rows * self.history_len);
+        self.history_categories.reserve(rows * self.history_len);
+    }
+
+    /// Share of clicked rows that converted (0 without clicks).
+    pub fn conversion_rate_after_click(&self) -> f64 {
+        let clicks = self.click.iter().map(|&c| c as f64).sum::<f64>();
+        if clicks == 0.0 { 0.0 } else { self.conversion.iter().map(|&c| c as f64).sum::<f64>() / clicks }
     }
 
     pub fn click_rate(&self) -> f64 {
         self.click.iter().map(|&c| c as f64).sum::<f64>() / self.len().max(1) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{simulate, AdsConfig, SimulatorConfig};
+
+    fn data() -> super::Impressions {
+        let config = SimulatorConfig { users: 60, items: 80, topics: 5, sessions_per_user: 3, slots: 6, history_len: 4, ads: crate::AdsConfig { advertisers: 5, ..Default::default() }, ..SimulatorConfig::default() };
+        let d = simulate(&config).unwrap();
+        assert!(d.is_ad.iter().any(|&a| a) && d.conversion.iter().any(|&c| c > 0.5), "the table exercises every column");
+        d
+    }
+
+    #[test]
+    fn select_of_all_rows_is_the_original() {
+        let d = data();
+        let all: Vec<usize> = (0..d.len()).collect();
+        assert_eq!(d.select(&all), d);
+        let off = simulate(&SimulatorConfig { ads: AdsConfig::off(), users: 30, items: 40, topics: 4, slots: 5, ..SimulatorConfig::default() }).unwrap();
+        assert_eq!(off.select(&(0..off.len()).collect::<Vec<_>>()), off);
+    }
+
+    #[test]
+    fn select_carries_each_row_whole() {
+        let d = data();
+        let picked = [5usize, 0, 17, 17, 3];
+        let s = d.select(&picked);
+        assert_eq!(s.len(), picked.len());
+        for (j, &i) in picked.iter().enumerate() {
+            assert_eq!(s.select(&[j]), d.select(&[i]), "row {i}");
+            assert_eq!((s.item[j], s.is_ad[j], s.price[j], s.true_cvr[j]), (d.item[i], d.is_ad[i], d.price[i], d.true_cvr[i]));
+            assert_eq!(s.history_of(j), d.history_of(i));
+        }
+        assert!(d.select(&[]).is_empty());
     }
 }

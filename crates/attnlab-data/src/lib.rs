@@ -5,13 +5,37 @@
 //! histories, so embedding tables reserve row 0.
 
 mod error;
+pub mod fetch;
 mod impressions;
+mod interactions;
+pub mod loaders;
+pub mod preprocess;
 mod rng;
 mod simulator;
 mod split;
 
 pub use error::{DataError, Result};
+pub use fetch::{fetch_ml100k, fetch_ml100k_from, verify_ml100k, FetchReport, FetchSource, ML100K_FILES};
+pub use interactions::{Column, ColumnData, FeatureTable, FieldType, Interactions, Vocab};
+pub use loaders::{
+    load_atomic, load_attention_log, load_ctr, load_movielens, AtomicDataset, AtomicOptions, AttentionLog, CtrSchema, CtrTable,
+    Event, LoadReport, OnBadRow, ATTENTION_LOG_HEADER,
+};
 pub use impressions::{Cardinalities, Impressions, PAD};
 pub use rng::Rng;
 pub use simulator::{simulate, SimulatorConfig};
 pub use split::{split_temporal, Splits};
+mod attention_log;
+pub use attention_log::write_attention_log;
+pub use simulator::{simulate_market, AdPlacement, Advertiser, AdsConfig, Bidding, Market, SIMULATOR_VERSION};
+pub mod cache;
+pub mod fingerprint;
+pub mod protocol;
+pub mod stats;
+pub use cache::{load_or_prepare, CacheOutcome};
+pub use fingerprint::{fingerprint, DataSource, Fingerprint, SourceFile, FORMAT_VERSION};
+pub use protocol::{
+    prepare, preprocess, recbole_split_sizes, Candidates, Csr, GroupBy, Order, Part, Prepared, Preprocess, PreprocessReport,
+    Protocol, Split, SplitRows,
+};
+pub use stats::{stats, DatasetStats, StatsSource};

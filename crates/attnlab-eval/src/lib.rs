@@ -1,13 +1,33 @@
 //! Metrics for attention models, in pure Rust (no libtorch).
 //!
-//! Point-wise metrics take parallel slices of labels (0/1) and predicted
-//! probabilities. Every metric knows whether higher is better, so early
-//! stopping and reports never guess.
+//! - Point-wise ([`pointwise`]): exact AUC (ties as average ranks), GAUC
+//!   impression-weighted and unweighted, log loss, RMSE, MAE, calibration.
+//! - Ranking ([`ranking`]): Hit / Recall / Precision / NDCG / MRR / MAP @K
+//!   with RecBole's definitions, ItemCoverage / AveragePopularity /
+//!   GiniIndex @K; **ties are broken pessimistically** (a relevant item tied
+//!   with an irrelevant one ranks below it). [`RankingEvaluator`] takes user
+//!   chunks and returns means and per-user values.
+//! - Multi-task ([`multitask`]): CTR, CVR (clicked impressions only) and
+//!   CTCVR AUC.
+//! - [`PerUser`] values and their `user,metric,value` CSV, and
+//!   [`evaluate_csv`] for a predictions file.
+//!
+//! Every [`Metric`] knows its name and whether higher is better, so early
+//! stopping and reports never guess. The only file I/O is in `evaluate_csv`
+//! and the per-user file helpers, on paths the caller gives.
 
+mod csvfile;
 mod error;
 mod metric;
-mod pointwise;
+pub mod multitask;
+mod peruser;
+pub mod pointwise;
+pub mod ranking;
 
+pub use csvfile::{evaluate_csv, evaluate_csv_with};
 pub use error::{EvalError, Result};
-pub use metric::{Metric, Predictions};
-pub use pointwise::{auc, gauc, log_loss, Gauc};
+pub use metric::{Metric, Predictions, RankingMetric, STANDARD_KS};
+pub use multitask::{ctcvr_auc, ctr_auc, cvr_auc, multitask_auc, MultiTask, MultiTaskAuc};
+pub use peruser::{gauc_per_user, read_per_user, read_per_user_file, write_per_user, write_per_user_file, PerUser, PER_USER_HEADER};
+pub use pointwise::{auc, calibration, gauc, log_loss, mae, per_user_auc, rmse, Bin, Calibration, Gauc};
+pub use ranking::{labeled_ranking, RankingEvaluator, RankingOptions, RankingReport};

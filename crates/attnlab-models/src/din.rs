@@ -4,30 +4,44 @@
 //! its relevance to the candidate, and an MLP reads user, slot, candidate and
 //! the attended interest.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
 use attnlab_data::Cardinalities;
 
 use crate::blocks::{embedding_with_padding, Mlp, TargetAttention};
+use crate::registry::{Checks, ModelParams};
 use crate::{CtrBatch, CtrModel};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DinParams {
     /// Width of each id embedding (an item is item ⊕ category, twice this).
+    /// Default 16.
     pub embed_dim: usize,
-    /// Hidden sizes of the local activation unit.
+    /// Hidden sizes of the local activation unit. Default `[36]`.
     pub attention_hidden: Vec<usize>,
-    /// Hidden sizes of the prediction tower.
+    /// Hidden sizes of the prediction tower. Default `[64, 32]`.
     pub mlp_hidden: Vec<usize>,
+    /// Dropout in the prediction tower, in [0, 1). Default 0.
     pub dropout: f64,
 }
 
 impl Default for DinParams {
     fn default() -> Self {
         DinParams { embed_dim: 16, attention_hidden: vec![36], mlp_hidden: vec![64, 32], dropout: 0.0 }
+    }
+}
+
+impl ModelParams for DinParams {
+    fn validate(&self) -> Result<(), String> {
+        Checks::default()
+            .size("embed_dim", self.embed_dim)
+            .sizes("attention_hidden", &self.attention_hidden)
+            .sizes("mlp_hidden", &self.mlp_hidden)
+            .dropout(self.dropout)
+            .finish()
     }
 }
 

@@ -2,18 +2,22 @@
 //! attention model must beat. It learns a bias per user, per item and per
 //! slot, but no interaction between a user's interests and an item.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::Tensor;
 
 use attnlab_data::Cardinalities;
 
 use crate::blocks::scalar_table;
+use crate::registry::ModelParams;
 use crate::{CtrBatch, CtrModel};
 
-#[derive(Debug, Clone, Deserialize, Default)]
+/// LR has no params.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct LrParams {}
+
+impl ModelParams for LrParams {}
 
 #[derive(Debug)]
 pub struct Lr {

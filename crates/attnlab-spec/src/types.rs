@@ -61,11 +61,47 @@ pub struct SimulatorSpec {
     /// How sharply a user's interest concentrates on few topics (higher = sharper).
     #[serde(deserialize_with = "positive_f64")]
     pub interest_sharpness: f64,
+    /// Ads in the feed; absent = an organic feed only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ads: Option<AdsSpec>,
+}
+
+/// Ads in the simulated feed. Unset fields take the simulator's defaults
+/// (`attnlab explain` shows them); the simulator checks the ranges.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdsSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advertisers: Option<u64>,
+    /// Share of the catalogue that are ads, in (0, 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ad_share: Option<f64>,
+    /// Feed positions (0-based) that hold an ad.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slots: Option<Vec<u64>>,
+    /// Instead of fixed slots: each slot is an ad with this probability.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load: Option<f64>,
+    /// Share of advertisers paying per conversion, in [0, 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpa_share: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_cpc_bid: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_daily_budget: Option<f64>,
 }
 
 impl Default for SimulatorSpec {
     fn default() -> Self {
-        SimulatorSpec { users: 1500, items: 600, topics: 12, sessions_per_user: 12, slots: 8, interest_sharpness: 3.0 }
+        SimulatorSpec {
+            users: 1500,
+            items: 600,
+            topics: 12,
+            sessions_per_user: 12,
+            slots: 8,
+            interest_sharpness: 3.0,
+            ads: None,
+        }
     }
 }
 
@@ -109,12 +145,32 @@ pub struct TrainSpec {
     #[serde(deserialize_with = "at_least_one")]
     pub batch_size: u64,
     pub optimizer: OptimizerSpec,
+    pub schedule: ScheduleSpec,
     pub early_stopping: EarlyStoppingSpec,
+    /// Clip the global gradient norm to this value.
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "optional_positive_f64")]
+    pub clip_grad_norm: Option<f64>,
+    /// Weight of positive examples in the click loss (class imbalance).
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "optional_positive_f64")]
+    pub pos_weight: Option<f64>,
     /// `auto`, `cpu` or `cuda:N`.
     pub device: String,
+    /// Mixed precision on CUDA.
+    pub amp: AmpSpec,
     /// Torch intra-op threads; unset = all cores.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threads: Option<u64>,
+    /// Batches built ahead on a worker thread (0 = inline).
+    pub prefetch: u64,
+    /// Fine-tuning: a checkpoint file (`.safetensors`) whose matching
+    /// parameters initialise the model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_from: Option<String>,
+    /// Parameter name prefixes kept fixed (e.g. `item` for the item table).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub freeze: Vec<String>,
+    /// Write a checkpoint every epoch, so a killed run resumes where it stopped.
+    pub checkpoints: bool,
 }
 
 impl Default for TrainSpec {
@@ -123,17 +179,35 @@ impl Default for TrainSpec {
             epochs: 10,
             batch_size: 1024,
             optimizer: OptimizerSpec::default(),
+            schedule: ScheduleSpec::default(),
             early_stopping: EarlyStoppingSpec::default(),
+            clip_grad_norm: None,
+            pos_weight: None,
             device: "auto".into(),
+            amp: AmpSpec::None,
             threads: None,
+            prefetch: 2,
+            init_from: None,
+            freeze: Vec::new(),
+            checkpoints: true,
         }
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+pub enum AmpSpec {
+    None,
+    Bf16,
+    Fp16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OptimizerName {
     Adam,
+    AdamW,
+    Sgd,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -142,13 +216,68 @@ pub struct OptimizerSpec {
     pub name: OptimizerName,
     #[serde(deserialize_with = "positive_f64")]
     pub lr: f64,
+    /// L2 (Adam, SGD) or decoupled decay (AdamW).
     #[serde(deserialize_with = "non_negative_f64")]
     pub weight_decay: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    #[serde(deserialize_with = "positive_f64")]
+    pub eps: f64,
+    /// SGD momentum.
+    #[serde(deserialize_with = "non_negative_f64")]
+    pub momentum: f64,
+    pub nesterov: bool,
+    /// L2 on the embedding tables named in `embedding_params`.
+    #[serde(deserialize_with = "non_negative_f64")]
+    pub l2_embedding: f64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub embedding_params: Vec<String>,
 }
 
 impl Default for OptimizerSpec {
     fn default() -> Self {
-        OptimizerSpec { name: OptimizerName::Adam, lr: 1e-3, weight_decay: 0.0 }
+        OptimizerSpec {
+            name: OptimizerName::Adam,
+            lr: 1e-3,
+            weight_decay: 0.0,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            momentum: 0.0,
+            nesterov: false,
+            l2_embedding: 0.0,
+            embedding_params: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecayName {
+    Constant,
+    Linear,
+    Cosine,
+    Step,
+}
+
+/// Learning-rate schedule: optional linear warmup, then a decay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleSpec {
+    pub warmup_steps: u64,
+    pub decay: DecayName,
+    /// Where linear and cosine decay end.
+    #[serde(deserialize_with = "non_negative_f64")]
+    pub final_lr: f64,
+    /// Step decay: multiply by `gamma` every `every_steps` optimiser steps.
+    pub every_steps: u64,
+    #[serde(deserialize_with = "positive_f64")]
+    pub gamma: f64,
+}
+
+impl Default for ScheduleSpec {
+    fn default() -> Self {
+        ScheduleSpec { warmup_steps: 0, decay: DecayName::Constant, final_lr: 0.0, every_steps: 1000, gamma: 0.5 }
     }
 }
 
@@ -199,4 +328,16 @@ fn non_negative_f64<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64,
         return Err(serde::de::Error::custom(format!("must be a finite number >= 0, got {v}")));
     }
     Ok(v)
+}
+
+fn optional_positive_f64<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<f64>, D::Error> {
+    Option::<f64>::deserialize(d)?
+        .map(|v| {
+            if v.is_finite() && v > 0.0 {
+                Ok(v)
+            } else {
+                Err(serde::de::Error::custom(format!("must be a finite number > 0, got {v}")))
+            }
+        })
+        .transpose()
 }

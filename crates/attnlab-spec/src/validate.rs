@@ -68,6 +68,21 @@ pub(crate) fn validate(spec: &Spec, path: &Path) -> Result<()> {
     if DeviceChoice::parse(&spec.train.device).is_none() {
         return Err(invalid("train.device", format!("`{}` is not auto, cpu or cuda:N", spec.train.device)));
     }
+    if let Some(ads) = &spec.dataset.simulator.ads {
+        if ads.slots.is_some() && ads.load.is_some() {
+            return Err(invalid("dataset.simulator.ads", "give either `slots` or `load`, not both".into()));
+        }
+    }
+    let o = &spec.train.optimizer;
+    if !((0.0..1.0).contains(&o.beta1) && (0.0..1.0).contains(&o.beta2)) {
+        return Err(invalid("train.optimizer", format!("beta1 {} and beta2 {} must be in [0, 1)", o.beta1, o.beta2)));
+    }
+    if o.l2_embedding > 0.0 && o.embedding_params.is_empty() {
+        return Err(invalid("train.optimizer.embedding_params", "l2_embedding needs the embedding tables it applies to".into()));
+    }
+    if spec.train.schedule.every_steps == 0 {
+        return Err(invalid("train.schedule.every_steps", "must be at least 1".into()));
+    }
     if spec.train.threads == Some(0) {
         return Err(invalid("train.threads", "must be at least 1".into()));
     }

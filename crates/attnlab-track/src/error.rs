@@ -58,6 +58,55 @@ pub enum TrackError {
         value: f64,
     },
 
+    /// An artifact's relative path is absolute, empty, contains `..`, an
+    /// empty component or a backslash, or is otherwise unusable.
+    #[error("run store {}: invalid artifact path {rel:?}: {reason}", path.display())]
+    InvalidArtifactPath {
+        path: PathBuf,
+        rel: String,
+        reason: &'static str,
+    },
+
+    /// Reading, writing or removing an artifact file failed.
+    #[error("run store {}: cannot {op} {}: {source}", path.display(), file.display())]
+    ArtifactIo {
+        path: PathBuf,
+        op: &'static str,
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A run id prefix shorter than `min` characters.
+    #[error(
+        "run store {}: run id prefix {prefix:?} is too short; give at least {min} characters",
+        path.display()
+    )]
+    RunIdTooShort {
+        path: PathBuf,
+        prefix: String,
+        min: usize,
+    },
+
+    /// No run id starts with the prefix.
+    #[error("run store {}: no run id starts with {prefix:?}", path.display())]
+    NoRunMatches { path: PathBuf, prefix: String },
+
+    /// Several run ids start with the prefix; `candidates` lists them (up to
+    /// [`crate::MAX_CANDIDATES`]) with `total` the full count.
+    #[error(
+        "run store {}: run id prefix {prefix:?} is ambiguous; it matches {total} runs: {}{}",
+        path.display(),
+        candidates.join(", "),
+        if *total > candidates.len() { ", ..." } else { "" }
+    )]
+    AmbiguousRunId {
+        path: PathBuf,
+        prefix: String,
+        candidates: Vec<String>,
+        total: usize,
+    },
+
     /// A row holds something this code never writes (e.g. an unknown status).
     #[error("run store {}: corrupt data: {detail}", path.display())]
     Corrupt { path: PathBuf, detail: String },

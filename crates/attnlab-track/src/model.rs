@@ -29,6 +29,8 @@ pub struct NewRun {
     pub run_key: String,
     pub params: Vec<(String, String)>,
     pub tags: Vec<(String, String)>,
+    /// Run this one belongs to (a sweep or a multi-seed group); must exist.
+    pub parent: Option<String>,
 }
 
 /// One observation of a metric at a training step.
@@ -116,6 +118,14 @@ pub struct RunRecord {
     pub tags: BTreeMap<String, String>,
     /// For each key, the value at the largest step (ties: latest timestamp, then latest insert).
     pub metrics: BTreeMap<String, f64>,
+    /// The run this one belongs to; `None` for top-level runs and once the parent is deleted.
+    pub parent: Option<String>,
+    /// Process id of the writer that created the run (`None` for runs from schema v1).
+    pub pid: Option<i64>,
+    /// Host name of that writer.
+    pub host: Option<String>,
+    /// Last sign of life (ms since the epoch): creation, then each [`crate::Store::heartbeat`].
+    pub heartbeat_ms: Option<i64>,
 }
 
 /// An experiment and how many runs it holds.

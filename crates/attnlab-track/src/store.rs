@@ -7,6 +7,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::error::{Result, TrackError};
+use crate::host::ProcessIdentity;
 use crate::model::{ExperimentRecord, MetricPoint, NewRun, RunRecord, RunStatus, now_ms};
 use crate::schema::{MIGRATIONS, latest_version};
 
@@ -17,12 +18,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// process; they coordinate through SQLite's locks, not through Rust.
 #[derive(Debug)]
 pub struct Store {
-    conn: Connection,
-    path: PathBuf,
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
 }
 
 /// The columns of `runs` joined with the experiment name, before details are attached.
-struct RunRow {
+pub(crate) struct RunRow {
     id: String,
     experiment: String,
     name: String,
@@ -32,12 +33,17 @@ struct RunRow {
     status: String,
     start_ms: i64,
     end_ms: Option<i64>,
+    parent: Option<String>,
+    pid: Option<i64>,
+    host: Option<String>,
+    heartbeat_ms: Option<i64>,
 }
 
-const RUN_COLUMNS: &str =
-    "r.id, e.name, r.name, r.model, r.seed, r.run_key, r.status, r.start_ms, r.end_ms";
+/// Columns read by [`run_row`]; queries alias `runs` as `r` and `experiments` as `e`.
+pub(crate) const RUN_COLUMNS: &str = "r.id, e.name, r.name, r.model, r.seed, r.run_key, r.status, \
+     r.start_ms, r.end_ms, r.parent_run_id, r.pid, r.host, r.heartbeat_ms";
 
-fn run_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+pub(crate) fn run_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
     Ok(RunRow {
         id: row.get(0)?,
         experiment: row.get(1)?,
@@ -48,6 +54,24 @@ fn run_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
         status: row.get(6)?,
         start_ms: row.get(7)?,
         end_ms: row.get(8)?,
+        parent: row.get(9)?,
+        pid: row.get(10)?,
+        host: row.get(11)?,
+        heartbeat_ms: row.get(12)?,
+    })
+}
+
+/// Metric rows per multi-row INSERT statement (5 bound values each, far
+/// below SQLite's limit of 32766 parameters).
+pub(crate) const METRIC_ROWS_PER_INSERT: usize = 64;
+
+/// `INSERT INTO metrics ... VALUES (?,?,?,?,?), ...` for
+/// [`METRIC_ROWS_PER_INSERT`] rows, built once.
+fn multi_row_metric_insert() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let rows = vec!["(?, ?, ?, ?, ?)"; METRIC_ROWS_PER_INSERT].join(", ");
+        format!("INSERT INTO metrics (run_id, key, value, step, timestamp_ms) VALUES {rows}")
     })
 }
 
@@ -90,6 +114,8 @@ impl Store {
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_err)?;
+        // Room for every statement the store prepares, so none is re-parsed.
+        conn.set_prepared_statement_cache_capacity(64);
         let store = Store { conn, path };
         store.migrate()?;
         Ok(store)
@@ -110,13 +136,24 @@ impl Store {
     /// Creates a RUNNING run with start time now, its params and tags, in one
     /// transaction (creating the experiment if needed). Returns the run id, a
     /// uuid v4 as 32 hex digits. A key repeated in `params` or `tags` keeps its last value.
+    ///
+    /// The run records who writes it: this process's pid, its start time and
+    /// boot id, and the host name, with a first heartbeat at the start time,
+    /// so [`Store::reap_dead_runs`] can later tell a crashed writer from a live
+    /// one. A `parent` that does not exist is [`TrackError::UnknownRun`].
     pub fn create_run(&self, new: &NewRun) -> Result<String> {
         let id = uuid::Uuid::new_v4().simple().to_string();
+        let me = ProcessIdentity::current();
         self.write("create run", |tx| {
+            if let Some(parent) = &new.parent {
+                self.require_run(tx, parent)?;
+            }
             let experiment_id = self.ensure_experiment_in(tx, &new.experiment)?;
+            let start_ms = now_ms();
             tx.execute(
-                "INSERT INTO runs (id, experiment_id, name, model, seed, run_key, status, start_ms, end_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL)",
+                "INSERT INTO runs (id, experiment_id, name, model, seed, run_key, status, start_ms, end_ms,
+                                   parent_run_id, pid, host, heartbeat_ms, proc_start, boot_id, pid_ns)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, ?9, ?10, ?11, ?8, ?12, ?13, ?14)",
                 params![
                     id,
                     experiment_id,
@@ -125,7 +162,13 @@ impl Store {
                     seed_to_sql(new.seed),
                     new.run_key,
                     RunStatus::Running.as_str(),
-                    now_ms()
+                    start_ms,
+                    new.parent,
+                    me.pid,
+                    me.host,
+                    me.start_ticks,
+                    me.boot_id,
+                    me.pid_ns,
                 ],
             )
             .map_err(self.err("create run"))?;
@@ -136,33 +179,77 @@ impl Store {
         Ok(id)
     }
 
-    /// Appends metric points in ONE transaction with one prepared statement,
-    /// so a step's worth of metrics costs a single fsync-free commit in WAL.
-    /// A non-finite value fails the whole batch ([`TrackError::NonFinite`]);
-    /// nothing of it is stored.
+    /// Appends metric points in ONE transaction, so a step's worth of
+    /// metrics costs a single fsync-free commit in WAL. Rows go in 64 at a
+    /// time through one cached multi-row INSERT (the remainder one by one),
+    /// which is what makes large batches fast. Every value is checked before anything is written: a non-finite
+    /// one fails the whole batch ([`TrackError::NonFinite`]) and nothing of
+    /// it is stored.
     pub fn log_metrics(&self, run_id: &str, points: &[MetricPoint]) -> Result<()> {
         const OP: &str = "log metrics";
+        if let Some(p) = points.iter().find(|p| !p.value.is_finite()) {
+            // Still an unknown-run error first, as callers would expect.
+            self.read(OP, |tx| self.require_run(tx, run_id))?;
+            return Err(TrackError::NonFinite {
+                path: self.path.clone(),
+                run_id: run_id.to_owned(),
+                key: p.key.clone(),
+                value: p.value,
+            });
+        }
         self.write(OP, |tx| {
             self.require_run(tx, run_id)?;
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO metrics (run_id, key, value, step, timestamp_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
+            let mut chunks = points.chunks_exact(METRIC_ROWS_PER_INSERT);
+            if chunks.len() > 0 {
+                let mut insert = tx
+                    .prepare_cached(multi_row_metric_insert())
+                    .map_err(self.err(OP))?;
+                for chunk in &mut chunks {
+                    let mut bind = |i: usize, value: &dyn rusqlite::ToSql| {
+                        insert.raw_bind_parameter(i, value).map_err(self.err(OP))
+                    };
+                    for (row, p) in chunk.iter().enumerate() {
+                        let first = row * 5 + 1;
+                        bind(first, &run_id)?;
+                        bind(first + 1, &p.key)?;
+                        bind(first + 2, &p.value)?;
+                        bind(first + 3, &p.step)?;
+                        bind(first + 4, &p.timestamp_ms)?;
+                    }
+                    insert.raw_execute().map_err(self.err(OP))?;
+                }
+            }
+            let rest = chunks.remainder();
+            if !rest.is_empty() {
+                let mut insert = tx
+                    .prepare_cached(
+                        "INSERT INTO metrics (run_id, key, value, step, timestamp_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )
+                    .map_err(self.err(OP))?;
+                for p in rest {
+                    insert
+                        .execute(params![run_id, p.key, p.value, p.step, p.timestamp_ms])
+                        .map_err(self.err(OP))?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Records that the run's writer is alive (heartbeat = now). Writers call
+    /// it at least once per epoch; the reaper judges runs on other hosts by it.
+    pub fn heartbeat(&self, run_id: &str) -> Result<()> {
+        const OP: &str = "heartbeat";
+        self.write(OP, |tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE runs SET heartbeat_ms = ?1 WHERE id = ?2",
+                    params![now_ms(), run_id],
                 )
                 .map_err(self.err(OP))?;
-            for p in points {
-                if !p.value.is_finite() {
-                    // Returning drops the transaction, which rolls back the points already inserted.
-                    return Err(TrackError::NonFinite {
-                        path: self.path.clone(),
-                        run_id: run_id.to_owned(),
-                        key: p.key.clone(),
-                        value: p.value,
-                    });
-                }
-                insert
-                    .execute(params![run_id, p.key, p.value, p.step, p.timestamp_ms])
-                    .map_err(self.err(OP))?;
+            if changed == 0 {
+                return Err(self.unknown_run(run_id));
             }
             Ok(())
         })
@@ -404,7 +491,7 @@ impl Store {
     /// so a concurrent writer waits on the busy timeout instead of failing
     /// with "database is locked" when a deferred reader tries to upgrade.
     /// An error from `f` drops the transaction, which rolls it back.
-    fn write<T>(
+    pub(crate) fn write<T>(
         &self,
         op: &'static str,
         f: impl FnOnce(&Transaction<'_>) -> Result<T>,
@@ -417,7 +504,7 @@ impl Store {
     }
 
     /// Runs `f` in a read transaction so multi-query reads see one snapshot.
-    fn read<T>(
+    pub(crate) fn read<T>(
         &self,
         op: &'static str,
         f: impl FnOnce(&Transaction<'_>) -> Result<T>,
@@ -470,16 +557,16 @@ impl Store {
         Ok(())
     }
 
-    fn require_run(&self, conn: &Connection, run_id: &str) -> Result<()> {
+    pub(crate) fn require_run(&self, conn: &Connection, run_id: &str) -> Result<()> {
         let exists = conn
-            .query_row("SELECT 1 FROM runs WHERE id = ?1", [run_id], |_| Ok(()))
-            .optional()
+            .prepare_cached("SELECT 1 FROM runs WHERE id = ?1")
+            .and_then(|mut stmt| stmt.query_row([run_id], |_| Ok(())).optional())
             .map_err(self.err("look up run"))?;
         exists.ok_or_else(|| self.unknown_run(run_id))
     }
 
     /// Attaches params, tags and summary metrics to a run row.
-    fn complete(&self, conn: &Connection, row: RunRow) -> Result<RunRecord> {
+    pub(crate) fn complete(&self, conn: &Connection, row: RunRow) -> Result<RunRecord> {
         const OP: &str = "read run details";
         let status = row
             .status
@@ -528,6 +615,10 @@ impl Store {
             params,
             tags,
             metrics,
+            parent: row.parent,
+            pid: row.pid,
+            host: row.host,
+            heartbeat_ms: row.heartbeat_ms,
         })
     }
 
@@ -547,7 +638,7 @@ impl Store {
         Ok(pairs)
     }
 
-    fn err(&self, op: &'static str) -> impl Fn(rusqlite::Error) -> TrackError + '_ {
+    pub(crate) fn err(&self, op: &'static str) -> impl Fn(rusqlite::Error) -> TrackError + '_ {
         move |source| TrackError::Sqlite {
             path: self.path.clone(),
             op,
@@ -555,14 +646,14 @@ impl Store {
         }
     }
 
-    fn unknown_run(&self, run_id: &str) -> TrackError {
+    pub(crate) fn unknown_run(&self, run_id: &str) -> TrackError {
         TrackError::UnknownRun {
             path: self.path.clone(),
             id: run_id.to_owned(),
         }
     }
 
-    fn corrupt(&self, detail: String) -> TrackError {
+    pub(crate) fn corrupt(&self, detail: String) -> TrackError {
         TrackError::Corrupt {
             path: self.path.clone(),
             detail,

@@ -18,6 +18,7 @@ fn new_run(experiment: &str, name: &str) -> NewRun {
             ("batch".into(), "256".into()),
         ],
         tags: vec![("host".into(), "box1".into())],
+        parent: None,
     }
 }
 
@@ -43,7 +44,7 @@ fn open_creates_file_and_migrates_once() {
     let store = Store::open(&path).unwrap();
     assert!(path.is_file(), "store file should exist");
     assert_eq!(store.path(), path.as_path());
-    assert_eq!(schema_version(), 1);
+    assert_eq!(schema_version(), 2);
     assert_eq!(raw_user_version(&path), schema_version());
 
     let mode: String = rusqlite::Connection::open(&path)
@@ -58,7 +59,7 @@ fn open_creates_file_and_migrates_once() {
         .unwrap();
     drop(store);
 
-    // Reopening must not re-run migration 1 (it would fail on existing tables or lose data).
+    // Reopening must not re-run the migrations (it would fail on existing tables or lose data).
     let store = Store::open(&path).unwrap();
     assert_eq!(raw_user_version(&path), schema_version());
     let exps = store.experiments().unwrap();
@@ -401,4 +402,91 @@ fn finished_run_by_key_finds_only_finished_runs_newest_first() {
     let newer = store.create_run(&keyed("d", "k1")).unwrap();
     store.finish_run(&newer, RunStatus::Finished).unwrap();
     assert_eq!(store.finished_run_by_key("k1").unwrap().unwrap().id, newer);
+}
+
+/// A store written by the first release (schema v1, migration-1 SQL only)
+/// is upgraded in place on open: old rows are kept and the new columns and
+/// tables work on them.
+#[test]
+fn v1_store_upgrades_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let old = "0123456789abcdef0123456789abcdef";
+    let stuck = "fedcba9876543210fedcba9876543210";
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
+            .unwrap();
+        conn.execute_batch(include_str!("fixtures/schema_v1.sql"))
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(&format!(
+            "INSERT INTO experiments (id, name, created_ms) VALUES (1, 'legacy', 1000);
+             INSERT INTO runs (id, experiment_id, name, model, seed, run_key, status, start_ms, end_ms)
+                 VALUES ('{old}', 1, 'old', 'lr', 3, 'k-old', 'FINISHED', 2000, 2500),
+                        ('{stuck}', 1, 'stuck', 'din', 4, 'k-stuck', 'RUNNING', 3000, NULL);
+             INSERT INTO params (run_id, key, value) VALUES ('{old}', 'lr', '0.01');
+             INSERT INTO tags (run_id, key, value) VALUES ('{old}', 'note', 'v1');
+             INSERT INTO metrics (run_id, key, value, step, timestamp_ms)
+                 VALUES ('{old}', 'auc', 0.6, 1, 2100), ('{old}', 'auc', 0.61, 2, 2200);"
+        ))
+        .unwrap();
+    }
+    assert_eq!(raw_user_version(&path), 1);
+
+    let store = Store::open(&path).unwrap();
+    assert_eq!(raw_user_version(&path), schema_version());
+    let rec = store.run(old).unwrap();
+    assert_eq!((rec.name.as_str(), rec.model.as_str(), rec.seed), ("old", "lr", 3));
+    assert_eq!(rec.status, RunStatus::Finished);
+    assert_eq!((rec.start_ms, rec.end_ms), (2000, Some(2500)));
+    assert_eq!(rec.params["lr"], "0.01");
+    assert_eq!(rec.tags["note"], "v1");
+    assert_eq!(rec.metrics["auc"], 0.61);
+    assert_eq!(
+        (rec.parent, rec.pid, rec.host, rec.heartbeat_ms),
+        (None, None, None, None),
+        "v1 runs recorded no writer"
+    );
+    assert_eq!(store.metric_history(old, "auc").unwrap().len(), 2);
+
+    // New features on old rows.
+    store.heartbeat(old).unwrap();
+    assert!(store.run(old).unwrap().heartbeat_ms.is_some());
+    let child = store
+        .create_run(&NewRun {
+            parent: Some(old.into()),
+            ..new_run("legacy", "child")
+        })
+        .unwrap();
+    assert_eq!(store.run(&child).unwrap().parent.as_deref(), Some(old));
+    let art = store
+        .log_artifact(old, "notes.txt", attnlab_track::ArtifactSource::Bytes(b"abc"))
+        .unwrap();
+    assert_eq!(art.size, 3);
+    assert_eq!(store.artifacts(old).unwrap(), [art]);
+    assert_eq!(store.metrics_after(old, 0, 10).unwrap().len(), 2);
+
+    // The stuck v1 run recorded no writer: only staleness can reap it.
+    assert!(store.reap_dead_runs(None).unwrap().is_empty());
+    assert_eq!(store.run(stuck).unwrap().status, RunStatus::Running);
+    let reaped = store
+        .reap_dead_runs(Some(std::time::Duration::from_secs(3600)))
+        .unwrap();
+    assert_eq!(reaped, [stuck]);
+    let stuck_rec = store.run(stuck).unwrap();
+    assert_eq!(stuck_rec.status, RunStatus::Killed);
+    assert_eq!(stuck_rec.end_ms, Some(3000), "no heartbeat: ends at its start");
+    assert_eq!(store.run(&child).unwrap().status, RunStatus::Running, "live writer kept");
+
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let fk_violations: i64 = conn
+        .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(fk_violations, 0);
 }

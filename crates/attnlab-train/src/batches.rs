@@ -1,9 +1,12 @@
 //! Mini-batches gathered straight from the prepared columns: one tensor per
-//! column per batch, never one per sample.
+//! column per batch, never one per sample. Gathering ([`RawBatch::gather`],
+//! plain Rust, `Send`) is split from making tensors ([`RawBatch::to_tensors`],
+//! on the training thread), so the first can run on a prefetch worker.
+//! A batch carries the click and the conversion labels (multi-task models).
 
 use attnlab_data::{Impressions, Rng};
 use attnlab_models::CtrBatch;
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 /// Row order of one epoch: shuffled for training, in order for evaluation.
 pub struct BatchOrder {
@@ -31,25 +34,73 @@ impl BatchOrder {
     }
 }
 
-fn ids(values: impl Iterator<Item = u32>, shape: &[i64], device: Device) -> Tensor {
-    let v: Vec<i64> = values.map(i64::from).collect();
-    Tensor::from_slice(&v).view(shape).to_device(device)
+/// One batch's ids and labels as host buffers.
+#[derive(Debug, Clone, Default)]
+pub struct RawBatch {
+    pub rows: usize,
+    pub history_len: usize,
+    pub user: Vec<i64>,
+    pub item: Vec<i64>,
+    pub category: Vec<i64>,
+    pub position: Vec<i64>,
+    /// `rows * history_len`, row-major.
+    pub history_items: Vec<i64>,
+    pub history_categories: Vec<i64>,
+    /// Clicks (the CTR label).
+    pub labels: Vec<f32>,
+    /// Conversions (purchase after the click), for multi-task models.
+    pub conversions: Vec<f32>,
+}
+
+impl RawBatch {
+    pub fn gather(data: &Impressions, rows: &[usize]) -> RawBatch {
+        let k = data.history_len;
+        let column = |col: &[u32]| rows.iter().map(|&r| i64::from(col[r])).collect::<Vec<i64>>();
+        let window = |col: &[u32]| {
+            let mut out = Vec::with_capacity(rows.len() * k);
+            for &r in rows {
+                out.extend(col[r * k..(r + 1) * k].iter().map(|&v| i64::from(v)));
+            }
+            out
+        };
+        RawBatch {
+            rows: rows.len(),
+            history_len: k,
+            user: column(&data.user),
+            item: column(&data.item),
+            category: column(&data.category),
+            position: column(&data.position),
+            history_items: window(&data.history_items),
+            history_categories: window(&data.history_categories),
+            labels: rows.iter().map(|&r| data.click[r]).collect(),
+            conversions: rows.iter().map(|&r| data.conversion.get(r).copied().unwrap_or(0.0)).collect(),
+        }
+    }
+
+    /// The model's batch, the click labels and the conversion labels (`[B]`,
+    /// float) on `device`.
+    pub fn to_multitask_tensors(&self, device: Device) -> (CtrBatch, Tensor, Tensor) {
+        let (batch, clicks) = self.to_tensors(device);
+        (batch, clicks, Tensor::from_slice(&self.conversions).to_device(device))
+    }
+
+    /// The model's batch and the labels `[B]` (float) on `device`.
+    pub fn to_tensors(&self, device: Device) -> (CtrBatch, Tensor) {
+        let (b, k) = (self.rows as i64, self.history_len as i64);
+        let ids = |v: &[i64], shape: &[i64]| Tensor::from_slice(v).view(shape).to_device(device);
+        let batch = CtrBatch {
+            user: ids(&self.user, &[b]),
+            item: ids(&self.item, &[b]),
+            category: ids(&self.category, &[b]),
+            position: ids(&self.position, &[b]),
+            history_items: ids(&self.history_items, &[b, k]),
+            history_categories: ids(&self.history_categories, &[b, k]),
+        };
+        (batch, Tensor::from_slice(&self.labels).to_device(device))
+    }
 }
 
 /// The batch of `rows` of `data`, with its labels `[B]` as float.
 pub fn batch_of(data: &Impressions, rows: &[usize], device: Device) -> (CtrBatch, Tensor) {
-    let b = rows.len() as i64;
-    let k = data.history_len;
-    let column = |col: &[u32]| ids(rows.iter().map(|&r| col[r]), &[b], device);
-    let window = |col: &[u32]| ids(rows.iter().flat_map(|&r| col[r * k..(r + 1) * k].iter().copied()), &[b, k as i64], device);
-    let batch = CtrBatch {
-        user: column(&data.user),
-        item: column(&data.item),
-        category: column(&data.category),
-        position: column(&data.position),
-        history_items: window(&data.history_items),
-        history_categories: window(&data.history_categories),
-    };
-    let labels: Vec<f32> = rows.iter().map(|&r| data.click[r]).collect();
-    (batch, Tensor::from_slice(&labels).to_kind(Kind::Float).to_device(device))
+    RawBatch::gather(data, rows).to_tensors(device)
 }

@@ -28,10 +28,10 @@ impl Progress {
         self.bar = Some(bar);
     }
 
-    pub fn step(&self, loss: f64, samples_per_s: f64) {
+    pub fn step(&self, loss: f64, lr: f64, samples_per_s: f64) {
         if let Some(bar) = &self.bar {
             bar.inc(1);
-            bar.set_message(format!("loss {loss:.4}  {samples_per_s:.0} samples/s"));
+            bar.set_message(format!("loss {loss:.4}  lr {lr:.3e}  {samples_per_s:.0} samples/s"));
         }
     }
 

@@ -9,7 +9,12 @@ pub struct Snapshot(Vec<(String, Tensor)>);
 impl Snapshot {
     pub fn take(vs: &VarStore) -> Snapshot {
         let _guard = tch::no_grad_guard();
-        Snapshot(vs.variables().into_iter().map(|(name, t)| (name, t.detach().copy())).collect())
+        Snapshot(named_variables(vs).into_iter().map(|(name, t)| (name, t.detach().copy())).collect())
+    }
+
+    /// From tensors read back from a checkpoint.
+    pub fn from_tensors(tensors: Vec<(String, Tensor)>) -> Snapshot {
+        Snapshot(tensors)
     }
 
     pub fn restore(&self, vs: &VarStore) {
@@ -21,4 +26,11 @@ impl Snapshot {
             }
         }
     }
+}
+
+/// Every variable of `vs`, sorted by name.
+pub fn named_variables(vs: &VarStore) -> Vec<(String, Tensor)> {
+    let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    vars
 }

@@ -1,45 +1,108 @@
-use std::time::Instant;
+use std::path::PathBuf;
 
 use attnlab_data::{Impressions, Rng};
 use attnlab_eval::{Metric, Predictions};
 use attnlab_models::CtrModel;
-use tch::nn::{self, OptimizerConfig, VarStore};
-use tch::{Device, Reduction, Tensor};
+use tch::nn::VarStore;
+use tch::{Device, Kind, Tensor};
 
-use crate::batches::{batch_of, BatchOrder};
-use crate::progress::Progress;
-use crate::snapshot::Snapshot;
-use crate::{Result, TrainError};
+use crate::amp::{autocast, Amp};
+use crate::batches::{BatchOrder, RawBatch};
+use crate::engine::{fit, BatchSource, TrainTask};
+use crate::loss::bce_with_logits;
+use crate::metric::TaskMetric;
+use crate::optim::OptimizerConfig;
+use crate::schedule::{Decay, Schedule};
+use crate::Result;
 
 #[derive(Debug, Clone)]
 pub struct TrainConfig {
     pub epochs: usize,
     pub batch_size: usize,
+    /// Peak learning rate (after warmup).
     pub lr: f64,
-    pub weight_decay: f64,
+    /// Optimiser steps of linear warmup (0 = none).
+    pub warmup_steps: usize,
+    /// After the warmup; decays run to the last planned step (`epochs` x batches).
+    pub decay: Decay,
+    /// Update rule and regularisation.
+    pub optimizer: OptimizerConfig,
+    /// Clip gradients to this global L2 norm.
+    pub clip_grad_norm: Option<f64>,
+    /// Weight of the positive examples in the BCE loss (CTR task only).
+    pub pos_weight: Option<f64>,
     /// Epochs without improvement before stopping.
     pub patience: usize,
-    /// Seeds the shuffling of batches (the model's init is seeded by the caller).
+    /// Seeds each epoch's shuffling and libtorch's RNG (dropout); the model's
+    /// init is seeded by the caller.
     pub seed: u64,
-    /// Metrics computed on the valid split after each epoch.
+    /// Metrics computed on the valid split after each epoch (CTR and
+    /// next-item tasks: point-wise or ranking metrics respectively).
     pub metrics: Vec<Metric>,
-    /// The one that decides early stopping and the best epoch.
+    /// The one that decides early stopping and the best epoch (CTR and
+    /// next-item; the multi-task trainer takes its own, see
+    /// [`crate::MultiTaskOptions`]).
     pub valid_metric: Metric,
     pub device: Device,
+    /// Mixed precision of the training forward pass; CUDA only.
+    pub amp: Amp,
+    /// Batches gathered ahead on a worker thread (0 = gather inline).
+    pub prefetch: usize,
+    /// Write `last.*`/`best.*` here after every epoch, and resume from
+    /// `last.*` if it exists.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Initialise the weights from this checkpoint (ignored when resuming).
+    pub init_from: Option<PathBuf>,
+    /// Parameter name prefixes kept fixed.
+    pub freeze: Vec<String>,
     /// Prefix of progress lines, e.g. the run name.
     pub label: String,
 }
 
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 10,
+            batch_size: 1024,
+            lr: 1e-3,
+            warmup_steps: 0,
+            decay: Decay::Constant,
+            optimizer: OptimizerConfig::default(),
+            clip_grad_norm: None,
+            pos_weight: None,
+            patience: 2,
+            seed: 0,
+            metrics: vec![Metric::Auc],
+            valid_metric: Metric::Auc,
+            device: Device::Cpu,
+            amp: Amp::None,
+            prefetch: 2,
+            checkpoint_dir: None,
+            init_from: None,
+            freeze: Vec::new(),
+            label: String::new(),
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn schedule(&self) -> Schedule {
+        Schedule { lr: self.lr, warmup_steps: self.warmup_steps, decay: self.decay }
+    }
+}
+
 /// What one epoch produced, handed to the observer.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EpochReport {
     /// 1-based.
     pub epoch: usize,
     pub train_loss: f64,
-    pub valid: Vec<(Metric, f64)>,
+    pub valid: Vec<(TaskMetric, f64)>,
     pub seconds: f64,
     pub samples_per_s: f64,
     pub improved: bool,
+    /// Learning rate of the epoch's last step.
+    pub lr: f64,
 }
 
 /// Receives every epoch's figures (e.g. to log them to the run store).
@@ -55,10 +118,70 @@ pub struct TrainOutcome {
     pub epochs_run: usize,
     pub stopped_early: bool,
     pub seconds: f64,
+    /// Every epoch, including those a resumed run read from its checkpoint.
+    pub history: Vec<EpochReport>,
+    /// The epoch the run resumed after, if it did.
+    pub resumed_after: Option<usize>,
+    pub global_steps: usize,
 }
 
-/// Trains `model` (whose variables live in `vs`) and leaves the best epoch's
-/// weights in `vs`.
+/// The shuffling seed and libtorch seed of `epoch`: a pure function of
+/// (seed, epoch), so a resumed run replays every later epoch exactly
+/// without any saved RNG state.
+pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    let mut rng = Rng::new(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    rng.next_u64() >> 1
+}
+
+/// The CTR task: clicks by binary cross-entropy, validated with
+/// `config.metrics` on the valid impressions.
+struct CtrTask<'a> {
+    model: &'a dyn CtrModel,
+    valid: &'a Impressions,
+    train: &'a Impressions,
+    config: &'a TrainConfig,
+}
+
+impl BatchSource for Impressions {
+    type Batch = RawBatch;
+
+    fn len(&self) -> usize {
+        Impressions::len(self)
+    }
+
+    fn gather(&self, rows: &[usize], _seed: u64) -> RawBatch {
+        RawBatch::gather(self, rows)
+    }
+}
+
+impl TrainTask for CtrTask<'_> {
+    type Source = Impressions;
+
+    fn source(&self) -> &Impressions {
+        self.train
+    }
+
+    fn loss(&self, raw: &RawBatch, device: Device, amp: Amp) -> Tensor {
+        let (batch, labels) = raw.to_tensors(device);
+        let logits = autocast(amp, || self.model.forward_t(&batch, true));
+        bce_with_logits(&logits.to_kind(Kind::Float), &labels, self.config.pos_weight)
+    }
+
+    fn validate(&self) -> Result<Vec<(TaskMetric, f64)>> {
+        let scores = predict(self.model, self.valid, self.config.batch_size, self.config.device)?;
+        let predictions = Predictions::new(&self.valid.user, &self.valid.click, &scores)?;
+        Ok(self.config.metrics.iter().filter_map(|&m| m.compute(&predictions).map(|v| (m.into(), v))).collect())
+    }
+
+    fn valid_metric(&self) -> TaskMetric {
+        self.config.valid_metric.into()
+    }
+}
+
+/// Trains the click model `model` (whose variables live in `vs`) on `train`,
+/// validating on `valid` with `config.metrics` after every epoch, and leaves
+/// the best epoch's weights in `vs`. Checkpoints and resuming: see
+/// [`crate::fit`], the loop every task shares.
 pub fn train(
     model: &dyn CtrModel,
     vs: &VarStore,
@@ -67,93 +190,16 @@ pub fn train(
     config: &TrainConfig,
     observer: &mut dyn EpochObserver,
 ) -> Result<TrainOutcome> {
-    let started = Instant::now();
-    let mut optimizer = nn::Adam { wd: config.weight_decay, ..Default::default() }.build(vs, config.lr)?;
-    let mut rng = Rng::new(config.seed);
-    let mut progress = Progress::new(&config.label);
-    let mut best: Option<(usize, f64, Snapshot)> = None;
-    let mut epochs_run = 0;
-    for epoch in 1..=config.epochs {
-        epochs_run = epoch;
-        let epoch_start = Instant::now();
-        let order = BatchOrder::shuffled(train.len(), config.batch_size, &mut rng);
-        progress.start_epoch(epoch, order.batches());
-        let (mut loss_sum, mut seen) = (0.0, 0usize);
-        for (step, rows) in order.chunks().enumerate() {
-            let (batch, labels) = batch_of(train, rows, config.device);
-            let logits = model.forward_t(&batch, true);
-            let loss = logits.binary_cross_entropy_with_logits::<Tensor>(&labels, None, None, Reduction::Mean);
-            let value = f64::try_from(&loss)?;
-            if !value.is_finite() {
-                return Err(TrainError::NonFiniteLoss { epoch, step: step + 1, value });
-            }
-            optimizer.backward_step(&loss);
-            loss_sum += value * rows.len() as f64;
-            seen += rows.len();
-            progress.step(loss_sum / seen as f64, seen as f64 / epoch_start.elapsed().as_secs_f64());
-        }
-        let train_seconds = epoch_start.elapsed().as_secs_f64();
-        let valid_scores = predict(model, valid, config.batch_size, config.device)?;
-        let predictions = Predictions::new(&valid.user, &valid.click, &valid_scores)?;
-        let values: Vec<(Metric, f64)> =
-            config.metrics.iter().filter_map(|&m| m.compute(&predictions).map(|v| (m, v))).collect();
-        let current = values
-            .iter()
-            .find(|(m, _)| *m == config.valid_metric)
-            .map(|&(_, v)| v)
-            .ok_or_else(|| TrainError::UndefinedMetric { metric: config.valid_metric.name().into() })?;
-        let improved = best.as_ref().is_none_or(|(_, b, _)| config.valid_metric.better(current, *b));
-        if improved {
-            best = Some((epoch, current, Snapshot::take(vs)));
-        }
-        let report = EpochReport {
-            epoch,
-            train_loss: loss_sum / seen.max(1) as f64,
-            valid: values,
-            seconds: epoch_start.elapsed().as_secs_f64(),
-            samples_per_s: seen as f64 / train_seconds.max(1e-9),
-            improved,
-        };
-        progress.finish_epoch(&epoch_line(&report));
-        observer.on_epoch(&report).map_err(TrainError::Observer)?;
-        let best_epoch = best.as_ref().map_or(epoch, |b| b.0);
-        if epoch - best_epoch >= config.patience.max(1) {
-            break;
-        }
-    }
-    let (best_epoch, best_valid, snapshot) = best.ok_or_else(|| TrainError::UndefinedMetric {
-        metric: config.valid_metric.name().into(),
-    })?;
-    snapshot.restore(vs);
-    Ok(TrainOutcome {
-        best_epoch,
-        best_valid,
-        epochs_run,
-        stopped_early: epochs_run < config.epochs,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+    fit(&CtrTask { model, valid, train, config }, vs, config, observer)
 }
 
-fn epoch_line(r: &EpochReport) -> String {
-    let metrics: Vec<String> = r.valid.iter().map(|(m, v)| format!("valid.{} {v:.4}", m.name())).collect();
-    format!(
-        "epoch {:>3}  loss {:.4}  {}  {:.0} samples/s  {:.1}s{}",
-        r.epoch,
-        r.train_loss,
-        metrics.join("  "),
-        r.samples_per_s,
-        r.seconds,
-        if r.improved { "  *" } else { "" }
-    )
-}
-
-/// Click probabilities for every row of `data`, in order.
+/// Click probabilities for every row of `data`, in order (fp32, no autocast).
 pub fn predict(model: &dyn CtrModel, data: &Impressions, batch_size: usize, device: Device) -> Result<Vec<f32>> {
     let _guard = tch::no_grad_guard();
     let mut out = Vec::with_capacity(data.len());
     for rows in BatchOrder::sequential(data.len(), batch_size).chunks() {
-        let (batch, _) = batch_of(data, rows, device);
-        let probs = model.forward_t(&batch, false).sigmoid().to_device(Device::Cpu);
+        let (batch, _) = RawBatch::gather(data, rows).to_tensors(device);
+        let probs = model.forward_t(&batch, false).to_kind(Kind::Float).sigmoid().to_device(Device::Cpu);
         out.extend(Vec::<f32>::try_from(&probs)?);
     }
     Ok(out)

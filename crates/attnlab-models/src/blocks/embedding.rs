@@ -1,19 +1,24 @@
 use tch::nn;
 
+fn table_config(padding_idx: i64) -> nn::EmbeddingConfig {
+    nn::EmbeddingConfig { padding_idx, ws_init: nn::Init::Randn { mean: 0.0, stdev: 0.05 }, ..Default::default() }
+}
+
 /// An embedding table whose row 0 is padding: zero at start and, because
 /// libtorch's embedding backward skips `padding_idx`, zero forever.
 /// (tch's `nn::embedding` does not zero the row itself.)
 pub fn embedding_with_padding(p: &nn::Path, rows: usize, dim: usize) -> nn::Embedding {
-    let config = nn::EmbeddingConfig {
-        padding_idx: 0,
-        ws_init: nn::Init::Randn { mean: 0.0, stdev: 0.05 },
-        ..Default::default()
-    };
-    let table = nn::embedding(p, rows as i64, dim as i64, config);
+    let table = nn::embedding(p, rows as i64, dim as i64, table_config(0));
     tch::no_grad(|| {
         let _ = table.ws.get(0).fill_(0.0);
     });
     table
+}
+
+/// An embedding table without a padding row (0-based ids such as users and
+/// feed slots), initialised like [`embedding_with_padding`].
+pub fn embedding_table(p: &nn::Path, rows: usize, dim: usize) -> nn::Embedding {
+    nn::embedding(p, rows as i64, dim as i64, table_config(-1))
 }
 
 /// A one-weight-per-id table initialised at zero: the per-id bias of

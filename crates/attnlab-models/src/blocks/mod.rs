@@ -1,9 +1,19 @@
 //! Layers shared by the models.
 
+mod cross;
 mod embedding;
+mod experts;
+mod fields;
 mod mlp;
+mod self_attention;
 mod target_attention;
+mod transformer;
 
-pub use embedding::{embedding_with_padding, scalar_table};
+pub use cross::CrossNetwork;
+pub use embedding::{embedding_table, embedding_with_padding, scalar_table};
+pub use experts::{Experts, Gate, TaskTowers};
+pub use fields::{FieldEmbedding, Fields};
 pub use mlp::Mlp;
+pub use self_attention::{MultiHeadSelfAttention, SelfAttentionConfig};
 pub use target_attention::TargetAttention;
+pub use transformer::{last_position_attention, positions_from_first, TransformerConfig, TransformerEncoder, TransformerLayer};

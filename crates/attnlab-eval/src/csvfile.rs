@@ -1,0 +1,154 @@
+//! `evaluate_csv`: metrics of a predictions file, for `attnlab metrics FILE`.
+//!
+//! Two layouts, told apart by the header (columns in any order, names
+//! case-insensitive):
+//!
+//! - point-wise: `user,label,score`;
+//! - ranking: `user,item,score,label` — rows are grouped by user (in any
+//!   order), each user's rows are their candidates and the rows with label 1
+//!   their ground truth.
+//!
+//! Point-wise metrics work on both layouts; ranking metrics that need item ids
+//! (itemcoverage, averagepopularity, giniindex) need the ranking layout. By
+//! default `num_items` is the number of distinct items in the file and an
+//! item's popularity is its number of label-1 rows in the file (the only
+//! interactions the file holds); [`evaluate_csv_with`] takes the training
+//! set's instead.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::path::Path;
+
+use crate::ranking::{labeled_ranking, RankingOptions};
+use crate::{EvalError, Metric, Predictions, Result};
+
+/// Reads the file as a stream and computes each metric. A bad row is an error
+/// naming the file, line and column; a metric with no value on this data
+/// (e.g. AUC with one class) is an [`EvalError::Undefined`].
+pub fn evaluate_csv(path: &Path, metrics: &[Metric]) -> Result<Vec<(Metric, f64)>> {
+    evaluate_csv_with(path, metrics, None)
+}
+
+/// [`evaluate_csv`] with ranking options (number of items, training
+/// popularity) that replace the ones derived from the file.
+pub fn evaluate_csv_with(path: &Path, metrics: &[Metric], options: Option<RankingOptions>) -> Result<Vec<(Metric, f64)>> {
+    let shown = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| EvalError::Io { path: shown.clone(), message: e.to_string() })?;
+    let rows = read_rows(std::io::BufReader::new(file), &shown, metrics)?;
+    let mut out = Vec::with_capacity(metrics.len());
+    let ranking: Vec<Metric> = metrics.iter().copied().filter(|m| m.ranking().is_some()).collect();
+    let ranked = if ranking.is_empty() {
+        None
+    } else {
+        let options = options.unwrap_or_else(|| rows.default_options());
+        Some(labeled_ranking(&rows.users, rows.items.as_deref(), &rows.labels, &rows.scores, &ranking, options)?)
+    };
+    let p = Predictions::new(&rows.users, &rows.labels, &rows.scores)?;
+    for &m in metrics {
+        let v = match (m.ranking(), &ranked) {
+            (Some(_), Some(r)) => r.values.iter().find(|(x, _)| *x == m).map(|&(_, v)| v),
+            _ => m.compute(&p),
+        };
+        let v = v.ok_or_else(|| EvalError::Undefined {
+            metric: m.name(),
+            reason: if m.ranking().is_some() {
+                "no user has a row with label 1".into()
+            } else {
+                "it needs rows, and both labels for AUC".into()
+            },
+        })?;
+        out.push((m, v));
+    }
+    Ok(out)
+}
+
+struct Rows {
+    users: Vec<u32>,
+    items: Option<Vec<u32>>,
+    labels: Vec<f32>,
+    scores: Vec<f32>,
+}
+
+impl Rows {
+    fn default_options(&self) -> RankingOptions {
+        let Some(items) = &self.items else { return RankingOptions::default() };
+        let mut distinct: Vec<u32> = items.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let max = items.iter().copied().max().map_or(0, |m| m as usize + 1);
+        let mut popularity = vec![0u64; max];
+        for (&it, &l) in items.iter().zip(&self.labels) {
+            if l > 0.5 {
+                popularity[it as usize] += 1;
+            }
+        }
+        RankingOptions { num_items: Some(distinct.len()), item_popularity: Some(popularity), exclude_history: false }
+    }
+}
+
+fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric]) -> Result<Rows> {
+    let err = |line: usize, column: &str, message: String| EvalError::Csv {
+        path: path.to_string(),
+        line,
+        column: column.to_string(),
+        message,
+    };
+    let io = |e: std::io::Error| EvalError::Io { path: path.to_string(), message: e.to_string() };
+    let mut line = String::new();
+    if r.read_line(&mut line).map_err(io)? == 0 {
+        return Err(err(1, "header", "empty file: expected `user,label,score` or `user,item,score,label`".into()));
+    }
+    let header: Vec<String> = line.trim_end_matches(['\n', '\r']).split(',').map(|c| c.trim().to_ascii_lowercase()).collect();
+    let mut col: HashMap<&str, usize> = HashMap::new();
+    for (i, name) in header.iter().enumerate() {
+        if !["user", "item", "score", "label"].contains(&name.as_str()) {
+            return Err(err(1, "header", format!("unknown column `{name}` (expected user, label, score and optionally item)")));
+        }
+        if col.insert(name.as_str(), i).is_some() {
+            return Err(err(1, "header", format!("column `{name}` appears twice")));
+        }
+    }
+    for need in ["user", "label", "score"] {
+        if !col.contains_key(need) {
+            return Err(err(1, "header", format!("missing column `{need}`")));
+        }
+    }
+    let item_col = col.get("item").copied();
+    if item_col.is_none()
+        && let Some(m) = metrics.iter().find(|m| m.ranking().is_some_and(|(r, _)| r.needs_items()))
+    {
+        return Err(err(1, "header", format!("{} needs an `item` column (header `user,item,score,label`)", m.name())));
+    }
+    let (cu, cl, cs) = (col["user"], col["label"], col["score"]);
+    let ncols = header.len();
+    let mut rows = Rows { users: Vec::new(), items: item_col.map(|_| Vec::new()), labels: Vec::new(), scores: Vec::new() };
+    let mut lineno = 1;
+    loop {
+        line.clear();
+        if r.read_line(&mut line).map_err(io)? == 0 {
+            break;
+        }
+        lineno += 1;
+        let text = line.trim_end_matches(['\n', '\r']);
+        if text.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = text.split(',').map(str::trim).collect();
+        if fields.len() != ncols {
+            return Err(err(lineno, "row", format!("expected {ncols} fields, found {}", fields.len())));
+        }
+        let user = fields[cu].parse::<u32>().map_err(|e| err(lineno, "user", format!("`{}` is not a user id: {e}", fields[cu])))?;
+        let label = fields[cl].parse::<f32>().ok().filter(|l| l.is_finite());
+        let label = label.ok_or_else(|| err(lineno, "label", format!("`{}` is not a finite number", fields[cl])))?;
+        let score = fields[cs].parse::<f32>().ok().filter(|s| s.is_finite());
+        let score = score.ok_or_else(|| err(lineno, "score", format!("`{}` is not a finite number", fields[cs])))?;
+        if let (Some(ci), Some(items)) = (item_col, rows.items.as_mut()) {
+            let item = fields[ci].parse::<u32>().map_err(|e| err(lineno, "item", format!("`{}` is not an item id: {e}", fields[ci])))?;
+            items.push(item);
+        }
+        rows.users.push(user);
+        rows.labels.push(label);
+        rows.scores.push(score);
+    }
+    Ok(rows)
+}

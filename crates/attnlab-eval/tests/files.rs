@@ -1,0 +1,101 @@
+//! evaluate_csv and the per-user artifact.
+
+use std::io::Write;
+
+use attnlab_eval::*;
+
+fn file(text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f
+}
+
+fn m(s: &str) -> Metric {
+    Metric::parse(s).unwrap()
+}
+
+#[test]
+fn pointwise_csv() {
+    let f = file("user,label,score\n1,1,0.9\n1,0,0.4\n2,0,0.8\n2,1,0.3\r\n2,0,0.1\n\n");
+    let r = evaluate_csv(f.path(), &[m("auc"), m("gauc"), m("gauc_unweighted"), m("logloss"), m("mrr@2")]).unwrap();
+    assert!((r[0].1 - 4.0 / 6.0).abs() < 1e-12);
+    assert!((r[1].1 - 0.7).abs() < 1e-12);
+    assert!((r[2].1 - 0.75).abs() < 1e-12);
+    // mrr@2: user 1 hit at rank 1, user 2 at rank 2
+    assert!((r[4].1 - 0.75).abs() < 1e-12);
+}
+
+#[test]
+fn ranking_csv_groups_users_in_any_order() {
+    // columns in another order, users interleaved
+    let f = file("item,user,score,label\n10,1,0.9,0\n11,2,0.5,1\n12,1,0.8,1\n10,2,0.7,0\n13,1,0.1,0\n");
+    let r = evaluate_csv(f.path(), &[m("hit@1"), m("mrr@3"), m("ndcg@2"), m("itemcoverage@1"), m("averagepopularity@1"), m("auc")])
+        .unwrap();
+    let v: Vec<f64> = r.iter().map(|x| x.1).collect();
+    assert_eq!(v[0], 0.0); // both users rank a negative first
+    assert!((v[1] - 0.5).abs() < 1e-12);
+    let d2 = 1.0 / 3f64.log2();
+    assert!((v[2] - d2).abs() < 1e-12);
+    // top-1 items: 10 and 10 -> 1 of 4 distinct items
+    assert!((v[3] - 0.25).abs() < 1e-12);
+    // popularity from label-1 rows in the file: item 10 has none
+    assert_eq!(v[4], 0.0);
+    // with training popularity given instead
+    let opts = RankingOptions { num_items: Some(100), item_popularity: Some(vec![5; 20]), exclude_history: false };
+    let r = evaluate_csv_with(f.path(), &[m("averagepopularity@1"), m("itemcoverage@1")], Some(opts)).unwrap();
+    assert_eq!(r[0].1, 5.0);
+    assert!((r[1].1 - 0.01).abs() < 1e-12);
+}
+
+#[test]
+fn bad_rows_name_file_line_and_column() {
+    let f = file("user,label,score\n1,1,0.9\n1,0,abc\n");
+    let e = evaluate_csv(f.path(), &[m("auc")]).unwrap_err();
+    let text = e.to_string();
+    assert!(matches!(&e, EvalError::Csv { line: 3, column, .. } if column == "score"), "{text}");
+    assert!(text.contains(&f.path().display().to_string()) && text.contains(":3:") && text.contains("`score`"), "{text}");
+
+    let f = file("user,label,score\nx,1,0.9\n");
+    assert!(matches!(evaluate_csv(f.path(), &[m("auc")]).unwrap_err(), EvalError::Csv { line: 2, column, .. } if column == "user"));
+    let f = file("user,label,score\n1,1\n");
+    assert!(matches!(evaluate_csv(f.path(), &[m("auc")]).unwrap_err(), EvalError::Csv { line: 2, column, .. } if column == "row"));
+    let f = file("user,label,score\n1,nan,0.5\n");
+    assert!(matches!(evaluate_csv(f.path(), &[m("auc")]).unwrap_err(), EvalError::Csv { line: 2, column, .. } if column == "label"));
+    let f = file("user,item,score,label\n1,-3,0.5,1\n");
+    assert!(matches!(evaluate_csv(f.path(), &[m("hit@1")]).unwrap_err(), EvalError::Csv { line: 2, column, .. } if column == "item"));
+    let f = file("user,lable,score\n");
+    assert!(matches!(evaluate_csv(f.path(), &[m("auc")]).unwrap_err(), EvalError::Csv { line: 1, column, .. } if column == "header"));
+    let f = file("");
+    assert!(matches!(evaluate_csv(f.path(), &[m("auc")]).unwrap_err(), EvalError::Csv { line: 1, .. }));
+    // coverage without an item column
+    let f = file("user,label,score\n1,1,0.5\n");
+    assert!(matches!(evaluate_csv(f.path(), &[m("itemcoverage@5")]).unwrap_err(), EvalError::Csv { line: 1, .. }));
+    // one class only: AUC undefined
+    let f = file("user,label,score\n1,1,0.5\n");
+    assert!(matches!(evaluate_csv(f.path(), &[m("auc")]).unwrap_err(), EvalError::Undefined { .. }));
+    assert!(matches!(evaluate_csv(std::path::Path::new("/nonexistent/x.csv"), &[m("auc")]).unwrap_err(), EvalError::Io { .. }));
+}
+
+#[test]
+fn per_user_round_trip() {
+    let results = vec![
+        PerUser { metric: "ndcg@10".into(), users: vec![3, 1, 2], values: vec![0.1, 1.0 / 3.0, 0.0] },
+        PerUser { metric: "gauc".into(), users: vec![7], values: vec![std::f64::consts::PI] },
+    ];
+    let mut buf = Vec::new();
+    write_per_user(&mut buf, &results).unwrap();
+    let text = String::from_utf8(buf.clone()).unwrap();
+    assert!(text.starts_with("user,metric,value\n3,ndcg@10,0.1\n"), "{text}");
+    assert_eq!(read_per_user(&buf[..], "mem").unwrap(), results);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("per_user.csv");
+    write_per_user_file(&path, &results).unwrap();
+    assert_eq!(read_per_user_file(&path).unwrap(), results);
+
+    let e = read_per_user(&b"user,metric,value\n1,auc,zz\n"[..], "f.csv").unwrap_err();
+    assert!(matches!(&e, EvalError::Csv { line: 2, column, .. } if column == "value"), "{e}");
+    assert!(read_per_user(&b"u,m,v\n"[..], "f.csv").is_err());
+    let bad = [PerUser { metric: "a,b".into(), users: vec![1], values: vec![1.0] }];
+    assert!(write_per_user(Vec::new(), &bad).is_err());
+}

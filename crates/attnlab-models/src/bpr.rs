@@ -1,0 +1,68 @@
+//! BPR-MF (Rendle et al., UAI 2009): matrix factorisation trained with the
+//! Bayesian personalised ranking loss, `-log sigmoid(s(u, i+) - s(u, i-))`,
+//! on the batch's positives (`targets [B, 1]`) and sampled negatives
+//! (`negatives [B, 1]` or `[B, k]`). The input sequence is not used.
+
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Module};
+use tch::{Kind, Tensor};
+
+use crate::blocks::{embedding_table, embedding_with_padding};
+use crate::next_item::NextItemSizes;
+use crate::registry::{Checks, ModelParams};
+use crate::{NextItemModel, SeqBatch};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BprParams {
+    /// Width of the user and item embeddings. Default 64 (RecBole).
+    pub embed_dim: usize,
+}
+
+impl Default for BprParams {
+    fn default() -> Self {
+        BprParams { embed_dim: 64 }
+    }
+}
+
+impl ModelParams for BprParams {
+    fn validate(&self) -> Result<(), String> {
+        Checks::default().size("embed_dim", self.embed_dim).finish()
+    }
+}
+
+#[derive(Debug)]
+pub struct Bpr {
+    user: nn::Embedding,
+    item: nn::Embedding,
+}
+
+impl Bpr {
+    pub fn new(p: &nn::Path, sizes: &NextItemSizes, params: &BprParams) -> Bpr {
+        Bpr {
+            user: embedding_table(&(p / "user"), sizes.users, params.embed_dim),
+            item: embedding_with_padding(&(p / "item"), sizes.items, params.embed_dim),
+        }
+    }
+
+    /// `s(u, i)` for `users [B]` and `items [B, k]`: `[B, k]`.
+    fn pair_scores(&self, user: &Tensor, items: &Tensor) -> Tensor {
+        (self.item.forward(items) * user.unsqueeze(1)).sum_dim_intlist([-1i64].as_slice(), false, Kind::Float)
+    }
+}
+
+impl NextItemModel for Bpr {
+    /// Panics when the batch has no `negatives`: BPR needs them.
+    fn training_loss(&self, batch: &SeqBatch, _train: bool) -> Tensor {
+        let negatives = batch.negatives.as_ref().expect("BPR needs sampled negatives in the batch");
+        let user = self.user.forward(&batch.users);
+        let positive = self.pair_scores(&user, &crate::next_item::last_target(&batch.targets));
+        let negative = self.pair_scores(&user, negatives);
+        // every negative against the positive of its row
+        -(positive - negative).log_sigmoid().mean(Kind::Float)
+    }
+
+    fn score(&self, users: &Tensor, _inputs: &Tensor) -> Tensor {
+        self.user.forward(users).matmul(&self.item.ws.tr())
+    }
+}

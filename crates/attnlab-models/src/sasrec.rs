@@ -1,0 +1,94 @@
+//! SASRec (Kang & McAuley, ICDM 2018): a causal Transformer over the item
+//! sequence. Trained with cross entropy over the whole catalogue at every
+//! position in one pass (position `t` predicts the item after it); the
+//! output layer is the item embedding table (tied). Hyper-parameter
+//! defaults are RecBole's.
+
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Module};
+use tch::Tensor;
+
+use crate::blocks::{embedding_with_padding, last_position_attention, TransformerConfig, TransformerEncoder};
+use crate::next_item::{full_softmax_loss, NextItemSizes};
+use crate::registry::ModelParams;
+use crate::{NextItemModel, SeqBatch};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SasRecParams {
+    /// Width of item embeddings and hidden states. Default 64.
+    pub hidden: usize,
+    /// Transformer layers. Default 2.
+    pub layers: usize,
+    /// Attention heads (`hidden` must be a multiple). Default 2.
+    pub heads: usize,
+    /// Width of the feed-forward layer. Default 256.
+    pub inner: usize,
+    /// Dropout on embeddings, attention weights and sub-layer outputs
+    /// (RecBole's `hidden_dropout_prob` and `attn_dropout_prob`), in [0, 1).
+    /// Default 0.5.
+    pub dropout: f64,
+}
+
+impl Default for SasRecParams {
+    fn default() -> Self {
+        SasRecParams { hidden: 64, layers: 2, heads: 2, inner: 256, dropout: 0.5 }
+    }
+}
+
+impl SasRecParams {
+    fn config(&self, max_len: usize) -> TransformerConfig {
+        TransformerConfig {
+            layers: self.layers,
+            heads: self.heads,
+            hidden: self.hidden,
+            inner: self.inner,
+            dropout: self.dropout,
+            causal: true,
+            max_positions: max_len,
+        }
+    }
+}
+
+impl ModelParams for SasRecParams {
+    fn validate(&self) -> Result<(), String> {
+        self.config(1).checks().finish()
+    }
+}
+
+#[derive(Debug)]
+pub struct SasRec {
+    item: nn::Embedding,
+    encoder: TransformerEncoder,
+}
+
+impl SasRec {
+    pub fn new(p: &nn::Path, sizes: &NextItemSizes, params: &SasRecParams) -> SasRec {
+        SasRec {
+            item: embedding_with_padding(&(p / "item"), sizes.items, params.hidden),
+            encoder: TransformerEncoder::new(&(p / "encoder"), &params.config(sizes.max_len)),
+        }
+    }
+
+    /// Hidden states `[B, T, hidden]` and last-layer weights.
+    fn encode(&self, inputs: &Tensor, train: bool) -> (Tensor, Tensor) {
+        self.encoder.forward_t(&self.item.forward(inputs), inputs, train)
+    }
+}
+
+impl NextItemModel for SasRec {
+    fn training_loss(&self, batch: &SeqBatch, train: bool) -> Tensor {
+        let (hidden, _) = self.encode(&batch.inputs, train);
+        full_softmax_loss(&hidden, &batch.targets, &self.item.ws)
+    }
+
+    fn score(&self, _users: &Tensor, inputs: &Tensor) -> Tensor {
+        let (hidden, _) = self.encode(inputs, false);
+        let t = hidden.size()[1];
+        hidden.select(1, t - 1).matmul(&self.item.ws.tr())
+    }
+
+    fn attention(&self, inputs: &Tensor) -> Option<Tensor> {
+        Some(last_position_attention(&self.encode(inputs, false).1))
+    }
+}

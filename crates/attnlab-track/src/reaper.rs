@@ -1,0 +1,103 @@
+//! Crash recovery: runs whose writer died without finishing them.
+//!
+//! A process killed by SIGKILL, the OOM killer or a power cut leaves its
+//! run RUNNING forever. [`Store::reap_dead_runs`] finds such runs and marks
+//! them KILLED, ending them at their last heartbeat. Metrics already logged
+//! are kept: every batch was its own committed transaction.
+
+use std::time::Duration;
+
+use rusqlite::params;
+
+use crate::error::Result;
+use crate::host::{Liveness, Recorded, host_name, liveness};
+use crate::model::{RunStatus, now_ms};
+use crate::store::Store;
+
+/// A RUNNING run and what it recorded about its writer.
+struct Candidate {
+    id: String,
+    pid: Option<i64>,
+    host: Option<String>,
+    proc_start: Option<i64>,
+    boot_id: Option<String>,
+    pid_ns: Option<String>,
+    last_seen_ms: i64,
+}
+
+impl Store {
+    /// Marks KILLED (end time = last heartbeat, or start for runs that never
+    /// had one) every RUNNING run whose writer is gone, and returns their ids,
+    /// oldest first.
+    ///
+    /// - A run written on THIS host is dead when its process no longer exists,
+    ///   is a zombie, or its pid now belongs to a process that started at a
+    ///   different time (pid reuse), or the machine has rebooted since.
+    /// - A run from another host (or an older store that did not record its
+    ///   writer, or another container) cannot be checked; it is reaped only
+    ///   when `stale_after` is given and its last heartbeat is older than that.
+    ///
+    /// Candidates are judged and updated inside one IMMEDIATE transaction, so
+    /// a writer cannot finish its run between the check and the update.
+    pub fn reap_dead_runs(&self, stale_after: Option<Duration>) -> Result<Vec<String>> {
+        const OP: &str = "reap dead runs";
+        let here = host_name();
+        let now = now_ms();
+        let stale_ms = stale_after.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        self.write(OP, |tx| {
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT id, pid, host, proc_start, boot_id, pid_ns, COALESCE(heartbeat_ms, start_ms)
+                     FROM runs WHERE status = 'RUNNING' ORDER BY start_ms, rowid",
+                )
+                .map_err(self.err(OP))?;
+            let candidates = stmt
+                .query_map([], |row| {
+                    Ok(Candidate {
+                        id: row.get(0)?,
+                        pid: row.get(1)?,
+                        host: row.get(2)?,
+                        proc_start: row.get(3)?,
+                        boot_id: row.get(4)?,
+                        pid_ns: row.get(5)?,
+                        last_seen_ms: row.get(6)?,
+                    })
+                })
+                .map_err(self.err(OP))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(self.err(OP))?;
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE runs SET status = ?1, end_ms = COALESCE(heartbeat_ms, start_ms)
+                     WHERE id = ?2 AND status = 'RUNNING'",
+                )
+                .map_err(self.err(OP))?;
+            let mut reaped = Vec::new();
+            for c in candidates {
+                let local = match (c.host.as_deref(), c.pid) {
+                    (Some(host), Some(pid)) if host == here => liveness(Recorded {
+                        pid,
+                        start_ticks: c.proc_start,
+                        boot_id: c.boot_id.as_deref(),
+                        pid_ns: c.pid_ns.as_deref(),
+                    }),
+                    _ => Liveness::Unknown,
+                };
+                let dead = match local {
+                    Liveness::Dead => true,
+                    Liveness::Alive => false,
+                    Liveness::Unknown => {
+                        stale_ms.is_some_and(|limit| now.saturating_sub(c.last_seen_ms) > limit)
+                    }
+                };
+                if dead {
+                    update
+                        .execute(params![RunStatus::Killed.as_str(), c.id])
+                        .map_err(self.err(OP))?;
+                    reaped.push(c.id);
+                }
+            }
+            Ok(reaped)
+        })
+    }
+}

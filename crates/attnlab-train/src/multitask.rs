@@ -1,0 +1,132 @@
+//! Click + conversion training: a [`MultiTaskModel`] on impressions with
+//! the loss its [`Objective`](attnlab_models::Objective) asks for
+//! ([`multitask_loss`]), validated by CTR AUC over impressions, CVR AUC over
+//! clicked impressions and CTCVR AUC, through the shared epoch loop.
+
+use attnlab_data::Impressions;
+use attnlab_eval::{ctcvr_auc, ctr_auc, cvr_auc};
+use attnlab_models::{multitask_loss, LossWeights, MultiTaskModel, TaskLogits};
+use tch::nn::VarStore;
+use tch::{Device, Kind, Tensor};
+
+use crate::amp::{autocast, Amp};
+use crate::batches::{BatchOrder, RawBatch};
+use crate::engine::{fit, TrainTask};
+use crate::metric::TaskMetric;
+use crate::trainer::{EpochObserver, TrainConfig, TrainOutcome};
+use crate::{Result, TrainError};
+
+/// What the multi-task trainer takes besides [`TrainConfig`] (whose
+/// `metrics`, `valid_metric` and `pos_weight` it does not use).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MultiTaskOptions {
+    /// Weights of the click and conversion terms of the loss.
+    pub weights: LossWeights,
+    /// Decides early stopping and the best epoch: one of
+    /// [`TaskMetric::MULTITASK`] (default `cvr_auc`).
+    pub valid_metric: TaskMetric,
+}
+
+impl Default for MultiTaskOptions {
+    fn default() -> Self {
+        MultiTaskOptions { weights: LossWeights::default(), valid_metric: TaskMetric::CvrAuc }
+    }
+}
+
+/// `ctr_auc`, `cvr_auc` and `ctcvr_auc` of predictions on `data`, each
+/// where defined (both classes present); for validation and test.
+pub fn multitask_metrics(data: &Impressions, pctr: &[f32], pcvr: &[f32]) -> Vec<(TaskMetric, f64)> {
+    let (clicks, conversions) = (&data.click[..], &data.conversion[..]);
+    [
+        (TaskMetric::CtrAuc, ctr_auc(clicks, pctr)),
+        (TaskMetric::CvrAuc, cvr_auc(clicks, conversions, pcvr)),
+        (TaskMetric::CtcvrAuc, ctcvr_auc(clicks, conversions, pctr, pcvr)),
+    ]
+    .into_iter()
+    .filter_map(|(m, v)| v.map(|v| (m, v)))
+    .collect()
+}
+
+struct MultiTask<'a> {
+    model: &'a dyn MultiTaskModel,
+    train: &'a Impressions,
+    valid: &'a Impressions,
+    config: &'a TrainConfig,
+    options: &'a MultiTaskOptions,
+}
+
+impl TrainTask for MultiTask<'_> {
+    type Source = Impressions;
+
+    fn source(&self) -> &Impressions {
+        self.train
+    }
+
+    fn loss(&self, raw: &RawBatch, device: Device, amp: Amp) -> Tensor {
+        let (batch, click, conversion) = raw.to_multitask_tensors(device);
+        let logits = autocast(amp, || self.model.forward_t(&batch, true));
+        let logits = TaskLogits { click: logits.click.to_kind(Kind::Float), conversion: logits.conversion.to_kind(Kind::Float) };
+        multitask_loss(self.model.objective(), &logits, &click, &conversion, self.options.weights)
+    }
+
+    fn validate(&self) -> Result<Vec<(TaskMetric, f64)>> {
+        let (pctr, pcvr) = predict_multitask(self.model, self.valid, self.config.batch_size, self.config.device)?;
+        Ok(multitask_metrics(self.valid, &pctr, &pcvr))
+    }
+
+    fn valid_metric(&self) -> TaskMetric {
+        self.options.valid_metric
+    }
+}
+
+/// Trains a click + conversion model on `train` (columns `click` and
+/// `conversion`), validating on `valid` after every epoch, and leaves the
+/// best epoch's weights (by `options.valid_metric`) in `vs`. Everything else
+/// (schedule, optimiser, clipping, checkpoints and resume, early stopping,
+/// observer) is as for [`crate::train`].
+pub fn train_multitask(
+    model: &dyn MultiTaskModel,
+    vs: &VarStore,
+    train: &Impressions,
+    valid: &Impressions,
+    config: &TrainConfig,
+    options: &MultiTaskOptions,
+    observer: &mut dyn EpochObserver,
+) -> Result<TrainOutcome> {
+    if !TaskMetric::MULTITASK.contains(&options.valid_metric) {
+        return Err(TrainError::Config(format!(
+            "the multi-task valid metric must be ctr_auc, cvr_auc or ctcvr_auc, not `{}`",
+            options.valid_metric
+        )));
+    }
+    for (name, data) in [("train", train), ("valid", valid)] {
+        if data.conversion.len() != data.len() {
+            return Err(TrainError::Config(format!(
+                "the {name} split has {} conversion labels for {} rows",
+                data.conversion.len(),
+                data.len()
+            )));
+        }
+    }
+    fit(&MultiTask { model, train, valid, config, options }, vs, config, observer)
+}
+
+/// pCTR and pCVR = P(conversion | click, impression) for every row of
+/// `data`, in order (fp32, no autocast). pCTCVR is their product.
+pub fn predict_multitask(
+    model: &dyn MultiTaskModel,
+    data: &Impressions,
+    batch_size: usize,
+    device: Device,
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    let _guard = tch::no_grad_guard();
+    let (mut pctr, mut pcvr) = (Vec::with_capacity(data.len()), Vec::with_capacity(data.len()));
+    for rows in BatchOrder::sequential(data.len(), batch_size).chunks() {
+        let (batch, _) = RawBatch::gather(data, rows).to_tensors(device);
+        let logits = model.forward_t(&batch, false);
+        let prob = |t: &Tensor| t.to_kind(Kind::Float).sigmoid().to_device(Device::Cpu);
+        pctr.extend(Vec::<f32>::try_from(&prob(&logits.click))?);
+        pcvr.extend(Vec::<f32>::try_from(&prob(&logits.conversion))?);
+    }
+    Ok((pctr, pcvr))
+}

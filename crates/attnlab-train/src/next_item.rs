@@ -1,0 +1,381 @@
+//! Next-item training and full-ranking evaluation for [`NextItemModel`]s on
+//! a protocol's [`Prepared`] data, through the shared epoch loop.
+//!
+//! # Training examples ([`NextItemExamples`])
+//!
+//! - **Sequential protocols** (`Prepared::sequences` is set, e.g. RecBole's
+//!   `LS`): a user's training sequence `s` gives the pairs `s[j] -> s[j+1]`;
+//!   they are cut, from the most recent backwards, into windows of `max_len`
+//!   positions, and each window is one example: `inputs = s[a..b]`,
+//!   `targets = s[a+1..b+1]`, left-padded with 0 (target 0 = no target), so
+//!   a model learns from every position in one pass. `negatives` holds one
+//!   sampled item per real target position.
+//! - **General protocols** (no sequences, e.g. `RS` for BPR): every training
+//!   row is an example, `targets [B, 1]` the row's item, `negatives [B, 1]`
+//!   an item the user has no training row with, `inputs [B, 1]` padding.
+//!
+//! Negatives are drawn uniformly from `1..num_items`, never one of the
+//! user's training items (given up after a few draws for a user who has
+//! nearly all), from a seed of (run seed, epoch, step): the same batches
+//! whether or not they are gathered ahead.
+//!
+//! # Evaluation ([`evaluate_next_item`])
+//!
+//! The unit evaluated is one row of the split when the protocol has
+//! sequences (its input sequence, its target as the one relevant item),
+//! otherwise one user (all their items in the split are relevant; the model
+//! gets `[B, 1]` padding as input). Scores come from `model.score` under
+//! `no_grad`, [`EVAL_CHUNK`] units at a time on the device. With full
+//! ranking the padding item 0 and, when the protocol excludes history, the
+//! user's excluded items ([`Prepared::exclusion`]) are taken out of the
+//! candidates by [`RankingEvaluator`]'s own exclusion (once, nowhere else).
+//! With sampled candidates a unit is ranked among its relevant items and
+//! their saved negatives.
+
+use attnlab_data::{Csr, Part, Prepared, Rng, SplitRows, PAD};
+use attnlab_eval::{Metric, RankingEvaluator, RankingOptions, RankingReport};
+use attnlab_models::{NextItemModel, SeqBatch};
+use tch::nn::VarStore;
+use tch::{Device, Kind, Tensor};
+
+use crate::amp::{autocast, Amp};
+use crate::engine::{fit, BatchSource, TrainTask};
+use crate::metric::TaskMetric;
+use crate::trainer::{EpochObserver, TrainConfig, TrainOutcome};
+use crate::{Result, TrainError};
+
+/// Units (rows or users) scored per call of `model.score` in evaluation.
+pub const EVAL_CHUNK: usize = 256;
+
+/// Draws before a user's negative may be one of their items.
+const NEGATIVE_TRIES: usize = 32;
+
+/// One next-item batch as host buffers (int64, row-major).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SeqRaw {
+    pub rows: usize,
+    /// Positions per example: `max_len` for sequences, 1 for pairs.
+    pub width: usize,
+    pub users: Vec<i64>,
+    pub inputs: Vec<i64>,
+    pub targets: Vec<i64>,
+    pub negatives: Vec<i64>,
+}
+
+impl SeqRaw {
+    /// The model's batch on `device`.
+    pub fn to_batch(&self, device: Device) -> SeqBatch {
+        let (b, w) = (self.rows as i64, self.width as i64);
+        let ids = |v: &[i64]| Tensor::from_slice(v).view([b, w]).to_device(device);
+        SeqBatch {
+            users: Tensor::from_slice(&self.users).to_device(device),
+            inputs: ids(&self.inputs),
+            targets: ids(&self.targets),
+            negatives: Some(ids(&self.negatives)),
+        }
+    }
+}
+
+enum Examples<'a> {
+    /// (user, end): the pairs `end - max_len .. end` of the user's sequence.
+    Windows { sequences: &'a Csr, max_len: usize, windows: Vec<(u32, u32)> },
+    Pairs { rows: &'a SplitRows },
+}
+
+/// The training examples of a prepared data set (see the module docs).
+pub struct NextItemExamples<'a> {
+    kind: Examples<'a>,
+    /// Per user, the items never drawn as their negatives.
+    positives: &'a Csr,
+    num_items: usize,
+}
+
+impl<'a> NextItemExamples<'a> {
+    pub fn new(prepared: &'a Prepared) -> NextItemExamples<'a> {
+        let kind = match &prepared.sequences {
+            Some(seq) => {
+                let max_len = seq.max_len.max(1);
+                let mut windows = Vec::new();
+                for u in 0..seq.train.users() {
+                    let mut end = seq.train.get(u).len().saturating_sub(1);
+                    while end > 0 {
+                        windows.push((u as u32, end as u32));
+                        end = end.saturating_sub(max_len);
+                    }
+                }
+                Examples::Windows { sequences: &seq.train, max_len, windows }
+            }
+            None => Examples::Pairs { rows: &prepared.train },
+        };
+        NextItemExamples { kind, positives: &prepared.train_items, num_items: prepared.num_items }
+    }
+
+    fn negative(&self, rng: &mut Rng, user: u32) -> i64 {
+        if self.num_items < 2 {
+            return i64::from(PAD);
+        }
+        let own = self.positives.get(user as usize);
+        let mut item = 0;
+        for _ in 0..NEGATIVE_TRIES {
+            item = 1 + rng.below(self.num_items - 1) as u32;
+            if own.binary_search(&item).is_err() {
+                break;
+            }
+        }
+        i64::from(item)
+    }
+}
+
+impl BatchSource for NextItemExamples<'_> {
+    type Batch = SeqRaw;
+
+    fn len(&self) -> usize {
+        match &self.kind {
+            Examples::Windows { windows, .. } => windows.len(),
+            Examples::Pairs { rows } => rows.len(),
+        }
+    }
+
+    fn gather(&self, rows: &[usize], seed: u64) -> SeqRaw {
+        let mut rng = Rng::new(seed);
+        let mut out = SeqRaw { rows: rows.len(), ..SeqRaw::default() };
+        match &self.kind {
+            Examples::Windows { sequences, max_len, windows } => {
+                out.width = *max_len;
+                for &r in rows {
+                    let (user, end) = windows[r];
+                    let s = sequences.get(user as usize);
+                    let end = end as usize;
+                    let start = end.saturating_sub(*max_len);
+                    let pad = max_len - (end - start);
+                    out.users.push(i64::from(user));
+                    out.inputs.extend(std::iter::repeat_n(0, pad));
+                    out.targets.extend(std::iter::repeat_n(0, pad));
+                    out.negatives.extend(std::iter::repeat_n(0, pad));
+                    for j in start..end {
+                        out.inputs.push(i64::from(s[j]));
+                        out.targets.push(i64::from(s[j + 1]));
+                        out.negatives.push(self.negative(&mut rng, user));
+                    }
+                }
+            }
+            Examples::Pairs { rows: split } => {
+                out.width = 1;
+                for &r in rows {
+                    let user = split.user[r];
+                    out.users.push(i64::from(user));
+                    out.inputs.push(i64::from(PAD));
+                    out.targets.push(i64::from(split.item[r]));
+                    out.negatives.push(self.negative(&mut rng, user));
+                }
+            }
+        }
+        out
+    }
+}
+
+struct NextItem<'a> {
+    model: &'a dyn NextItemModel,
+    prepared: &'a Prepared,
+    examples: NextItemExamples<'a>,
+    metrics: Vec<Metric>,
+    config: &'a TrainConfig,
+}
+
+impl<'a> TrainTask for NextItem<'a> {
+    type Source = NextItemExamples<'a>;
+
+    fn source(&self) -> &NextItemExamples<'a> {
+        &self.examples
+    }
+
+    fn loss(&self, raw: &SeqRaw, device: Device, amp: Amp) -> Tensor {
+        let batch = raw.to_batch(device);
+        autocast(amp, || self.model.training_loss(&batch, true)).to_kind(Kind::Float)
+    }
+
+    fn validate(&self) -> Result<Vec<(TaskMetric, f64)>> {
+        let report = evaluate_next_item(self.model, self.prepared, Part::Valid, &self.metrics, self.config.device)?;
+        Ok(report.values.into_iter().map(|(m, v)| (m.into(), v)).collect())
+    }
+
+    fn valid_metric(&self) -> TaskMetric {
+        self.config.valid_metric.into()
+    }
+}
+
+/// `config.metrics`, plus the valid metric when it is not among them.
+fn valid_metrics(config: &TrainConfig) -> Vec<Metric> {
+    let mut metrics = config.metrics.clone();
+    if !metrics.contains(&config.valid_metric) {
+        metrics.push(config.valid_metric);
+    }
+    metrics
+}
+
+fn ranking_options(prepared: &Prepared, exclude: bool) -> RankingOptions {
+    RankingOptions {
+        num_items: Some(prepared.num_items),
+        item_popularity: Some(prepared.item_popularity.iter().map(|&p| u64::from(p)).collect()),
+        exclude_history: exclude,
+    }
+}
+
+/// Trains a next-item model on `prepared`'s training data (see the module
+/// docs for the examples), validating with `config.metrics` (ranking
+/// metrics, e.g. `ndcg@10`) on the valid split after every epoch, and leaves
+/// the best epoch's weights by `config.valid_metric` in `vs`. Everything
+/// else is the loop every task shares ([`crate::fit`]).
+///
+/// A model with nothing to train (`trainable() == false`, e.g. Pop) is
+/// evaluated on the valid split once: the outcome has `epochs_run == 0`,
+/// `best_epoch == 0`, the valid metric's value as `best_valid` and no
+/// history, and the observer is not called.
+pub fn train_next_item(
+    model: &dyn NextItemModel,
+    vs: &VarStore,
+    prepared: &Prepared,
+    config: &TrainConfig,
+    observer: &mut dyn EpochObserver,
+) -> Result<TrainOutcome> {
+    let metrics = valid_metrics(config);
+    // the metrics must all be ranking metrics: say so before training
+    RankingEvaluator::new(&metrics, ranking_options(prepared, false))?;
+    if !model.trainable() {
+        let started = std::time::Instant::now();
+        let report = evaluate_next_item(model, prepared, Part::Valid, &metrics, config.device)?;
+        let best_valid = report
+            .values
+            .iter()
+            .find(|(m, _)| *m == config.valid_metric)
+            .map(|&(_, v)| v)
+            .ok_or_else(|| TrainError::UndefinedMetric { metric: config.valid_metric.name() })?;
+        return Ok(TrainOutcome {
+            best_epoch: 0,
+            best_valid,
+            epochs_run: 0,
+            stopped_early: false,
+            seconds: started.elapsed().as_secs_f64(),
+            history: Vec::new(),
+            resumed_after: None,
+            global_steps: 0,
+        });
+    }
+    let task = NextItem { model, prepared, examples: NextItemExamples::new(prepared), metrics, config };
+    fit(&task, vs, config, observer)
+}
+
+/// One evaluated unit: rows `rows` of the split, all of `user`.
+struct Unit {
+    user: u32,
+    rows: std::ops::Range<usize>,
+}
+
+/// Ranking metrics of `model` on `part` (valid or test) of `prepared`, with
+/// per-user values (`RankingReport::per_user`, for an artifact). See the
+/// module docs for the units, candidates and exclusion.
+pub fn evaluate_next_item(
+    model: &dyn NextItemModel,
+    prepared: &Prepared,
+    part: Part,
+    metrics: &[Metric],
+    device: Device,
+) -> Result<RankingReport> {
+    let _guard = tch::no_grad_guard();
+    let split = prepared.split(part);
+    let sequences = match (&prepared.sequences, part) {
+        (_, Part::Train) => return Err(TrainError::Config("next-item evaluation is on the valid or test split".into())),
+        (Some(seq), Part::Valid) => Some((&seq.valid, seq.max_len)),
+        (Some(seq), Part::Test) => Some((&seq.test, seq.max_len)),
+        (None, _) => None,
+    };
+    if let Some((eval, _)) = sequences
+        && eval.targets.len() != split.len()
+    {
+        return Err(TrainError::Config(format!(
+            "{} eval sequences for {} rows of the {part:?} split",
+            eval.targets.len(),
+            split.len()
+        )));
+    }
+    let units: Vec<Unit> = match sequences {
+        Some(_) => (0..split.len()).map(|k| Unit { user: split.user[k], rows: k..k + 1 }).collect(),
+        None => {
+            let mut units: Vec<Unit> = Vec::new();
+            for (k, &u) in split.user.iter().enumerate() {
+                match units.last_mut() {
+                    Some(last) if last.user == u => last.rows.end = k + 1,
+                    _ => units.push(Unit { user: u, rows: k..k + 1 }),
+                }
+            }
+            units
+        }
+    };
+    let sampled = prepared.candidates(part);
+    let exclusion = prepared.exclusion(part);
+    let mut evaluator = RankingEvaluator::new(metrics, ranking_options(prepared, sampled.is_none()))?;
+    let width = sequences.map_or(1, |(_, max_len)| max_len);
+    for chunk in units.chunks(EVAL_CHUNK.max(1)) {
+        let users: Vec<u32> = chunk.iter().map(|u| u.user).collect();
+        let mut inputs: Vec<i64> = Vec::with_capacity(chunk.len() * width);
+        for unit in chunk {
+            match sequences {
+                Some((eval, max_len)) => inputs.extend(eval.input(unit.rows.start, max_len).iter().map(|&i| i64::from(i))),
+                None => inputs.push(i64::from(PAD)),
+            }
+        }
+        let user_ids: Vec<i64> = users.iter().map(|&u| i64::from(u)).collect();
+        let scores = model
+            .score(&Tensor::from_slice(&user_ids).to_device(device), &Tensor::from_slice(&inputs).view([chunk.len() as i64, width as i64]).to_device(device))
+            .to_kind(Kind::Float)
+            .to_device(Device::Cpu);
+        let n = prepared.num_items as i64;
+        if scores.size() != [chunk.len() as i64, n] {
+            return Err(TrainError::Config(format!(
+                "the model scored {:?} for {} users and {n} item ids",
+                scores.size(),
+                chunk.len()
+            )));
+        }
+        let scores = Vec::<f32>::try_from(&scores.contiguous().view([-1]))?;
+        let truth: Vec<Vec<u32>> = chunk.iter().map(|u| split.item[u.rows.clone()].to_vec()).collect();
+        let truth_refs: Vec<&[u32]> = truth.iter().map(Vec::as_slice).collect();
+        match sampled {
+            Some(candidates) => {
+                let n = n as usize;
+                let mut lists: Vec<Vec<u32>> = Vec::with_capacity(chunk.len());
+                let mut list_scores: Vec<Vec<f32>> = Vec::with_capacity(chunk.len());
+                for (i, unit) in chunk.iter().enumerate() {
+                    let mut items = truth[i].clone();
+                    for k in unit.rows.clone() {
+                        items.extend_from_slice(candidates.row(k));
+                    }
+                    items.sort_unstable();
+                    items.dedup();
+                    list_scores.push(items.iter().map(|&it| scores[i * n + it as usize]).collect());
+                    lists.push(items);
+                }
+                let c: Vec<&[u32]> = lists.iter().map(Vec::as_slice).collect();
+                let s: Vec<&[f32]> = list_scores.iter().map(Vec::as_slice).collect();
+                evaluator.add_sampled(&users, &c, &s, &truth_refs)?;
+            }
+            None => {
+                // PAD and the excluded items leave the candidates through the
+                // evaluator's exclusion
+                let history: Vec<Vec<u32>> = users
+                    .iter()
+                    .map(|&u| {
+                        let mut h = vec![PAD];
+                        if let Some(ex) = exclusion {
+                            h.extend_from_slice(ex.get(u as usize));
+                        }
+                        h
+                    })
+                    .collect();
+                let h: Vec<&[u32]> = history.iter().map(Vec::as_slice).collect();
+                evaluator.add_full(&users, &scores, &truth_refs, &h)?;
+            }
+        }
+    }
+    Ok(evaluator.finish()?)
+}

@@ -1,0 +1,103 @@
+//! Adam (Kingma & Ba) and AdamW (Loshchilov & Hutter), step for step as
+//! libtorch's `torch::optim::Adam`/`AdamW` (no amsgrad).
+
+use tch::{Kind, Tensor};
+
+use super::{load_buffers, Optimizer, Param};
+use crate::Result;
+
+pub struct Adam {
+    params: Vec<Param>,
+    exp_avg: Vec<Tensor>,
+    exp_avg_sq: Vec<Tensor>,
+    /// Per parameter, as libtorch: a parameter without a gradient does not advance.
+    steps: Vec<i64>,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    name: &'static str,
+}
+
+impl Adam {
+    /// `name` is `adam` or `adamw`; the difference lies in each [`Param`]'s
+    /// `l2` (coupled) and `decay` (decoupled) coefficients.
+    pub fn new(params: Vec<Param>, beta1: f64, beta2: f64, eps: f64, name: &'static str) -> Adam {
+        let _guard = tch::no_grad_guard();
+        let exp_avg = params.iter().map(|p| p.tensor.zeros_like()).collect();
+        let exp_avg_sq = params.iter().map(|p| p.tensor.zeros_like()).collect();
+        let steps = vec![0; params.len()];
+        Adam { params, exp_avg, exp_avg_sq, steps, beta1, beta2, eps, name }
+    }
+}
+
+impl Optimizer for Adam {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn params(&self) -> &[Param] {
+        &self.params
+    }
+
+    fn step(&mut self, lr: f64) {
+        let _guard = tch::no_grad_guard();
+        let (b1, b2) = (self.beta1, self.beta2);
+        for (i, param) in self.params.iter().enumerate() {
+            let grad = param.tensor.grad();
+            if !grad.defined() {
+                continue;
+            }
+            let mut p = param.tensor.shallow_clone();
+            let grad = if param.l2 != 0.0 { grad + &p * param.l2 } else { grad };
+            if param.decay != 0.0 {
+                let _ = p.g_mul_scalar_(1.0 - lr * param.decay);
+            }
+            self.steps[i] += 1;
+            let t = self.steps[i] as i32;
+            let m = &mut self.exp_avg[i];
+            let _ = m.g_mul_scalar_(b1);
+            let _ = m.g_add_(&(&grad * (1.0 - b1)));
+            let v = &mut self.exp_avg_sq[i];
+            let _ = v.g_mul_scalar_(b2);
+            let _ = v.g_add_(&(&grad * &grad * (1.0 - b2)));
+            let bias1 = 1.0 - b1.powi(t);
+            let bias2 = 1.0 - b2.powi(t);
+            let denom = self.exp_avg_sq[i].sqrt() / bias2.sqrt() + self.eps;
+            let _ = p.g_sub_(&(&self.exp_avg[i] / denom * (lr / bias1)));
+        }
+    }
+
+    fn state(&self) -> Vec<(String, Tensor)> {
+        let mut out = Vec::with_capacity(3 * self.params.len());
+        for (i, p) in self.params.iter().enumerate() {
+            out.push((format!("{}.exp_avg", p.name), self.exp_avg[i].shallow_clone()));
+            out.push((format!("{}.exp_avg_sq", p.name), self.exp_avg_sq[i].shallow_clone()));
+            out.push((format!("{}.step", p.name), Tensor::from_slice(&[self.steps[i]])));
+        }
+        out
+    }
+
+    fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+        let expected = self
+            .params
+            .iter()
+            .flat_map(|p| {
+                let shape = p.tensor.size();
+                [
+                    (format!("{}.exp_avg", p.name), shape.clone(), false),
+                    (format!("{}.exp_avg_sq", p.name), shape, false),
+                    (format!("{}.step", p.name), vec![1], false),
+                ]
+            })
+            .collect();
+        let mut loaded = load_buffers(self.name, state, expected)?;
+        let _guard = tch::no_grad_guard();
+        for (i, p) in self.params.iter().enumerate() {
+            let mut take = |suffix: &str| loaded.remove(&format!("{}.{suffix}", p.name)).flatten().expect("checked");
+            self.exp_avg[i].f_copy_(&take("exp_avg"))?;
+            self.exp_avg_sq[i].f_copy_(&take("exp_avg_sq"))?;
+            self.steps[i] = take("step").to_kind(Kind::Int64).int64_value(&[0]);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,66 @@
+//! From the spec's `train:` section to the trainer's configuration.
+
+use std::path::PathBuf;
+
+use attnlab_spec::{AmpSpec, DecayName, OptimizerName, TrainSpec};
+use attnlab_train::{Amp, Decay, OptimizerConfig, OptimizerKind, TrainConfig};
+
+use crate::prepare::Prepared;
+
+/// The trainer settings of one run (seed, device and checkpoint folder are
+/// the run's own).
+pub fn train_config(
+    t: &TrainSpec,
+    prepared: &Prepared,
+    seed: u64,
+    device: tch::Device,
+    checkpoint_dir: Option<PathBuf>,
+    label: String,
+) -> TrainConfig {
+    let o = &t.optimizer;
+    let s = &t.schedule;
+    TrainConfig {
+        epochs: t.epochs as usize,
+        batch_size: t.batch_size as usize,
+        lr: o.lr,
+        warmup_steps: s.warmup_steps as usize,
+        decay: match s.decay {
+            DecayName::Constant => Decay::Constant,
+            DecayName::Linear => Decay::Linear { final_lr: s.final_lr },
+            DecayName::Cosine => Decay::Cosine { final_lr: s.final_lr },
+            DecayName::Step => Decay::Step { every_steps: s.every_steps as usize, gamma: s.gamma },
+        },
+        optimizer: OptimizerConfig {
+            kind: match o.name {
+                OptimizerName::Adam => OptimizerKind::Adam,
+                OptimizerName::AdamW => OptimizerKind::AdamW,
+                OptimizerName::Sgd => OptimizerKind::Sgd,
+            },
+            beta1: o.beta1,
+            beta2: o.beta2,
+            eps: o.eps,
+            momentum: o.momentum,
+            nesterov: o.nesterov,
+            weight_decay: o.weight_decay,
+            l2_embedding: o.l2_embedding,
+            embedding_params: o.embedding_params.clone(),
+        },
+        clip_grad_norm: t.clip_grad_norm,
+        pos_weight: t.pos_weight,
+        patience: t.early_stopping.patience as usize,
+        seed,
+        metrics: prepared.metrics.clone(),
+        valid_metric: prepared.valid_metric,
+        device,
+        amp: match t.amp {
+            AmpSpec::None => Amp::None,
+            AmpSpec::Bf16 => Amp::Bf16,
+            AmpSpec::Fp16 => Amp::Fp16,
+        },
+        prefetch: t.prefetch as usize,
+        checkpoint_dir,
+        init_from: t.init_from.as_ref().map(PathBuf::from),
+        freeze: t.freeze.clone(),
+        label,
+    }
+}

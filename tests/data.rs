@@ -1,0 +1,84 @@
+//! `attnlab data ...` and `attnlab metrics`.
+
+use crate::util::{quickstart, repo, Scratch};
+
+#[test]
+fn simulate_writes_an_attention_log() {
+    let s = Scratch::new();
+    let out = s.path("logs/market.csv");
+    let run = s
+        .attnlab(&[
+            "data",
+            "simulate",
+            &quickstart(),
+            "dataset.simulator.users=50",
+            "dataset.simulator.ads={advertisers: 3}",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .ok();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("user,item,timestamp,event,position,dwell_ms,is_ad,bid,price"));
+    let events: Vec<&str> = lines.map(|l| l.split(',').nth(3).unwrap()).collect();
+    let impressions = events.iter().filter(|e| **e == "impression").count();
+    assert_eq!(impressions, 50 * 12 * 8, "one impression row per simulated impression");
+    assert!(events.contains(&"click") && events.contains(&"purchase"));
+    assert!(run.stdout().contains(&format!("{} events", events.len())), "{}", run.stdout());
+    let ads = text.lines().skip(1).filter(|l| l.split(',').nth(6) == Some("1")).count();
+    assert!(ads > 0, "ads were configured");
+    let leftovers: Vec<_> = std::fs::read_dir(s.path("logs")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 1, "no temp files: {leftovers:?}");
+}
+
+#[test]
+fn fetch_verifies_and_repairs_ml100k() {
+    let s = Scratch::new();
+    let dest = s.path("ml");
+    // `make test` fetches into data/ml-100k first; copying it keeps this test to one download
+    let shipped = repo("data/ml-100k");
+    assert!(shipped.join("ml-100k.inter").exists(), "run `make test` (it fetches data/ml-100k first)");
+    std::fs::create_dir_all(&dest).unwrap();
+    for f in ["ml-100k.inter", "ml-100k.user", "ml-100k.item"] {
+        std::fs::copy(shipped.join(f), dest.join(f)).unwrap();
+    }
+    let run = s.attnlab(&["data", "fetch", "ml-100k", "--dest", dest.to_str().unwrap()]).ok();
+    assert!(run.stdout().contains("already in"), "{}", run.stdout());
+    let inter = dest.join("ml-100k.inter");
+    let mut bytes = std::fs::read(&inter).unwrap();
+    bytes[1000] ^= 0x01;
+    std::fs::write(&inter, &bytes).unwrap();
+    let run = s.attnlab(&["data", "fetch", "ml-100k", "--dest", dest.to_str().unwrap()]).ok();
+    assert!(run.stderr().contains("corrupted"), "{}", run.stderr());
+    assert_eq!(std::fs::read(&inter).unwrap(), std::fs::read(shipped.join("ml-100k.inter")).unwrap());
+    let run = s.attnlab(&["data", "fetch", "ml-1b"]);
+    assert_eq!(run.code(), 2);
+}
+
+#[test]
+fn metrics_evaluates_a_csv_and_rejects_bad_rows_with_their_line() {
+    let s = Scratch::new();
+    let csv = s.write("p.csv", "user,label,score\n1,1,0.9\n1,0,0.2\n1,0,0.1\n2,1,0.3\n2,0,0.8\n");
+    let run = s.attnlab(&["metrics", csv.to_str().unwrap(), "--metrics", "auc,gauc", "--json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    // positives 0.9 and 0.3 against negatives 0.2, 0.1, 0.8: 3 + 2 wins of 6 pairs
+    assert!((v["auc"].as_f64().unwrap() - 5.0 / 6.0).abs() < 1e-12, "{v}");
+    // user 1 (3 impressions) AUC 1, user 2 (2 impressions) AUC 0
+    assert!((v["gauc"].as_f64().unwrap() - 3.0 / 5.0).abs() < 1e-12, "{v}");
+    let bad = s.write("bad.csv", "user,label,score\n1,1,0.9\n1,zero,0.2\n");
+    let run = s.attnlab(&["metrics", bad.to_str().unwrap()]);
+    assert_eq!(run.code(), 2);
+    assert!(run.stderr().contains("bad.csv:3") && run.stderr().contains("label"), "{}", run.stderr());
+    let run = s.attnlab(&["metrics", csv.to_str().unwrap(), "--metrics", "acu"]);
+    assert_eq!(run.code(), 2);
+}
+
+#[test]
+fn stats_describes_each_split() {
+    let s = Scratch::new();
+    let out = s.attnlab(&["data", "stats", &quickstart(), "dataset.simulator.users=100"]).ok().stdout();
+    // 100 users x 12 sessions x 8 slots, split 80/10/10 by time
+    for needle in ["quickstart", "9600", "7680", "960"] {
+        assert!(out.contains(needle), "stats lack {needle}:\n{out}");
+    }
+}

@@ -1,0 +1,126 @@
+//! `attnlab runs show|diff|rm`, crash recovery and exact resume.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+use crate::util::{quickstart, Scratch};
+
+/// A small, fast variant of the quickstart: one DIN model, one thread.
+const SMALL: &[&str] = &[
+    "dataset.simulator.users=200",
+    "models=[{name: din, model: DIN, params: {embed_dim: 8}}]",
+    "train.epochs=4",
+    "train.early_stopping.patience=10",
+    "train.threads=1",
+];
+
+fn run_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["run"];
+    args.extend_from_slice(extra);
+    args
+}
+
+fn runs_json(s: &Scratch) -> Vec<serde_json::Value> {
+    let out = s.attnlab(&["runs", "list", "--status", "FINISHED", "--json"]).ok().stdout();
+    serde_json::from_str::<serde_json::Value>(&out).unwrap().as_array().unwrap().clone()
+}
+
+#[test]
+fn show_diff_and_rm() {
+    let s = Scratch::new();
+    let q = quickstart();
+    let mut a = vec![q.as_str()];
+    a.extend_from_slice(SMALL);
+    a.push("train.epochs=1");
+    s.attnlab(&run_args(&a)).ok();
+    a.push("train.optimizer.lr=0.01");
+    s.attnlab(&run_args(&a)).ok();
+    let runs = runs_json(&s);
+    assert_eq!(runs.len(), 2);
+    let (first, second) = (runs[0]["id"].as_str().unwrap(), runs[1]["id"].as_str().unwrap());
+
+    let shown = s.attnlab(&["runs", "show", &first[..6]]).ok().stdout();
+    assert!(shown.contains(first) && shown.contains("FINISHED") && shown.contains("test.auc"), "{shown}");
+    assert!(shown.contains("per_user/test.csv"), "the per-user artifact is listed: {shown}");
+    assert!(shown.contains("prov.host"), "provenance is recorded: {shown}");
+
+    let diff = s.attnlab(&["runs", "diff", first, second]).ok().stdout();
+    assert!(diff.contains("param train.lr"), "{diff}");
+    assert!(!diff.contains("param train.batch_size"), "equal params are not shown: {diff}");
+
+    let ambiguous = s.attnlab(&["runs", "show", "zzzz"]);
+    assert_eq!(ambiguous.code(), 2, "{}", ambiguous.stderr());
+
+    s.attnlab(&["runs", "rm", first]).ok();
+    assert_eq!(runs_json(&s).len(), 1);
+    assert!(!s.path("store/artifacts").join(first).exists(), "artifacts go with the run");
+}
+
+/// kill -9 during training, run again: the run resumes from its checkpoint
+/// and ends with exactly the metrics of an uninterrupted run.
+#[test]
+fn killed_run_is_marked_killed_and_resumes_exactly() {
+    let q = quickstart();
+    let mut args = vec![q.as_str()];
+    args.extend_from_slice(SMALL);
+
+    let clean = Scratch::new();
+    clean.attnlab(&run_args(&args)).ok();
+    // what must match exactly: everything but timings
+    let outcome = |run: &serde_json::Value| -> Vec<(String, f64)> {
+        let metrics = run["metrics"].as_object().unwrap();
+        let kept = metrics.iter().filter(|(k, _)| k.starts_with("test.") || k.starts_with("best.") || k.starts_with("valid."));
+        kept.map(|(k, v)| (k.clone(), v.as_f64().unwrap())).collect()
+    };
+    let expected = outcome(&runs_json(&clean)[0]);
+    assert!(expected.iter().any(|(k, _)| k == "test.auc"));
+
+    let s = Scratch::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_attnlab"))
+        .args(run_args(&args))
+        .current_dir(s.dir.path())
+        .env("ATTNLAB_DB", s.db())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // wait until two epochs are logged, then kill without warning
+    let started = Instant::now();
+    loop {
+        assert!(started.elapsed() < Duration::from_secs(300), "no progress from the child");
+        let epochs: i64 = Connection::open(s.db())
+            .and_then(|db| db.query_row("SELECT COUNT(*) FROM metrics WHERE key = 'valid.auc'", [], |r| r.get(0)))
+            .unwrap_or(0);
+        if epochs >= 2 {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the child ended before it was killed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let rerun = s.attnlab(&run_args(&args)).ok();
+    assert!(rerun.stderr().contains("KILLED"), "the dead run is reaped: {}", rerun.stderr());
+    let db = Connection::open(s.db()).unwrap();
+    let statuses: Vec<String> = db
+        .prepare("SELECT status FROM runs ORDER BY start_ms")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(statuses, ["KILLED", "FINISHED"]);
+    let finished = runs_json(&s);
+    assert_eq!(outcome(&finished[0]), expected, "resumed run ends exactly like an uninterrupted one");
+    let steps: Vec<i64> = db
+        .prepare("SELECT m.step FROM metrics m JOIN runs r ON r.id = m.run_id WHERE r.status = 'FINISHED' AND m.key = 'valid.auc' ORDER BY m.step")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(steps, [1, 2, 3, 4], "the resumed run has the full learning curve");
+}
