@@ -178,7 +178,10 @@ fn test_ndcg(data: &Prepared, model: &dyn NextItemModel) -> f64 {
 }
 
 fn pop_ndcg(data: &Prepared) -> f64 {
-    let (_vs, pop) = build_for(data, "Pop", json!({}), 0);
+    let (_vs, pop) = {
+        let _guard = rng_lock(); // build_for seeds the shared generator
+        build_for(data, "Pop", json!({}), 0)
+    };
     test_ndcg(data, pop.as_ref())
 }
 
