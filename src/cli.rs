@@ -133,7 +133,12 @@ pub enum DataCommand {
         python: PathBuf,
     },
     /// Statistics of the data a spec prepares, per split.
-    Stats { spec: PathBuf, overrides: Vec<String> },
+    Stats {
+        spec: PathBuf,
+        overrides: Vec<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Write a spec's simulated market as an attention log (CSV).
     Simulate {
         spec: PathBuf,

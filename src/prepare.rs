@@ -1,56 +1,137 @@
 //! From a loaded spec to what every run of it shares: checked metric and
-//! model names, the simulated data split by time, and its fingerprint.
+//! model names, the data (simulated impressions split by time, or
+//! interactions prepared under a RecBole-style protocol, cached), and its
+//! fingerprint.
+
+use std::path::Path;
 
 use attnlab_data::{simulate, split_temporal, AdPlacement, AdsConfig, Cardinalities, SimulatorConfig, Splits, SIMULATOR_VERSION};
-use attnlab_eval::{auc, Metric};
+use attnlab_eval::auc;
+use attnlab_models::Task;
 use attnlab_spec::{DataSource, LoadedSpec, SpecError};
+use attnlab_train::TaskMetric;
 
 use crate::exit::BadInput;
 
-pub struct Prepared {
-    pub splits: Splits,
-    pub sizes: Cardinalities,
-    /// blake3 over the dataset and protocol sections: equal fingerprints mean
-    /// the same rows, split and metrics, so results are comparable.
-    pub data_fingerprint: String,
-    pub metrics: Vec<Metric>,
-    pub valid_metric: Metric,
-    /// AUC of the simulator's true click probabilities on the test split:
-    /// the best any model can reach.
-    pub oracle_test_auc: Option<f64>,
+/// The data of an experiment, by kind.
+pub enum Dataset {
+    /// Simulated impressions, for click and click + conversion models.
+    Impressions {
+        splits: Splits,
+        sizes: Cardinalities,
+        /// AUC of the simulator's true click probabilities on the test
+        /// split: the best any model can reach.
+        oracle_test_auc: Option<f64>,
+    },
+    /// Interactions under a ranking protocol, for next-item models.
+    Interactions { prepared: attnlab_data::Prepared, cache_hit: bool },
 }
 
-/// Checks what the spec crate cannot: metric names and each model's params.
-pub fn check(loaded: &LoadedSpec) -> Result<(Vec<Metric>, Metric), SpecError> {
+pub struct Prepared {
+    pub data: Dataset,
+    /// blake3 over the data's source and every setting that shapes it:
+    /// equal fingerprints mean the same rows, split and candidates.
+    pub data_fingerprint: String,
+    /// `protocol.metrics`, in order.
+    pub metrics: Vec<TaskMetric>,
+    pub valid_metric: TaskMetric,
+}
+
+impl Prepared {
+    /// One line for the terminal.
+    pub fn describe(&self) -> String {
+        match &self.data {
+            Dataset::Impressions { splits, oracle_test_auc, .. } => format!(
+                "{} train / {} valid / {} test impressions, click rate {:.3}, best possible test AUC {}",
+                splits.train.len(),
+                splits.valid.len(),
+                splits.test.len(),
+                splits.train.click_rate(),
+                oracle_test_auc.map_or("-".into(), |a| format!("{a:.4}"))
+            ),
+            Dataset::Interactions { prepared, cache_hit } => format!(
+                "{} users, {} items; {} train / {} valid / {} test rows; {} ({})",
+                prepared.num_users,
+                prepared.num_items.saturating_sub(1),
+                prepared.train.len(),
+                prepared.valid.len(),
+                prepared.test.len(),
+                prepared.protocol.describe(),
+                if *cache_hit { "from cache" } else { "prepared and cached" }
+            ),
+        }
+    }
+
+    /// The metrics a model of `task` is evaluated on, and the one it stops on.
+    pub fn metrics_for(&self, task: Task) -> (Vec<TaskMetric>, TaskMetric) {
+        match task {
+            Task::MultiTask => {
+                let all = vec![TaskMetric::CtrAuc, TaskMetric::CvrAuc, TaskMetric::CtcvrAuc];
+                let valid = if all.contains(&self.valid_metric) { self.valid_metric } else { TaskMetric::CvrAuc };
+                (all, valid)
+            }
+            _ => {
+                let plain: Vec<TaskMetric> =
+                    self.metrics.iter().copied().filter(|m| matches!(m, TaskMetric::Metric(_))).collect();
+                let valid = if matches!(self.valid_metric, TaskMetric::Metric(_)) {
+                    self.valid_metric
+                } else {
+                    TaskMetric::Metric(attnlab_eval::Metric::Auc)
+                };
+                (plain, valid)
+            }
+        }
+    }
+}
+
+/// Checks what the spec crate cannot: metric names, each model's params, and
+/// that each model's task fits the data.
+pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecError> {
     let invalid = |field: String, message: String| SpecError::Invalid { path: loaded.path.clone(), field, message };
     let protocol = &loaded.spec.protocol;
     let metrics = protocol
         .metrics
         .iter()
         .enumerate()
-        .map(|(i, name)| Metric::parse(name).map_err(|e| invalid(format!("protocol.metrics[{i}]"), e.to_string())))
+        .map(|(i, name)| TaskMetric::parse(name).map_err(|e| invalid(format!("protocol.metrics[{i}]"), e.to_string())))
         .collect::<Result<Vec<_>, _>>()?;
     let valid_metric =
-        Metric::parse(&protocol.valid_metric).map_err(|e| invalid("protocol.valid_metric".into(), e.to_string()))?;
+        TaskMetric::parse(&protocol.valid_metric).map_err(|e| invalid("protocol.valid_metric".into(), e.to_string()))?;
+    let source = loaded.spec.dataset.source;
     for (i, m) in loaded.spec.models.iter().enumerate() {
         attnlab_models::check_params(&m.model, &m.params).map_err(|e| invalid(format!("models[{i}]"), e.to_string()))?;
-        // The simulator's impressions feed click models; other tasks need
-        // their own data path (`attnlab run` says so up front, before any run).
         let task = attnlab_models::task_of(&m.model).map_err(|e| invalid(format!("models[{i}]"), e.to_string()))?;
-        if task != attnlab_models::Task::Ctr {
-            return Err(invalid(
-                format!("models[{i}].model"),
-                format!("`{}` is a {task} model; this dataset trains click (CTR) models only", m.model),
-            ));
+        let fits = match source {
+            DataSource::Simulator => matches!(task, Task::Ctr | Task::MultiTask),
+            DataSource::RecboleAtomic => task == Task::NextItem,
+        };
+        if !fits {
+            let data = match source {
+                DataSource::Simulator => "simulated impressions train CTR and multi-task models",
+                DataSource::RecboleAtomic => "interaction files train next-item models",
+            };
+            return Err(invalid(format!("models[{i}].model"), format!("`{}` is a {task} model; {data}", m.model)));
+        }
+    }
+    if source == DataSource::RecboleAtomic {
+        if let Some((i, m)) = metrics.iter().enumerate().find(|(_, m)| !matches!(m, TaskMetric::Metric(x) if x.ranking().is_some())) {
+            return Err(invalid(format!("protocol.metrics[{i}]"), format!("`{}` is not a ranking metric (e.g. ndcg@10)", m.name())));
         }
     }
     Ok((metrics, valid_metric))
 }
 
+/// Prepares the spec's data; interaction data is cached under `cache_root`.
+pub fn prepare(loaded: &LoadedSpec, cache_root: &Path) -> anyhow::Result<Prepared> {
+    match loaded.spec.dataset.source {
+        DataSource::Simulator => prepare_impressions(loaded),
+        DataSource::RecboleAtomic => prepare_interactions(loaded, cache_root),
+    }
+}
+
 /// The simulator settings a spec asks for; unset ad settings take the
 /// simulator's defaults.
 pub fn simulator_config(spec: &attnlab_spec::Spec) -> SimulatorConfig {
-    let DataSource::Simulator = spec.dataset.source;
     let sim = &spec.dataset.simulator;
     let ads = match &sim.ads {
         None => AdsConfig::off(),
@@ -84,10 +165,10 @@ pub fn simulator_config(spec: &attnlab_spec::Spec) -> SimulatorConfig {
     }
 }
 
-pub fn prepare(loaded: &LoadedSpec) -> anyhow::Result<Prepared> {
+fn prepare_impressions(loaded: &LoadedSpec) -> anyhow::Result<Prepared> {
     let (metrics, valid_metric) = check(loaded)?;
     let spec = &loaded.spec;
-    let config = simulator_config(&loaded.spec);
+    let config = simulator_config(spec);
     let in_file = |e: &dyn std::fmt::Display| BadInput(format!("{}: dataset: {e}", loaded.path.display()));
     let data = simulate(&config).map_err(|e| in_file(&e))?;
     let splits = split_temporal(&data, spec.protocol.ratios).map_err(|e| in_file(&e))?;
@@ -95,10 +176,90 @@ pub fn prepare(loaded: &LoadedSpec) -> anyhow::Result<Prepared> {
         let sections = serde_json::json!({
             "simulator_version": SIMULATOR_VERSION,
             "dataset": spec.dataset,
-            "protocol": spec.protocol,
+            "protocol": { "ratios": spec.protocol.ratios, "history_len": spec.protocol.history_len },
         });
         blake3::hash(sections.to_string().as_bytes()).to_hex()[..16].to_string()
     };
     let oracle_test_auc = auc(&splits.test.click, &splits.test.true_ctr);
-    Ok(Prepared { splits, sizes: config.cardinalities(), data_fingerprint, metrics, valid_metric, oracle_test_auc })
+    let data = Dataset::Impressions { splits, sizes: config.cardinalities(), oracle_test_auc };
+    Ok(Prepared { data, data_fingerprint, metrics, valid_metric })
+}
+
+/// Interaction data (file sources) prepared under the spec's protocol, from
+/// the cache when the same files and settings were prepared before.
+fn prepare_interactions(loaded: &LoadedSpec, cache_root: &Path) -> anyhow::Result<Prepared> {
+    use attnlab_data::{AtomicOptions, Candidates, GroupBy, OnBadRow, Order, Preprocess, Protocol, Split};
+    use attnlab_spec::{BadRowPolicy, GroupKind, OrderKind, SplitKind};
+
+    let spec = &loaded.spec;
+    let (metrics, valid_metric) = check(loaded)?;
+    let path = std::path::PathBuf::from(spec.dataset.path.as_deref().unwrap_or("."));
+    let name = match &spec.dataset.name {
+        Some(n) => n.clone(),
+        None => path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+    };
+    let inter = path.join(format!("{name}.inter"));
+    if !inter.exists() {
+        return Err(BadInput(format!(
+            "{}: dataset.path: {} does not exist (for ml-100k run `attnlab data fetch ml-100k`)",
+            loaded.path.display(),
+            inter.display()
+        ))
+        .into());
+    }
+    let p = &spec.protocol;
+    let candidates = match p.candidates.split_once(':') {
+        Some(("uniform", n)) => Candidates::Uniform(n.parse()?),
+        Some(("popularity", n)) => Candidates::Popularity(n.parse()?),
+        _ => Candidates::Full { exclude_history: p.exclude_history },
+    };
+    let protocol = Protocol {
+        split: match p.split {
+            SplitKind::LeaveOneOut => Split::LeaveOneOut,
+            _ => Split::Ratio(p.ratios),
+        },
+        order: match p.order {
+            OrderKind::Random => Order::Random,
+            OrderKind::Time => Order::Time,
+        },
+        group_by: match p.group_by {
+            GroupKind::User => GroupBy::User,
+            GroupKind::None => GroupBy::None,
+        },
+        candidates,
+        seed: spec.dataset.seed,
+        max_len: Some(p.max_len as usize),
+    };
+    let pre = &spec.dataset.preprocess;
+    let preprocess = Preprocess {
+        dedup: pre.dedup,
+        label_threshold: pre.label_threshold,
+        positives_only: pre.positives_only,
+        min_user_inter: pre.min_user_inter as usize,
+        min_item_inter: pre.min_item_inter as usize,
+    };
+    let on_bad_row = match spec.dataset.on_bad_row {
+        BadRowPolicy::Error => OnBadRow::Error,
+        BadRowPolicy::Skip => OnBadRow::Skip,
+    };
+    // the .inter file decides the rows; feature files do not change them
+    let source = attnlab_data::DataSource::files(&[&inter])?;
+    let fingerprint = attnlab_data::fingerprint(&source, &(&preprocess, &protocol, on_bad_row == OnBadRow::Skip))?;
+    let (prepared, outcome) = attnlab_data::load_or_prepare(cache_root, &fingerprint, || -> anyhow::Result<_> {
+        let options = AtomicOptions { on_bad_row, ..AtomicOptions::default() };
+        let loaded_data = attnlab_data::load_atomic(&path, &name, &options)?;
+        for report in loaded_data.reports.iter().filter(|r| r.skipped > 0) {
+            eprintln!("{}: skipped {} bad rows (first: {})", report.path.display(), report.skipped, report.first_skipped.join("; "));
+        }
+        let (clean, _) = attnlab_data::preprocess(&loaded_data.interactions, &preprocess)?;
+        Ok(attnlab_data::prepare(&clean, &protocol)?)
+    })?;
+    let cache_hit = matches!(outcome, attnlab_data::CacheOutcome::Hit);
+    if let attnlab_data::CacheOutcome::Miss { warnings } = &outcome {
+        for w in warnings {
+            eprintln!("cache: {w}");
+        }
+    }
+    let data = Dataset::Interactions { prepared, cache_hit };
+    Ok(Prepared { data, data_fingerprint: fingerprint.as_str()[..16].to_string(), metrics, valid_metric })
 }

@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use attnlab_spec::{AmpSpec, DecayName, OptimizerName, TrainSpec};
 use attnlab_train::{Amp, Decay, OptimizerConfig, OptimizerKind, TrainConfig};
 
-use crate::prepare::Prepared;
+use attnlab_eval::Metric;
 
-/// The trainer settings of one run (seed, device and checkpoint folder are
-/// the run's own).
+/// The trainer settings of one run (seed, device, metrics and checkpoint
+/// folder are the run's own).
 pub fn train_config(
     t: &TrainSpec,
-    prepared: &Prepared,
+    (metrics, valid_metric): (Vec<Metric>, Metric),
     seed: u64,
     device: tch::Device,
     checkpoint_dir: Option<PathBuf>,
@@ -49,8 +49,8 @@ pub fn train_config(
         pos_weight: t.pos_weight,
         patience: t.early_stopping.patience as usize,
         seed,
-        metrics: prepared.metrics.clone(),
-        valid_metric: prepared.valid_metric,
+        metrics,
+        valid_metric,
         device,
         amp: match t.amp {
             AmpSpec::None => Amp::None,

@@ -8,7 +8,7 @@ use attnlab_data::{fetch_ml100k, simulate, write_attention_log};
 use attnlab_spec::load_spec;
 
 use crate::exit::BadInput;
-use crate::prepare::simulator_config;
+use crate::prepare::{simulator_config, Dataset};
 
 /// Datasets `attnlab data fetch` knows.
 const FETCHABLE: &[&str] = &["ml-100k"];
@@ -52,10 +52,13 @@ pub fn simulate_log(spec_path: &Path, overrides: &[String], output: &Path) -> an
 
 /// Users, items, interactions, density, sequence lengths, label balance and
 /// split sizes of the data a spec prepares.
-pub fn stats(spec_path: &Path, overrides: &[String]) -> anyhow::Result<()> {
+pub fn stats(spec_path: &Path, overrides: &[String], cache_root: &Path) -> anyhow::Result<()> {
     let loaded = load_spec(spec_path, overrides)?;
-    let prepared = crate::prepare::prepare(&loaded)?;
+    let prepared = crate::prepare::prepare(&loaded, cache_root)?;
     println!("{} (data fingerprint {})", loaded.spec.name, prepared.data_fingerprint);
-    print!("{}", attnlab_data::stats(&prepared.splits));
+    match &prepared.data {
+        Dataset::Impressions { splits, .. } => print!("{}", attnlab_data::stats(splits)),
+        Dataset::Interactions { prepared, .. } => print!("{}", attnlab_data::stats(prepared)),
+    }
     Ok(())
 }

@@ -27,7 +27,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Data { command: DataCommand::Simulate { spec, overrides, output } } => {
             data::simulate_log(&spec, &overrides, &output)
         }
-        Command::Data { command: DataCommand::Stats { spec, overrides } } => data::stats(&spec, &overrides),
+        Command::Data { command: DataCommand::Stats { spec, overrides, store } } => {
+            let cache = store.path().parent().unwrap_or(std::path::Path::new(".")).join("cache");
+            data::stats(&spec, &overrides, &cache)
+        }
         Command::Metrics { file, metrics, json } => metrics::metrics(&file, &metrics, json),
     }
 }

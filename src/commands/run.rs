@@ -3,20 +3,20 @@
 use std::path::Path;
 
 use anyhow::Context;
-use attnlab_eval::{gauc_per_user, write_per_user, Metric, Predictions};
+use attnlab_eval::write_per_user;
 use attnlab_spec::{load_spec, DeviceChoice, LoadedSpec, ModelSpec};
-use attnlab_track::{peak_memory_bytes, ArtifactSource, MetricPoint, NewRun, Provenance, RunRecord, RunStatus, Store};
-use attnlab_train::{predict, resolve_device, train, DeviceInfo, EpochObserver, EpochReport};
-use tch::nn::VarStore;
+use attnlab_track::{peak_memory_bytes, ArtifactSource, NewRun, Provenance, RunRecord, RunStatus, Store};
+use attnlab_train::{resolve_device, DeviceInfo};
 
 use super::{LIBTORCH_VERSION, VERSION};
-use crate::prepare::{prepare, Prepared};
+use crate::prepare::{prepare, Dataset, Prepared};
+use crate::task_runs::{train_and_test, RunInputs, Tested};
 use crate::table::{fmt_value, Table};
-use crate::train_config::train_config;
 
 pub fn run(spec_path: &Path, overrides: &[String], force: bool, store_path: &Path) -> anyhow::Result<()> {
     let loaded = load_spec(spec_path, overrides)?;
-    let prepared = prepare(&loaded)?;
+    let cache_root = store_path.parent().unwrap_or(Path::new(".")).join("cache");
+    let prepared = prepare(&loaded, &cache_root)?;
     let spec = &loaded.spec;
     if let Some(threads) = spec.train.threads {
         tch::set_num_threads(threads as i32);
@@ -30,17 +30,7 @@ pub fn run(spec_path: &Path, overrides: &[String], force: bool, store_path: &Pat
         eprintln!("marked {} run(s) whose process had died as KILLED: {}", reaped.len(), ids.join(", "));
     }
     store.ensure_experiment(&spec.name)?;
-    let (train_rows, valid_rows, test_rows) =
-        (prepared.splits.train.len(), prepared.splits.valid.len(), prepared.splits.test.len());
-    eprintln!(
-        "{}: {train_rows} train / {valid_rows} valid / {test_rows} test impressions, click rate {:.3}, \
-         best possible test AUC {}; device {}; store {}",
-        spec.name,
-        prepared.splits.train.click_rate(),
-        fmt_value(prepared.oracle_test_auc),
-        device.label,
-        store_path.display()
-    );
+    eprintln!("{}: {}; device {}; store {}", spec.name, prepared.describe(), device.label, store_path.display());
 
     let mut results = Vec::new();
     for model in &spec.models {
@@ -54,7 +44,7 @@ pub fn run(spec_path: &Path, overrides: &[String], force: bool, store_path: &Pat
                         model.name,
                         short(&record.id)
                     );
-                    results.push(RunResult::from_record(&record, &prepared.metrics));
+                    results.push(RunResult::from_record(&record));
                 }
                 None => results.push(run_one(&store, store_path, &loaded, &prepared, model, seed, key, &device)?),
             }
@@ -87,14 +77,15 @@ struct RunResult {
     seed: u64,
     best_epoch: usize,
     seconds: f64,
-    test: Vec<(Metric, f64)>,
+    /// Test metrics by name, in the order the run produced them.
+    test: Vec<(String, f64)>,
     error: Option<String>,
 }
 
 impl RunResult {
     /// The result of an earlier identical run, read back from the store.
-    fn from_record(r: &RunRecord, metrics: &[Metric]) -> RunResult {
-        let test = metrics.iter().filter_map(|m| r.metrics.get(&format!("test.{}", m.name())).map(|v| (*m, *v))).collect();
+    fn from_record(r: &RunRecord) -> RunResult {
+        let test = r.metrics.iter().filter_map(|(k, v)| k.strip_prefix("test.").map(|m| (m.to_string(), *v))).collect();
         RunResult {
             run_id: r.id.clone(),
             name: r.name.clone(),
@@ -104,26 +95,6 @@ impl RunResult {
             test,
             error: None,
         }
-    }
-}
-
-/// Logs each epoch's figures as metrics at step = epoch.
-struct StoreLogger<'a> {
-    store: &'a Store,
-    run_id: &'a str,
-}
-
-impl EpochObserver for StoreLogger<'_> {
-    fn on_epoch(&mut self, r: &EpochReport) -> Result<(), String> {
-        let step = r.epoch as i64;
-        let mut points = vec![
-            MetricPoint::now("train.loss", r.train_loss, step),
-            MetricPoint::now("train.samples_per_s", r.samples_per_s, step),
-        ];
-        points.extend(r.valid.iter().map(|(m, v)| MetricPoint::now(format!("valid.{}", m.name()), *v, step)));
-        points.push(MetricPoint::now("train.lr", r.lr, step));
-        self.store.log_metrics(self.run_id, &points).map_err(|e| e.to_string())?;
-        self.store.heartbeat(self.run_id).map_err(|e| e.to_string())
     }
 }
 
@@ -151,7 +122,7 @@ fn run_one(
         ("train.lr".into(), t.optimizer.lr.to_string()),
         ("train.weight_decay".into(), t.optimizer.weight_decay.to_string()),
         ("train.patience".into(), t.early_stopping.patience.to_string()),
-        ("protocol.valid_metric".into(), prepared.valid_metric.name().into()),
+        ("protocol.valid_metric".into(), prepared.valid_metric.name()),
     ]);
     let mut tags = vec![
         ("spec.path".to_string(), loaded.path.display().to_string()),
@@ -163,7 +134,7 @@ fn run_one(
         ("libtorch.version".into(), LIBTORCH_VERSION.into()),
         ("device".into(), device.label.clone()),
     ];
-    if let Some(oracle) = prepared.oracle_test_auc {
+    if let Dataset::Impressions { oracle_test_auc: Some(oracle), .. } = &prepared.data {
         tags.push(("data.oracle_test_auc".into(), format!("{oracle:.6}")));
     }
     let spec_dir = loaded.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -190,14 +161,31 @@ fn run_one(
         tags,
     })?;
 
-    let outcome = train_and_test(store, &run_id, prepared, model, seed, device, &loaded.spec.train, checkpoint_dir);
+    let outcome = train_and_test(RunInputs {
+        store,
+        run_id: &run_id,
+        prepared,
+        model,
+        seed,
+        device,
+        train: &spec.train,
+        checkpoint_dir,
+    });
     if let Some(peak) = peak_memory_bytes() {
         store.set_tags(&run_id, &[("prov.mem.peak_bytes".into(), peak.to_string())])?;
     }
-    match outcome {
-        Ok((best_epoch, seconds, test)) => {
+    match outcome.and_then(|tested| save_per_user(store, &run_id, &tested).map(|()| tested)) {
+        Ok(tested) => {
             store.finish_run(&run_id, RunStatus::Finished)?;
-            Ok(RunResult { run_id, name: model.name.clone(), seed, best_epoch, seconds, test, error: None })
+            Ok(RunResult {
+                run_id,
+                name: model.name.clone(),
+                seed,
+                best_epoch: tested.best_epoch,
+                seconds: tested.seconds,
+                test: tested.test,
+                error: None,
+            })
         }
         Err(err) => {
             let message = format!("{err:#}");
@@ -208,67 +196,37 @@ fn run_one(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn train_and_test(
-    store: &Store,
-    run_id: &str,
-    prepared: &Prepared,
-    model: &ModelSpec,
-    seed: u64,
-    device: &DeviceInfo,
-    t: &attnlab_spec::TrainSpec,
-    checkpoint_dir: Option<std::path::PathBuf>,
-) -> anyhow::Result<(usize, f64, Vec<(Metric, f64)>)> {
-    tch::manual_seed(seed as i64);
-    let vs = VarStore::new(device.device);
-    let net = attnlab_models::build(&model.model, &vs.root(), &prepared.sizes, &model.params)?;
-    let parameters: i64 = vs.trainable_variables().iter().map(|v| v.numel() as i64).sum();
-    store.set_tags(run_id, &[("model.parameters".into(), parameters.to_string())])?;
-    let label = format!("{} seed {seed}", model.name);
-    let config = train_config(t, prepared, seed, device.device, checkpoint_dir, label);
-    let splits = &prepared.splits;
-    let mut logger = StoreLogger { store, run_id };
-    let outcome = train(net.as_ref(), &vs, &splits.train, &splits.valid, &config, &mut logger)?;
-    // Epochs finished before an interruption were logged to the interrupted
-    // run; this run gets them too, so its curves are complete.
-    for report in outcome.history.iter().filter(|r| Some(r.epoch) <= outcome.resumed_after) {
-        logger.on_epoch(report).map_err(anyhow::Error::msg)?;
-    }
-    let scores = predict(net.as_ref(), &splits.test, config.batch_size, device.device)?;
-    let test_split = &splits.test;
-    let predictions = Predictions::new(&test_split.user, &test_split.click, &scores)?;
-    let test: Vec<(Metric, f64)> = prepared.metrics.iter().filter_map(|&m| m.compute(&predictions).map(|v| (m, v))).collect();
-    let step = outcome.best_epoch as i64;
-    let mut points: Vec<MetricPoint> =
-        test.iter().map(|(m, v)| MetricPoint::now(format!("test.{}", m.name()), *v, step)).collect();
-    points.push(MetricPoint::now(format!("best.valid.{}", prepared.valid_metric.name()), outcome.best_valid, step));
-    points.push(MetricPoint::now("best.epoch", outcome.best_epoch as f64, step));
-    points.push(MetricPoint::now("train.seconds", outcome.seconds, step));
-    store.log_metrics(run_id, &points)?;
-    // Per-user values, for paired significance tests between runs later.
-    let per_user = gauc_per_user(&test_split.user, &test_split.click, &scores);
+/// Per-user test values as an artifact, for paired significance tests later.
+fn save_per_user(store: &Store, run_id: &str, tested: &Tested) -> anyhow::Result<()> {
     let mut csv = Vec::new();
-    write_per_user(&mut csv, &[per_user])?;
+    write_per_user(&mut csv, &tested.per_user)?;
     store.log_artifact(run_id, "per_user/test.csv", ArtifactSource::Bytes(&csv))?;
-    Ok((outcome.best_epoch, outcome.seconds, test))
+    Ok(())
 }
 
 fn summary(results: &[RunResult], prepared: &Prepared) -> String {
+    let mut columns: Vec<&str> = Vec::new();
+    for (name, _) in results.iter().flat_map(|r| &r.test) {
+        if !columns.contains(&name.as_str()) {
+            columns.push(name);
+        }
+    }
     let mut header: Vec<String> = vec!["model".into(), "seed".into(), "best epoch".into()];
-    header.extend(prepared.metrics.iter().map(|m| format!("test.{}", m.name())));
+    header.extend(columns.iter().map(|m| format!("test.{m}")));
     header.extend(["seconds".into(), "run".into()]);
     let mut table = Table::new(&header.iter().map(String::as_str).collect::<Vec<_>>());
     for r in results {
         let mut row = vec![r.name.clone(), r.seed.to_string()];
-        if r.error.is_some() {
-            row.push("FAILED".into());
-        } else {
-            row.push(r.best_epoch.to_string());
-        }
-        row.extend(prepared.metrics.iter().map(|m| fmt_value(r.test.iter().find(|(k, _)| k == m).map(|(_, v)| *v))));
+        row.push(if r.error.is_some() { "FAILED".into() } else { r.best_epoch.to_string() });
+        row.extend(columns.iter().map(|c| fmt_value(r.test.iter().find(|(k, _)| k == c).map(|(_, v)| *v))));
         row.extend([format!("{:.1}", r.seconds), short(&r.run_id).to_string()]);
         table.row(row);
     }
-    let oracle = format!("best possible test AUC (true click probabilities): {}\n", fmt_value(prepared.oracle_test_auc));
+    let oracle = match &prepared.data {
+        Dataset::Impressions { oracle_test_auc, .. } => {
+            format!("best possible test AUC (true click probabilities): {}\n", fmt_value(*oracle_test_auc))
+        }
+        Dataset::Interactions { .. } => String::new(),
+    };
     format!("\n{}{oracle}", table.render())
 }

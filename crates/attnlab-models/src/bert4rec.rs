@@ -21,13 +21,12 @@ use crate::{NextItemModel, SeqBatch};
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Bert4RecParams {
-    /// Width of item embeddings and hidden states. Default 64.
+    /// The Transformer's sizes, as SASRec's: `hidden` 64 (item embeddings
+    /// and states), `layers` 2, `heads` 2 (`hidden` a multiple of it),
+    /// `inner` 256 (feed-forward width).
     pub hidden: usize,
-    /// Transformer layers. Default 2.
     pub layers: usize,
-    /// Attention heads (`hidden` must be a multiple). Default 2.
     pub heads: usize,
-    /// Width of the feed-forward layer. Default 256.
     pub inner: usize,
     /// Dropout on embeddings, attention weights and sub-layer outputs, in
     /// [0, 1). Default 0.2 (RecBole).
@@ -47,15 +46,8 @@ impl Default for Bert4RecParams {
 
 impl Bert4RecParams {
     fn config(&self, max_len: usize) -> TransformerConfig {
-        TransformerConfig {
-            layers: self.layers,
-            heads: self.heads,
-            hidden: self.hidden,
-            inner: self.inner,
-            dropout: self.dropout,
-            causal: false,
-            max_positions: max_len,
-        }
+        let causal = false; // every position sees the whole sequence
+        TransformerConfig { causal, ..TransformerConfig::new(self.hidden, self.layers, self.heads, self.inner, self.dropout, max_len) }
     }
 }
 

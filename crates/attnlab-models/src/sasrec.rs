@@ -38,15 +38,7 @@ impl Default for SasRecParams {
 
 impl SasRecParams {
     fn config(&self, max_len: usize) -> TransformerConfig {
-        TransformerConfig {
-            layers: self.layers,
-            heads: self.heads,
-            hidden: self.hidden,
-            inner: self.inner,
-            dropout: self.dropout,
-            causal: true,
-            max_positions: max_len,
-        }
+        TransformerConfig::new(self.hidden, self.layers, self.heads, self.inner, self.dropout, max_len)
     }
 }
 

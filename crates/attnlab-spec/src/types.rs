@@ -26,19 +26,59 @@ fn default_seeds() -> Vec<u64> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DataSource {
-    /// The embedded attention-market simulator.
+    /// The embedded attention-market simulator (impressions: click and
+    /// multi-task models).
     Simulator,
+    /// RecBole atomic files `NAME.inter` (+ `.user`, `.item`) in `path`
+    /// (interactions: next-item and general recommenders).
+    RecboleAtomic,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetSpec {
     pub source: DataSource,
-    /// Seed of the data itself; training seeds are `seeds:`.
+    /// Seed of the data itself (simulation, shuffles, sampled negatives);
+    /// training seeds are `seeds:`.
     #[serde(default = "default_data_seed")]
     pub seed: u64,
     #[serde(default)]
     pub simulator: SimulatorSpec,
+    /// Folder of the data files (file sources), relative to the working directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Dataset name, the stem of the atomic files; default: the folder's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A malformed row stops loading (`error`) or is skipped and counted (`skip`).
+    #[serde(default)]
+    pub on_bad_row: BadRowPolicy,
+    #[serde(default)]
+    pub preprocess: PreprocessSpec,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BadRowPolicy {
+    #[default]
+    Error,
+    Skip,
+}
+
+/// Filters applied to interactions before splitting (RecBole's names in brackets).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PreprocessSpec {
+    /// Drop repeated (user, item, timestamp) rows (`rm_dup_inter`).
+    pub dedup: bool,
+    /// Label = rating >= this (`threshold: {rating: X}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_threshold: Option<f32>,
+    /// Keep positive rows only (implicit feedback from ratings).
+    pub positives_only: bool,
+    /// k-core: users and items with fewer interactions are removed, to a fixed point.
+    pub min_user_inter: u64,
+    pub min_item_inter: u64,
 }
 
 fn default_data_seed() -> u64 {
@@ -108,8 +148,28 @@ impl Default for SimulatorSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SplitKind {
-    /// Impressions ordered by time; the earliest fractions train, then valid, then test.
+    /// Simulated impressions ordered by time; the earliest fractions train,
+    /// then valid, then test.
     Temporal,
+    /// RecBole `RS`: each group (user, or the whole table) cut by `ratios`
+    /// after ordering by `order`.
+    Ratio,
+    /// RecBole `LS`: per user, the last interaction tests, the second last validates.
+    LeaveOneOut,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderKind {
+    Random,
+    Time,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupKind {
+    User,
+    None,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,7 +178,17 @@ pub struct ProtocolSpec {
     pub split: SplitKind,
     /// Train / valid / test fractions; must sum to 1.
     pub ratios: [f64; 3],
-    /// How many of a user's most recent clicked items form the behaviour history.
+    pub order: OrderKind,
+    pub group_by: GroupKind,
+    /// `full` (rank every item), `uniform:N` or `popularity:N` sampled negatives.
+    pub candidates: String,
+    /// Full ranking: items the user met in earlier splits are not ranked.
+    pub exclude_history: bool,
+    /// Input length of next-item sequences.
+    #[serde(deserialize_with = "at_least_one")]
+    pub max_len: u64,
+    /// How many of a user's most recent clicked items form the behaviour
+    /// history (simulated impressions).
     #[serde(deserialize_with = "at_least_one")]
     pub history_len: u64,
     pub metrics: Vec<String>,
@@ -130,6 +200,11 @@ impl Default for ProtocolSpec {
         ProtocolSpec {
             split: SplitKind::Temporal,
             ratios: [0.8, 0.1, 0.1],
+            order: OrderKind::Random,
+            group_by: GroupKind::User,
+            candidates: "full".into(),
+            exclude_history: true,
+            max_len: 50,
             history_len: 20,
             metrics: vec!["auc".into(), "gauc".into(), "logloss".into()],
             valid_metric: "auc".into(),

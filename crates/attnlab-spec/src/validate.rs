@@ -52,6 +52,25 @@ pub(crate) fn validate(spec: &Spec, path: &Path) -> Result<()> {
     if spec.seeds.iter().collect::<HashSet<_>>().len() != spec.seeds.len() {
         return Err(invalid("seeds", "seeds must be distinct".into()));
     }
+    use crate::{DataSource, SplitKind};
+    match (spec.dataset.source, spec.protocol.split) {
+        (DataSource::Simulator, SplitKind::Temporal) => {}
+        (DataSource::Simulator, _) => {
+            return Err(invalid("protocol.split", "simulated impressions are split by time: use `temporal`".into()));
+        }
+        (_, SplitKind::Temporal) => {
+            return Err(invalid("protocol.split", "interaction data is split by `ratio` or `leave-one-out`".into()));
+        }
+        _ if spec.dataset.path.is_none() => {
+            return Err(invalid("dataset.path", "a file source needs the folder of its files".into()));
+        }
+        _ => {}
+    }
+    let c = spec.protocol.candidates.as_str();
+    let sampled = c.strip_prefix("uniform:").or_else(|| c.strip_prefix("popularity:"));
+    if c != "full" && !sampled.is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0)) {
+        return Err(invalid("protocol.candidates", format!("`{c}` is not `full`, `uniform:N` or `popularity:N`")));
+    }
     let ratios = spec.protocol.ratios;
     if ratios.iter().any(|r| !(r.is_finite() && *r > 0.0)) || (ratios.iter().sum::<f64>() - 1.0).abs() > 1e-6 {
         return Err(invalid("protocol.ratios", format!("{ratios:?} must be three positive fractions summing to 1")));

@@ -43,8 +43,8 @@ use serde::Serialize;
 use crate::artifacts::ArtifactSource;
 use crate::error::TrackError;
 use crate::mlflow::{
-    MAX_KEY_LEN, MAX_TAG_VALUE_LEN, MlflowClient, MlflowError, RemoteMetric, digest_tag,
-    fit_param, sanitize_key,
+    MAX_KEY_LEN, MAX_TAG_VALUE_LEN, MlflowClient, MlflowError, RemoteMetric, digest_tag, fit_param,
+    sanitize_key,
 };
 use crate::model::{RunRecord, RunStatus};
 use crate::query::RunFilter;
@@ -222,7 +222,9 @@ enum Stop {
 fn server_wide(e: &MlflowError) -> Option<Stop> {
     match e {
         MlflowError::Unavailable { .. } => Some(Stop::Unreachable),
-        MlflowError::Api { status, .. } if matches!(status, 401 | 403) => Some(Stop::Refused),
+        MlflowError::Api {
+            status: 401 | 403, ..
+        } => Some(Stop::Refused),
         MlflowError::Client(_) | MlflowError::InvalidUri { .. } => Some(Stop::Refused),
         MlflowError::PartialBatch { source, .. } => server_wide(source),
         _ => None,
@@ -368,10 +370,7 @@ impl Syncer<'_> {
             match self.client.log_batch(&state.remote_run_id, &[], &[], &tags) {
                 Ok(()) => self.report.tags_sent += tags.len(),
                 Err(e) => {
-                    if let MlflowError::PartialBatch {
-                        confirmed_tags, ..
-                    } = &e
-                    {
+                    if let MlflowError::PartialBatch { confirmed_tags, .. } = &e {
                         self.report.tags_sent += confirmed_tags;
                     }
                     return Err(e.into());
@@ -387,7 +386,9 @@ impl Syncer<'_> {
 
         if state.status_done != Some(run.status) {
             *touched = true;
-            let end = (run.status != RunStatus::Running).then_some(run.end_ms).flatten();
+            let end = (run.status != RunStatus::Running)
+                .then_some(run.end_ms)
+                .flatten();
             self.client
                 .update_run(&state.remote_run_id, run.status.as_str(), end)?;
             state.status_done = Some(run.status);
@@ -444,7 +445,11 @@ impl Syncer<'_> {
     }
 
     /// Remote runs of the experiment tagged with this run's id, oldest first.
-    fn find_remote(&self, experiment_id: &str, run: &RunRecord) -> Result<Vec<(String, bool)>, MlflowError> {
+    fn find_remote(
+        &self,
+        experiment_id: &str,
+        run: &RunRecord,
+    ) -> Result<Vec<(String, bool)>, MlflowError> {
         let filter = format!("tags.`{RUN_ID_TAG}` = '{}'", run.id.replace('\'', "\\'"));
         let mut found: Vec<(i64, String, bool)> = self
             .client
@@ -453,7 +458,8 @@ impl Syncer<'_> {
             .filter_map(|r| {
                 let id = r.pointer("/info/run_id")?.as_str()?.to_owned();
                 let start = r.pointer("/info/start_time").and_then(|v| {
-                    v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                    v.as_i64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
                 });
                 let has_metrics = r
                     .pointer("/data/metrics")
@@ -475,31 +481,32 @@ impl Syncer<'_> {
         target: &str,
         parent_remote: Option<&str>,
     ) -> Result<(SyncState, bool), RunError> {
-        let adopt = |s: &mut Self, found: Vec<(String, bool)>| -> Result<Option<SyncState>, RunError> {
-            let Some((remote, has_metrics)) = found.into_iter().next() else {
-                return Ok(None);
-            };
-            if has_metrics {
-                return Err(RunError::Conflict(format!(
-                    "remote run {remote} (tag {RUN_ID_TAG}={}) already holds metrics, but this \
+        let adopt =
+            |s: &mut Self, found: Vec<(String, bool)>| -> Result<Option<SyncState>, RunError> {
+                let Some((remote, has_metrics)) = found.into_iter().next() else {
+                    return Ok(None);
+                };
+                if has_metrics {
+                    return Err(RunError::Conflict(format!(
+                        "remote run {remote} (tag {RUN_ID_TAG}={}) already holds metrics, but this \
                      store has no record of syncing it to {target}; not sending anything to \
                      avoid duplicate points (delete that remote run to sync again from scratch)",
-                    run.id
-                )));
-            }
-            let state = SyncState {
-                run_id: run.id.clone(),
-                target: target.to_owned(),
-                remote_run_id: remote,
-                metrics_upto_id: 0,
-                params_done: false,
-                tags_hash: None,
-                status_done: None,
+                        run.id
+                    )));
+                }
+                let state = SyncState {
+                    run_id: run.id.clone(),
+                    target: target.to_owned(),
+                    remote_run_id: remote,
+                    metrics_upto_id: 0,
+                    params_done: false,
+                    tags_hash: None,
+                    status_done: None,
+                };
+                s.store.set_sync_state(&state)?;
+                Ok(Some(state))
             };
-            s.store.set_sync_state(&state)?;
-            Ok(Some(state))
-        };
-        let found = Vec::new();
+        let found = self.find_remote(experiment_id, run)?;
         if let Some(state) = adopt(self, found)? {
             return Ok((state, false));
         }
@@ -598,7 +605,7 @@ impl Syncer<'_> {
             .store
             .sync_state(&run.id, &pending_target(&state.target))?;
         if let Some(p) = pending.filter(|p| {
-            false && p.remote_run_id == state.remote_run_id
+            p.metrics_upto_id > state.metrics_upto_id && p.remote_run_id == state.remote_run_id
         }) {
             let (upto, found) = self.verify_pending(run, state, p.metrics_upto_id)?;
             if upto != state.metrics_upto_id {
@@ -747,10 +754,21 @@ mod tests {
         assert_eq!(remote_key("train/loss"), "train/loss");
         let a = remote_key("auc@10");
         let b = remote_key("auc#10");
-        assert!(a.starts_with("auc_10_") && b.starts_with("auc_10_"), "{a} {b}");
+        assert!(
+            a.starts_with("auc_10_") && b.starts_with("auc_10_"),
+            "{a} {b}"
+        );
         assert_ne!(a, b);
         assert_eq!(remote_key("auc@10"), a);
-        for k in ["", ".", "..x", "/a//b/", &"é".repeat(400), &"k/".repeat(200), "a/.x"] {
+        for k in [
+            "",
+            ".",
+            "..x",
+            "/a//b/",
+            &"é".repeat(400),
+            &"k/".repeat(200),
+            "a/.x",
+        ] {
             let r = remote_key(k);
             assert_eq!(sanitize_key(&r), r, "{k:?}");
             assert!(r.chars().count() <= MAX_KEY_LEN, "{k:?}");

@@ -61,7 +61,10 @@ fn fixture() -> Fixture {
             ("model/embed_dim".into(), "16".into()),
             ("batch size".into(), "256".into()),
         ],
-        tags: vec![("stage".into(), name.into()), ("note@x".into(), "odd key".into())],
+        tags: vec![
+            ("stage".into(), name.into()),
+            ("note@x".into(), "odd key".into()),
+        ],
         parent: parent.cloned(),
     };
     let parent = store.create_run(&new("sweep", None)).unwrap();
@@ -143,7 +146,11 @@ fn assert_mirrored(f: &Fixture, c: &MlflowClient) -> BTreeMap<String, String> {
     let exp = c.get_or_create_experiment(&f.experiment).unwrap();
     let remote_runs = c.search_runs(&exp, None).unwrap();
     let local = f.store.runs(&f.experiment).unwrap();
-    assert_eq!(remote_runs.len(), local.len(), "one remote run per local run");
+    assert_eq!(
+        remote_runs.len(),
+        local.len(),
+        "one remote run per local run"
+    );
     let mut ids = BTreeMap::new();
     for run in &local {
         let found = c
@@ -194,7 +201,12 @@ fn assert_mirrored(f: &Fixture, c: &MlflowClient) -> BTreeMap<String, String> {
             .flatten()
             .map(|m| m["key"].as_str().unwrap().to_owned())
             .collect();
-        assert_eq!(remote_keys.len(), keys.len(), "{}: {remote_keys:?}", run.name);
+        assert_eq!(
+            remote_keys.len(),
+            keys.len(),
+            "{}: {remote_keys:?}",
+            run.name
+        );
         for key in keys {
             let mut want: Vec<(i64, i64, u64)> = f
                 .store
@@ -545,7 +557,11 @@ fn hand_set_state_resumes_without_duplicates_and_bad_runs_do_not_stop_others() {
     let report = f.sync(&c).unwrap();
     assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
     assert_eq!(report.failures[0].0, f.other);
-    assert!(report.failures[0].1.contains(bogus), "{:?}", report.failures);
+    assert!(
+        report.failures[0].1.contains(bogus),
+        "{:?}",
+        report.failures
+    );
     assert_eq!((report.runs_created, report.metrics_sent), (1, 1500));
 
     // Repaired by hand: `other` gets a fresh remote run recorded as created.
@@ -572,7 +588,10 @@ fn hand_set_state_resumes_without_duplicates_and_bad_runs_do_not_stop_others() {
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     assert_eq!(report.metrics_sent, 1000);
     let ids = assert_mirrored(&f, &c);
-    assert_eq!((ids[&f.child].as_str(), ids[&f.other].as_str()), (remote.as_str(), fresh.as_str()));
+    assert_eq!(
+        (ids[&f.child].as_str(), ids[&f.other].as_str()),
+        (remote.as_str(), fresh.as_str())
+    );
     assert_eq!(f.sync(&c).unwrap(), nothing_sent(3));
 }
 
@@ -592,7 +611,10 @@ fn lost_answer_to_a_metrics_batch_is_checked_not_resent() {
     let report = err.report().unwrap();
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].0, f.other);
-    assert!(report.failures[0].1.contains("may have applied"), "{report:?}");
+    assert!(
+        report.failures[0].1.contains("may have applied"),
+        "{report:?}"
+    );
     let st = f.store.sync_state(&f.other, &target).unwrap().unwrap();
     assert_eq!(st.metrics_upto_id, 0, "nothing unconfirmed is recorded");
     let pending = f
@@ -623,7 +645,10 @@ fn lost_answer_to_a_metrics_batch_is_checked_not_resent() {
 
     proxy.clear();
     assert_eq!(f.sync(&c).unwrap(), nothing_sent(3));
-    assert_eq!(proxy.count("runs/log-batch") + proxy.count("runs/create"), 0);
+    assert_eq!(
+        proxy.count("runs/log-batch") + proxy.count("runs/create"),
+        0
+    );
 }
 
 #[test]

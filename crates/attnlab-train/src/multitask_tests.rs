@@ -1,25 +1,14 @@
 //! Click + conversion training on a small simulated ad market.
 
-use std::cell::RefCell;
 
 use attnlab_data::{simulate, split_temporal, AdsConfig, SimulatorConfig};
 use tch::nn::VarStore;
 use tch::Device;
 
-use crate::tests::torch_lock;
+use crate::tests::{torch_lock, Recorder};
 use crate::{
-    multitask_metrics, predict_multitask, train_multitask, EpochObserver, EpochReport, MultiTaskOptions, TaskMetric, TrainConfig,
+    multitask_metrics, predict_multitask, train_multitask, MultiTaskOptions, TaskMetric, TrainConfig,
 };
-
-#[derive(Default)]
-struct Recorder(RefCell<Vec<EpochReport>>);
-
-impl EpochObserver for &Recorder {
-    fn on_epoch(&mut self, r: &EpochReport) -> Result<(), String> {
-        self.0.borrow_mut().push(r.clone());
-        Ok(())
-    }
-}
 
 #[test]
 fn esmm_learns_clicks_and_conversions_on_the_ad_market() {

@@ -1,7 +1,6 @@
 //! Next-item training and evaluation with a tiny model defined here, on a
 //! synthetic data set where the next item is a function of the previous one.
 
-use std::cell::RefCell;
 use std::path::Path;
 
 use attnlab_data::{prepare, Candidates, Interactions, Part, Prepared, Protocol, Rng};
@@ -11,7 +10,7 @@ use tch::nn::VarStore;
 use tch::{Device, Tensor};
 
 use crate::loss::{bpr, cross_entropy_seq};
-use crate::tests::torch_lock;
+use crate::tests::{torch_lock, Recorder};
 use crate::{evaluate_next_item, train_next_item, BatchSource, EpochObserver, EpochReport, NextItemExamples, TrainConfig};
 
 const ITEMS: u32 = 40;
@@ -104,16 +103,6 @@ impl NextItemModel for Pop {
     }
     fn trainable(&self) -> bool {
         false
-    }
-}
-
-#[derive(Default)]
-struct Recorder(RefCell<Vec<EpochReport>>);
-
-impl EpochObserver for &Recorder {
-    fn on_epoch(&mut self, r: &EpochReport) -> Result<(), String> {
-        self.0.borrow_mut().push(r.clone());
-        Ok(())
     }
 }
 

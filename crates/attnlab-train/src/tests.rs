@@ -52,8 +52,9 @@ fn config(epochs: usize, lr: f64) -> TrainConfig {
     }
 }
 
+/// Keeps every reported epoch (shared by the task tests).
 #[derive(Default)]
-struct Recorder(RefCell<Vec<EpochReport>>);
+pub(crate) struct Recorder(pub(crate) RefCell<Vec<EpochReport>>);
 
 impl EpochObserver for &Recorder {
     fn on_epoch(&mut self, r: &EpochReport) -> Result<(), String> {

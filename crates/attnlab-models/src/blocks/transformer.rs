@@ -120,6 +120,12 @@ impl TransformerEncoder {
 }
 
 impl TransformerConfig {
+    /// `layers` layers of width `hidden`, `heads` heads and a feed-forward
+    /// of `inner`; causal, with `max_positions` positions.
+    pub fn new(hidden: usize, layers: usize, heads: usize, inner: usize, dropout: f64, max_positions: usize) -> TransformerConfig {
+        TransformerConfig { layers, heads, hidden, inner, dropout, causal: true, max_positions }
+    }
+
     /// Range checks of the sizes and dropout, for the models' params.
     pub(crate) fn checks(&self) -> crate::registry::Checks {
         crate::registry::Checks::default()

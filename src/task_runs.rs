@@ -1,0 +1,151 @@
+//! Training and testing one model on the experiment's data, by task: click
+//! models and click + conversion models on simulated impressions, next-item
+//! models on interactions. What is common (the run record, provenance,
+//! checkpoints, the summary) stays in `commands/run.rs`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use attnlab_data::Part;
+use attnlab_eval::{gauc_per_user, Metric, PerUser, Predictions};
+use attnlab_models::{BuiltModel, NextItemSizes};
+use attnlab_spec::{ModelSpec, TrainSpec};
+use attnlab_track::{MetricPoint, Store};
+use attnlab_train::{
+    evaluate_next_item, multitask_metrics, predict, predict_multitask, train, train_multitask, train_next_item,
+    DeviceInfo, EpochObserver, EpochReport, MultiTaskOptions, TaskMetric, TrainOutcome,
+};
+use tch::nn::VarStore;
+
+use crate::prepare::{Dataset, Prepared};
+use crate::train_config::train_config;
+
+/// What a finished training leaves for the run record.
+pub struct Tested {
+    pub best_epoch: usize,
+    pub seconds: f64,
+    /// Test metrics by name (`auc`, `ndcg@10`, `cvr_auc`, ...).
+    pub test: Vec<(String, f64)>,
+    pub per_user: Vec<PerUser>,
+}
+
+/// Logs each epoch's figures as metrics at step = epoch, and beats the
+/// run's heartbeat so a dead process is told from a slow one.
+pub struct StoreLogger<'a> {
+    pub store: &'a Store,
+    pub run_id: &'a str,
+}
+
+impl EpochObserver for StoreLogger<'_> {
+    fn on_epoch(&mut self, r: &EpochReport) -> Result<(), String> {
+        let step = r.epoch as i64;
+        let mut points = vec![
+            MetricPoint::now("train.loss", r.train_loss, step),
+            MetricPoint::now("train.samples_per_s", r.samples_per_s, step),
+            MetricPoint::now("train.lr", r.lr, step),
+        ];
+        points.extend(r.valid.iter().map(|(m, v)| MetricPoint::now(format!("valid.{}", m.name()), *v, step)));
+        self.store.log_metrics(self.run_id, &points).map_err(|e| e.to_string())?;
+        self.store.heartbeat(self.run_id).map_err(|e| e.to_string())
+    }
+}
+
+pub struct RunInputs<'a> {
+    pub store: &'a Store,
+    pub run_id: &'a str,
+    pub prepared: &'a Prepared,
+    pub model: &'a ModelSpec,
+    pub seed: u64,
+    pub device: &'a DeviceInfo,
+    pub train: &'a TrainSpec,
+    pub checkpoint_dir: Option<PathBuf>,
+}
+
+pub fn train_and_test(inp: RunInputs<'_>) -> anyhow::Result<Tested> {
+    let RunInputs { store, run_id, prepared, model, seed, device, train: t, checkpoint_dir } = inp;
+    tch::manual_seed(seed as i64);
+    let vs = VarStore::new(device.device);
+    let task = attnlab_models::task_of(&model.model)?;
+    let (metrics, valid_metric) = prepared.metrics_for(task);
+    let plain: Vec<Metric> = metrics.iter().filter_map(|m| as_plain(*m)).collect();
+    // multi-task models stop on their own metric (`options` below)
+    let plain_valid = as_plain(valid_metric).unwrap_or(Metric::Auc);
+    let label = format!("{} seed {seed}", model.name);
+    let config = train_config(t, (plain.clone(), plain_valid), seed, device.device, checkpoint_dir, label);
+    let mut logger = StoreLogger { store, run_id };
+
+    let (outcome, test, per_user): (TrainOutcome, Vec<(String, f64)>, Vec<PerUser>) = match &prepared.data {
+        Dataset::Impressions { splits, sizes, .. } => {
+            match attnlab_models::build_any(&model.model, &vs.root(), sizes, &model.params)? {
+                BuiltModel::Ctr(net) => {
+                    log_parameters(store, run_id, &vs)?;
+                    let outcome = train(net.as_ref(), &vs, &splits.train, &splits.valid, &config, &mut logger)?;
+                    let scores = predict(net.as_ref(), &splits.test, config.batch_size, device.device)?;
+                    let p = Predictions::new(&splits.test.user, &splits.test.click, &scores)?;
+                    let test = plain.iter().filter_map(|&m| m.compute(&p).map(|v| (m.name(), v))).collect();
+                    // per-user values, for paired significance tests between runs
+                    (outcome, test, vec![gauc_per_user(&splits.test.user, &splits.test.click, &scores)])
+                }
+                BuiltModel::MultiTask(net) => {
+                    log_parameters(store, run_id, &vs)?;
+                    let options = MultiTaskOptions { valid_metric, ..Default::default() };
+                    let outcome =
+                        train_multitask(net.as_ref(), &vs, &splits.train, &splits.valid, &config, &options, &mut logger)?;
+                    let (pctr, pcvr) = predict_multitask(net.as_ref(), &splits.test, config.batch_size, device.device)?;
+                    let test = multitask_metrics(&splits.test, &pctr, &pcvr).into_iter().map(|(m, v)| (m.name(), v)).collect();
+                    (outcome, test, vec![gauc_per_user(&splits.test.user, &splits.test.click, &pctr)])
+                }
+                BuiltModel::NextItem(_) => unreachable!("checked by prepare::check"),
+            }
+        }
+        Dataset::Interactions { prepared: data, .. } => {
+            let sizes = NextItemSizes { users: data.num_users, items: data.num_items, max_len: t_max_len(data) };
+            let net = attnlab_models::build_next_item(&model.model, &vs.root(), &sizes, &model.params, Some(&data.item_popularity))?;
+            log_parameters(store, run_id, &vs)?;
+            let outcome = train_next_item(net.as_ref(), &vs, data, &config, &mut logger)?;
+            let report = evaluate_next_item(net.as_ref(), data, Part::Test, &plain, device.device)?;
+            let test = report.values.iter().map(|(m, v)| (m.name(), *v)).collect();
+            (outcome, test, report.per_user)
+        }
+    };
+    // Epochs finished before an interruption were logged to the interrupted
+    // run; this run gets them too, so its curves are complete.
+    for report in outcome.history.iter().filter(|r| Some(r.epoch) <= outcome.resumed_after) {
+        logger.on_epoch(report).map_err(anyhow::Error::msg)?;
+    }
+    log_outcome(store, run_id, &outcome, valid_metric, &test)?;
+    Ok(Tested { best_epoch: outcome.best_epoch, seconds: outcome.seconds, test, per_user })
+}
+
+fn as_plain(m: TaskMetric) -> Option<Metric> {
+    match m {
+        TaskMetric::Metric(m) => Some(m),
+        _ => None,
+    }
+}
+
+fn t_max_len(data: &attnlab_data::Prepared) -> usize {
+    data.sequences.as_ref().map_or(1, |s| s.max_len)
+}
+
+fn log_parameters(store: &Store, run_id: &str, vs: &VarStore) -> anyhow::Result<()> {
+    let parameters: i64 = vs.trainable_variables().iter().map(|v| v.numel() as i64).sum();
+    store.set_tags(run_id, &[("model.parameters".into(), parameters.to_string())]).context("tagging the run")?;
+    Ok(())
+}
+
+fn log_outcome(
+    store: &Store,
+    run_id: &str,
+    outcome: &TrainOutcome,
+    valid_metric: TaskMetric,
+    test: &[(String, f64)],
+) -> anyhow::Result<()> {
+    let step = outcome.best_epoch as i64;
+    let mut points: Vec<MetricPoint> = test.iter().map(|(m, v)| MetricPoint::now(format!("test.{m}"), *v, step)).collect();
+    points.push(MetricPoint::now(format!("best.valid.{}", valid_metric.name()), outcome.best_valid, step));
+    points.push(MetricPoint::now("best.epoch", outcome.best_epoch as f64, step));
+    points.push(MetricPoint::now("train.seconds", outcome.seconds, step));
+    store.log_metrics(run_id, &points)?;
+    Ok(())
+}
