@@ -62,6 +62,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Mirror runs to a tracking server.
+    Sync {
+        #[command(subcommand)]
+        command: SyncCommand,
+    },
     /// Inspect runs in the store.
     Runs {
         #[command(subcommand)]
@@ -145,5 +150,23 @@ pub enum DataCommand {
         overrides: Vec<String>,
         #[arg(short, long)]
         output: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Push runs to an MLflow tracking server (only what is new since the last sync).
+    Mlflow {
+        /// The server, e.g. http://127.0.0.1:5000 (token: MLFLOW_TRACKING_TOKEN).
+        #[arg(long, env = "ATTNLAB_MLFLOW_URI")]
+        uri: String,
+        /// Only this experiment's runs (default: all).
+        #[arg(long)]
+        experiment: Option<String>,
+        /// The MLflow experiment to push into (default: the same name).
+        #[arg(long)]
+        into: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }

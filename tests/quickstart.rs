@@ -94,3 +94,40 @@ fn unchanged_runs_are_skipped_and_force_reruns() {
     s.attnlab(&[&["run", "--force"][..], &tiny[..]].concat()).ok();
     assert_eq!(count(), 6, "--force runs again");
 }
+
+/// Click + conversion models on the simulated market with ads.
+#[test]
+fn market_trains_multitask_models_with_conversion_metrics() {
+    let s = Scratch::new();
+    let spec = crate::util::repo("experiments/market.yaml").display().to_string();
+    let out = s
+        .attnlab(&["run", &spec, "train.epochs=2", "dataset.simulator.users=500", "models=[{name: esmm, model: ESMM, params: {embed_dim: 8}}]"])
+        .ok()
+        .stdout();
+    assert!(out.contains("test.cvr_auc") && out.contains("test.ctcvr_auc"), "{out}");
+    let runs: serde_json::Value = serde_json::from_str(&s.attnlab(&["runs", "list", "market", "--json"]).ok().stdout()).unwrap();
+    let metrics = &runs[0]["metrics"];
+    for key in ["test.ctr_auc", "test.cvr_auc", "test.ctcvr_auc", "valid.cvr_auc"] {
+        let v = metrics[key].as_f64().unwrap_or_else(|| panic!("{key} missing: {metrics}"));
+        assert!((0.5..1.0).contains(&v), "{key} = {v}: the model learned something");
+    }
+}
+
+/// Next-item models on real ml-100k under leave-one-out; the prepared data is
+/// cached and reused by the next run.
+#[test]
+fn sequential_models_run_on_ml100k_and_reuse_the_prepared_data() {
+    let s = Scratch::new();
+    let spec = crate::util::repo("experiments/ml100k-sequential.yaml").display().to_string();
+    let data = format!("dataset.path={}", crate::util::repo("data/ml-100k").display());
+    let tiny = ["train.epochs=1", "models=[{name: pop, model: Pop}, {name: sasrec, model: SASRec, params: {hidden: 16, layers: 1, heads: 1}}]"];
+    let first = s.attnlab(&[&["run", &spec, &data][..], &tiny[..]].concat()).ok();
+    assert!(first.stderr().contains("prepared and cached"), "{}", first.stderr());
+    assert!(first.stdout().contains("test.ndcg@10"), "{}", first.stdout());
+    let runs: serde_json::Value = serde_json::from_str(&s.attnlab(&["runs", "list", "ml100k-sequential", "--json"]).ok().stdout()).unwrap();
+    let ndcg = |name: &str| runs.as_array().unwrap().iter().find(|r| r["name"] == name).unwrap()["metrics"]["test.ndcg@10"].as_f64().unwrap();
+    assert!(ndcg("pop") > 0.01 && ndcg("pop") < 0.1, "Pop's NDCG@10 on ml-100k is a few percent: {}", ndcg("pop"));
+    assert!(ndcg("sasrec") > 0.0);
+    let again = s.attnlab(&[&["run", &spec, &data, "--force"][..], &tiny[..]].concat()).ok();
+    assert!(again.stderr().contains("from cache"), "{}", again.stderr());
+}

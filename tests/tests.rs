@@ -3,7 +3,13 @@
 
 mod util;
 
+/// The MLflow test server, shared with attnlab-track's tests.
+#[allow(dead_code)]
+#[path = "../crates/attnlab-track/tests/common/mod.rs"]
+mod mlflow_server;
+
 mod cli;
 mod data;
+mod mlflow;
 mod quickstart;
 mod runs;

@@ -4,9 +4,10 @@ mod metrics;
 mod report;
 mod run;
 mod runs;
+mod sync;
 mod validate;
 
-use crate::cli::{Cli, Command, DataCommand, RunsCommand};
+use crate::cli::{Cli, Command, DataCommand, RunsCommand, SyncCommand};
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -23,6 +24,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             RunsCommand::Rm { runs: ids, store } => runs::remove(&ids, &store.path()),
         },
         Command::Doctor { store } => doctor::doctor(&store.path()),
+        Command::Sync { command: SyncCommand::Mlflow { uri, experiment, into, store } } => {
+            sync::sync_mlflow(&uri, experiment.as_deref(), into.as_deref(), &store.path())
+        }
         Command::Data { command: DataCommand::Fetch { name, dest, python } } => data::fetch(&name, dest, &python),
         Command::Data { command: DataCommand::Simulate { spec, overrides, output } } => {
             data::simulate_log(&spec, &overrides, &output)

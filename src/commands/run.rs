@@ -51,6 +51,7 @@ pub fn run(spec_path: &Path, overrides: &[String], force: bool, store_path: &Pat
         }
     }
     print!("{}", summary(&results, &prepared));
+    mirror(&store, spec);
     let failed: Vec<&RunResult> = results.iter().filter(|r| r.error.is_some()).collect();
     if !failed.is_empty() {
         for r in &failed {
@@ -59,6 +60,19 @@ pub fn run(spec_path: &Path, overrides: &[String], force: bool, store_path: &Pat
         anyhow::bail!("{} of {} runs failed", failed.len(), results.len());
     }
     Ok(())
+}
+
+/// Pushes the experiment to MLflow when the spec or the environment names a
+/// server. The local store stays the source of truth: a failure warns, and
+/// the next run or `attnlab sync mlflow` sends what is missing.
+fn mirror(store: &Store, spec: &attnlab_spec::Spec) {
+    let uri = spec.tracking.mlflow.clone().or_else(|| std::env::var("ATTNLAB_MLFLOW_URI").ok().filter(|u| !u.is_empty()));
+    let Some(uri) = uri else { return };
+    match super::sync::push(store, &uri, Some(&spec.name), None) {
+        Ok(r) if r.failures.is_empty() => eprintln!("mlflow {uri}: {} metric points sent", r.metrics_sent),
+        Ok(r) => eprintln!("warning: mlflow {uri}: {} run(s) not synced: {:?}", r.failures.len(), r.failures),
+        Err(e) => eprintln!("warning: mlflow {uri}: {e:#} (the runs are safe in the local store; `attnlab sync mlflow` retries)"),
+    }
 }
 
 /// A run's identity: resolved spec, model, seed, data and code version.

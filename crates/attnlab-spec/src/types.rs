@@ -17,6 +17,18 @@ pub struct Spec {
     pub models: Vec<ModelSpec>,
     #[serde(default = "default_seeds")]
     pub seeds: Vec<u64>,
+    #[serde(default)]
+    pub tracking: TrackingSpec,
+}
+
+/// Where runs are mirrored besides the local store.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackingSpec {
+    /// An MLflow tracking server; each run is pushed when it ends
+    /// (`ATTNLAB_MLFLOW_URI` does the same for every spec).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mlflow: Option<String>,
 }
 
 fn default_seeds() -> Vec<u64> {

@@ -133,7 +133,7 @@ impl TransformerConfig {
             .size("layers", self.layers)
             .size("heads", self.heads)
             .size("inner", self.inner)
-            .require(self.hidden % self.heads.max(1) == 0, || {
+            .require(self.hidden.is_multiple_of(self.heads.max(1)), || {
                 format!("`hidden` ({}) must be a multiple of `heads` ({})", self.hidden, self.heads)
             })
             .dropout(self.dropout)
