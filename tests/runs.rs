@@ -124,3 +124,28 @@ fn killed_run_is_marked_killed_and_resumes_exactly() {
         .unwrap();
     assert_eq!(steps, [1, 2, 3, 4], "the resumed run has the full learning curve");
 }
+
+/// Fine-tuning from an earlier run: its best checkpoint initialises the new
+/// run, which records it as its parent.
+#[test]
+fn fine_tune_from_a_run_id() {
+    let s = Scratch::new();
+    let q = quickstart();
+    let mut args = vec![q.as_str()];
+    args.extend_from_slice(SMALL);
+    args.push("train.epochs=2");
+    s.attnlab(&run_args(&args)).ok();
+    let parent = runs_json(&s)[0]["id"].as_str().unwrap().to_string();
+
+    let init = format!("train.init_from={}", &parent[..8]);
+    args.extend_from_slice(&[init.as_str(), "train.freeze=[item]", "train.optimizer.lr=0.0005"]);
+    s.attnlab(&run_args(&args)).ok();
+    let runs = runs_json(&s);
+    let child = runs.iter().find(|r| r["id"] != parent.as_str()).unwrap();
+    assert_eq!(child["parent"], parent.as_str());
+    assert!(child["params"]["train.init_from"].as_str().unwrap().ends_with("best.safetensors"));
+
+    let bad = s.attnlab(&run_args(&[q.as_str(), "train.init_from=nosuchrun"]));
+    assert_eq!(bad.code(), 2, "{}", bad.stderr());
+    assert!(bad.stderr().contains("train.init_from"), "{}", bad.stderr());
+}

@@ -1,6 +1,6 @@
 //! `attnlab run`: every model x seed of a spec, each a tracked run.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use attnlab_eval::write_per_user;
@@ -9,6 +9,7 @@ use attnlab_track::{peak_memory_bytes, ArtifactSource, NewRun, Provenance, RunRe
 use attnlab_train::{resolve_device, DeviceInfo};
 
 use super::{LIBTORCH_VERSION, VERSION};
+use crate::exit::BadInput;
 use crate::prepare::{prepare, Dataset, Prepared};
 use crate::task_runs::{train_and_test, RunInputs, Tested};
 use crate::table::{fmt_value, Table};
@@ -127,7 +128,10 @@ fn run_one(
     device: &DeviceInfo,
 ) -> anyhow::Result<RunResult> {
     let spec = &loaded.spec;
-    let t = &spec.train;
+    let (init_from, parent) = resolve_init_from(store, spec.train.init_from.as_deref())?;
+    let mut train_spec = spec.train.clone();
+    train_spec.init_from = init_from.as_ref().map(|p| p.display().to_string());
+    let t = &train_spec;
     let mut params: Vec<(String, String)> = model.params.iter().map(|(k, v)| (format!("model.{k}"), v.to_string())).collect();
     params.extend([
         ("train.epochs".into(), t.epochs.to_string()),
@@ -138,6 +142,10 @@ fn run_one(
         ("train.patience".into(), t.early_stopping.patience.to_string()),
         ("protocol.valid_metric".into(), prepared.valid_metric.name()),
     ]);
+    if let Some(path) = &t.init_from {
+        params.push(("train.init_from".into(), path.clone()));
+        params.push(("train.freeze".into(), t.freeze.join(",")));
+    }
     let mut tags = vec![
         ("spec.path".to_string(), loaded.path.display().to_string()),
         ("spec.fingerprint".into(), loaded.fingerprint.clone()),
@@ -148,6 +156,11 @@ fn run_one(
         ("libtorch.version".into(), LIBTORCH_VERSION.into()),
         ("device".into(), device.label.clone()),
     ];
+    if let tch::Device::Cuda(_) = device.device {
+        tags.push(("prov.cuda.devices".into(), tch::Cuda::device_count().to_string()));
+        tags.push(("prov.cudnn.version".into(), tch::utils::version_cudnn().to_string()));
+        tags.push(("prov.cudart.version".into(), tch::utils::version_cudart().to_string()));
+    }
     if let Dataset::Impressions { oracle_test_auc: Some(oracle), .. } = &prepared.data {
         tags.push(("data.oracle_test_auc".into(), format!("{oracle:.6}")));
     }
@@ -170,7 +183,7 @@ fn run_one(
         model: model.model.clone(),
         seed,
         run_key,
-        parent: None,
+        parent,
         params,
         tags,
     })?;
@@ -182,7 +195,7 @@ fn run_one(
         model,
         seed,
         device,
-        train: &spec.train,
+        train: t,
         checkpoint_dir,
     });
     if let Some(peak) = peak_memory_bytes() {
@@ -207,6 +220,25 @@ fn run_one(
             store.finish_run(&run_id, RunStatus::Failed)?;
             Ok(RunResult { run_id, name: model.name.clone(), seed, best_epoch: 0, seconds: 0.0, test: vec![], error: Some(message) })
         }
+    }
+}
+
+/// `train.init_from`: a checkpoint file, or a run (id or prefix) whose best
+/// checkpoint starts this one; that run becomes the parent.
+fn resolve_init_from(store: &Store, init_from: Option<&str>) -> anyhow::Result<(Option<PathBuf>, Option<String>)> {
+    let Some(given) = init_from else { return Ok((None, None)) };
+    let path = PathBuf::from(given);
+    if path.is_file() {
+        return Ok((Some(path), None));
+    }
+    let id = store.resolve_run_id(given).map_err(|e| {
+        BadInput(format!("train.init_from `{given}` is neither a checkpoint file nor a run in the store ({e})"))
+    })?;
+    let run = store.run(&id)?;
+    let best = run.tags.get("checkpoint.dir").map(|d| PathBuf::from(d).join("best.safetensors"));
+    match best {
+        Some(best) if best.is_file() => Ok((Some(best), Some(id))),
+        _ => Err(BadInput(format!("train.init_from: run {given} has no best checkpoint (was it run with train.checkpoints: false?)")).into()),
     }
 }
 
