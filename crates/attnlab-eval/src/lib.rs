@@ -11,6 +11,9 @@
 //!   CTCVR AUC.
 //! - [`PerUser`] values and their `user,metric,value` CSV, and
 //!   [`evaluate_csv`] for a predictions file.
+//! - Comparisons ([`significance`]): paired t-test, Wilcoxon signed-rank,
+//!   bootstrap CI and Holm's adjustment on two runs' per-user values;
+//!   reproduction [`targets`] and their verdicts.
 //!
 //! Every [`Metric`] knows its name and whether higher is better, so early
 //! stopping and reports never guess. The only file I/O is in `evaluate_csv`
@@ -23,6 +26,8 @@ pub mod multitask;
 mod peruser;
 pub mod pointwise;
 pub mod ranking;
+pub mod significance;
+pub mod targets;
 
 pub use csvfile::{evaluate_csv, evaluate_csv_with};
 pub use error::{EvalError, Result};
@@ -31,3 +36,5 @@ pub use multitask::{ctcvr_auc, ctr_auc, cvr_auc, multitask_auc, MultiTask, Multi
 pub use peruser::{gauc_per_user, read_per_user, read_per_user_file, write_per_user, write_per_user_file, PerUser, PER_USER_HEADER};
 pub use pointwise::{auc, calibration, gauc, log_loss, mae, per_user_auc, rmse, Bin, Calibration, Gauc};
 pub use ranking::{labeled_ranking, RankingEvaluator, RankingOptions, RankingReport};
+pub use significance::{bootstrap_ci, compare, holm, pair_by_user, paired_t, stars, wilcoxon, Comparison, TTest, Wilcoxon, WilcoxonMethod};
+pub use targets::{verdict, Status, Target, Verdict};
