@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use attnlab_eval::Metric;
 use attnlab_report::{write_html, MetricSpec, ReportInput, RunSummary};
 use attnlab_track::{RunRecord, Store};
+use attnlab_train::TaskMetric;
 
 /// Tags shown in the protocol panel, in this order.
 const PROTOCOL_TAGS: &[&str] =
@@ -41,12 +42,16 @@ fn experiment_name(arg: &str) -> anyhow::Result<String> {
 }
 
 /// One column per `test.<metric>` logged by any run, point-wise metrics
-/// first, then ranking metrics by name and K.
+/// first, then multi-task and ranking metrics by name.
 fn metric_columns(runs: &[RunRecord]) -> Vec<MetricSpec> {
     let logged: BTreeSet<&str> = runs.iter().flat_map(|r| r.metrics.keys().map(String::as_str)).collect();
-    let mut metrics: Vec<Metric> =
-        logged.iter().filter_map(|k| k.strip_prefix("test.")).filter_map(|m| Metric::parse(m).ok()).collect();
-    metrics.sort_by_key(|m| (Metric::ALL.iter().position(|a| a == m).unwrap_or(usize::MAX), m.name()));
+    let mut metrics: Vec<TaskMetric> =
+        logged.iter().filter_map(|k| k.strip_prefix("test.")).filter_map(|m| TaskMetric::parse(m).ok()).collect();
+    let rank = |m: &TaskMetric| match m {
+        TaskMetric::Metric(p) => Metric::ALL.iter().position(|a| a == p).unwrap_or(usize::MAX),
+        _ => 6,
+    };
+    metrics.sort_by_key(|m| (rank(m), m.name()));
     metrics
         .into_iter()
         .map(|m| MetricSpec {
