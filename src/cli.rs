@@ -42,6 +42,9 @@ pub enum Command {
         /// Output file. Default: reports/<experiment>.html
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// The model every other run is compared with (default: the first run's).
+        #[arg(long)]
+        baseline: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
     },

@@ -48,6 +48,9 @@ fn small_quickstart_logs_runs_epochs_and_renders_a_report() {
         assert!(html.contains(needle), "report lacks {needle}");
     }
     assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"), "report must be self-contained");
+    assert!(html.contains("Significance against the baseline") && html.contains("din (seed 2024)"), "DIN is compared with LR");
+    let bad = s.attnlab(&["report", "quickstart", "--baseline", "gbdt", "-o", html_path.to_str().unwrap()]);
+    assert_eq!(bad.code(), 2, "{}", bad.stderr());
 }
 
 /// The learning check of the slice: with a fixed seed, DIN reads the click

@@ -3,16 +3,18 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use attnlab_eval::Metric;
-use attnlab_report::{write_html, MetricSpec, ReportInput, RunSummary};
-use attnlab_track::{RunRecord, Store};
+use attnlab_eval::{compare, holm, read_per_user_file, stars, Metric, PerUser};
+use attnlab_report::{write_html, MetricSpec, ReportInput, RunSummary, Significance};
+use attnlab_track::{RunRecord, RunStatus, Store};
 use attnlab_train::TaskMetric;
+
+use crate::exit::BadInput;
 
 /// Tags shown in the protocol panel, in this order.
 const PROTOCOL_TAGS: &[&str] =
     &["spec.path", "spec.fingerprint", "data.fingerprint", "attnlab.version", "libtorch.version", "device"];
 
-pub fn report(experiment: &str, output: Option<PathBuf>, store_path: &Path) -> anyhow::Result<()> {
+pub fn report(experiment: &str, output: Option<PathBuf>, baseline: Option<&str>, store_path: &Path) -> anyhow::Result<()> {
     let name = experiment_name(experiment)?;
     let store = crate::exit::open_existing_store(store_path)?;
     let runs = store.runs(&name)?;
@@ -24,11 +26,64 @@ pub fn report(experiment: &str, output: Option<PathBuf>, store_path: &Path) -> a
         runs: runs.iter().map(|r| summarise(&store, r)).collect::<anyhow::Result<_>>()?,
         protocol: protocol_panel(&runs),
         notes: notes(&runs),
+        significance: significance(&store, &runs, baseline)?,
     };
     let output = output.unwrap_or_else(|| PathBuf::from("reports").join(format!("{name}.html")));
     write_html(&input, &output)?;
     println!("report: {}", output.display());
     Ok(())
+}
+
+/// Every finished run against the baseline model (the same seed where there
+/// is one), metric by metric, on the per-user test values each run saved.
+fn significance(store: &Store, runs: &[RunRecord], baseline: Option<&str>) -> anyhow::Result<Vec<Significance>> {
+    let finished: Vec<&RunRecord> = runs.iter().filter(|r| r.status == RunStatus::Finished).collect();
+    let Some(first) = finished.first() else { return Ok(Vec::new()) };
+    let base = baseline.unwrap_or(&first.name);
+    if !finished.iter().any(|r| r.name == base) {
+        let names: BTreeSet<&str> = finished.iter().map(|r| r.name.as_str()).collect();
+        return Err(BadInput(format!("--baseline `{base}` is not a finished run of this experiment (runs: {names:?})")).into());
+    }
+    let per_user = |r: &RunRecord| -> anyhow::Result<Vec<PerUser>> {
+        let path = store.artifact_path(&r.id, "per_user/test.csv")?;
+        Ok(if path.is_file() { read_per_user_file(&path)? } else { Vec::new() })
+    };
+    let label = |r: &RunRecord| format!("{} (seed {})", r.name, r.seed);
+    let mut rows = Vec::new();
+    for other in finished.iter().filter(|r| r.name != base) {
+        let Some(reference) = finished
+            .iter()
+            .find(|r| r.name == base && r.seed == other.seed)
+            .or_else(|| finished.iter().find(|r| r.name == base))
+        else {
+            continue;
+        };
+        let reference_values = per_user(reference)?;
+        for values in per_user(other)? {
+            let Some(b) = reference_values.iter().find(|b| b.metric == values.metric) else { continue };
+            // too few shared users to compare is not an error of the report
+            let Ok(c) = compare(b, &values, 0) else { continue };
+            rows.push(Significance {
+                run: label(other),
+                baseline: label(reference),
+                metric: values.metric.clone(),
+                users: c.n,
+                mean_diff: c.mean_diff,
+                ci_low: c.ci_low,
+                ci_high: c.ci_high,
+                t_p: c.t_p,
+                wilcoxon_p: c.wilcoxon_p,
+                holm_p: f64::NAN,
+                stars: String::new(),
+            });
+        }
+    }
+    let adjusted = holm(&rows.iter().map(|r| r.wilcoxon_p).collect::<Vec<_>>());
+    for (row, p) in rows.iter_mut().zip(adjusted) {
+        row.holm_p = p;
+        row.stars = stars(p).to_string();
+    }
+    Ok(rows)
 }
 
 /// A spec file names its experiment; anything else is the name itself.

@@ -87,6 +87,7 @@ struct View<'a> {
     params: ParamTable,
     protocol: Vec<KeyValue<'a>>,
     notes: &'a [String],
+    significance: &'a [crate::Significance],
 }
 
 #[derive(Serialize)]
@@ -223,6 +224,7 @@ fn build_view(input: &ReportInput) -> View<'_> {
             .map(|(k, v)| KeyValue { key: k, value: v })
             .collect(),
         notes: &input.notes,
+        significance: &input.significance,
     }
 }
 

@@ -20,6 +20,29 @@ pub struct ReportInput {
     pub protocol: Vec<(String, String)>,
     /// Free-form notes, e.g. "best possible test AUC (simulator oracle): 0.7312".
     pub notes: Vec<String>,
+    /// Paired comparisons of runs against a baseline on per-user values.
+    pub significance: Vec<Significance>,
+}
+
+/// One run compared with the baseline on one metric, user by user.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Significance {
+    /// The compared run, e.g. `din (seed 2024)`.
+    pub run: String,
+    pub baseline: String,
+    pub metric: String,
+    /// Users present in both runs.
+    pub users: usize,
+    /// Mean of (run - baseline) per user, with its bootstrap 95% interval.
+    pub mean_diff: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub t_p: f64,
+    pub wilcoxon_p: f64,
+    /// Wilcoxon p-value after Holm's correction across the table.
+    pub holm_p: f64,
+    /// `***`, `**`, `*` or empty, from the Holm-corrected p-value.
+    pub stars: String,
 }
 
 /// One column of the results table.

@@ -40,6 +40,7 @@ fn two_runs() -> ReportInput {
         ],
         protocol: vec![("split".into(), "time-based 80/10/10".into())],
         notes: vec!["best possible test AUC (simulator oracle): 0.7312".into()],
+        significance: vec![],
     }
 }
 
@@ -208,4 +209,27 @@ fn write_html_rejects_path_without_file_name() {
     let dir = tempfile::tempdir().unwrap();
     let err = write_html(&two_runs(), &dir.path().join("..")).unwrap_err();
     assert!(matches!(err, attnlab_report::ReportError::InvalidPath { .. }), "{err}");
+}
+
+#[test]
+fn significance_rows_render_escaped_with_their_stars() {
+    let mut input = two_runs();
+    input.significance = vec![attnlab_report::Significance {
+        run: "din <b>".into(),
+        baseline: "dnn".into(),
+        metric: "gauc".into(),
+        users: 120,
+        mean_diff: 0.0312,
+        ci_low: 0.011,
+        ci_high: 0.052,
+        t_p: 0.0021,
+        wilcoxon_p: 0.0004,
+        holm_p: 0.0008,
+        stars: "***".into(),
+    }];
+    let html = attnlab_report::render_html(&input).unwrap();
+    assert!(html.contains("Significance against the baseline"));
+    assert!(html.contains("din &lt;b&gt;") && !html.contains("din <b>"));
+    assert!(html.contains("0.0312") && html.contains("***"));
+    assert!(!attnlab_report::render_html(&two_runs()).unwrap().contains("Significance against"), "no table without comparisons");
 }
