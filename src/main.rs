@@ -6,6 +6,7 @@ mod commands;
 mod exit;
 mod prepare;
 mod table;
+mod targets;
 mod task_runs;
 mod train_config;
 

@@ -4,11 +4,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use attnlab_eval::{compare, holm, read_per_user_file, stars, Metric, PerUser};
-use attnlab_report::{write_html, MetricSpec, ReportInput, RunSummary, Significance};
+use attnlab_report::{write_html, MetricSpec, ReportInput, RunSummary, Significance, TargetVerdict};
 use attnlab_track::{RunRecord, RunStatus, Store};
 use attnlab_train::TaskMetric;
 
 use crate::exit::BadInput;
+use crate::targets::target_rows;
 
 /// Tags shown in the protocol panel, in this order.
 const PROTOCOL_TAGS: &[&str] =
@@ -27,6 +28,7 @@ pub fn report(experiment: &str, output: Option<PathBuf>, baseline: Option<&str>,
         protocol: protocol_panel(&runs),
         notes: notes(&runs),
         significance: significance(&store, &runs, baseline)?,
+        targets: targets(&runs),
     };
     let output = output.unwrap_or_else(|| PathBuf::from("reports").join(format!("{name}.html")));
     write_html(&input, &output)?;
@@ -84,6 +86,30 @@ fn significance(store: &Store, runs: &[RunRecord], baseline: Option<&str>) -> an
         row.stars = stars(p).to_string();
     }
     Ok(rows)
+}
+
+/// The targets of the spec the runs were made from (its resolved text is
+/// stored with every run), judged on the finished runs.
+fn targets(runs: &[RunRecord]) -> Vec<TargetVerdict> {
+    let Some(text) = runs.iter().rev().find_map(|r| r.tags.get("spec.resolved")) else { return Vec::new() };
+    let Ok(spec) = attnlab_spec::parse_spec(text, Path::new("spec.resolved"), &[]) else { return Vec::new() };
+    let finished: Vec<(String, std::collections::BTreeMap<String, f64>)> = runs
+        .iter()
+        .filter(|r| r.status == RunStatus::Finished)
+        .map(|r| (r.name.clone(), r.metrics.clone()))
+        .collect();
+    target_rows(&spec.targets, &finished)
+        .into_iter()
+        .map(|t| TargetVerdict {
+            model: t.model,
+            metric: t.metric,
+            published: t.published,
+            measured: t.measured,
+            diff: t.diff,
+            verdict: t.verdict,
+            source: t.source,
+        })
+        .collect()
 }
 
 /// A spec file names its experiment; anything else is the name itself.

@@ -13,6 +13,7 @@ use crate::exit::BadInput;
 use crate::prepare::{prepare, Dataset, Prepared};
 use crate::task_runs::{train_and_test, RunInputs, Tested};
 use crate::table::{fmt_value, Table};
+use crate::targets::target_rows;
 
 pub fn run(spec_path: &Path, overrides: &[String], force: bool, store_path: &Path) -> anyhow::Result<()> {
     let loaded = load_spec(spec_path, overrides)?;
@@ -52,6 +53,9 @@ pub fn run(spec_path: &Path, overrides: &[String], force: bool, store_path: &Pat
         }
     }
     print!("{}", summary(&results, &prepared));
+    if !spec.targets.is_empty() {
+        print!("{}", targets_table(&spec.targets, &results));
+    }
     mirror(&store, spec);
     let failed: Vec<&RunResult> = results.iter().filter(|r| r.error.is_some()).collect();
     if !failed.is_empty() {
@@ -61,6 +65,19 @@ pub fn run(spec_path: &Path, overrides: &[String], force: bool, store_path: &Pat
         anyhow::bail!("{} of {} runs failed", failed.len(), results.len());
     }
     Ok(())
+}
+
+fn targets_table(targets: &[attnlab_spec::TargetSpec], results: &[RunResult]) -> String {
+    let runs: Vec<(String, std::collections::BTreeMap<String, f64>)> = results
+        .iter()
+        .filter(|r| r.error.is_none())
+        .map(|r| (r.name.clone(), r.test.iter().map(|(k, v)| (format!("test.{k}"), *v)).collect()))
+        .collect();
+    let mut table = Table::new(&["target", "metric", "published", "measured", "diff", "verdict", "source"]);
+    for row in target_rows(targets, &runs) {
+        table.row(vec![row.model, row.metric, row.published, row.measured, row.diff, row.verdict, row.source]);
+    }
+    format!("\nreproduction targets\n{}", table.render())
 }
 
 /// Pushes the experiment to MLflow when the spec or the environment names a

@@ -88,6 +88,7 @@ struct View<'a> {
     protocol: Vec<KeyValue<'a>>,
     notes: &'a [String],
     significance: &'a [crate::Significance],
+    targets: &'a [crate::TargetVerdict],
 }
 
 #[derive(Serialize)]
@@ -225,6 +226,7 @@ fn build_view(input: &ReportInput) -> View<'_> {
             .collect(),
         notes: &input.notes,
         significance: &input.significance,
+        targets: &input.targets,
     }
 }
 

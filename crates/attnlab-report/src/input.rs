@@ -22,6 +22,21 @@ pub struct ReportInput {
     pub notes: Vec<String>,
     /// Paired comparisons of runs against a baseline on per-user values.
     pub significance: Vec<Significance>,
+    /// Published numbers and whether the runs reproduce them.
+    pub targets: Vec<TargetVerdict>,
+}
+
+/// One reproduction target, already judged (all fields are display text).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetVerdict {
+    pub model: String,
+    pub metric: String,
+    pub published: String,
+    pub measured: String,
+    pub diff: String,
+    /// REPRODUCED, WITHIN NOISE or NOT REPRODUCED.
+    pub verdict: String,
+    pub source: String,
 }
 
 /// One run compared with the baseline on one metric, user by user.

@@ -16,4 +16,4 @@ pub mod svg;
 
 pub use error::{ReportError, Result};
 pub use html::{render_html, write_html};
-pub use input::{MetricSpec, ReportInput, RunSummary, Significance};
+pub use input::{MetricSpec, ReportInput, RunSummary, Significance, TargetVerdict};

@@ -41,6 +41,7 @@ fn two_runs() -> ReportInput {
         protocol: vec![("split".into(), "time-based 80/10/10".into())],
         notes: vec!["best possible test AUC (simulator oracle): 0.7312".into()],
         significance: vec![],
+        targets: vec![],
     }
 }
 
@@ -232,4 +233,21 @@ fn significance_rows_render_escaped_with_their_stars() {
     assert!(html.contains("din &lt;b&gt;") && !html.contains("din <b>"));
     assert!(html.contains("0.0312") && html.contains("***"));
     assert!(!attnlab_report::render_html(&two_runs()).unwrap().contains("Significance against"), "no table without comparisons");
+}
+
+#[test]
+fn targets_render_with_their_verdicts() {
+    let mut input = two_runs();
+    input.targets = vec![attnlab_report::TargetVerdict {
+        model: "din".into(),
+        metric: "auc".into(),
+        published: "0.7300 ± 0.005".into(),
+        measured: "0.7312 ± 0.0000 (n=1)".into(),
+        diff: "+0.0012".into(),
+        verdict: "REPRODUCED".into(),
+        source: "Zhou et al. <2018>".into(),
+    }];
+    let html = attnlab_report::render_html(&input).unwrap();
+    assert!(html.contains("Reproduction targets") && html.contains("REPRODUCED"));
+    assert!(html.contains("Zhou et al. &lt;2018&gt;"), "escaped source");
 }

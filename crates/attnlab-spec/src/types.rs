@@ -19,6 +19,27 @@ pub struct Spec {
     pub seeds: Vec<u64>,
     #[serde(default)]
     pub tracking: TrackingSpec,
+    /// Published numbers this experiment should reproduce.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<TargetSpec>,
+}
+
+/// A published result: `model` names a run name of this spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    pub model: String,
+    /// A test metric, e.g. `ndcg@10`.
+    pub metric: String,
+    pub value: f64,
+    /// Accepted distance from `value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<f64>,
+    /// The paper's standard deviation over its seeds, when it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub std: Option<f64>,
+    /// Where the number comes from.
+    pub source: String,
 }
 
 /// Where runs are mirrored besides the local store.

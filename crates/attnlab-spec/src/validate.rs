@@ -46,6 +46,14 @@ pub(crate) fn validate(spec: &Spec, path: &Path) -> Result<()> {
             return Err(invalid(&format!("models[{i}].name"), format!("`{}` is used twice", m.name)));
         }
     }
+    for (i, t) in spec.targets.iter().enumerate() {
+        if !spec.models.iter().any(|m| m.name == t.model) {
+            return Err(invalid(&format!("targets[{i}].model"), format!("`{}` is not a model name of this spec", t.model)));
+        }
+        if !spec.protocol.metrics.contains(&t.metric) {
+            return Err(invalid(&format!("targets[{i}].metric"), format!("`{}` is not among protocol.metrics", t.metric)));
+        }
+    }
     if spec.seeds.is_empty() {
         return Err(invalid("seeds", "at least one seed is required".into()));
     }
