@@ -87,6 +87,7 @@ struct View<'a> {
     params: ParamTable,
     protocol: Vec<KeyValue<'a>>,
     notes: &'a [String],
+    seed_summary: Vec<SeedSummary<'a>>,
     significance: &'a [crate::Significance],
     targets: &'a [crate::TargetVerdict],
 }
@@ -109,6 +110,14 @@ struct Row<'a> {
     /// One of a fixed set, so user text never lands in a class attribute.
     status_class: &'static str,
     duration: String,
+    cells: Vec<Cell>,
+}
+
+/// A model's finished runs over its seeds: one row per run name.
+#[derive(Serialize)]
+struct SeedSummary<'a> {
+    name: &'a str,
+    seeds: usize,
     cells: Vec<Cell>,
 }
 
@@ -225,6 +234,7 @@ fn build_view(input: &ReportInput) -> View<'_> {
             .map(|(k, v)| KeyValue { key: k, value: v })
             .collect(),
         notes: &input.notes,
+        seed_summary: build_seed_summary(input),
         significance: &input.significance,
         targets: &input.targets,
     }
@@ -407,4 +417,59 @@ mod tests {
             ["din (seed 1)", "din (seed 2)", "dnn", "x (seed 3) #4", "x (seed 3) #5"]
         );
     }
+}
+
+/// Mean ± sample std of every metric column over each run name's finished
+/// runs (its seeds), shown only when some name has more than one seed; the
+/// best mean per column is marked.
+fn build_seed_summary(input: &ReportInput) -> Vec<SeedSummary<'_>> {
+    let mut names: Vec<&str> = Vec::new();
+    for r in input.runs.iter().filter(|r| is_finished(&r.status)) {
+        if !names.contains(&r.name.as_str()) {
+            names.push(&r.name);
+        }
+    }
+    let stats = |name: &str, key: &str| -> Option<(f64, f64, usize)> {
+        let v: Vec<f64> = input
+            .runs
+            .iter()
+            .filter(|r| r.name == name && is_finished(&r.status))
+            .filter_map(|r| r.metrics.get(key).copied())
+            .filter(|v| v.is_finite())
+            .collect();
+        if v.is_empty() {
+            return None;
+        }
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let var = if v.len() > 1 { v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+        Some((mean, var.sqrt(), v.len()))
+    };
+    let seeds = |name: &str| input.runs.iter().filter(|r| r.name == name && is_finished(&r.status)).count();
+    if names.iter().all(|n| seeds(n) <= 1) {
+        return Vec::new();
+    }
+    let best: Vec<Option<f64>> = input
+        .metrics
+        .iter()
+        .map(|m| {
+            names.iter().filter_map(|n| stats(n, &m.key)).map(|s| s.0).reduce(|a, b| if m.higher_is_better { a.max(b) } else { a.min(b) })
+        })
+        .collect();
+    names
+        .iter()
+        .map(|&name| SeedSummary {
+            name,
+            seeds: seeds(name),
+            cells: input
+                .metrics
+                .iter()
+                .zip(&best)
+                .map(|(m, best)| match stats(name, &m.key) {
+                    Some((mean, std, _)) => Cell { text: format!("{mean:.4} ± {std:.4}"), best: Some(mean) == *best },
+                    None => Cell { text: "–".into(), best: false },
+                })
+                .collect(),
+        })
+        .collect()
 }

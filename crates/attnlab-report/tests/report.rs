@@ -251,3 +251,18 @@ fn targets_render_with_their_verdicts() {
     assert!(html.contains("Reproduction targets") && html.contains("REPRODUCED"));
     assert!(html.contains("Zhou et al. &lt;2018&gt;"), "escaped source");
 }
+
+#[test]
+fn seeds_are_summarised_as_mean_and_std_per_model() {
+    let mut input = two_runs();
+    assert!(!attnlab_report::render_html(&input).unwrap().contains("Over seeds"), "one seed each: no summary");
+    let mut again = input.runs[0].clone();
+    again.seed = 2;
+    again.id = "r3".into();
+    again.metrics.insert("test.auc".into(), 0.7412);
+    input.runs.push(again);
+    let html = attnlab_report::render_html(&input).unwrap();
+    assert!(html.contains("Over seeds"));
+    // din: AUC 0.7312 and 0.7412 -> mean 0.7362, sample std 0.0071
+    assert!(html.contains("0.7362 ± 0.0071"), "{html}");
+}
