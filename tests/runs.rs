@@ -145,6 +145,10 @@ fn fine_tune_from_a_run_id() {
     assert_eq!(child["parent"], parent.as_str());
     assert!(child["params"]["train.init_from"].as_str().unwrap().ends_with("best.safetensors"));
 
+    let html = s.path("r.html");
+    s.attnlab(&["report", "quickstart", "-o", html.to_str().unwrap()]).ok();
+    assert!(std::fs::read_to_string(&html).unwrap().contains(&parent), "the report shows the parent run");
+
     let bad = s.attnlab(&run_args(&[q.as_str(), "train.init_from=nosuchrun"]));
     assert_eq!(bad.code(), 2, "{}", bad.stderr());
     assert!(bad.stderr().contains("train.init_from"), "{}", bad.stderr());

@@ -158,7 +158,13 @@ fn summarise(store: &Store, r: &RunRecord) -> anyhow::Result<RunSummary> {
         seed: r.seed,
         status: r.status.to_string(),
         duration_s: r.end_ms.map(|end| (end - r.start_ms) as f64 / 1000.0),
-        params: r.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        // the parent (a fine-tuning source or a sweep) shows with the params
+        params: r
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .chain(r.parent.iter().map(|p| ("parent run".to_string(), p.clone())))
+            .collect(),
         metrics: r.metrics.clone(),
         curves,
     })
