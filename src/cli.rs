@@ -33,6 +33,9 @@ pub enum Command {
         /// data and attnlab version) already FINISHED in the store.
         #[arg(long)]
         force: bool,
+        /// Only this trial of the spec's sweep (numbered from 0), e.g. one task of a cluster array job.
+        #[arg(long)]
+        trial: Option<usize>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -48,8 +51,10 @@ pub enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Check a spec (keys, types, models and their params) without running it.
+    /// Check a spec (keys, types, models and their params) without running it; lists every problem.
     Validate { spec: PathBuf, overrides: Vec<String> },
+    /// The resolved spec, every value with where it came from (default, file:line, command line).
+    Explain { spec: PathBuf, overrides: Vec<String> },
     /// Get, generate and describe data.
     Data {
         #[command(subcommand)]

@@ -10,6 +10,7 @@ mod mlflow_server;
 
 mod cli;
 mod data;
+mod experiments;
 mod mlflow;
 mod quickstart;
 mod runs;

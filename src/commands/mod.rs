@@ -11,11 +11,12 @@ use crate::cli::{Cli, Command, DataCommand, RunsCommand, SyncCommand};
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Run { spec, overrides, force, store } => run::run(&spec, &overrides, force, &store.path()),
+        Command::Run { spec, overrides, force, trial, store } => run::run(&spec, &overrides, trial, force, &store.path()),
         Command::Report { experiment, output, baseline, store } => {
             report::report(&experiment, output, baseline.as_deref(), &store.path())
         }
         Command::Validate { spec, overrides } => validate::validate(&spec, &overrides),
+        Command::Explain { spec, overrides } => validate::explain(&spec, &overrides),
         Command::Runs { command } => match command {
             RunsCommand::List { experiment, status, tags, params, json, store } => runs::list(
                 runs::ListArgs { experiment: experiment.as_deref(), status: status.as_deref(), tags: &tags, params: &params, json },

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use attnlab_eval::write_per_user;
-use attnlab_spec::{load_spec, DeviceChoice, LoadedSpec, ModelSpec};
+use attnlab_spec::{expand_sweep, load_spec, DeviceChoice, LoadedSpec, ModelSpec, Trial};
 use attnlab_track::{peak_memory_bytes, ArtifactSource, NewRun, Provenance, RunRecord, RunStatus, Store};
 use attnlab_train::{resolve_device, DeviceInfo};
 
@@ -15,48 +15,71 @@ use crate::task_runs::{train_and_test, RunInputs, Tested};
 use crate::table::{fmt_value, Table};
 use crate::targets::target_rows;
 
-pub fn run(spec_path: &Path, overrides: &[String], force: bool, store_path: &Path) -> anyhow::Result<()> {
-    let loaded = load_spec(spec_path, overrides)?;
+pub fn run(spec_path: &Path, overrides: &[String], trial: Option<usize>, force: bool, store_path: &Path) -> anyhow::Result<()> {
+    let base = load_spec(spec_path, overrides)?;
+    let trials = expand_sweep(&base.spec)?;
+    let selected: Vec<&Trial> = match trial {
+        None => trials.iter().collect(),
+        Some(i) => vec![trials
+            .get(i)
+            .ok_or_else(|| BadInput(format!("--trial {i}: the spec has {} trial(s), numbered from 0", trials.len())))?],
+    };
     let cache_root = store_path.parent().unwrap_or(Path::new(".")).join("cache");
-    let prepared = prepare(&loaded, &cache_root)?;
-    let spec = &loaded.spec;
-    if let Some(threads) = spec.train.threads {
-        tch::set_num_threads(threads as i32);
+    // every trial is checked (and its data prepared) before the first run starts
+    let mut prepared_trials = Vec::new();
+    for t in &selected {
+        // sweep values first: the command line wins over them
+        let all: Vec<String> = t.overrides.iter().chain(overrides).cloned().collect();
+        let loaded = load_spec(spec_path, &all)?;
+        let prepared = prepare(&loaded, &cache_root)?;
+        prepared_trials.push((*t, loaded, prepared));
     }
-    let choice = DeviceChoice::parse(&spec.train.device).context("train.device was validated")?;
-    let device = resolve_device(choice)?;
     let store = Store::open(store_path)?;
     let reaped = store.reap_dead_runs(None)?;
     if !reaped.is_empty() {
         let ids: Vec<&str> = reaped.iter().map(|id| short(id)).collect();
         eprintln!("marked {} run(s) whose process had died as KILLED: {}", reaped.len(), ids.join(", "));
     }
-    store.ensure_experiment(&spec.name)?;
-    eprintln!("{}: {}; device {}; store {}", spec.name, prepared.describe(), device.label, store_path.display());
+    store.ensure_experiment(&base.spec.name)?;
 
     let mut results = Vec::new();
-    for model in &spec.models {
-        for &seed in &spec.seeds {
-            let key = run_key(&loaded, &prepared, model, seed);
-            let done = if force { None } else { store.finished_run_by_key(&key)? };
-            match done {
-                Some(record) => {
-                    eprintln!(
-                        "{} seed {seed}: unchanged and already finished as run {} (skipped; --force re-runs)",
-                        model.name,
-                        short(&record.id)
-                    );
-                    results.push(RunResult::from_record(&record));
+    for (t, loaded, prepared) in &prepared_trials {
+        let spec = &loaded.spec;
+        if let Some(threads) = spec.train.threads {
+            tch::set_num_threads(threads as i32);
+        }
+        let choice = DeviceChoice::parse(&spec.train.device).context("train.device was validated")?;
+        let device = resolve_device(choice)?;
+        let trial_text = if t.label.is_empty() { String::new() } else { format!(" trial {} ({})", t.index, t.label) };
+        eprintln!("{}{trial_text}: {}; device {}; store {}", spec.name, prepared.describe(), device.label, store_path.display());
+        for model in &spec.models {
+            for &seed in &spec.seeds {
+                let key = run_key(loaded, prepared, model, seed);
+                let done = if force { None } else { store.finished_run_by_key(&key)? };
+                let mut result = match done {
+                    Some(record) => {
+                        eprintln!(
+                            "{} seed {seed}: unchanged and already finished as run {} (skipped; --force re-runs)",
+                            model.name,
+                            short(&record.id)
+                        );
+                        RunResult::from_record(&record)
+                    }
+                    None => run_one(&store, store_path, loaded, prepared, model, seed, key, &device, t)?,
+                };
+                if !t.label.is_empty() {
+                    result.name = format!("{} [{}]", result.name, t.label);
                 }
-                None => results.push(run_one(&store, store_path, &loaded, &prepared, model, seed, key, &device)?),
+                results.push(result);
             }
         }
     }
-    print!("{}", summary(&results, &prepared));
-    if !spec.targets.is_empty() {
-        print!("{}", targets_table(&spec.targets, &results));
+    let Some((_, last_spec, last_prepared)) = prepared_trials.last() else { return Ok(()) };
+    print!("{}", summary(&results, last_prepared));
+    if !last_spec.spec.targets.is_empty() && trials.len() == 1 {
+        print!("{}", targets_table(&last_spec.spec.targets, &results));
     }
-    mirror(&store, spec);
+    mirror(&store, &base.spec);
     let failed: Vec<&RunResult> = results.iter().filter(|r| r.error.is_some()).collect();
     if !failed.is_empty() {
         for r in &failed {
@@ -143,6 +166,7 @@ fn run_one(
     seed: u64,
     run_key: String,
     device: &DeviceInfo,
+    trial: &Trial,
 ) -> anyhow::Result<RunResult> {
     let spec = &loaded.spec;
     let (init_from, parent) = resolve_init_from(store, spec.train.init_from.as_deref())?;
@@ -173,6 +197,10 @@ fn run_one(
         ("libtorch.version".into(), LIBTORCH_VERSION.into()),
         ("device".into(), device.label.clone()),
     ];
+    if !trial.label.is_empty() {
+        tags.push(("sweep.trial".into(), trial.index.to_string()));
+        tags.push(("sweep.values".into(), trial.label.clone()));
+    }
     if let tch::Device::Cuda(_) = device.device {
         tags.push(("prov.cuda.devices".into(), tch::Cuda::device_count().to_string()));
         tags.push(("prov.cudnn.version".into(), tch::utils::version_cudnn().to_string()));

@@ -1,20 +1,41 @@
 use std::path::Path;
 
-use attnlab_spec::load_spec;
+use attnlab_spec::{expand_sweep, load_spec, render_explain, validate_all};
 
+use crate::exit::BadInput;
 use crate::prepare::check;
 
+/// Reports every problem it can find, then the shape of the experiment.
 pub fn validate(spec: &Path, overrides: &[String]) -> anyhow::Result<()> {
+    let mut problems = validate_all(spec, overrides);
+    if let Some(last) = problems.pop() {
+        for p in &problems {
+            eprintln!("error: {p}");
+        }
+        // the last one is returned: main prints it and exits with 2
+        return Err(last.into());
+    }
     let loaded = load_spec(spec, overrides)?;
     check(&loaded)?;
+    let trials = expand_sweep(&loaded.spec)?;
     let s = &loaded.spec;
+    let runs = s.models.len() * s.seeds.len() * trials.len();
     println!(
-        "{}: ok ({} models x {} seeds = {} runs; spec fingerprint {})",
+        "{}: ok ({} models x {} seeds{} = {runs} runs; spec fingerprint {})",
         spec.display(),
         s.models.len(),
         s.seeds.len(),
-        s.models.len() * s.seeds.len(),
+        if trials.len() > 1 { format!(" x {} trials", trials.len()) } else { String::new() },
         loaded.fingerprint
     );
+    Ok(())
+}
+
+pub fn explain(spec: &Path, overrides: &[String]) -> anyhow::Result<()> {
+    let lines = attnlab_spec::explain(spec, overrides)?;
+    if lines.is_empty() {
+        return Err(BadInput(format!("{}: nothing to explain", spec.display())).into());
+    }
+    print!("{}", render_explain(&lines));
     Ok(())
 }

@@ -1,18 +1,29 @@
 //! Experiment specs: the YAML a researcher writes, parsed strictly.
 //!
-//! Unknown keys and wrong types are rejected with `file:line:column`; range
-//! checks run inside deserialisation so they get a location too. Command-line
-//! `key=value` overrides are applied on the YAML tree before the typed parse.
-//! The resolved spec has a canonical JSON form whose blake3 hash identifies it.
+//! Unknown keys and wrong types are rejected with `file:line:column` (with a
+//! "did you mean" when a known name is close); range checks run inside
+//! deserialisation so they get a location too. A spec may be composed from
+//! `defaults:` files (mappings merge key by key, lists and scalars replace);
+//! command-line `key=value` overrides are applied on the merged YAML tree
+//! before the typed parse. The resolved spec has a canonical JSON form whose
+//! blake3 hash identifies it. A `sweep:` section expands into trials
+//! (`expand_sweep`); `explain` says where every value came from;
+//! `validate_all` lists every problem it can find.
 
 mod error;
+mod explain;
 mod load;
+mod locate;
 mod overrides;
+mod suggest;
+mod sweep;
 mod types;
 mod validate;
 pub use validate::DeviceChoice;
 
 pub use error::{Result, SpecError};
-pub use load::{fingerprint, load_spec, parse_spec, LoadedSpec};
+pub use explain::{explain, render_explain, ExplainLine, Source};
+pub use load::{fingerprint, load_spec, parse_spec, validate_all, LoadedSpec};
 pub use overrides::Override;
+pub use sweep::{expand_sweep, Trial, MAX_TRIALS};
 pub use types::*;

@@ -3,9 +3,16 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use crate::sweep::{Distribution, SweepMethod, SweepParams, SweepSpec, SweepValues};
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
+    /// Spec files merged under this one, in order, paths relative to this
+    /// file's folder. Consumed while loading: always empty in a loaded spec,
+    /// and never serialised (the fingerprint covers the merged values only).
+    #[serde(default, skip_serializing)]
+    pub defaults: Vec<String>,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -22,6 +29,10 @@ pub struct Spec {
     /// Published numbers this experiment should reproduce.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<TargetSpec>,
+    /// A hyper-parameter sweep over this spec (`expand_sweep`). Not part of
+    /// the fingerprint: a trial is identified by its resolved values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepSpec>,
 }
 
 /// A published result: `model` names a run name of this spec.

@@ -24,7 +24,17 @@ impl DeviceChoice {
     }
 }
 
+/// The first cross-field problem.
 pub(crate) fn validate(spec: &Spec, path: &Path) -> Result<()> {
+    match rules(spec, path).into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Every cross-field problem, in a fixed order.
+pub(crate) fn rules(spec: &Spec, path: &Path) -> Vec<SpecError> {
+    let mut errors = Vec::new();
     let invalid = |field: &str, message: String| SpecError::Invalid {
         path: path.to_path_buf(),
         field: field.to_string(),
@@ -32,84 +42,90 @@ pub(crate) fn validate(spec: &Spec, path: &Path) -> Result<()> {
     };
     let safe_name = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     if !safe_name(&spec.name) {
-        return Err(invalid("name", format!("`{}` must be non-empty letters, digits, `-`, `_` or `.`", spec.name)));
+        errors.push(invalid("name", format!("`{}` must be non-empty letters, digits, `-`, `_` or `.`", spec.name)));
     }
     if spec.models.is_empty() {
-        return Err(invalid("models", "at least one model is required".into()));
+        errors.push(invalid("models", "at least one model is required".into()));
     }
     let mut names = HashSet::new();
     for (i, m) in spec.models.iter().enumerate() {
         if !safe_name(&m.name) {
-            return Err(invalid(&format!("models[{i}].name"), format!("`{}` must be letters, digits, `-`, `_` or `.`", m.name)));
+            errors.push(invalid(&format!("models[{i}].name"), format!("`{}` must be letters, digits, `-`, `_` or `.`", m.name)));
         }
         if !names.insert(&m.name) {
-            return Err(invalid(&format!("models[{i}].name"), format!("`{}` is used twice", m.name)));
+            errors.push(invalid(&format!("models[{i}].name"), format!("`{}` is used twice", m.name)));
         }
     }
     for (i, t) in spec.targets.iter().enumerate() {
         // a target whose model an override left out is reported as unmeasured, not an error
         if !spec.protocol.metrics.contains(&t.metric) {
-            return Err(invalid(&format!("targets[{i}].metric"), format!("`{}` is not among protocol.metrics", t.metric)));
+            errors.push(invalid(&format!("targets[{i}].metric"), format!("`{}` is not among protocol.metrics", t.metric)));
         }
     }
     if spec.seeds.is_empty() {
-        return Err(invalid("seeds", "at least one seed is required".into()));
+        errors.push(invalid("seeds", "at least one seed is required".into()));
     }
     if spec.seeds.iter().collect::<HashSet<_>>().len() != spec.seeds.len() {
-        return Err(invalid("seeds", "seeds must be distinct".into()));
+        errors.push(invalid("seeds", "seeds must be distinct".into()));
     }
     use crate::{DataSource, SplitKind};
     match (spec.dataset.source, spec.protocol.split) {
         (DataSource::Simulator, SplitKind::Temporal) => {}
         (DataSource::Simulator, _) => {
-            return Err(invalid("protocol.split", "simulated impressions are split by time: use `temporal`".into()));
+            errors.push(invalid("protocol.split", "simulated impressions are split by time: use `temporal`".into()));
         }
         (_, SplitKind::Temporal) => {
-            return Err(invalid("protocol.split", "interaction data is split by `ratio` or `leave-one-out`".into()));
+            errors.push(invalid("protocol.split", "interaction data is split by `ratio` or `leave-one-out`".into()));
         }
         _ if spec.dataset.path.is_none() => {
-            return Err(invalid("dataset.path", "a file source needs the folder of its files".into()));
+            errors.push(invalid("dataset.path", "a file source needs the folder of its files".into()));
         }
         _ => {}
     }
     let c = spec.protocol.candidates.as_str();
     let sampled = c.strip_prefix("uniform:").or_else(|| c.strip_prefix("popularity:"));
     if c != "full" && !sampled.is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0)) {
-        return Err(invalid("protocol.candidates", format!("`{c}` is not `full`, `uniform:N` or `popularity:N`")));
+        errors.push(invalid("protocol.candidates", format!("`{c}` is not `full`, `uniform:N` or `popularity:N`")));
     }
     let ratios = spec.protocol.ratios;
     if ratios.iter().any(|r| !(r.is_finite() && *r > 0.0)) || (ratios.iter().sum::<f64>() - 1.0).abs() > 1e-6 {
-        return Err(invalid("protocol.ratios", format!("{ratios:?} must be three positive fractions summing to 1")));
+        errors.push(invalid("protocol.ratios", format!("{ratios:?} must be three positive fractions summing to 1")));
     }
     if spec.protocol.metrics.is_empty() {
-        return Err(invalid("protocol.metrics", "at least one metric is required".into()));
+        errors.push(invalid("protocol.metrics", "at least one metric is required".into()));
     }
     if !spec.protocol.metrics.contains(&spec.protocol.valid_metric) {
-        return Err(invalid(
+        errors.push(invalid(
             "protocol.valid_metric",
             format!("`{}` is not among protocol.metrics {:?}", spec.protocol.valid_metric, spec.protocol.metrics),
         ));
     }
     if DeviceChoice::parse(&spec.train.device).is_none() {
-        return Err(invalid("train.device", format!("`{}` is not auto, cpu or cuda:N", spec.train.device)));
+        errors.push(invalid("train.device", format!("`{}` is not auto, cpu or cuda:N", spec.train.device)));
     }
-    if let Some(ads) = &spec.dataset.simulator.ads {
-        if ads.slots.is_some() && ads.load.is_some() {
-            return Err(invalid("dataset.simulator.ads", "give either `slots` or `load`, not both".into()));
-        }
+    if let Some(ads) = &spec.dataset.simulator.ads
+        && ads.slots.is_some()
+        && ads.load.is_some()
+    {
+        errors.push(invalid("dataset.simulator.ads", "give either `slots` or `load`, not both".into()));
     }
     let o = &spec.train.optimizer;
     if !((0.0..1.0).contains(&o.beta1) && (0.0..1.0).contains(&o.beta2)) {
-        return Err(invalid("train.optimizer", format!("beta1 {} and beta2 {} must be in [0, 1)", o.beta1, o.beta2)));
+        errors.push(invalid("train.optimizer", format!("beta1 {} and beta2 {} must be in [0, 1)", o.beta1, o.beta2)));
     }
     if o.l2_embedding > 0.0 && o.embedding_params.is_empty() {
-        return Err(invalid("train.optimizer.embedding_params", "l2_embedding needs the embedding tables it applies to".into()));
+        errors.push(invalid("train.optimizer.embedding_params", "l2_embedding needs the embedding tables it applies to".into()));
     }
     if spec.train.schedule.every_steps == 0 {
-        return Err(invalid("train.schedule.every_steps", "must be at least 1".into()));
+        errors.push(invalid("train.schedule.every_steps", "must be at least 1".into()));
     }
     if spec.train.threads == Some(0) {
-        return Err(invalid("train.threads", "must be at least 1".into()));
+        errors.push(invalid("train.threads", "must be at least 1".into()));
     }
-    Ok(())
+    if let Some(sweep) = &spec.sweep {
+        for (field, message) in crate::sweep::structure_problems(sweep) {
+            errors.push(invalid(&field, message));
+        }
+    }
+    errors
 }
