@@ -36,6 +36,9 @@ pub enum Command {
         /// Only this trial of the spec's sweep (numbered from 0), e.g. one task of a cluster array job.
         #[arg(long)]
         trial: Option<usize>,
+        /// Sweep trials run at once, each in its own process with cores / N torch threads.
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
         #[command(flatten)]
         store: StoreArgs,
     },

@@ -44,6 +44,19 @@ fn grid_sweep_runs_every_trial_and_trial_selects_one() {
 }
 
 #[test]
+fn jobs_run_trials_in_parallel_processes() {
+    let s = Scratch::new();
+    let spec = sweep_spec(&s);
+    let run = s.attnlab(&["run", spec.to_str().unwrap(), "--jobs", "2"]).ok();
+    assert!(run.stdout().contains("din [lr=0.001]") && run.stdout().contains("din [lr=0.01]"), "{}", run.stdout());
+    assert_eq!(run.stderr().matches("skipped").count(), 2, "the parent reads the trials' runs back: {}", run.stderr());
+    let runs: serde_json::Value = serde_json::from_str(&s.attnlab(&["runs", "list", "qsweep", "--json"]).ok().stdout()).unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 2, "each trial ran once");
+    let pids: std::collections::BTreeSet<i64> = runs.as_array().unwrap().iter().map(|r| r["pid"].as_i64().unwrap()).collect();
+    assert_eq!(pids.len(), 2, "in two processes");
+}
+
+#[test]
 fn explain_names_the_source_of_each_value() {
     let s = Scratch::new();
     let out = s.attnlab(&["explain", &quickstart(), "train.epochs=3"]).ok().stdout();

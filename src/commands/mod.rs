@@ -11,7 +11,9 @@ use crate::cli::{Cli, Command, DataCommand, RunsCommand, SyncCommand};
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Run { spec, overrides, force, trial, store } => run::run(&spec, &overrides, trial, force, &store.path()),
+        Command::Run { spec, overrides, force, trial, jobs, store } => {
+            run::run(&spec, &overrides, &run::RunOptions { trial, force, jobs: jobs.max(1) }, &store.path())
+        }
         Command::Report { experiment, output, baseline, store } => {
             report::report(&experiment, output, baseline.as_deref(), &store.path())
         }

@@ -15,7 +15,18 @@ use crate::task_runs::{train_and_test, RunInputs, Tested};
 use crate::table::{fmt_value, Table};
 use crate::targets::target_rows;
 
-pub fn run(spec_path: &Path, overrides: &[String], trial: Option<usize>, force: bool, store_path: &Path) -> anyhow::Result<()> {
+/// How `attnlab run` was asked to work.
+pub struct RunOptions {
+    /// Only this sweep trial.
+    pub trial: Option<usize>,
+    /// Run even when an identical run already finished.
+    pub force: bool,
+    /// Trials run at once, each in its own process.
+    pub jobs: usize,
+}
+
+pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_path: &Path) -> anyhow::Result<()> {
+    let RunOptions { trial, force, jobs } = *options;
     let base = load_spec(spec_path, overrides)?;
     let trials = expand_sweep(&base.spec)?;
     let selected: Vec<&Trial> = match trial {
@@ -41,11 +52,18 @@ pub fn run(spec_path: &Path, overrides: &[String], trial: Option<usize>, force: 
         eprintln!("marked {} run(s) whose process had died as KILLED: {}", reaped.len(), ids.join(", "));
     }
     store.ensure_experiment(&base.spec.name)?;
+    let mut force = force;
+    if jobs > 1 && prepared_trials.len() > 1 {
+        run_trials_in_processes(spec_path, overrides, &prepared_trials, jobs, force, store_path)?;
+        // what the trial processes finished is read back, not run again
+        force = false;
+    }
 
     let mut results = Vec::new();
     for (t, loaded, prepared) in &prepared_trials {
         let spec = &loaded.spec;
-        if let Some(threads) = spec.train.threads {
+        let inherited = std::env::var(THREADS_ENV).ok().and_then(|t| t.parse::<u64>().ok());
+        if let Some(threads) = spec.train.threads.or(inherited) {
             tch::set_num_threads(threads as i32);
         }
         let choice = DeviceChoice::parse(&spec.train.device).context("train.device was validated")?;
@@ -114,6 +132,59 @@ fn mirror(store: &Store, spec: &attnlab_spec::Spec) {
         Ok(r) => eprintln!("warning: mlflow {uri}: {} run(s) not synced: {:?}", r.failures.len(), r.failures),
         Err(e) => eprintln!("warning: mlflow {uri}: {e:#} (the runs are safe in the local store; `attnlab sync mlflow` retries)"),
     }
+}
+
+/// Torch threads of a trial process started by `--jobs` (when the spec sets none).
+const THREADS_ENV: &str = "ATTNLAB_THREADS";
+
+/// Runs each trial as `attnlab run SPEC --trial I` in its own process, at
+/// most `jobs` at a time, each with an equal share of the cores (one
+/// VarStore and one torch thread pool per process: tch's global seed and
+/// thread pool are never shared). The caller then reads the results back
+/// from the store, where every finished trial is found by its identity.
+fn run_trials_in_processes(
+    spec_path: &Path,
+    overrides: &[String],
+    trials: &[(&Trial, LoadedSpec, Prepared)],
+    jobs: usize,
+    force: bool,
+    store_path: &Path,
+) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().context("locating the attnlab executable")?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = (cores / jobs).max(1);
+    let mut pending: Vec<usize> = trials.iter().map(|(t, _, _)| t.index).rev().collect();
+    let mut running: Vec<(usize, std::process::Child)> = Vec::new();
+    let mut failed = Vec::new();
+    while !pending.is_empty() || !running.is_empty() {
+        while running.len() < jobs {
+            let Some(index) = pending.pop() else { break };
+            let mut cmd = std::process::Command::new(&exe);
+            // threads through the environment: they are not part of a run's identity
+            cmd.arg("run").arg(spec_path).args(overrides).env(THREADS_ENV, threads.to_string());
+            cmd.arg("--trial").arg(index.to_string()).arg("--db").arg(store_path);
+            if force {
+                cmd.arg("--force");
+            }
+            // the children's tables would repeat ours; their progress goes to stderr
+            cmd.stdout(std::process::Stdio::null());
+            running.push((index, cmd.spawn().context("starting a trial process")?));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let mut still = Vec::new();
+        for (index, mut child) in running {
+            match child.try_wait()? {
+                Some(status) if !status.success() => failed.push(index),
+                Some(_) => {}
+                None => still.push((index, child)),
+            }
+        }
+        running = still;
+    }
+    if !failed.is_empty() {
+        eprintln!("trial process(es) {failed:?} failed; their runs are marked in the store");
+    }
+    Ok(())
 }
 
 /// A run's identity: resolved spec, model, seed, data and code version.
