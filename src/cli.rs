@@ -51,6 +51,9 @@ pub enum Command {
         /// The model every other run is compared with (default: the first run's).
         #[arg(long)]
         baseline: Option<String>,
+        /// html (default), or only the results table as md, latex or csv (to stdout without -o).
+        #[arg(long, default_value = "html")]
+        format: String,
         #[command(flatten)]
         store: StoreArgs,
     },

@@ -52,6 +52,10 @@ fn small_quickstart_logs_runs_epochs_and_renders_a_report() {
     assert!(html.contains("Reproduction targets"), "the spec's targets are judged in the report");
     let bad = s.attnlab(&["report", "quickstart", "--baseline", "gbdt", "-o", html_path.to_str().unwrap()]);
     assert_eq!(bad.code(), 2, "{}", bad.stderr());
+    let md = s.attnlab(&["report", "quickstart", "--format", "md"]).ok().stdout();
+    assert!(md.starts_with("| run | model | seed | status | Test AUC") && md.lines().count() == 4, "{md}");
+    let csv = s.attnlab(&["report", "quickstart", "--format", "csv"]).ok().stdout();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
 }
 
 /// The learning check of the slice: with a fixed seed, DIN reads the click

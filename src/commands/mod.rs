@@ -14,8 +14,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Run { spec, overrides, force, trial, jobs, store } => {
             run::run(&spec, &overrides, &run::RunOptions { trial, force, jobs: jobs.max(1) }, &store.path())
         }
-        Command::Report { experiment, output, baseline, store } => {
-            report::report(&experiment, output, baseline.as_deref(), &store.path())
+        Command::Report { experiment, output, baseline, format, store } => {
+            report::report(&experiment, output, baseline.as_deref(), &format, &store.path())
         }
         Command::Validate { spec, overrides } => validate::validate(&spec, &overrides),
         Command::Explain { spec, overrides } => validate::explain(&spec, &overrides),

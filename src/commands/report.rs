@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use attnlab_eval::{compare, holm, read_per_user_file, stars, Metric, PerUser};
-use attnlab_report::{write_html, MetricSpec, ReportInput, RunSummary, Significance, TargetVerdict};
+use anyhow::Context;
+use attnlab_report::{render_table, write_html, MetricSpec, ReportInput, RunSummary, Significance, TableFormat, TargetVerdict};
 use attnlab_track::{RunRecord, RunStatus, Store};
 use attnlab_train::TaskMetric;
 
@@ -15,7 +16,17 @@ use crate::targets::target_rows;
 const PROTOCOL_TAGS: &[&str] =
     &["spec.path", "spec.fingerprint", "data.fingerprint", "attnlab.version", "libtorch.version", "device"];
 
-pub fn report(experiment: &str, output: Option<PathBuf>, baseline: Option<&str>, store_path: &Path) -> anyhow::Result<()> {
+pub fn report(
+    experiment: &str,
+    output: Option<PathBuf>,
+    baseline: Option<&str>,
+    format: &str,
+    store_path: &Path,
+) -> anyhow::Result<()> {
+    let table_format = match format {
+        "html" => None,
+        other => Some(TableFormat::parse(other).ok_or_else(|| BadInput(format!("--format `{other}`: html, md, latex or csv")))?),
+    };
     let name = experiment_name(experiment)?;
     let store = crate::exit::open_existing_store(store_path)?;
     let runs = store.runs(&name)?;
@@ -30,6 +41,14 @@ pub fn report(experiment: &str, output: Option<PathBuf>, baseline: Option<&str>,
         significance: significance(&store, &runs, baseline)?,
         targets: targets(&runs),
     };
+    if let Some(table_format) = table_format {
+        let table = render_table(&input, table_format);
+        match output {
+            Some(path) => std::fs::write(&path, table).with_context(|| format!("writing {}", path.display()))?,
+            None => print!("{table}"),
+        }
+        return Ok(());
+    }
     let output = output.unwrap_or_else(|| PathBuf::from("reports").join(format!("{name}.html")));
     write_html(&input, &output)?;
     println!("report: {}", output.display());

@@ -16,4 +16,6 @@ pub mod svg;
 
 pub use error::{ReportError, Result};
 pub use html::{render_html, write_html};
+mod export;
+pub use export::{render_table, TableFormat};
 pub use input::{MetricSpec, ReportInput, RunSummary, Significance, TargetVerdict};

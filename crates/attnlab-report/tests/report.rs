@@ -266,3 +266,18 @@ fn seeds_are_summarised_as_mean_and_std_per_model() {
     // din: AUC 0.7312 and 0.7412 -> mean 0.7362, sample std 0.0071
     assert!(html.contains("0.7362 ± 0.0071"), "{html}");
 }
+
+#[test]
+fn results_table_exports_with_best_values_marked_and_text_escaped() {
+    use attnlab_report::{render_table, TableFormat};
+    let mut input = two_runs();
+    input.runs[0].name = "din_v2, 50%".into();
+    let md = render_table(&input, TableFormat::Markdown);
+    assert!(md.lines().count() == 4 && md.contains("| **0.7312** |"), "{md}");
+    let tex = render_table(&input, TableFormat::Latex);
+    assert!(tex.contains("din\\_v2, 50\\%") && tex.contains("\\textbf{0.7312}"), "{tex}");
+    let csv = render_table(&input, TableFormat::Csv);
+    assert!(csv.lines().nth(1).unwrap().starts_with("\"din_v2, 50%\",DIN,"), "{csv}");
+    assert_eq!(TableFormat::parse("latex"), Some(TableFormat::Latex));
+    assert_eq!(TableFormat::parse("docx"), None);
+}
