@@ -81,6 +81,11 @@ pub enum Command {
         #[command(subcommand)]
         command: SyncCommand,
     },
+    /// Differential privacy planning.
+    Privacy {
+        #[command(subcommand)]
+        command: PrivacyCommand,
+    },
     /// Inspect runs in the store.
     Runs {
         #[command(subcommand)]
@@ -182,5 +187,24 @@ pub enum SyncCommand {
         into: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrivacyCommand {
+    /// Epsilon of DP-SGD (RDP accountant, as Opacus), or the noise needed for a target epsilon.
+    Epsilon {
+        /// Batch size / dataset size.
+        #[arg(long)]
+        sample_rate: f64,
+        #[arg(long)]
+        noise_multiplier: Option<f64>,
+        #[arg(long)]
+        steps: u64,
+        #[arg(long, default_value_t = 1e-5)]
+        delta: f64,
+        /// Solve for the smallest noise multiplier that reaches this epsilon.
+        #[arg(long)]
+        target_epsilon: Option<f64>,
     },
 }

@@ -82,3 +82,17 @@ fn stats_describes_each_split() {
         assert!(out.contains(needle), "stats lack {needle}:\n{out}");
     }
 }
+
+#[test]
+fn privacy_epsilon_and_its_inverse() {
+    let s = Scratch::new();
+    let out = s.attnlab(&["privacy", "epsilon", "--sample-rate", "0.01", "--noise-multiplier", "1.0", "--steps", "1000"]).ok().stdout();
+    let eps: f64 = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(eps > 0.5 && eps < 5.0, "{out}");
+    let target = format!("{eps}");
+    let back = s.attnlab(&["privacy", "epsilon", "--sample-rate", "0.01", "--target-epsilon", &target, "--steps", "1000"]).ok().stdout();
+    let sigma: f64 = back.split_whitespace().nth(2).unwrap().parse().unwrap();
+    assert!((sigma - 1.0).abs() < 1e-3, "the inverse finds the noise back: {back}");
+    let bad = s.attnlab(&["privacy", "epsilon", "--sample-rate", "2", "--noise-multiplier", "1", "--steps", "10"]);
+    assert_eq!(bad.code(), 2, "{}", bad.stderr());
+}

@@ -153,3 +153,39 @@ fn fine_tune_from_a_run_id() {
     assert_eq!(bad.code(), 2, "{}", bad.stderr());
     assert!(bad.stderr().contains("train.init_from"), "{}", bad.stderr());
 }
+
+/// Ctrl-C marks the run KILLED at once and exits with 130; the next run resumes it.
+#[test]
+fn interrupt_marks_the_run_killed_and_exits_130() {
+    let q = quickstart();
+    let mut args = vec![q.as_str()];
+    args.extend_from_slice(SMALL);
+    let s = Scratch::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_attnlab"))
+        .args(run_args(&args))
+        .current_dir(s.dir.path())
+        .env("ATTNLAB_DB", s.db())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        assert!(started.elapsed() < Duration::from_secs(300), "no progress from the child");
+        let epochs: i64 = Connection::open(s.db())
+            .and_then(|db| db.query_row("SELECT COUNT(*) FROM metrics WHERE key = 'valid.auc'", [], |r| r.get(0)))
+            .unwrap_or(0);
+        if epochs >= 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: signalling our own child by pid.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stderr));
+    let status: String = Connection::open(s.db()).unwrap().query_row("SELECT status FROM runs", [], |r| r.get(0)).unwrap();
+    assert_eq!(status, "KILLED", "marked at once, not by the next start");
+    s.attnlab(&run_args(&args)).ok();
+    assert_eq!(runs_json(&s).len(), 1, "the rerun finishes");
+}

@@ -1,13 +1,14 @@
 mod data;
 mod doctor;
 mod metrics;
+mod privacy;
 mod report;
 mod run;
 mod runs;
 mod sync;
 mod validate;
 
-use crate::cli::{Cli, Command, DataCommand, RunsCommand, SyncCommand};
+use crate::cli::{Cli, Command, DataCommand, PrivacyCommand, RunsCommand, SyncCommand};
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -39,6 +40,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Data { command: DataCommand::Stats { spec, overrides, store } } => {
             let cache = store.path().parent().unwrap_or(std::path::Path::new(".")).join("cache");
             data::stats(&spec, &overrides, &cache)
+        }
+        Command::Privacy { command: PrivacyCommand::Epsilon { sample_rate, noise_multiplier, steps, delta, target_epsilon } } => {
+            privacy::epsilon_command(sample_rate, noise_multiplier, steps, delta, target_epsilon)
         }
         Command::Metrics { file, metrics, json } => metrics::metrics(&file, &metrics, json),
     }

@@ -46,6 +46,7 @@ pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_p
         prepared_trials.push((*t, loaded, prepared));
     }
     let store = Store::open(store_path)?;
+    crate::interrupt::install();
     let reaped = store.reap_dead_runs(None)?;
     if !reaped.is_empty() {
         let ids: Vec<&str> = reaped.iter().map(|id| short(id)).collect();
@@ -304,6 +305,7 @@ fn run_one(
         tags,
     })?;
 
+    crate::interrupt::set_current(Some((store_path.to_path_buf(), run_id.clone())));
     let outcome = train_and_test(RunInputs {
         store,
         run_id: &run_id,
@@ -314,6 +316,7 @@ fn run_one(
         train: t,
         checkpoint_dir,
     });
+    crate::interrupt::set_current(None);
     if let Some(peak) = peak_memory_bytes() {
         store.set_tags(&run_id, &[("prov.mem.peak_bytes".into(), peak.to_string())])?;
     }

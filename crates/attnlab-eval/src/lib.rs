@@ -38,3 +38,13 @@ pub use pointwise::{auc, calibration, gauc, log_loss, mae, per_user_auc, rmse, B
 pub use ranking::{labeled_ranking, RankingEvaluator, RankingOptions, RankingReport};
 pub use significance::{bootstrap_ci, compare, holm, pair_by_user, paired_t, stars, wilcoxon, Comparison, TTest, Wilcoxon, WilcoxonMethod};
 pub use targets::{verdict, Status, Target, Verdict};
+pub mod privacy;
+pub use privacy::{epsilon, noise_for_epsilon, rdp};
+
+// Auctions, budget pacing, offline A/B replay and off-policy estimators of
+// the ad market.
+pub mod market;
+pub use market::{
+    ips, replay, run_auction, sessions_needed, snips, Ad, AdCandidate, Arm, ArmPredictions, AuctionConfig, BidKind, Estimate,
+    FeedPolicy, LoggedBandit, MarketMetric, Mechanism, OrganicCandidate, Pacer, ReplayConfig, ReplayReport, Session, TargetPolicy,
+};
