@@ -20,7 +20,10 @@ pub fn install() {
             }
             eprintln!("\ninterrupted: run {run_id} marked KILLED; `attnlab run` again resumes it");
         }
-        std::process::exit(130);
+        // _exit, not exit: running libtorch's static destructors while the
+        // main thread is inside libtorch can crash the process instead
+        // SAFETY: _exit has no preconditions; nothing is left to flush.
+        unsafe { libc::_exit(130) };
     });
 }
 

@@ -22,6 +22,31 @@ fn run_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     args
 }
 
+/// Starts `attnlab ARGS` in the background and returns once it has logged
+/// `epochs` epochs (its stderr is kept for the caller).
+fn start_and_wait_for_epochs(s: &Scratch, args: &[&str], epochs: i64) -> std::process::Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_attnlab"))
+        .args(args)
+        .current_dir(s.dir.path())
+        .env("ATTNLAB_DB", s.db())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        assert!(started.elapsed() < Duration::from_secs(300), "no progress from the child");
+        let logged: i64 = Connection::open(s.db())
+            .and_then(|db| db.query_row("SELECT COUNT(*) FROM metrics WHERE key = 'valid.auc'", [], |r| r.get(0)))
+            .unwrap_or(0);
+        if logged >= epochs {
+            return child;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the child ended before it was stopped");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn runs_json(s: &Scratch) -> Vec<serde_json::Value> {
     let out = s.attnlab(&["runs", "list", "--status", "FINISHED", "--json"]).ok().stdout();
     serde_json::from_str::<serde_json::Value>(&out).unwrap().as_array().unwrap().clone()
@@ -78,27 +103,8 @@ fn killed_run_is_marked_killed_and_resumes_exactly() {
     assert!(expected.iter().any(|(k, _)| k == "test.auc"));
 
     let s = Scratch::new();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_attnlab"))
-        .args(run_args(&args))
-        .current_dir(s.dir.path())
-        .env("ATTNLAB_DB", s.db())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // wait until two epochs are logged, then kill without warning
-    let started = Instant::now();
-    loop {
-        assert!(started.elapsed() < Duration::from_secs(300), "no progress from the child");
-        let epochs: i64 = Connection::open(s.db())
-            .and_then(|db| db.query_row("SELECT COUNT(*) FROM metrics WHERE key = 'valid.auc'", [], |r| r.get(0)))
-            .unwrap_or(0);
-        if epochs >= 2 {
-            break;
-        }
-        assert!(child.try_wait().unwrap().is_none(), "the child ended before it was killed");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    // two epochs logged, then kill without warning
+    let mut child = start_and_wait_for_epochs(&s, &run_args(&args), 2);
     child.kill().unwrap();
     child.wait().unwrap();
 
@@ -161,25 +167,7 @@ fn interrupt_marks_the_run_killed_and_exits_130() {
     let mut args = vec![q.as_str()];
     args.extend_from_slice(SMALL);
     let s = Scratch::new();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_attnlab"))
-        .args(run_args(&args))
-        .current_dir(s.dir.path())
-        .env("ATTNLAB_DB", s.db())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    loop {
-        assert!(started.elapsed() < Duration::from_secs(300), "no progress from the child");
-        let epochs: i64 = Connection::open(s.db())
-            .and_then(|db| db.query_row("SELECT COUNT(*) FROM metrics WHERE key = 'valid.auc'", [], |r| r.get(0)))
-            .unwrap_or(0);
-        if epochs >= 1 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let child = start_and_wait_for_epochs(&s, &run_args(&args), 1);
     // SAFETY: signalling our own child by pid.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
     let output = child.wait_with_output().unwrap();
