@@ -31,7 +31,13 @@ fn grid_sweep_runs_every_trial_and_trial_selects_one() {
     assert!(out.contains("1 models x 1 seeds x 2 trials = 2 runs"), "{out}");
     let run = s.attnlab(&["run", spec.to_str().unwrap()]).ok();
     assert!(run.stdout().contains("din [lr=0.001]") && run.stdout().contains("din [lr=0.01]"), "{}", run.stdout());
+    assert!(run.stdout().contains("best trial per model (chosen on validation)"), "{}", run.stdout());
     let runs: serde_json::Value = serde_json::from_str(&s.attnlab(&["runs", "list", "qsweep", "--json"]).ok().stdout()).unwrap();
+    // the best trial is the one with the higher valid AUC
+    let valid = |r: &serde_json::Value| r["metrics"]["best.valid.auc"].as_f64().unwrap();
+    let winner = runs.as_array().unwrap().iter().max_by(|a, b| valid(a).total_cmp(&valid(b))).unwrap();
+    let best_line = run.stdout().lines().skip_while(|l| !l.starts_with("best trial")).find(|l| l.starts_with("din ")).unwrap().to_string();
+    assert!(best_line.contains(&winner["id"].as_str().unwrap()[..8]), "{best_line}");
     let mut lrs: Vec<&str> = runs.as_array().unwrap().iter().map(|r| r["params"]["train.lr"].as_str().unwrap()).collect();
     lrs.sort();
     assert_eq!(lrs, ["0.001", "0.01"]);

@@ -6,7 +6,7 @@ use anyhow::Context;
 use attnlab_eval::write_per_user;
 use attnlab_spec::{expand_sweep, load_spec, DeviceChoice, LoadedSpec, ModelSpec, Trial};
 use attnlab_track::{peak_memory_bytes, ArtifactSource, NewRun, Provenance, RunRecord, RunStatus, Store};
-use attnlab_train::{resolve_device, DeviceInfo};
+use attnlab_train::{resolve_device, DeviceInfo, TaskMetric};
 
 use super::{LIBTORCH_VERSION, VERSION};
 use crate::exit::BadInput;
@@ -95,6 +95,9 @@ pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_p
     }
     let Some((_, last_spec, last_prepared)) = prepared_trials.last() else { return Ok(()) };
     print!("{}", summary(&results, last_prepared));
+    if prepared_trials.len() > 1 {
+        print!("{}", best_trials(&store, &results)?);
+    }
     if !last_spec.spec.targets.is_empty() && trials.len() == 1 {
         print!("{}", targets_table(&last_spec.spec.targets, &results));
     }
@@ -107,6 +110,33 @@ pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_p
         anyhow::bail!("{} of {} runs failed", failed.len(), results.len());
     }
     Ok(())
+}
+
+/// Per model, the sweep trial with the best validation value (what a
+/// researcher would pick without looking at test), and its test metrics.
+fn best_trials(store: &Store, results: &[RunResult]) -> anyhow::Result<String> {
+    let mut best: Vec<(String, String, f64, &RunResult)> = Vec::new(); // model, valid metric, value, run
+    for r in results.iter().filter(|r| r.error.is_none()) {
+        let model = r.name.split(" [").next().unwrap_or(&r.name).to_string();
+        let record = store.run(&r.run_id)?;
+        let Some((key, value)) = record.metrics.iter().find(|(k, _)| k.starts_with("best.valid.")) else { continue };
+        let metric = key.trim_start_matches("best.valid.").to_string();
+        let higher = TaskMetric::parse(&metric).map_or(true, |m| m.higher_is_better());
+        match best.iter_mut().find(|(m, ..)| *m == model) {
+            Some(entry) => {
+                if (higher && *value > entry.2) || (!higher && *value < entry.2) {
+                    *entry = (model, metric, *value, r);
+                }
+            }
+            None => best.push((model, metric, *value, r)),
+        }
+    }
+    let mut table = Table::new(&["model", "best trial", "valid", "test", "run"]);
+    for (model, metric, value, r) in best {
+        let test: Vec<String> = r.test.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+        table.row(vec![model, r.name.clone(), format!("{metric} {value:.4}"), test.join("  "), short(&r.run_id).to_string()]);
+    }
+    Ok(format!("\nbest trial per model (chosen on validation)\n{}", table.render()))
 }
 
 fn targets_table(targets: &[attnlab_spec::TargetSpec], results: &[RunResult]) -> String {
