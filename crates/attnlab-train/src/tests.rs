@@ -388,17 +388,8 @@ fn throughput_quickstart() {
     let _lock = torch_lock();
     let threads: i32 = std::env::var("ATTNLAB_BENCH_THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(1);
     tch::set_num_threads(threads);
-    let config = SimulatorConfig {
-        seed: 7,
-        users: 1500,
-        items: 600,
-        topics: 12,
-        sessions_per_user: 12,
-        slots: 8,
-        interest_sharpness: 3.0,
-        history_len: 20,
-        ads: AdsConfig::off(),
-    };
+    // the quickstart world, without ads
+    let config = SimulatorConfig { ads: AdsConfig::off(), ..SimulatorConfig::default() };
     let splits = split_temporal(&simulate(&config).unwrap(), [0.8, 0.1, 0.1]).unwrap();
     let params = serde_json::json!({ "embed_dim": 16, "attention_hidden": [36], "mlp_hidden": [64, 32] });
     let params = params.as_object().unwrap().clone();

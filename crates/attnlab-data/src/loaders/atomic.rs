@@ -200,17 +200,19 @@ enum Role {
     Skip,
 }
 
+/// Opens an atomic file and reads its typed header.
+fn open_with_header(path: &Path, options: &AtomicOptions) -> Result<(LineReader, Vec<AtomicField>)> {
+    let mut reader = LineReader::open(path, Encoding::Utf8, Delimiter::Byte(options.field_separator))?;
+    let fields = header(&mut reader, options.field_separator)?;
+    Ok((reader, fields))
+}
+
 /// Reads one `.inter` file.
 pub fn load_atomic_inter(
     path: &Path,
     options: &AtomicOptions,
 ) -> Result<(Interactions, LoadReport)> {
-    let mut reader = LineReader::open(
-        path,
-        Encoding::Utf8,
-        Delimiter::Byte(options.field_separator),
-    )?;
-    let fields = header(&mut reader, options.field_separator)?;
+    let (mut reader, fields) = open_with_header(path, options)?;
     let is = |f: &AtomicField, o: &Option<String>| o.as_deref() == Some(f.name.as_str());
     let mut roles = Vec::new();
     let mut cols = Vec::new();
@@ -293,12 +295,7 @@ pub fn load_atomic_features(
     ids: &mut Vocab,
     options: &AtomicOptions,
 ) -> Result<(FeatureTable, LoadReport)> {
-    let mut reader = LineReader::open(
-        path,
-        Encoding::Utf8,
-        Delimiter::Byte(options.field_separator),
-    )?;
-    let fields = header(&mut reader, options.field_separator)?;
+    let (mut reader, fields) = open_with_header(path, options)?;
     let mut id_index = None;
     let mut cols = Vec::new();
     for (i, f) in fields.iter().enumerate() {
