@@ -12,7 +12,7 @@ BIN       := target/debug/attnlab
 STAMP     := $(VENV)/.torch-2.13.0
 MLFLOW_VENV := $(CURDIR)/.venv-mlflow
 
-.PHONY: all bootstrap build demo test data bench clean-store
+.PHONY: all bootstrap build demo test data slurm bench clean-store
 
 all: build
 
@@ -33,7 +33,11 @@ demo: build
 data: build
 	$(BIN) data fetch ml-100k
 
-test: data
+# Slurm + munge (Debian packages) for the array-job tests' one-node cluster.
+slurm:
+	bash scripts/install-slurm.sh
+
+test: data slurm
 	bash scripts/bootstrap-mlflow.sh $(MLFLOW_VENV)
 	ATTNLAB_TEST_MLFLOW=$(MLFLOW_VENV)/bin/mlflow $(CARGO) test --locked --workspace
 

@@ -36,16 +36,32 @@ pub enum Command {
         /// Only this trial of the spec's sweep (numbered from 0), e.g. one task of a cluster array job.
         #[arg(long)]
         trial: Option<usize>,
-        /// Sweep trials run at once, each in its own process with cores / N torch threads.
+        /// Sweep trials run at once, each in its own process with cores / N torch threads
+        /// (with --executor slurm: at most N array tasks at once).
         #[arg(long, default_value_t = 1)]
         jobs: usize,
         #[command(flatten)]
+        executor: ExecutorArgs,
+        #[command(flatten)]
         store: StoreArgs,
     },
-    /// Render the HTML comparison report of an experiment (by name or spec file).
+    /// Replay the spec's `ab_test:` on fresh simulated sessions from its finished runs (no training).
+    AbTest {
+        spec: PathBuf,
+        /// Overrides as dotted key=value, e.g. ab_test.sessions=5000
+        overrides: Vec<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Render the HTML comparison report of an experiment (by name or spec file),
+    /// or of several side by side when their protocols match.
     Report {
-        experiment: String,
-        /// Output file. Default: reports/<experiment>.html
+        #[arg(required = true, num_args = 1..)]
+        experiments: Vec<String>,
+        /// Compare experiments whose protocols differ anyway, with a warning in the report.
+        #[arg(long)]
+        force: bool,
+        /// Output file. Default: reports/<experiment>.html (reports/<a>-vs-<b>.html for several)
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// The model every other run is compared with (default: the first run's).
@@ -98,6 +114,35 @@ pub enum Command {
     },
 }
 
+/// Where the trials of `attnlab run` execute.
+#[derive(Debug, Args, Clone)]
+pub struct ExecutorArgs {
+    /// local (this machine) or slurm (an sbatch array job, one task per trial).
+    #[arg(long, default_value = "local", value_parser = ["local", "slurm"])]
+    pub executor: String,
+    /// Slurm partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Slurm time limit per task, e.g. 02:00:00.
+    #[arg(long)]
+    pub time: Option<String>,
+    /// CPUs per Slurm task (its torch threads).
+    #[arg(long, default_value_t = 1)]
+    pub cpus: usize,
+    /// GPUs per Slurm task.
+    #[arg(long)]
+    pub gpus: Option<u32>,
+    /// Memory per Slurm task, e.g. 8G.
+    #[arg(long)]
+    pub mem: Option<String>,
+    /// Print the sbatch script instead of submitting it.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Wait for the array job, show its trials live, then import the task stores.
+    #[arg(long)]
+    pub wait: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
     /// List experiments, or the runs that match the filters.
@@ -132,6 +177,14 @@ pub enum RunsCommand {
         runs: Vec<String>,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Merge other stores' runs into this one (e.g. the per-task stores of a
+    /// Slurm array job): store files, or folders searched for attnlab.db files.
+    Import {
+        #[arg(required = true)]
+        sources: Vec<PathBuf>,
         #[command(flatten)]
         store: StoreArgs,
     },

@@ -1,15 +1,23 @@
 //! The `attnlab` command line: a thin layer that parses arguments, calls the
 //! library crates and maps errors to exit codes (0 ok, 2 bad input, 1 other).
 
+mod attention_sample;
 mod cli;
 mod commands;
+mod ctr_log;
 mod exit;
 mod interrupt;
+mod market_scoring;
+mod market_sessions;
 mod prepare;
+mod private_runs;
+mod pseudonym;
+mod slurm;
 mod table;
 mod targets;
 mod task_runs;
 mod train_config;
+mod trial_board;
 
 use std::process::ExitCode;
 

@@ -104,11 +104,13 @@ pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecE
         let fits = match source {
             DataSource::Simulator => matches!(task, Task::Ctr | Task::MultiTask),
             DataSource::RecboleAtomic => task == Task::NextItem,
+            DataSource::CtrLog => task == Task::Ctr,
         };
         if !fits {
             let data = match source {
                 DataSource::Simulator => "simulated impressions train CTR and multi-task models",
                 DataSource::RecboleAtomic => "interaction files train next-item models",
+                DataSource::CtrLog => "a click log trains CTR models",
             };
             return Err(invalid(format!("models[{i}].model"), format!("`{}` is a {task} model; {data}", m.model)));
         }
@@ -126,6 +128,7 @@ pub fn prepare(loaded: &LoadedSpec, cache_root: &Path) -> anyhow::Result<Prepare
     match loaded.spec.dataset.source {
         DataSource::Simulator => prepare_impressions(loaded),
         DataSource::RecboleAtomic => prepare_interactions(loaded, cache_root),
+        DataSource::CtrLog => crate::ctr_log::prepare_ctr_log(loaded),
     }
 }
 
@@ -149,6 +152,7 @@ pub fn simulator_config(spec: &attnlab_spec::Spec) -> SimulatorConfig {
                 cpa_share: a.cpa_share.unwrap_or(d.cpa_share),
                 mean_cpc_bid: a.mean_cpc_bid.unwrap_or(d.mean_cpc_bid),
                 mean_daily_budget: a.mean_daily_budget.unwrap_or(d.mean_daily_budget),
+                cvr_affinity_weight: a.cvr_affinity_weight.unwrap_or(d.cvr_affinity_weight),
             }
         }
     };
@@ -201,7 +205,7 @@ fn prepare_interactions(loaded: &LoadedSpec, cache_root: &Path) -> anyhow::Resul
     let inter = path.join(format!("{name}.inter"));
     if !inter.exists() {
         return Err(BadInput(format!(
-            "{}: dataset.path: {} does not exist (for ml-100k run `attnlab data fetch ml-100k`)",
+            "{}: dataset.path: {} does not exist; the spec's header comment says where to get the data (ml-100k: `attnlab data fetch ml-100k`)",
             loaded.path.display(),
             inter.display()
         ))

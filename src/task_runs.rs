@@ -12,7 +12,7 @@ use attnlab_models::{BuiltModel, NextItemSizes};
 use attnlab_spec::{ModelSpec, TrainSpec};
 use attnlab_track::{MetricPoint, Store};
 use attnlab_train::{
-    evaluate_next_item, multitask_metrics, predict, predict_multitask, train, train_multitask, train_next_item,
+    evaluate_next_item, multitask_metrics, predict, predict_multitask, train_next_item,
     DeviceInfo, EpochObserver, EpochReport, MultiTaskOptions, TaskMetric, TrainOutcome,
 };
 use tch::nn::VarStore;
@@ -45,6 +45,7 @@ impl EpochObserver for StoreLogger<'_> {
             MetricPoint::now("train.lr", r.lr, step),
         ];
         points.extend(r.valid.iter().map(|(m, v)| MetricPoint::now(format!("valid.{}", m.name()), *v, step)));
+        points.extend(r.epsilon.map(|e| MetricPoint::now("privacy.epsilon", e, step)));
         self.store.log_metrics(self.run_id, &points).map_err(|e| e.to_string())?;
         self.store.heartbeat(self.run_id).map_err(|e| e.to_string())
     }
@@ -79,8 +80,10 @@ pub fn train_and_test(inp: RunInputs<'_>) -> anyhow::Result<Tested> {
             match attnlab_models::build_any(&model.model, &vs.root(), sizes, &model.params)? {
                 BuiltModel::Ctr(net) => {
                     log_parameters(store, run_id, &vs)?;
-                    let outcome = train(net.as_ref(), &vs, &splits.train, &splits.valid, &config, &mut logger)?;
+                    let data = (&splits.train, &splits.valid);
+                    let outcome = crate::private_runs::train_ctr(net.as_ref(), &vs, data, &config, t, &mut logger)?;
                     let scores = predict(net.as_ref(), &splits.test, config.batch_size, device.device)?;
+                    crate::attention_sample::save_ctr(store, run_id, &model.model, net.as_ref(), &splits.test, device.device)?;
                     let p = Predictions::new(&splits.test.user, &splits.test.click, &scores)?;
                     let test = plain.iter().filter_map(|&m| m.compute(&p).map(|v| (m.name(), v))).collect();
                     // per-user values, for paired significance tests between runs
@@ -89,8 +92,8 @@ pub fn train_and_test(inp: RunInputs<'_>) -> anyhow::Result<Tested> {
                 BuiltModel::MultiTask(net) => {
                     log_parameters(store, run_id, &vs)?;
                     let options = MultiTaskOptions { valid_metric, ..Default::default() };
-                    let outcome =
-                        train_multitask(net.as_ref(), &vs, &splits.train, &splits.valid, &config, &options, &mut logger)?;
+                    let data = (&splits.train, &splits.valid);
+                    let outcome = crate::private_runs::train_multitask_model(net.as_ref(), &vs, data, &config, &options, t, &mut logger)?;
                     let (pctr, pcvr) = predict_multitask(net.as_ref(), &splits.test, config.batch_size, device.device)?;
                     let test = multitask_metrics(&splits.test, &pctr, &pcvr).into_iter().map(|(m, v)| (m.name(), v)).collect();
                     (outcome, test, vec![gauc_per_user(&splits.test.user, &splits.test.click, &pctr)])
@@ -104,6 +107,7 @@ pub fn train_and_test(inp: RunInputs<'_>) -> anyhow::Result<Tested> {
             log_parameters(store, run_id, &vs)?;
             let outcome = train_next_item(net.as_ref(), &vs, data, &config, &mut logger)?;
             let report = evaluate_next_item(net.as_ref(), data, Part::Test, &plain, device.device)?;
+            crate::attention_sample::save_next_item(store, run_id, &model.model, net.as_ref(), data, device.device)?;
             let test = report.values.iter().map(|(m, v)| (m.name(), *v)).collect();
             (outcome, test, report.per_user)
         }
@@ -114,6 +118,7 @@ pub fn train_and_test(inp: RunInputs<'_>) -> anyhow::Result<Tested> {
         logger.on_epoch(report).map_err(anyhow::Error::msg)?;
     }
     log_outcome(store, run_id, &outcome, valid_metric, &test)?;
+    store.set_tags(run_id, &crate::private_runs::outcome_tags(t, &outcome))?;
     Ok(Tested { best_epoch: outcome.best_epoch, seconds: outcome.seconds, test, per_user })
 }
 

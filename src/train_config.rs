@@ -62,5 +62,6 @@ pub fn train_config(
         init_from: t.init_from.as_ref().map(PathBuf::from),
         freeze: t.freeze.clone(),
         label,
+        privacy: crate::private_runs::dp_config(t),
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::util::{quickstart, Scratch};
 
-fn sweep_spec(s: &Scratch) -> std::path::PathBuf {
+pub fn sweep_spec(s: &Scratch) -> std::path::PathBuf {
     s.write(
         "sweep.yaml",
         &format!(
@@ -32,16 +32,17 @@ fn grid_sweep_runs_every_trial_and_trial_selects_one() {
     let run = s.attnlab(&["run", spec.to_str().unwrap()]).ok();
     assert!(run.stdout().contains("din [lr=0.001]") && run.stdout().contains("din [lr=0.01]"), "{}", run.stdout());
     assert!(run.stdout().contains("best trial per model (chosen on validation)"), "{}", run.stdout());
-    let runs: serde_json::Value = serde_json::from_str(&s.attnlab(&["runs", "list", "qsweep", "--json"]).ok().stdout()).unwrap();
+    let (parent, trials) = sweep_runs(&s);
+    assert_eq!(parent["status"], "FINISHED", "settled from its finished trials");
     // the best trial is the one with the higher valid AUC
     let valid = |r: &serde_json::Value| r["metrics"]["best.valid.auc"].as_f64().unwrap();
-    let winner = runs.as_array().unwrap().iter().max_by(|a, b| valid(a).total_cmp(&valid(b))).unwrap();
+    let winner = trials.iter().max_by(|a, b| valid(a).total_cmp(&valid(b))).unwrap();
     let best_line = run.stdout().lines().skip_while(|l| !l.starts_with("best trial")).find(|l| l.starts_with("din ")).unwrap().to_string();
     assert!(best_line.contains(&winner["id"].as_str().unwrap()[..8]), "{best_line}");
-    let mut lrs: Vec<&str> = runs.as_array().unwrap().iter().map(|r| r["params"]["train.lr"].as_str().unwrap()).collect();
+    let mut lrs: Vec<&str> = trials.iter().map(|r| r["params"]["train.lr"].as_str().unwrap()).collect();
     lrs.sort();
     assert_eq!(lrs, ["0.001", "0.01"]);
-    assert!(runs[0]["tags"]["sweep.values"].as_str().unwrap().starts_with("lr="));
+    assert!(trials[0]["tags"]["sweep.values"].as_str().unwrap().starts_with("lr="));
     // one trial, as a cluster array task would run it: already done, so skipped
     let one = s.attnlab(&["run", spec.to_str().unwrap(), "--trial", "1"]).ok();
     assert_eq!(one.stderr().matches("skipped").count(), 1, "{}", one.stderr());
@@ -56,10 +57,25 @@ fn jobs_run_trials_in_parallel_processes() {
     let run = s.attnlab(&["run", spec.to_str().unwrap(), "--jobs", "2"]).ok();
     assert!(run.stdout().contains("din [lr=0.001]") && run.stdout().contains("din [lr=0.01]"), "{}", run.stdout());
     assert_eq!(run.stderr().matches("skipped").count(), 2, "the parent reads the trials' runs back: {}", run.stderr());
-    let runs: serde_json::Value = serde_json::from_str(&s.attnlab(&["runs", "list", "qsweep", "--json"]).ok().stdout()).unwrap();
-    assert_eq!(runs.as_array().unwrap().len(), 2, "each trial ran once");
-    let pids: std::collections::BTreeSet<i64> = runs.as_array().unwrap().iter().map(|r| r["pid"].as_i64().unwrap()).collect();
+    let (parent, trials) = sweep_runs(&s);
+    assert_eq!(trials.len(), 2, "each trial ran once");
+    assert_eq!(parent["status"], "FINISHED");
+    let pids: std::collections::BTreeSet<i64> = trials.iter().map(|r| r["pid"].as_i64().unwrap()).collect();
     assert_eq!(pids.len(), 2, "in two processes");
+    assert!(run.stderr().contains("FINISHED 1/1"), "the live trial table: {}", run.stderr());
+}
+
+/// The sweep's parent run and its trial runs, checking that every trial
+/// is a child of that one parent.
+pub fn sweep_runs(s: &Scratch) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let runs: serde_json::Value = serde_json::from_str(&s.attnlab(&["runs", "list", "qsweep", "--json"]).ok().stdout()).unwrap();
+    let (parents, trials): (Vec<serde_json::Value>, Vec<serde_json::Value>) =
+        runs.as_array().unwrap().iter().cloned().partition(|r| r["model"] == "sweep");
+    assert_eq!(parents.len(), 1, "one parent per sweep: {runs:#}");
+    for t in &trials {
+        assert_eq!(t["parent"], parents[0]["id"], "{t:#}");
+    }
+    (parents[0].clone(), trials)
 }
 
 #[test]
@@ -92,4 +108,37 @@ models:
     let typo = s.write("typo.yaml", "name: t\ndataset: { source: simulator }\ntrain: { epochz: 2 }\nmodels: [{ name: a, model: LR }]\n");
     let run = s.attnlab(&["validate", typo.to_str().unwrap()]);
     assert!(run.stderr().contains("did you mean `epochs`"), "{}", run.stderr());
+}
+
+/// Every spec shipped in `experiments/` parses, passes every check of
+/// `validate` (models, params, metrics, targets) and is what the README
+/// lists; specs whose data is not shipped say where to get it.
+#[test]
+fn every_shipped_spec_validates() {
+    let s = Scratch::new();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+    let mut specs: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "yaml")).collect();
+    specs.sort();
+    assert!(specs.len() >= 9, "{specs:?}");
+    for spec in &specs {
+        let run = s.attnlab(&["validate", spec.to_str().unwrap()]);
+        assert_eq!(run.code(), 0, "{}: {}", spec.display(), run.stderr());
+        let text = std::fs::read_to_string(spec).unwrap();
+        let file_source = text.contains("source: recbole-atomic") || text.contains("source: ctr-log");
+        assert!(!file_source || text.contains("# Data"), "{}: a file source says where its data comes from", spec.display());
+    }
+}
+
+/// A spec whose data is not there fails before anything runs, with exit 2
+/// and a message that names the missing file and points at the spec's note.
+#[test]
+fn a_spec_whose_data_is_missing_says_where_to_get_it() {
+    let s = Scratch::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for name in ["ml1m-bpr.yaml", "criteo-ctr.yaml"] {
+        let spec = root.join("experiments").join(name);
+        let run = s.attnlab(&["run", spec.to_str().unwrap()]);
+        assert_eq!(run.code(), 2, "{name}: {}", run.stderr());
+        assert!(run.stderr().contains("does not exist") && run.stderr().contains("where to get the data"), "{name}: {}", run.stderr());
+    }
 }

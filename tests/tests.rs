@@ -9,8 +9,12 @@ mod util;
 mod mlflow_server;
 
 mod cli;
+mod ctr_log;
 mod data;
 mod experiments;
+mod market;
 mod mlflow;
 mod quickstart;
+mod reports;
 mod runs;
+mod slurm;

@@ -1,3 +1,4 @@
+mod ab_test;
 mod data;
 mod doctor;
 mod metrics;
@@ -12,12 +13,16 @@ use crate::cli::{Cli, Command, DataCommand, PrivacyCommand, RunsCommand, SyncCom
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Run { spec, overrides, force, trial, jobs, store } => {
-            run::run(&spec, &overrides, &run::RunOptions { trial, force, jobs: jobs.max(1) }, &store.path())
+        Command::AbTest { spec, overrides, store } => ab_test::ab_test(&spec, &overrides, &store.path()),
+        Command::Run { spec, overrides, force, trial, jobs, executor, store } => {
+            let executor = run::Executor::from_args(executor)?;
+            run::run(&spec, &overrides, &run::RunOptions { trial, force, jobs: jobs.max(1), executor }, &store.path())
         }
-        Command::Report { experiment, output, baseline, format, store } => {
-            report::report(&experiment, output, baseline.as_deref(), &format, &store.path())
-        }
+        Command::Report { experiments, force, output, baseline, format, store } => report::report(
+            &experiments,
+            report::ReportOptions { output, baseline: baseline.as_deref(), format: &format, force },
+            &store.path(),
+        ),
         Command::Validate { spec, overrides } => validate::validate(&spec, &overrides),
         Command::Explain { spec, overrides } => validate::explain(&spec, &overrides),
         Command::Runs { command } => match command {
@@ -28,6 +33,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             RunsCommand::Show { run, json, store } => runs::show(&run, json, &store.path()),
             RunsCommand::Diff { runs: ids, json, store } => runs::diff(&ids, json, &store.path()),
             RunsCommand::Rm { runs: ids, store } => runs::remove(&ids, &store.path()),
+            RunsCommand::Import { sources, store } => runs::import(&sources, &store.path()),
         },
         Command::Doctor { store } => doctor::doctor(&store.path()),
         Command::Sync { command: SyncCommand::Mlflow { uri, experiment, into, store } } => {

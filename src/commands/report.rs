@@ -1,46 +1,100 @@
-//! `attnlab report`: one self-contained HTML page per experiment.
+//! `attnlab report`: one self-contained HTML page per experiment, or
+//! several experiments side by side when their protocols match.
+
+mod protocol;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use attnlab_eval::{compare, holm, read_per_user_file, stars, Metric, PerUser};
 use anyhow::Context;
-use attnlab_report::{render_table, write_html, MetricSpec, ReportInput, RunSummary, Significance, TableFormat, TargetVerdict};
+use attnlab_report::{
+    render_table, write_html, AttentionRun, AttentionSample, MetricSpec, ReportInput, RunSummary, Significance, TableFormat,
+    TargetVerdict, ATTENTION_ARTIFACT,
+};
 use attnlab_track::{RunRecord, RunStatus, Store};
 use attnlab_train::TaskMetric;
 
 use crate::exit::BadInput;
 use crate::targets::target_rows;
+use protocol::{differences, Protocol};
+
+/// Runs compared with the baseline at most: each comparison reads two
+/// per-user files and bootstraps, and the table must stay readable.
+const MAX_COMPARISONS: usize = 100;
 
 /// Tags shown in the protocol panel, in this order.
 const PROTOCOL_TAGS: &[&str] =
     &["spec.path", "spec.fingerprint", "data.fingerprint", "attnlab.version", "libtorch.version", "device"];
 
-pub fn report(
-    experiment: &str,
-    output: Option<PathBuf>,
-    baseline: Option<&str>,
-    format: &str,
-    store_path: &Path,
-) -> anyhow::Result<()> {
+pub struct ReportOptions<'a> {
+    pub output: Option<PathBuf>,
+    pub baseline: Option<&'a str>,
+    pub format: &'a str,
+    /// Compare experiments whose protocols differ (with a warning).
+    pub force: bool,
+}
+
+pub fn report(experiments: &[String], options: ReportOptions<'_>, store_path: &Path) -> anyhow::Result<()> {
+    let ReportOptions { output, baseline, format, force } = options;
     let table_format = match format {
         "html" => None,
         other => Some(TableFormat::parse(other).ok_or_else(|| BadInput(format!("--format `{other}`: html, md, latex or csv")))?),
     };
-    let name = experiment_name(experiment)?;
+    let mut names: Vec<String> = Vec::new();
+    for e in experiments {
+        let name = experiment_name(e)?;
+        if names.contains(&name) {
+            return Err(BadInput(format!("experiment `{name}` is named twice")).into());
+        }
+        names.push(name);
+    }
     let store = crate::exit::open_existing_store(store_path)?;
-    let runs = store.runs(&name)?;
+    let mut by_experiment = Vec::new();
+    for name in &names {
+        // a sweep's parent run only groups its trials: it has no results of its own
+        let runs = store.runs(name)?.into_iter().filter(|r| r.model != super::run::SWEEP_MODEL).collect::<Vec<_>>();
+        by_experiment.push((name.clone(), runs));
+    }
+    let mut warnings = Vec::new();
+    if by_experiment.len() > 1 {
+        let protocols: Vec<(String, Protocol)> = by_experiment.iter().map(|(n, runs)| (n.clone(), Protocol::of(runs))).collect();
+        let diffs = differences(&protocols);
+        if !diffs.is_empty() {
+            let reason = diffs.join("; ");
+            if !force {
+                return Err(BadInput(format!(
+                    "the experiments do not share a protocol, so their numbers are not comparable: {reason} \
+                     (--force compares them anyway, with a warning)"
+                ))
+                .into());
+            }
+            warnings.push(format!("Compared with --force although the protocols differ: {reason}."));
+        }
+    }
+    let runs: Vec<RunRecord> = by_experiment.iter().flat_map(|(_, runs)| runs.iter().cloned()).collect();
+    let many = names.len() > 1;
+    let mut notes = notes(&runs);
+    // an A/B test is a section of its own, not a row of the results
+    let (ab_test, runs) = super::ab_test::split_ab_tests(&store, runs, &mut notes)?;
     let input = ReportInput {
-        experiment: name.clone(),
+        experiment: names.join(" vs "),
         description: None,
         generated_at: utc_now(),
         metrics: metric_columns(&runs),
         runs: runs.iter().map(|r| summarise(&store, r)).collect::<anyhow::Result<_>>()?,
         protocol: protocol_panel(&runs),
-        notes: notes(&runs),
-        significance: significance(&store, &runs, baseline)?,
-        targets: targets(&runs),
+        significance: significance(&store, &runs, baseline, many, &mut notes)?,
+        targets: by_experiment.iter().flat_map(|(name, runs)| targets(runs, many.then_some(name.as_str()))).collect(),
+        attention: attention(&store, &runs, many, &mut notes)?,
+        ab_test,
+        notes,
+        warnings,
     };
+    for w in &input.warnings {
+        eprintln!("warning: {w}");
+    }
+    let name = names.join("-vs-");
     if let Some(table_format) = table_format {
         let table = render_table(&input, table_format);
         match output {
@@ -55,9 +109,22 @@ pub fn report(
     Ok(())
 }
 
+/// A run as the report's tables name it: `din (seed 2024)`, prefixed by its
+/// experiment when several are compared.
+fn run_label(r: &RunRecord, many: bool) -> String {
+    if many { format!("{}/{} (seed {})", r.experiment, r.name, r.seed) } else { format!("{} (seed {})", r.name, r.seed) }
+}
+
 /// Every finished run against the baseline model (the same seed where there
 /// is one), metric by metric, on the per-user test values each run saved.
-fn significance(store: &Store, runs: &[RunRecord], baseline: Option<&str>) -> anyhow::Result<Vec<Significance>> {
+/// At most [`MAX_COMPARISONS`] runs are compared (noted when more exist).
+fn significance(
+    store: &Store,
+    runs: &[RunRecord],
+    baseline: Option<&str>,
+    many: bool,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<Vec<Significance>> {
     let finished: Vec<&RunRecord> = runs.iter().filter(|r| r.status == RunStatus::Finished).collect();
     let Some(first) = finished.first() else { return Ok(Vec::new()) };
     let base = baseline.unwrap_or(&first.name);
@@ -69,9 +136,16 @@ fn significance(store: &Store, runs: &[RunRecord], baseline: Option<&str>) -> an
         let path = store.artifact_path(&r.id, "per_user/test.csv")?;
         Ok(if path.is_file() { read_per_user_file(&path)? } else { Vec::new() })
     };
-    let label = |r: &RunRecord| format!("{} (seed {})", r.name, r.seed);
+    let label = |r: &RunRecord| run_label(r, many);
     let mut rows = Vec::new();
-    for other in finished.iter().filter(|r| r.name != base) {
+    let others: Vec<&&RunRecord> = finished.iter().filter(|r| r.name != base).collect();
+    if others.len() > MAX_COMPARISONS {
+        notes.push(format!(
+            "Significance: the first {MAX_COMPARISONS} of {} runs are compared with the baseline.",
+            others.len()
+        ));
+    }
+    for other in others.into_iter().take(MAX_COMPARISONS) {
         let Some(reference) = finished
             .iter()
             .find(|r| r.name == base && r.seed == other.seed)
@@ -108,8 +182,9 @@ fn significance(store: &Store, runs: &[RunRecord], baseline: Option<&str>) -> an
 }
 
 /// The targets of the spec the runs were made from (its resolved text is
-/// stored with every run), judged on the finished runs.
-fn targets(runs: &[RunRecord]) -> Vec<TargetVerdict> {
+/// stored with every run), judged on the finished runs; the model is
+/// prefixed with `experiment` when given.
+fn targets(runs: &[RunRecord], experiment: Option<&str>) -> Vec<TargetVerdict> {
     let Some(text) = runs.iter().rev().find_map(|r| r.tags.get("spec.resolved")) else { return Vec::new() };
     let Ok(spec) = attnlab_spec::parse_spec(text, Path::new("spec.resolved"), &[]) else { return Vec::new() };
     let finished: Vec<(String, std::collections::BTreeMap<String, f64>)> = runs
@@ -120,7 +195,7 @@ fn targets(runs: &[RunRecord]) -> Vec<TargetVerdict> {
     target_rows(&spec.targets, &finished)
         .into_iter()
         .map(|t| TargetVerdict {
-            model: t.model,
+            model: experiment.map_or_else(|| t.model.clone(), |e| format!("{e}/{}", t.model)),
             metric: t.metric,
             published: t.published,
             measured: t.measured,
@@ -186,7 +261,57 @@ fn summarise(store: &Store, r: &RunRecord) -> anyhow::Result<RunSummary> {
             .collect(),
         metrics: r.metrics.clone(),
         curves,
+        experiment: r.experiment.clone(),
+        data_fingerprint: r.tags.get("data.fingerprint").cloned().unwrap_or_default(),
+        sweep: r.tags.get("sweep.values").map(|v| parse_sweep_values(v)).unwrap_or_default(),
     })
+}
+
+/// `lr=0.01 attention_hidden=[36, 18]` -> `[("lr", "0.01"), ("attention_hidden", "[36, 18]")]`:
+/// a word starts a new pair when it is `key=...` with a plain dotted key,
+/// otherwise it continues the previous value (lists hold spaces).
+fn parse_sweep_values(label: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for word in label.split(' ') {
+        let starts_pair = word
+            .split_once('=')
+            .is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')));
+        match (starts_pair, out.last_mut()) {
+            (false, Some((_, value))) => {
+                value.push(' ');
+                value.push_str(word);
+            }
+            _ => {
+                let (k, v) = word.split_once('=').unwrap_or((word, ""));
+                out.push((k.to_string(), v.to_string()));
+            }
+        }
+    }
+    out.retain(|(k, _)| !k.is_empty());
+    out
+}
+
+/// The attention sample of the first finished run of each run name (per
+/// experiment) that saved one; one per model keeps the section small.
+fn attention(store: &Store, runs: &[RunRecord], many: bool, notes: &mut Vec<String>) -> anyhow::Result<Vec<AttentionRun>> {
+    let mut out: Vec<AttentionRun> = Vec::new();
+    let mut done: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for r in runs.iter().filter(|r| r.status == RunStatus::Finished) {
+        if done.contains(&(r.experiment.as_str(), r.name.as_str())) {
+            continue;
+        }
+        let path = store.artifact_path(&r.id, ATTENTION_ARTIFACT)?;
+        if !path.is_file() {
+            continue;
+        }
+        done.insert((&r.experiment, &r.name));
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        match serde_json::from_str::<AttentionSample>(&text) {
+            Ok(sample) => out.push(AttentionRun { run: run_label(r, many), sample }),
+            Err(e) => notes.push(format!("The attention sample of run {} ({}) is unreadable: {e}", &r.id[..8.min(r.id.len())], path.display())),
+        }
+    }
+    Ok(out)
 }
 
 fn protocol_panel(runs: &[RunRecord]) -> Vec<(String, String)> {
@@ -206,17 +331,26 @@ fn notes(runs: &[RunRecord]) -> Vec<String> {
     for o in oracles {
         notes.push(format!("Best possible test AUC (the simulator's true click probabilities): {o}"));
     }
-    let fingerprints: BTreeSet<&str> = runs.iter().filter_map(|r| r.tags.get("data.fingerprint").map(String::as_str)).collect();
-    if fingerprints.len() > 1 {
-        notes.push(format!(
-            "Warning: these runs used {} different data/protocol fingerprints; their numbers are not directly comparable.",
-            fingerprints.len()
-        ));
-    }
     for r in runs.iter().filter(|r| r.tags.contains_key("error")) {
         notes.push(format!("Run {} ({}, seed {}) failed: {}", &r.id[..8.min(r.id.len())], r.name, r.seed, r.tags["error"]));
     }
     notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_sweep_values;
+
+    #[test]
+    fn sweep_labels_split_into_pairs_with_lists_kept_whole() {
+        let pairs = |v: &[(&str, &str)]| v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        assert_eq!(parse_sweep_values("lr=0.01 embed_dim=8"), pairs(&[("lr", "0.01"), ("embed_dim", "8")]));
+        assert_eq!(
+            parse_sweep_values("attention_hidden=[36, 18] train.optimizer.name=adam"),
+            pairs(&[("attention_hidden", "[36, 18]"), ("train.optimizer.name", "adam")])
+        );
+        assert!(parse_sweep_values("").is_empty());
+    }
 }
 
 /// Now as `YYYY-MM-DD HH:MM:SS UTC`, without a date-time dependency.

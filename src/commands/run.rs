@@ -5,11 +5,14 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use attnlab_eval::write_per_user;
 use attnlab_spec::{expand_sweep, load_spec, DeviceChoice, LoadedSpec, ModelSpec, Trial};
-use attnlab_track::{peak_memory_bytes, ArtifactSource, NewRun, Provenance, RunRecord, RunStatus, Store};
+use attnlab_track::{peak_memory_bytes, ArtifactSource, NewRun, Provenance, RunFilter, RunRecord, RunStatus, Store};
 use attnlab_train::{resolve_device, DeviceInfo, TaskMetric};
 
 use super::{LIBTORCH_VERSION, VERSION};
+use crate::cli::ExecutorArgs;
 use crate::exit::BadInput;
+use crate::slurm::{self, ArrayJob, SlurmOptions};
+use crate::trial_board::TrialBoard;
 use crate::prepare::{prepare, Dataset, Prepared};
 use crate::task_runs::{train_and_test, RunInputs, Tested};
 use crate::table::{fmt_value, Table};
@@ -23,10 +26,40 @@ pub struct RunOptions {
     pub force: bool,
     /// Trials run at once, each in its own process.
     pub jobs: usize,
+    pub executor: Executor,
+}
+
+/// Where trials execute.
+pub enum Executor {
+    /// Here: in this process, or `--jobs N` child processes.
+    Local,
+    /// As a Slurm array job.
+    Slurm(SlurmOptions),
+}
+
+impl Executor {
+    pub fn from_args(args: ExecutorArgs) -> anyhow::Result<Executor> {
+        if args.executor == "slurm" {
+            return Ok(Executor::Slurm(SlurmOptions::from_args(&args)));
+        }
+        let slurm_only = [
+            ("--dry-run", args.dry_run),
+            ("--wait", args.wait),
+            ("--partition", args.partition.is_some()),
+            ("--time", args.time.is_some()),
+            ("--gpus", args.gpus.is_some()),
+            ("--mem", args.mem.is_some()),
+            ("--cpus", args.cpus != 1),
+        ];
+        match slurm_only.iter().find(|(_, given)| *given) {
+            Some((flag, _)) => Err(BadInput(format!("{flag} applies to --executor slurm only")).into()),
+            None => Ok(Executor::Local),
+        }
+    }
 }
 
 pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_path: &Path) -> anyhow::Result<()> {
-    let RunOptions { trial, force, jobs } = *options;
+    let RunOptions { trial, force, jobs, ref executor } = *options;
     let base = load_spec(spec_path, overrides)?;
     let trials = expand_sweep(&base.spec)?;
     let selected: Vec<&Trial> = match trial {
@@ -42,8 +75,19 @@ pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_p
         // sweep values first: the command line wins over them
         let all: Vec<String> = t.overrides.iter().chain(overrides).cloned().collect();
         let loaded = load_spec(spec_path, &all)?;
+        if loaded.spec.dataset.pseudonymise {
+            crate::pseudonym::Pseudonymiser::from_env()?; // no key: exit 2 before anything is written
+        }
         let prepared = prepare(&loaded, &cache_root)?;
         prepared_trials.push((*t, loaded, prepared));
+    }
+    let sweep_parent = sweep_parent_id(&base, trials.len());
+    if let Executor::Slurm(slurm) = executor {
+        if slurm.dry_run {
+            let job = array_job(spec_path, overrides, &base, &prepared_trials, jobs, force, store_path, None)?;
+            print!("{}", job.script(slurm));
+            return Ok(());
+        }
     }
     let store = Store::open(store_path)?;
     crate::interrupt::install();
@@ -53,11 +97,51 @@ pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_p
         eprintln!("marked {} run(s) whose process had died as KILLED: {}", reaped.len(), ids.join(", "));
     }
     store.ensure_experiment(&base.spec.name)?;
+    if let Some(id) = &sweep_parent {
+        store.ensure_run_with_id(id, &sweep_parent_run(&base, trials.len(), id))?;
+    }
     let mut force = force;
-    if jobs > 1 && prepared_trials.len() > 1 {
-        run_trials_in_processes(spec_path, overrides, &prepared_trials, jobs, force, store_path)?;
-        // what the trial processes finished is read back, not run again
-        force = false;
+    // runs the trial processes did not finish are reported, not run here
+    let mut read_back_only = false;
+    match executor {
+        Executor::Slurm(slurm) => {
+            let job = array_job(spec_path, overrides, &base, &prepared_trials, jobs, force, store_path, Some(&store))?;
+            if job.trials.is_empty() {
+                eprintln!("every trial already finished in the store (--force re-runs)");
+            } else {
+                let job_id = job.submit(slurm)?;
+                eprintln!(
+                    "submitted Slurm array job {job_id}: trial(s) {:?}; task stores under {}",
+                    job.trials,
+                    job.task_root.display()
+                );
+                if !slurm.wait {
+                    eprintln!("when it is done: attnlab runs import {} --db {}", job.task_root.display(), store_path.display());
+                    return Ok(());
+                }
+                let mut board = TrialBoard::new(board_rows(&prepared_trials, &job.trials), runs_per_trial(&base));
+                slurm::wait_for(&job_id, || {
+                    let runs = task_runs(&job, sweep_parent.as_deref());
+                    board.update(&runs);
+                    Ok(())
+                })?;
+                for trial in &job.trials {
+                    let path = job.task_store(*trial);
+                    if path.is_file() {
+                        store.import(&path)?;
+                    }
+                }
+            }
+            force = false;
+            read_back_only = true;
+        }
+        Executor::Local if jobs > 1 && prepared_trials.len() > 1 => {
+            let devices = &base.spec.devices;
+            run_trials_in_processes(spec_path, overrides, &prepared_trials, jobs, force, store_path, devices, sweep_parent.as_deref())?;
+            force = false;
+            read_back_only = true;
+        }
+        Executor::Local => {}
     }
 
     let mut results = Vec::new();
@@ -67,7 +151,13 @@ pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_p
         if let Some(threads) = spec.train.threads.or(inherited) {
             tch::set_num_threads(threads as i32);
         }
-        let choice = DeviceChoice::parse(&spec.train.device).context("train.device was validated")?;
+        let device_text = std::env::var(DEVICE_ENV).ok().or_else(|| {
+            // sequential trials take the spec's devices in turn too
+            (!spec.devices.is_empty()).then(|| spec.devices[t.index % spec.devices.len()].clone())
+        });
+        let device_text = device_text.unwrap_or_else(|| spec.train.device.clone());
+        let choice = DeviceChoice::parse(&device_text)
+            .ok_or_else(|| BadInput(format!("device `{device_text}` is not auto, cpu or cuda:N")))?;
         let device = resolve_device(choice)?;
         let trial_text = if t.label.is_empty() { String::new() } else { format!(" trial {} ({})", t.index, t.label) };
         eprintln!("{}{trial_text}: {}; device {}; store {}", spec.name, prepared.describe(), device.label, store_path.display());
@@ -84,7 +174,8 @@ pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_p
                         );
                         RunResult::from_record(&record)
                     }
-                    None => run_one(&store, store_path, loaded, prepared, model, seed, key, &device, t)?,
+                    None if read_back_only => RunResult::missing(model, seed),
+                    None => run_one(&store, store_path, loaded, prepared, model, seed, key, &device, t, sweep_parent.as_deref())?,
                 };
                 if !t.label.is_empty() {
                     result.name = format!("{} [{}]", result.name, t.label);
@@ -93,6 +184,9 @@ pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_p
             }
         }
     }
+    if let (Some(id), None) = (&sweep_parent, trial) {
+        store.settle_parent(id)?;
+    }
     let Some((_, last_spec, last_prepared)) = prepared_trials.last() else { return Ok(()) };
     print!("{}", summary(&results, last_prepared));
     if prepared_trials.len() > 1 {
@@ -100,6 +194,14 @@ pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_p
     }
     if !last_spec.spec.targets.is_empty() && trials.len() == 1 {
         print!("{}", targets_table(&last_spec.spec.targets, &results));
+    }
+    // the spec's A/B test replays the runs it names (validation keeps it out of sweeps)
+    if last_spec.spec.ab_test.is_some() {
+        if results.iter().any(|r| r.error.is_some()) {
+            eprintln!("ab_test skipped: a run failed");
+        } else {
+            super::ab_test::replay_spec(&store, last_spec, last_prepared)?;
+        }
     }
     mirror(&store, &base.spec);
     let failed: Vec<&RunResult> = results.iter().filter(|r| r.error.is_some()).collect();
@@ -168,11 +270,113 @@ fn mirror(store: &Store, spec: &attnlab_spec::Spec) {
 /// Torch threads of a trial process started by `--jobs` (when the spec sets none).
 const THREADS_ENV: &str = "ATTNLAB_THREADS";
 
+/// The device of a trial process started by `--jobs` with `devices:`
+/// (outside the spec, so not part of the run's identity).
+const DEVICE_ENV: &str = "ATTNLAB_DEVICE";
+
+/// The id of a sweep's parent run, derived from the spec (minus its trial
+/// values), so every process of the sweep (`--jobs` children, array tasks
+/// with stores of their own) names the same parent without being told.
+fn sweep_parent_id(base: &LoadedSpec, trials: usize) -> Option<String> {
+    let sweep = base.spec.sweep.as_ref().filter(|_| trials > 1)?;
+    let sweep_json = serde_json::to_string(sweep).unwrap_or_default();
+    let identity = format!("sweep|{}|{sweep_json}|{VERSION}", base.fingerprint);
+    Some(blake3::hash(identity.as_bytes()).to_hex()[..32].to_string())
+}
+
+fn sweep_parent_run(base: &LoadedSpec, trials: usize, id: &str) -> NewRun {
+    let sweep = base.spec.sweep.as_ref();
+    NewRun {
+        experiment: base.spec.name.clone(),
+        name: "sweep".into(),
+        model: SWEEP_MODEL.into(),
+        seed: 0,
+        run_key: id.to_string(),
+        parent: None,
+        params: vec![],
+        tags: vec![
+            ("sweep.trials".into(), trials.to_string()),
+            ("sweep.method".into(), sweep.map_or(String::new(), |s| format!("{:?}", s.method).to_lowercase())),
+            ("spec.path".into(), base.path.display().to_string()),
+            ("spec.fingerprint".into(), base.fingerprint.clone()),
+        ],
+    }
+}
+
+/// The `model` of a sweep's parent run (reports leave these out).
+pub const SWEEP_MODEL: &str = "sweep";
+
+fn runs_per_trial(base: &LoadedSpec) -> usize {
+    base.spec.models.len() * base.spec.seeds.len()
+}
+
+fn board_rows(trials: &[(&Trial, LoadedSpec, Prepared)], only: &[usize]) -> Vec<(usize, String)> {
+    trials.iter().filter(|(t, ..)| only.contains(&t.index)).map(|(t, ..)| (t.index, t.label.clone())).collect()
+}
+
+/// The children of the sweep in the array tasks' stores so far (a store
+/// not yet created or busy is skipped until the next look).
+fn task_runs(job: &ArrayJob, parent: Option<&str>) -> Vec<RunRecord> {
+    let filter = RunFilter { parent: parent.map(str::to_string), ..Default::default() };
+    job.trials
+        .iter()
+        .map(|t| job.task_store(*t))
+        .filter(|p| p.is_file())
+        .filter_map(|p| Store::open(&p).and_then(|s| s.find_runs(&filter)).ok())
+        .flatten()
+        .collect()
+}
+
+/// The array job of the trials that have not all finished (every trial
+/// with `--force`); with no store, all of them.
+#[allow(clippy::too_many_arguments)]
+fn array_job<'a>(
+    spec_path: &Path,
+    overrides: &'a [String],
+    base: &LoadedSpec,
+    trials: &[(&Trial, LoadedSpec, Prepared)],
+    jobs: usize,
+    force: bool,
+    store_path: &Path,
+    store: Option<&Store>,
+) -> anyhow::Result<ArrayJob<'a>> {
+    let mut pending = Vec::new();
+    for (t, loaded, prepared) in trials {
+        let done = |model: &ModelSpec, seed: u64| -> anyhow::Result<bool> {
+            let Some(store) = store.filter(|_| !force) else { return Ok(false) };
+            Ok(store.finished_run_by_key(&run_key(loaded, prepared, model, seed))?.is_some())
+        };
+        let mut all_done = true;
+        for model in &loaded.spec.models {
+            for &seed in &loaded.spec.seeds {
+                all_done &= done(model, seed)?;
+            }
+        }
+        if !all_done {
+            pending.push(t.index);
+        }
+    }
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let absolute = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+    Ok(ArrayJob {
+        name: format!("attnlab-{}", base.spec.name),
+        exe: std::env::current_exe().context("locating the attnlab executable")?,
+        spec: absolute(spec_path),
+        overrides,
+        trials: pending,
+        throttle: if jobs > 1 { jobs } else { 0 },
+        task_root: absolute(&slurm::task_root(store_path, &base.spec.name)),
+        workdir: cwd,
+        force,
+    })
+}
+
 /// Runs each trial as `attnlab run SPEC --trial I` in its own process, at
 /// most `jobs` at a time, each with an equal share of the cores (one
 /// VarStore and one torch thread pool per process: tch's global seed and
 /// thread pool are never shared). The caller then reads the results back
 /// from the store, where every finished trial is found by its identity.
+#[allow(clippy::too_many_arguments)]
 fn run_trials_in_processes(
     spec_path: &Path,
     overrides: &[String],
@@ -180,37 +384,54 @@ fn run_trials_in_processes(
     jobs: usize,
     force: bool,
     store_path: &Path,
+    devices: &[String],
+    sweep_parent: Option<&str>,
 ) -> anyhow::Result<()> {
+    let store = Store::open(store_path)?;
+    let runs_per_trial = trials.first().map_or(1, |(_, l, _)| l.spec.models.len() * l.spec.seeds.len());
+    let all: Vec<usize> = trials.iter().map(|(t, ..)| t.index).collect();
+    let mut board = TrialBoard::new(board_rows(trials, &all), runs_per_trial);
+    let children = RunFilter { parent: sweep_parent.map(str::to_string), ..Default::default() };
     let exe = std::env::current_exe().context("locating the attnlab executable")?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = (cores / jobs).max(1);
     let mut pending: Vec<usize> = trials.iter().map(|(t, _, _)| t.index).rev().collect();
-    let mut running: Vec<(usize, std::process::Child)> = Vec::new();
+    // (trial, slot, process): a slot is a place on one of `devices`
+    let mut running: Vec<(usize, usize, std::process::Child)> = Vec::new();
     let mut failed = Vec::new();
     while !pending.is_empty() || !running.is_empty() {
         while running.len() < jobs {
             let Some(index) = pending.pop() else { break };
+            let slot = (0..jobs).find(|s| running.iter().all(|(_, taken, _)| taken != s)).unwrap_or(0);
             let mut cmd = std::process::Command::new(&exe);
-            // threads through the environment: they are not part of a run's identity
+            // threads and device through the environment: they are not part of a run's identity
             cmd.arg("run").arg(spec_path).args(overrides).env(THREADS_ENV, threads.to_string());
+            if !devices.is_empty() {
+                cmd.env(DEVICE_ENV, &devices[slot % devices.len()]);
+            }
             cmd.arg("--trial").arg(index.to_string()).arg("--db").arg(store_path);
             if force {
                 cmd.arg("--force");
             }
             // the children's tables would repeat ours; their progress goes to stderr
             cmd.stdout(std::process::Stdio::null());
-            running.push((index, cmd.spawn().context("starting a trial process")?));
+            // their progress bars would interleave; the board shows where they are
+            cmd.stderr(std::process::Stdio::null());
+            running.push((index, slot, cmd.spawn().context("starting a trial process")?));
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::thread::sleep(std::time::Duration::from_millis(250));
         let mut still = Vec::new();
-        for (index, mut child) in running {
+        for (index, slot, mut child) in running {
             match child.try_wait()? {
                 Some(status) if !status.success() => failed.push(index),
                 Some(_) => {}
-                None => still.push((index, child)),
+                None => still.push((index, slot, child)),
             }
         }
         running = still;
+        if sweep_parent.is_some() {
+            board.update(&store.find_runs(&children)?);
+        }
     }
     if !failed.is_empty() {
         eprintln!("trial process(es) {failed:?} failed; their runs are marked in the store");
@@ -219,9 +440,18 @@ fn run_trials_in_processes(
 }
 
 /// A run's identity: resolved spec, model, seed, data and code version.
-fn run_key(loaded: &LoadedSpec, prepared: &Prepared, model: &ModelSpec, seed: u64) -> String {
-    let identity = format!("{}|{}|{seed}|{}|{VERSION}", loaded.fingerprint, model.name, prepared.data_fingerprint);
+pub(crate) fn run_key(loaded: &LoadedSpec, prepared: &Prepared, model: &ModelSpec, seed: u64) -> String {
+    let mut identity = format!("{}|{}|{seed}|{}|{VERSION}", loaded.fingerprint, model.name, prepared.data_fingerprint);
+    if let Some(p) = pseudonymiser(loaded) {
+        identity.push_str(&format!("|pseudonym key {}", p.key_id())); // another key, other artifacts
+    }
     blake3::hash(identity.as_bytes()).to_hex()[..16].to_string()
+}
+
+/// The run's pseudonymiser when its spec pseudonymises users (the key was
+/// checked before any run started).
+fn pseudonymiser(loaded: &LoadedSpec) -> Option<crate::pseudonym::Pseudonymiser> {
+    loaded.spec.dataset.pseudonymise.then(|| crate::pseudonym::Pseudonymiser::from_env().ok()).flatten()
 }
 
 fn short(id: &str) -> &str {
@@ -240,6 +470,19 @@ struct RunResult {
 }
 
 impl RunResult {
+    /// A run that trial processes were to finish and did not.
+    fn missing(model: &ModelSpec, seed: u64) -> RunResult {
+        RunResult {
+            run_id: String::new(),
+            name: model.name.clone(),
+            seed,
+            best_epoch: 0,
+            seconds: 0.0,
+            test: vec![],
+            error: Some("its trial process did not finish it (see its log; `attnlab run` again resumes)".into()),
+        }
+    }
+
     /// The result of an earlier identical run, read back from the store.
     fn from_record(r: &RunRecord) -> RunResult {
         let test = r.metrics.iter().filter_map(|(k, v)| k.strip_prefix("test.").map(|m| (m.to_string(), *v))).collect();
@@ -269,9 +512,10 @@ fn run_one(
     run_key: String,
     device: &DeviceInfo,
     trial: &Trial,
+    sweep_parent: Option<&str>,
 ) -> anyhow::Result<RunResult> {
     let spec = &loaded.spec;
-    let (init_from, parent) = resolve_init_from(store, spec.train.init_from.as_deref())?;
+    let (init_from, init_parent) = resolve_init_from(store, spec.train.init_from.as_deref())?;
     let mut train_spec = spec.train.clone();
     train_spec.init_from = init_from.as_ref().map(|p| p.display().to_string());
     let t = &train_spec;
@@ -285,10 +529,21 @@ fn run_one(
         ("train.patience".into(), t.early_stopping.patience.to_string()),
         ("protocol.valid_metric".into(), prepared.valid_metric.name()),
     ]);
+    params.extend(crate::private_runs::run_params(t));
     if let Some(path) = &t.init_from {
         params.push(("train.init_from".into(), path.clone()));
         params.push(("train.freeze".into(), t.freeze.join(",")));
     }
+    // a trial belongs to its sweep; the run it was initialised from is then a tag
+    let parent = match (sweep_parent, init_parent) {
+        (Some(sweep), init) => {
+            if let Some(init) = init {
+                params.push(("train.init_from.run".into(), init));
+            }
+            Some(sweep.to_string())
+        }
+        (None, init) => init,
+    };
     let mut tags = vec![
         ("spec.path".to_string(), loaded.path.display().to_string()),
         ("spec.fingerprint".into(), loaded.fingerprint.clone()),
@@ -335,6 +590,11 @@ fn run_one(
         tags,
     })?;
 
+    let pseudonyms = pseudonymiser(loaded);
+    if let Some(p) = &pseudonyms {
+        store.set_tags(&run_id, &[("privacy.pseudonym_key_id".into(), p.key_id())])?;
+    }
+    crate::pseudonym::set_current(pseudonyms);
     crate::interrupt::set_current(Some((store_path.to_path_buf(), run_id.clone())));
     let outcome = train_and_test(RunInputs {
         store,
@@ -393,8 +653,10 @@ fn resolve_init_from(store: &Store, init_from: Option<&str>) -> anyhow::Result<(
 
 /// Per-user test values as an artifact, for paired significance tests later.
 fn save_per_user(store: &Store, run_id: &str, tested: &Tested) -> anyhow::Result<()> {
+    let mut per_user = tested.per_user.clone();
+    crate::pseudonym::pseudonymise_per_user(&mut per_user);
     let mut csv = Vec::new();
-    write_per_user(&mut csv, &tested.per_user)?;
+    write_per_user(&mut csv, &per_user)?;
     store.log_artifact(run_id, "per_user/test.csv", ArtifactSource::Bytes(&csv))?;
     Ok(())
 }

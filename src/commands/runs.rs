@@ -1,6 +1,8 @@
-//! `attnlab runs list|show|diff|rm`.
+//! `attnlab runs list|show|diff|rm|import`.
 
 use std::path::Path;
+
+use anyhow::Context;
 
 use attnlab_track::{diff_runs, DiffRow, RunFilter, RunRecord, RunStatus};
 
@@ -52,6 +54,7 @@ pub fn list(args: ListArgs<'_>, store_path: &Path) -> anyhow::Result<()> {
         status,
         tags: pairs(args.tags, "tag")?,
         params: pairs(args.params, "param")?,
+        parent: None,
     };
     let runs = store.find_runs(&filter)?;
     if args.json {
@@ -166,4 +169,61 @@ pub fn remove(runs: &[String], store_path: &Path) -> anyhow::Result<()> {
         println!("deleted run {id}");
     }
     Ok(())
+}
+
+/// `attnlab runs import`: every source store's runs into this one, then
+/// each sweep parent they belong to settled from its children.
+pub fn import(sources: &[std::path::PathBuf], store_path: &Path) -> anyhow::Result<()> {
+    let mut files = Vec::new();
+    for source in sources {
+        let found = store_files(source)?;
+        if found.is_empty() {
+            return Err(BadInput(format!("{}: no attnlab.db store found there", source.display())).into());
+        }
+        files.extend(found);
+    }
+    let store = attnlab_track::Store::open(store_path)?;
+    let mut parents = std::collections::BTreeSet::new();
+    for file in files {
+        let report = store.import(&file)?;
+        println!(
+            "{}: {} run(s) added, {} replaced by a finished copy, {} already here, {} artifact file(s)",
+            file.display(),
+            report.added,
+            report.replaced,
+            report.unchanged,
+            report.artifacts
+        );
+        parents.extend(report.parents);
+    }
+    for parent in parents {
+        if let Some(status) = store.settle_parent(&parent)? {
+            println!("parent run {}: {status}", short(&parent));
+        }
+    }
+    Ok(())
+}
+
+/// A store file as given, or the `attnlab.db` files under a folder (sorted).
+pub fn store_files(source: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    if source.is_file() {
+        return Ok(vec![source.to_path_buf()]);
+    }
+    if !source.is_dir() {
+        return Err(BadInput(format!("{}: no such store file or folder", source.display())).into());
+    }
+    let mut found = Vec::new();
+    let mut pending = vec![source.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.file_name().is_some_and(|n| n == "attnlab.db") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
 }

@@ -126,6 +126,7 @@ fn simulator_json(c: &SimulatorConfig) -> Value {
         cpa_share,
         mean_cpc_bid,
         mean_daily_budget,
+        cvr_affinity_weight,
     } = ads;
     let placement = match placement {
         AdPlacement::Slots(s) => json!({ "slots": s }),
@@ -139,6 +140,7 @@ fn simulator_json(c: &SimulatorConfig) -> Value {
             "advertisers": advertisers, "ad_share": ad_share, "placement": placement,
             "cpa_share": cpa_share, "mean_cpc_bid": mean_cpc_bid,
             "mean_daily_budget": mean_daily_budget,
+            "cvr_affinity_weight": cvr_affinity_weight,
         },
     })
 }

@@ -27,7 +27,10 @@ pub use simulator::{simulate, SimulatorConfig};
 pub use split::{split_temporal, Splits};
 mod attention_log;
 pub use attention_log::write_attention_log;
-pub use simulator::{simulate_market, AdPlacement, Advertiser, AdsConfig, Bidding, Market, SIMULATOR_VERSION};
+pub use simulator::{
+    simulate_market, AdPlacement, Advertiser, AdsConfig, Bidding, Market, MarketSessions, SessionDraw, SessionRows, SessionSampler,
+    SIMULATOR_VERSION,
+};
 pub mod cache;
 pub mod fingerprint;
 pub mod protocol;

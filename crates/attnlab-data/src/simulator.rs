@@ -76,7 +76,8 @@
 //!
 //! ## Cart and purchase (stream 6, only for clicked impressions)
 //!
-//! - `cvr(u, i) = σ(-3.0 + 0.5 · a_{u,topic_i} + c_i + β_u + r_i)`,
+//! - `cvr(u, i) = σ(-3.0 + w · a_{u,topic_i} + c_i + β_u + r_i)`,
+//!   `w = ads.cvr_affinity_weight` (default 0.5),
 //!   `r_i = +0.5` for ads: the column `true_cvr`, P(purchase | click),
 //!   recorded for every row (clicked or not), independent of dwell given
 //!   (u, i).
@@ -103,8 +104,10 @@
 //! version 1 is bit-identical to version 1's output for the same config.
 
 mod market;
+mod sessions;
 
 pub use market::{Advertiser, Bidding};
+pub use sessions::{MarketSessions, SessionDraw, SessionRows, SessionSampler};
 
 use market::{Economy, Ledger};
 
@@ -153,6 +156,12 @@ pub struct AdsConfig {
     pub mean_cpc_bid: f64,
     /// Mean daily budget per advertiser in currency units (default 5.0).
     pub mean_daily_budget: f64,
+    /// Weight of the user's topic affinity in the conversion logit (default
+    /// 0.5). The same affinity drives clicks (weight 0.9), so a larger
+    /// weight makes the clicked impressions a more biased sample of the
+    /// space where conversion rates are predicted (ESMM's sample selection
+    /// bias). Applies to organic items too.
+    pub cvr_affinity_weight: f64,
 }
 
 impl Default for AdsConfig {
@@ -164,6 +173,7 @@ impl Default for AdsConfig {
             cpa_share: 0.3,
             mean_cpc_bid: 0.5,
             mean_daily_budget: 5.0,
+            cvr_affinity_weight: market::CVR_AFFINITY_WEIGHT,
         }
     }
 }
@@ -254,6 +264,9 @@ impl SimulatorConfig {
             return bad("interest_sharpness", "must be > 0".into());
         }
         let ads = &self.ads;
+        if !ads.cvr_affinity_weight.is_finite() {
+            return bad("ads.cvr_affinity_weight", format!("must be finite, got {}", ads.cvr_affinity_weight));
+        }
         if !ads.enabled() {
             return Ok(());
         }

@@ -9,7 +9,9 @@ use crate::{EvalError, Result};
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PerUser {
     pub metric: String,
-    pub users: Vec<u32>,
+    /// The users' ids: dense ids, or 64-bit pseudonyms when the run
+    /// pseudonymises users.
+    pub users: Vec<u64>,
     pub values: Vec<f64>,
 }
 
@@ -18,7 +20,7 @@ pub fn gauc_per_user(users: &[u32], labels: &[f32], scores: &[f32]) -> PerUser {
     let (mut u, mut v) = (Vec::new(), Vec::new());
     for (user, _, a) in crate::per_user_auc(users, labels, scores) {
         if let Some(a) = a {
-            u.push(user);
+            u.push(u64::from(user));
             v.push(a);
         }
     }
@@ -77,7 +79,7 @@ pub fn read_per_user<R: BufRead>(r: R, source: &str) -> Result<Vec<PerUser>> {
         if fields.len() != 3 {
             return Err(err(lineno, "row", format!("expected 3 fields, found {}", fields.len())));
         }
-        let user = fields[0].trim().parse::<u32>().map_err(|e| err(lineno, "user", format!("`{}`: {e}", fields[0])))?;
+        let user = fields[0].trim().parse::<u64>().map_err(|e| err(lineno, "user", format!("`{}`: {e}", fields[0])))?;
         let metric = fields[1].trim();
         if metric.is_empty() {
             return Err(err(lineno, "metric", "empty".into()));

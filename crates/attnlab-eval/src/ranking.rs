@@ -456,7 +456,7 @@ impl RankingEvaluator {
             .zip(self.columns)
             .map(|(&(m, k), values)| PerUser {
                 metric: Metric::Ranking(m, k as u32).name(),
-                users: self.users.clone(),
+                users: self.users.iter().map(|&u| u64::from(u)).collect(),
                 values,
             })
             .collect();

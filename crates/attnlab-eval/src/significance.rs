@@ -37,7 +37,7 @@ pub const WILCOXON_PERMUTATION_MAX_N: usize = 13;
 /// only one of the two plus any repeated user rows (the first row of a user
 /// is kept).
 pub fn pair_by_user(a: &PerUser, b: &PerUser) -> (Vec<f64>, Vec<f64>, usize) {
-    fn index(p: &PerUser, dropped: &mut usize) -> BTreeMap<u32, f64> {
+    fn index(p: &PerUser, dropped: &mut usize) -> BTreeMap<u64, f64> {
         let mut m = BTreeMap::new();
         for (&u, &v) in p.users.iter().zip(&p.values) {
             match m.entry(u) {

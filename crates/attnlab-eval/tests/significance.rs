@@ -128,7 +128,7 @@ fn pairs_by_user_id_and_counts_the_rest() {
 #[test]
 fn compare_runs_every_test() {
     let n = 400;
-    let users: Vec<u32> = (0..n as u32).collect();
+    let users: Vec<u64> = (0..n as u64).collect();
     let base = sample(n, 0.4);
     let better: Vec<f64> = base.iter().zip(sample(n, 0.0).iter().rev()).map(|(b, e)| b + 0.02 + e * 0.5).collect();
     let baseline = PerUser { metric: "recall@20".into(), users: users.clone(), values: base };

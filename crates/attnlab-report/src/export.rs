@@ -20,10 +20,15 @@ impl TableFormat {
     }
 }
 
-/// One row per run (name, model, seed, status, then each metric column);
-/// the best finished value of each column is bold in Markdown and LaTeX.
+/// One row per run (its experiment when there are several, name with the
+/// sweep trial's values, model, seed, status, then each metric column); the
+/// best finished value of each column is bold in Markdown and LaTeX.
 pub fn render_table(input: &ReportInput, format: TableFormat) -> String {
+    let many = input.runs.iter().any(|r| r.experiment != input.runs[0].experiment);
     let mut header = vec!["run".to_string(), "model".into(), "seed".into(), "status".into()];
+    if many {
+        header.insert(0, "experiment".into());
+    }
     header.extend(input.metrics.iter().map(|m| m.label.clone()));
     let best: Vec<Option<f64>> = input
         .metrics
@@ -41,7 +46,11 @@ pub fn render_table(input: &ReportInput, format: TableFormat) -> String {
         .runs
         .iter()
         .map(|r| {
-            let mut row = vec![(r.name.clone(), false), (r.model.clone(), false), (r.seed.to_string(), false), (r.status.clone(), false)];
+            let name = if r.sweep.is_empty() { r.name.clone() } else { format!("{} [{}]", r.name, crate::sweep::sweep_label(r)) };
+            let mut row = vec![(name, false), (r.model.clone(), false), (r.seed.to_string(), false), (r.status.clone(), false)];
+            if many {
+                row.insert(0, (r.experiment.clone(), false));
+            }
             row.extend(input.metrics.iter().zip(&best).map(|(m, b)| match r.metrics.get(&m.key) {
                 Some(v) if v.is_finite() => (format!("{v:.4}"), Some(*v) == *b),
                 _ => ("-".into(), false),
@@ -60,7 +69,8 @@ pub fn render_table(input: &ReportInput, format: TableFormat) -> String {
             out.join("\n") + "\n"
         }
         TableFormat::Latex => {
-            let mut out = vec![format!("\\begin{{tabular}}{{llrl{}}}", "r".repeat(input.metrics.len())), "\\toprule".into()];
+            let columns = format!("{}llrl{}", if many { "l" } else { "" }, "r".repeat(input.metrics.len()));
+            let mut out = vec![format!("\\begin{{tabular}}{{{columns}}}"), "\\toprule".into()];
             out.push(format!("{} \\\\", header.iter().map(|h| tex_escape(h)).collect::<Vec<_>>().join(" & ")));
             out.push("\\midrule".into());
             for row in rows {

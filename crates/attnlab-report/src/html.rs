@@ -9,14 +9,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::Serialize;
 use tera::{Context, Tera};
 
+use crate::curves::{build_charts, Chart};
 use crate::error::{ReportError, Result};
+use crate::heatmaps::{build_attention, AttentionFigure};
 use crate::input::{ReportInput, RunSummary};
-use crate::svg::{self, Series};
+use crate::sweep::{build_sweep, sweep_label, SweepView};
 
 const TEMPLATE_NAME: &str = "report.html";
 const TEMPLATE: &str = include_str!("../../../templates/report.html.tera");
 /// Shown for a missing or non-finite number.
 const MISSING: &str = "–";
+/// Rows of a per-run or per-group table; beyond it the table is cut with a
+/// note, so 1,000 runs still give a page of bounded size.
+pub(crate) const MAX_TABLE_ROWS: usize = 100;
 
 /// Renders the report as one self-contained HTML document.
 ///
@@ -83,13 +88,26 @@ struct View<'a> {
     n_finished: usize,
     columns: Vec<Column<'a>>,
     rows: Vec<Row<'a>>,
-    charts: Vec<Chart<'a>>,
+    /// Set when `rows` holds only the first [`MAX_TABLE_ROWS`] runs.
+    rows_note: Option<String>,
+    /// More than one experiment: the tables get an experiment column.
+    show_experiment: bool,
+    /// Runs with different data/protocol fingerprints share the tables.
+    protocol_groups: Vec<ProtocolGroup>,
+    warnings: Vec<String>,
+    charts: Vec<Chart>,
+    charts_note: Option<String>,
     params: ParamTable,
+    sweep: Option<SweepView>,
+    attention: Vec<AttentionFigure>,
+    attention_note: Option<String>,
     protocol: Vec<KeyValue<'a>>,
     notes: &'a [String],
-    seed_summary: Vec<SeedSummary<'a>>,
+    seed_summary: Vec<SeedSummary>,
+    seed_summary_note: Option<String>,
     significance: &'a [crate::Significance],
     targets: &'a [crate::TargetVerdict],
+    ab_test: Option<crate::market::AbTestView>,
 }
 
 #[derive(Serialize)]
@@ -104,6 +122,11 @@ struct Column<'a> {
 struct Row<'a> {
     id: &'a str,
     name: &'a str,
+    experiment: &'a str,
+    /// The sweep trial's values, empty outside sweeps.
+    trial: String,
+    /// The letter of the run's protocol group (see [`ProtocolGroup`]).
+    protocol: &'static str,
     model: &'a str,
     seed: u64,
     status: &'a str,
@@ -113,12 +136,21 @@ struct Row<'a> {
     cells: Vec<Cell>,
 }
 
-/// A model's finished runs over its seeds: one row per run name.
+/// A model's finished runs over its seeds: one row per experiment, run
+/// name and sweep trial.
 #[derive(Serialize)]
-struct SeedSummary<'a> {
-    name: &'a str,
+struct SeedSummary {
+    name: String,
     seeds: usize,
     cells: Vec<Cell>,
+}
+
+/// The runs sharing one data/protocol fingerprint, lettered A, B, ...
+#[derive(Serialize)]
+struct ProtocolGroup {
+    letter: &'static str,
+    fingerprint: String,
+    runs: usize,
 }
 
 #[derive(Serialize)]
@@ -127,25 +159,16 @@ struct Cell {
     best: bool,
 }
 
-#[derive(Serialize)]
-struct Chart<'a> {
-    key: &'a str,
-    svg: String,
-}
-
+/// Params with one value across all runs, then a run-by-param table of
+/// exactly the params whose values differ (a missing param counts as a
+/// value of its own).
 #[derive(Serialize)]
 struct ParamTable {
-    runs: Vec<String>,
-    rows: Vec<ParamRow>,
-}
-
-#[derive(Serialize)]
-struct ParamRow {
-    key: String,
-    values: Vec<String>,
-    /// Values differ between runs; highlighted since that is what a
-    /// comparison is usually about.
-    differs: bool,
+    shared: Vec<(String, String)>,
+    differing: Vec<String>,
+    /// `(run label, value per differing param)`, capped at [`MAX_TABLE_ROWS`].
+    rows: Vec<(String, Vec<String>)>,
+    note: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -155,6 +178,22 @@ struct KeyValue<'a> {
 }
 
 fn build_view(input: &ReportInput) -> View<'_> {
+    let labels = legend_labels(&input.runs);
+    let (protocol_groups, letters) = protocol_groups(&input.runs);
+    let mut warnings = input.warnings.clone();
+    if protocol_groups.len() > 1 {
+        warnings.push(format!(
+            "These runs used {} different data/protocol fingerprints (column P: {}); numbers from different groups are not directly comparable.",
+            protocol_groups.len(),
+            protocol_groups.iter().map(|g| format!("{} = {} ({} run{})", g.letter, g.fingerprint, g.runs, if g.runs == 1 { "" } else { "s" })).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let mut experiments: Vec<&str> = input.runs.iter().map(|r| r.experiment.as_str()).collect();
+    experiments.sort_unstable();
+    experiments.dedup();
+    let (charts, charts_note) = build_charts(&input.runs, &labels);
+    let (attention, attention_left_out) = build_attention(&input.attention);
+    let (seed_summary, seed_summary_note) = build_seed_summary(input);
     let finished: Vec<bool> = input.runs.iter().map(|r| is_finished(&r.status)).collect();
 
     // Best value per metric column among finished runs with a finite value.
@@ -194,9 +233,14 @@ fn build_view(input: &ReportInput) -> View<'_> {
         .runs
         .iter()
         .zip(&finished)
-        .map(|(r, &fin)| Row {
+        .zip(&letters)
+        .take(MAX_TABLE_ROWS)
+        .map(|((r, &fin), &protocol)| Row {
             id: &r.id,
             name: &r.name,
+            experiment: &r.experiment,
+            trial: sweep_label(r),
+            protocol,
             model: &r.model,
             seed: r.seed,
             status: &r.status,
@@ -226,60 +270,66 @@ fn build_view(input: &ReportInput) -> View<'_> {
         n_finished: finished.iter().filter(|f| **f).count(),
         columns,
         rows,
-        charts: build_charts(&input.runs),
-        params: build_params(&input.runs),
+        rows_note: (input.runs.len() > MAX_TABLE_ROWS).then(|| {
+            format!(
+                "The first {MAX_TABLE_ROWS} of {} runs are listed (best values are marked over all of them); `attnlab report --format csv` lists every run.",
+                input.runs.len()
+            )
+        }),
+        show_experiment: experiments.len() > 1,
+        protocol_groups,
+        warnings,
+        charts,
+        charts_note,
+        params: build_params(&input.runs, &labels),
+        sweep: build_sweep(&input.runs, &input.metrics, &labels),
+        attention,
+        attention_note: (attention_left_out > 0).then(|| format!("{attention_left_out} more runs saved attention samples that are not drawn.")),
         protocol: input
             .protocol
             .iter()
             .map(|(k, v)| KeyValue { key: k, value: v })
             .collect(),
         notes: &input.notes,
-        seed_summary: build_seed_summary(input),
+        seed_summary,
+        seed_summary_note,
         significance: &input.significance,
         targets: &input.targets,
+        ab_test: crate::market::build_ab_test(input.ab_test.as_ref()),
     }
 }
 
-fn build_charts(runs: &[RunSummary]) -> Vec<Chart<'_>> {
-    let labels = legend_labels(runs);
-    let mut keys: Vec<&str> = runs
-        .iter()
-        .flat_map(|r| r.curves.keys().map(String::as_str))
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
+/// A run's name with its experiment (when the report has several) and its
+/// sweep trial: what tells runs apart before their seeds do.
+fn display_name(r: &RunSummary, many_experiments: bool) -> String {
+    let mut name = if many_experiments { format!("{}/{}", r.experiment, r.name) } else { r.name.clone() };
+    if !r.sweep.is_empty() {
+        name.push_str(&format!(" [{}]", sweep_label(r)));
+    }
+    name
+}
 
-    keys.into_iter()
-        .filter_map(|key| {
-            // One series per run (empty when the run lacks this curve) so a
-            // run's colour is the same in every chart.
-            let series: Vec<Series<'_>> = runs
-                .iter()
-                .zip(&labels)
-                .map(|(r, label)| Series {
-                    label,
-                    points: r.curves.get(key).map(Vec::as_slice).unwrap_or(&[]),
-                })
-                .collect();
-            svg::line_chart(key, &series).map(|svg| Chart { key, svg })
-        })
-        .collect()
+fn many_experiments(runs: &[RunSummary]) -> bool {
+    runs.iter().any(|r| r.experiment != runs[0].experiment)
 }
 
 /// Run names, disambiguated by seed when several runs share a name (the
 /// usual case for multi-seed experiments), and by position as a last resort.
 fn legend_labels(runs: &[RunSummary]) -> Vec<String> {
+    let many = many_experiments(runs);
+    let names: Vec<String> = runs.iter().map(|r| display_name(r, many)).collect();
     let mut name_count: HashMap<&str, usize> = HashMap::new();
-    for r in runs {
-        *name_count.entry(&r.name).or_default() += 1;
+    for n in &names {
+        *name_count.entry(n).or_default() += 1;
     }
     let labels: Vec<String> = runs
         .iter()
-        .map(|r| {
-            if name_count[r.name.as_str()] > 1 {
-                format!("{} (seed {})", r.name, r.seed)
+        .zip(&names)
+        .map(|(r, name)| {
+            if name_count[name.as_str()] > 1 {
+                format!("{name} (seed {})", r.seed)
             } else {
-                r.name.clone()
+                name.clone()
             }
         })
         .collect();
@@ -300,7 +350,7 @@ fn legend_labels(runs: &[RunSummary]) -> Vec<String> {
         .collect()
 }
 
-fn build_params(runs: &[RunSummary]) -> ParamTable {
+fn build_params(runs: &[RunSummary], labels: &[String]) -> ParamTable {
     // Keys in order of first appearance: callers list important ones first.
     let mut keys: Vec<&str> = Vec::new();
     for r in runs {
@@ -310,30 +360,56 @@ fn build_params(runs: &[RunSummary]) -> ParamTable {
             }
         }
     }
-    let rows = keys
-        .into_iter()
-        .map(|key| {
-            let values: Vec<String> = runs
-                .iter()
-                .map(|r| {
-                    r.params
-                        .iter()
-                        .find(|(k, _)| k == key)
-                        .map_or_else(|| MISSING.to_string(), |(_, v)| v.clone())
-                })
-                .collect();
-            let differs = values.windows(2).any(|w| w[0] != w[1]);
-            ParamRow {
-                key: key.to_string(),
-                values,
-                differs,
-            }
-        })
-        .collect();
-    ParamTable {
-        runs: legend_labels(runs),
-        rows,
+    let value = |r: &RunSummary, key: &str| -> String {
+        r.params.iter().find(|(k, _)| k == key).map_or_else(|| MISSING.to_string(), |(_, v)| v.clone())
+    };
+    let (mut shared, mut differing) = (Vec::new(), Vec::new());
+    for key in keys {
+        let first = value(&runs[0], key);
+        if runs.iter().all(|r| value(r, key) == first) {
+            shared.push((key.to_string(), first));
+        } else {
+            differing.push(key.to_string());
+        }
     }
+    let rows = if differing.is_empty() {
+        Vec::new()
+    } else {
+        runs.iter()
+            .zip(labels)
+            .take(MAX_TABLE_ROWS)
+            .map(|(r, label)| (label.clone(), differing.iter().map(|k| value(r, k)).collect()))
+            .collect()
+    };
+    let note = (!differing.is_empty() && runs.len() > MAX_TABLE_ROWS)
+        .then(|| format!("The first {MAX_TABLE_ROWS} of {} runs are listed.", runs.len()));
+    ParamTable { shared, differing, rows, note }
+}
+
+/// Runs grouped by data/protocol fingerprint in order of first appearance,
+/// and each run's group letter (empty when all runs share one).
+fn protocol_groups(runs: &[RunSummary]) -> (Vec<ProtocolGroup>, Vec<&'static str>) {
+    const LETTERS: [&str; 26] = [
+        "A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P", "Q", "R", "S", "T", "U", "V", "W", "X", "Y", "Z",
+    ];
+    let mut groups: Vec<ProtocolGroup> = Vec::new();
+    let mut letters = Vec::with_capacity(runs.len());
+    for r in runs {
+        let fingerprint = if r.data_fingerprint.is_empty() { "(none recorded)".to_string() } else { r.data_fingerprint.clone() };
+        let k = match groups.iter().position(|g| g.fingerprint == fingerprint) {
+            Some(k) => k,
+            None => {
+                groups.push(ProtocolGroup { letter: LETTERS[groups.len().min(25)], fingerprint, runs: 0 });
+                groups.len() - 1
+            }
+        };
+        groups[k].runs += 1;
+        letters.push(groups[k].letter);
+    }
+    if groups.len() <= 1 {
+        letters.iter_mut().for_each(|l| *l = "");
+    }
+    (groups, letters)
 }
 
 fn is_finished(status: &str) -> bool {
@@ -419,57 +495,60 @@ mod tests {
     }
 }
 
-/// Mean ± sample std of every metric column over each run name's finished
-/// runs (its seeds), shown only when some name has more than one seed; the
-/// best mean per column is marked.
-fn build_seed_summary(input: &ReportInput) -> Vec<SeedSummary<'_>> {
-    let mut names: Vec<&str> = Vec::new();
+/// Mean ± sample std of every metric column over the finished runs of each
+/// experiment, run name and sweep trial (its seeds), shown only when some
+/// group has more than one seed; the best mean per column is marked. At
+/// most [`MAX_TABLE_ROWS`] groups are listed (the best marks count them all).
+fn build_seed_summary(input: &ReportInput) -> (Vec<SeedSummary>, Option<String>) {
+    let many = many_experiments(&input.runs);
+    let mut groups: Vec<(String, Vec<&RunSummary>)> = Vec::new();
     for r in input.runs.iter().filter(|r| is_finished(&r.status)) {
-        if !names.contains(&r.name.as_str()) {
-            names.push(&r.name);
+        let name = display_name(r, many);
+        match groups.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, members)) => members.push(r),
+            None => groups.push((name, vec![r])),
         }
     }
-    let stats = |name: &str, key: &str| -> Option<(f64, f64, usize)> {
-        let v: Vec<f64> = input
-            .runs
-            .iter()
-            .filter(|r| r.name == name && is_finished(&r.status))
-            .filter_map(|r| r.metrics.get(key).copied())
-            .filter(|v| v.is_finite())
-            .collect();
+    if groups.iter().all(|(_, m)| m.len() <= 1) {
+        return (Vec::new(), None);
+    }
+    let stats = |members: &[&RunSummary], key: &str| -> Option<(f64, f64)> {
+        let v: Vec<f64> = members.iter().filter_map(|r| r.metrics.get(key).copied()).filter(|v| v.is_finite()).collect();
         if v.is_empty() {
             return None;
         }
         let n = v.len() as f64;
         let mean = v.iter().sum::<f64>() / n;
         let var = if v.len() > 1 { v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
-        Some((mean, var.sqrt(), v.len()))
+        Some((mean, var.sqrt()))
     };
-    let seeds = |name: &str| input.runs.iter().filter(|r| r.name == name && is_finished(&r.status)).count();
-    if names.iter().all(|n| seeds(n) <= 1) {
-        return Vec::new();
-    }
+    let table: Vec<Vec<Option<(f64, f64)>>> =
+        groups.iter().map(|(_, m)| input.metrics.iter().map(|c| stats(m, &c.key)).collect()).collect();
     let best: Vec<Option<f64>> = input
         .metrics
         .iter()
-        .map(|m| {
-            names.iter().filter_map(|n| stats(n, &m.key)).map(|s| s.0).reduce(|a, b| if m.higher_is_better { a.max(b) } else { a.min(b) })
+        .enumerate()
+        .map(|(j, m)| {
+            table.iter().filter_map(|row| row[j]).map(|s| s.0).reduce(|a, b| if m.higher_is_better { a.max(b) } else { a.min(b) })
         })
         .collect();
-    names
-        .iter()
-        .map(|&name| SeedSummary {
+    let note = (groups.len() > MAX_TABLE_ROWS).then(|| format!("The first {MAX_TABLE_ROWS} of {} groups are listed.", groups.len()));
+    let rows = groups
+        .into_iter()
+        .zip(table)
+        .take(MAX_TABLE_ROWS)
+        .map(|((name, members), stats)| SeedSummary {
             name,
-            seeds: seeds(name),
-            cells: input
-                .metrics
+            seeds: members.len(),
+            cells: stats
                 .iter()
                 .zip(&best)
-                .map(|(m, best)| match stats(name, &m.key) {
-                    Some((mean, std, _)) => Cell { text: format!("{mean:.4} ± {std:.4}"), best: Some(mean) == *best },
-                    None => Cell { text: "–".into(), best: false },
+                .map(|(s, best)| match s {
+                    Some((mean, std)) => Cell { text: format!("{mean:.4} ± {std:.4}"), best: Some(*mean) == *best },
+                    None => Cell { text: MISSING.into(), best: false },
                 })
                 .collect(),
         })
-        .collect()
+        .collect();
+    (rows, note)
 }

@@ -24,6 +24,13 @@ pub struct ReportInput {
     pub significance: Vec<Significance>,
     /// Published numbers and whether the runs reproduce them.
     pub targets: Vec<TargetVerdict>,
+    /// Shown prominently at the top, e.g. that experiments with different
+    /// protocols were compared anyway (`--force`).
+    pub warnings: Vec<String>,
+    /// Attention weights of sample users, one entry per attention model run.
+    pub attention: Vec<crate::AttentionRun>,
+    /// The experiment's latest offline A/B test on the simulated ad market.
+    pub ab_test: Option<crate::AbTestReport>,
 }
 
 /// One reproduction target, already judged (all fields are display text).
@@ -88,4 +95,11 @@ pub struct RunSummary {
     pub metrics: BTreeMap<String, f64>,
     /// Per-epoch history, e.g. `"valid.auc" -> [(1, 0.61), (2, 0.65)]`.
     pub curves: BTreeMap<String, Vec<(i64, f64)>>,
+    /// The experiment the run belongs to (several in a side-by-side report).
+    pub experiment: String,
+    /// The data/protocol fingerprint: runs with different ones are not
+    /// directly comparable, and the report says so.
+    pub data_fingerprint: String,
+    /// The sweep trial's values as `(key, value)` texts; empty outside sweeps.
+    pub sweep: Vec<(String, String)>,
 }

@@ -9,13 +9,20 @@
 //! Every string taken from the input is HTML-escaped, both by the template
 //! (Tera autoescaping) and by the SVG generator for text it embeds itself.
 
+mod attention;
+mod curves;
 mod error;
+mod heatmaps;
 mod html;
 mod input;
+mod market;
 pub mod svg;
+mod sweep;
 
 pub use error::{ReportError, Result};
 pub use html::{render_html, write_html};
 mod export;
 pub use export::{render_table, TableFormat};
+pub use market::{AbArm, AbDifference, AbPower, AbTestReport, AbTradeOff, AbTradeOffPoint, AB_TEST_ARTIFACT};
 pub use input::{MetricSpec, ReportInput, RunSummary, Significance, TargetVerdict};
+pub use attention::{AttendedItem, AttentionKind, AttentionRun, AttentionSample, SampleUser, ATTENTION_ARTIFACT};

@@ -1,4 +1,6 @@
-//! Hand-written, deterministic SVG line charts.
+//! Hand-written, deterministic SVG charts: line charts (with optional
+//! min-max bands) here; scatter plots, parallel coordinates and heatmaps in
+//! the submodules, all on the same axes, palette and number formatting.
 //!
 //! The HTML template inserts this output with `| safe`, so every piece of
 //! text embedded here goes through [`escape_xml`] first. Non-finite values
@@ -56,6 +58,16 @@ pub fn escape_xml(s: &str) -> String {
 /// Returns `None` when no series has a single finite point: there is nothing
 /// to draw and the caller should skip the chart.
 pub fn line_chart(y_label: &str, series: &[Series<'_>]) -> Option<String> {
+    line_chart_with_bands(y_label, series, &[])
+}
+
+/// A shaded `(step, low, high)` band behind the series of the same index,
+/// e.g. the min-max range of the runs a mean curve summarises.
+pub type Band<'a> = &'a [(i64, f64, f64)];
+
+/// [`line_chart`] with a band per series (`bands[i]` goes with `series[i]`;
+/// missing or empty bands draw nothing). Bands widen the value axis.
+pub fn line_chart_with_bands(y_label: &str, series: &[Series<'_>], bands: &[Band<'_>]) -> Option<String> {
     // Finite points per series, ordered by step so lines never zig-zag back.
     let cleaned: Vec<Vec<(i64, f64)>> = series
         .iter()
@@ -67,18 +79,33 @@ pub fn line_chart(y_label: &str, series: &[Series<'_>]) -> Option<String> {
         })
         .collect();
 
-    let all = cleaned.iter().flatten();
+    let bands: Vec<Vec<(i64, f64, f64)>> = (0..series.len())
+        .map(|i| {
+            let mut b: Vec<(i64, f64, f64)> = bands
+                .get(i)
+                .map_or(&[][..], |b| *b)
+                .iter()
+                .copied()
+                .filter(|p| p.1.is_finite() && p.2.is_finite())
+                .collect();
+            b.sort_by_key(|p| p.0);
+            b
+        })
+        .collect();
+
+    let all = cleaned.iter().flatten().copied();
+    let band_ends = bands.iter().flatten().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)]);
     let (mut xmin, mut xmax) = (i64::MAX, i64::MIN);
     let (mut ymin, mut ymax) = (f64::INFINITY, f64::NEG_INFINITY);
     let mut any = false;
-    for &(x, y) in all {
+    for (x, y) in all.chain(band_ends) {
         any = true;
         xmin = xmin.min(x);
         xmax = xmax.max(x);
         ymin = ymin.min(y);
         ymax = ymax.max(y);
     }
-    if !any {
+    if !any || cleaned.iter().all(Vec::is_empty) {
         return None;
     }
 
@@ -88,76 +115,23 @@ pub fn line_chart(y_label: &str, series: &[Series<'_>]) -> Option<String> {
 
     let xs = Axis::for_steps(xmin, xmax);
     let ys = Axis::for_values(ymin, ymax);
-    let px = |x: f64| PLOT_LEFT + xs.frac(x) * (PLOT_RIGHT - PLOT_LEFT);
-    let py = |y: f64| plot_bottom - ys.frac(y) * (plot_bottom - PLOT_TOP);
+    let step_label = |t: f64| xs.label(t);
+    let frame = Frame { xs: &xs, x_ticks: &step_label, ys: &ys, x_title: "step", y_title: y_label, plot_bottom };
+    let (px, py) = (|x: f64| frame.px(x), |y: f64| frame.py(y));
+    let mut svg = open_svg(height, &format!("{y_label} by step"));
+    draw_frame(&mut svg, &frame);
 
-    let label = escape_xml(y_label);
-    let mut svg = String::new();
-    // No xmlns: inline SVG in HTML5 does not need it, and the report must not
-    // contain any URL at all.
-    let _ = write!(
-        svg,
-        "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" \
-         role=\"img\" aria-label=\"{label} by step\" font-family=\"sans-serif\" font-size=\"11\">\
-         <title>{label} by step</title>",
-        w = num(WIDTH),
-        h = num(height),
-    );
-
-    // Grid and tick labels.
-    svg.push_str("<g class=\"grid\" stroke=\"#e3e3e3\" stroke-width=\"1\">");
-    for &t in &ys.ticks {
-        let y = py(t);
+    // Bands first, so every line stays on top of every band.
+    for (i, band) in bands.iter().enumerate().filter(|(i, b)| b.len() > 1 && !cleaned[*i].is_empty()) {
+        let upper = band.iter().map(|&(x, _, hi)| format!("{},{}", num(px(x as f64)), num(py(hi))));
+        let lower = band.iter().rev().map(|&(x, lo, _)| format!("{},{}", num(px(x as f64)), num(py(lo))));
         let _ = write!(
             svg,
-            "<line x1=\"{}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\"/>",
-            num(PLOT_LEFT),
-            num(PLOT_RIGHT),
-            y = num(y)
+            "<polygon class=\"band\" fill=\"{}\" fill-opacity=\"0.15\" stroke=\"none\" points=\"{}\"/>",
+            PALETTE[i % PALETTE.len()],
+            upper.chain(lower).collect::<Vec<_>>().join(" ")
         );
     }
-    svg.push_str("</g><g class=\"ticks\" fill=\"#444\">");
-    for &t in &ys.ticks {
-        let _ = write!(
-            svg,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
-            num(PLOT_LEFT - 6.0),
-            num(py(t) + 4.0),
-            escape_xml(&ys.label(t))
-        );
-    }
-    for &t in &xs.ticks {
-        let x = px(t);
-        let _ = write!(
-            svg,
-            "<line x1=\"{x}\" y1=\"{b}\" x2=\"{x}\" y2=\"{b5}\" stroke=\"#444\"/>\
-             <text x=\"{x}\" y=\"{ty}\" text-anchor=\"middle\">{}</text>",
-            escape_xml(&xs.label(t)),
-            x = num(x),
-            b = num(plot_bottom),
-            b5 = num(plot_bottom + 5.0),
-            ty = num(plot_bottom + 18.0),
-        );
-    }
-    svg.push_str("</g>");
-
-    // Axes and axis titles.
-    let _ = write!(
-        svg,
-        "<g class=\"axes\" stroke=\"#444\" stroke-width=\"1\" fill=\"none\">\
-         <line x1=\"{l}\" y1=\"{t}\" x2=\"{l}\" y2=\"{b}\"/>\
-         <line x1=\"{l}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\"/></g>\
-         <text x=\"{cx}\" y=\"{xl}\" text-anchor=\"middle\" fill=\"#222\">step</text>\
-         <text x=\"14\" y=\"{cy}\" text-anchor=\"middle\" fill=\"#222\" \
-         transform=\"rotate(-90 14 {cy})\">{label}</text>",
-        l = num(PLOT_LEFT),
-        r = num(PLOT_RIGHT),
-        t = num(PLOT_TOP),
-        b = num(plot_bottom),
-        cx = num((PLOT_LEFT + PLOT_RIGHT) / 2.0),
-        xl = num(plot_bottom + 36.0),
-        cy = num((PLOT_TOP + plot_bottom) / 2.0),
-    );
 
     // Lines, markers and legend. Style is keyed on the series index so a run
     // keeps the same colour in every chart of a report.
@@ -197,23 +171,114 @@ pub fn line_chart(y_label: &str, series: &[Series<'_>]) -> Option<String> {
         svg.push_str("</g>");
 
         let ly = PLOT_TOP + 6.0 + LEGEND_ROW * row as f64;
-        let _ = write!(
-            svg,
-            "<g class=\"legend\"><line x1=\"{x1}\" y1=\"{y}\" x2=\"{x2}\" y2=\"{y}\" \
-             stroke=\"{color}\" stroke-width=\"2\"{dash_attr}/>\
-             <text x=\"{tx}\" y=\"{ty}\" fill=\"#222\">{}</text></g>",
-            escape_xml(&truncate(s.label, LEGEND_MAX_CHARS)),
+        let mark = format!(
+            "<line x1=\"{x1}\" y1=\"{y}\" x2=\"{x2}\" y2=\"{y}\" stroke=\"{color}\" stroke-width=\"2\"{dash_attr}/>",
             x1 = num(LEGEND_X),
             x2 = num(LEGEND_X + 22.0),
             y = num(ly),
-            tx = num(LEGEND_X + 28.0),
-            ty = num(ly + 4.0),
         );
+        legend_entry(&mut svg, row, &mark, s.label);
         row += 1;
     }
 
     svg.push_str("</svg>");
     Some(svg)
+}
+
+/// `<svg ...><title>` of a chart `height` high; the caller closes it.
+fn open_svg(height: f64, title: &str) -> String {
+    let title = escape_xml(title);
+    // No xmlns: inline SVG in HTML5 does not need it, and the report must not
+    // contain any URL at all.
+    format!(
+        "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" \
+         role=\"img\" aria-label=\"{title}\" font-family=\"sans-serif\" font-size=\"11\">\
+         <title>{title}</title>",
+        w = num(WIDTH),
+        h = num(height),
+    )
+}
+
+/// What [`draw_frame`] draws: two axes over the plot area, tick labels
+/// (`x_ticks` names the x ticks, e.g. category names) and axis titles.
+struct Frame<'a> {
+    xs: &'a Axis,
+    x_ticks: &'a dyn Fn(f64) -> String,
+    ys: &'a Axis,
+    x_title: &'a str,
+    y_title: &'a str,
+    plot_bottom: f64,
+}
+
+impl Frame<'_> {
+    fn px(&self, x: f64) -> f64 {
+        PLOT_LEFT + self.xs.frac(x) * (PLOT_RIGHT - PLOT_LEFT)
+    }
+
+    fn py(&self, y: f64) -> f64 {
+        self.plot_bottom - self.ys.frac(y) * (self.plot_bottom - PLOT_TOP)
+    }
+}
+
+/// Grid, ticks, axes and axis titles of a chart with the plot area between
+/// `PLOT_LEFT..PLOT_RIGHT` and `PLOT_TOP..plot_bottom`.
+fn draw_frame(svg: &mut String, f: &Frame<'_>) {
+    svg.push_str("<g class=\"grid\" stroke=\"#e3e3e3\" stroke-width=\"1\">");
+    for &t in &f.ys.ticks {
+        let _ = write!(svg, "<line x1=\"{}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\"/>", num(PLOT_LEFT), num(PLOT_RIGHT), y = num(f.py(t)));
+    }
+    svg.push_str("</g><g class=\"ticks\" fill=\"#444\">");
+    for &t in &f.ys.ticks {
+        let _ = write!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            num(PLOT_LEFT - 6.0),
+            num(f.py(t) + 4.0),
+            escape_xml(&f.ys.label(t))
+        );
+    }
+    for &t in &f.xs.ticks {
+        let _ = write!(
+            svg,
+            "<line x1=\"{x}\" y1=\"{b}\" x2=\"{x}\" y2=\"{b5}\" stroke=\"#444\"/>\
+             <text x=\"{x}\" y=\"{ty}\" text-anchor=\"middle\">{}</text>",
+            escape_xml(&truncate(&(f.x_ticks)(t), 12)),
+            x = num(f.px(t)),
+            b = num(f.plot_bottom),
+            b5 = num(f.plot_bottom + 5.0),
+            ty = num(f.plot_bottom + 18.0),
+        );
+    }
+    let _ = write!(
+        svg,
+        "</g><g class=\"axes\" stroke=\"#444\" stroke-width=\"1\" fill=\"none\">\
+         <line x1=\"{l}\" y1=\"{t}\" x2=\"{l}\" y2=\"{b}\"/>\
+         <line x1=\"{l}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\"/></g>\
+         <text x=\"{cx}\" y=\"{xl}\" text-anchor=\"middle\" fill=\"#222\">{x_title}</text>\
+         <text x=\"14\" y=\"{cy}\" text-anchor=\"middle\" fill=\"#222\" \
+         transform=\"rotate(-90 14 {cy})\">{y_title}</text>",
+        l = num(PLOT_LEFT),
+        r = num(PLOT_RIGHT),
+        t = num(PLOT_TOP),
+        b = num(f.plot_bottom),
+        cx = num((PLOT_LEFT + PLOT_RIGHT) / 2.0),
+        xl = num(f.plot_bottom + 36.0),
+        cy = num((PLOT_TOP + f.plot_bottom) / 2.0),
+        x_title = escape_xml(f.x_title),
+        y_title = escape_xml(f.y_title),
+    );
+}
+
+/// One legend row right of the plot: `mark` (SVG drawn at the row) and the label.
+fn legend_entry(svg: &mut String, row: usize, mark: &str, label: &str) {
+    let ly = PLOT_TOP + 6.0 + LEGEND_ROW * row as f64;
+    let _ = write!(
+        svg,
+        "<g class=\"legend\">{mark}<text x=\"{tx}\" y=\"{ty}\" fill=\"#222\">{}</text></g>",
+        escape_xml(&truncate(label, LEGEND_MAX_CHARS)),
+        tx = num(LEGEND_X + 28.0),
+        ty = num(ly + 4.0),
+    );
 }
 
 /// Formats a coordinate; a non-finite value (only possible with absurd
@@ -249,6 +314,8 @@ struct Axis {
     ticks: Vec<f64>,
     /// Decimals for tick labels; `None` means scientific notation.
     decimals: Option<usize>,
+    /// Positions are proportional to log10 of the value (lo > 0).
+    log: bool,
 }
 
 impl Axis {
@@ -267,6 +334,7 @@ impl Axis {
             hi,
             ticks: ticks(lo, hi, step),
             decimals,
+            log: false,
         }
     }
 
@@ -296,11 +364,24 @@ impl Axis {
             hi,
             ticks: ticks(lo, hi, step),
             decimals,
+            log: false,
         }
+    }
+
+    /// A logarithmic axis for positive values spanning decades, ticked at
+    /// powers of ten. Callers check [`spans_decades`] first.
+    fn for_log_values(min: f64, max: f64) -> Axis {
+        let (lo, hi) = (10f64.powf(min.log10().floor()), 10f64.powf(max.log10().ceil()));
+        let ticks = (lo.log10().round() as i32..=hi.log10().round() as i32).map(|e| 10f64.powi(e)).collect();
+        Axis { lo, hi, ticks, decimals: None, log: true }
     }
 
     /// Position of `v` within the range, 0..=1; mid-axis when degenerate.
     fn frac(&self, v: f64) -> f64 {
+        if self.log {
+            let span = self.hi.log10() - self.lo.log10();
+            return if v > 0.0 && span > 0.0 { (v.log10() - self.lo.log10()) / span } else { 0.0 };
+        }
         let span = self.hi - self.lo;
         if span > 0.0 && span.is_finite() {
             (v - self.lo) / span
@@ -310,6 +391,9 @@ impl Axis {
     }
 
     fn label(&self, v: f64) -> String {
+        if self.log {
+            return short_number(v);
+        }
         let s = match self.decimals {
             Some(d) => format!("{v:.d$}"),
             None => format!("{v:.2e}"),
@@ -321,6 +405,36 @@ impl Axis {
             s
         }
     }
+}
+
+/// True for positive values whose max is at least 100 times their min: a
+/// linear axis would squash all but the largest into one corner.
+pub(crate) fn spans_decades(values: impl IntoIterator<Item = f64>) -> bool {
+    let (mut lo, mut hi) = (f64::INFINITY, 0f64);
+    for v in values {
+        if !(v.is_finite() && v > 0.0) {
+            return false;
+        }
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    hi >= 100.0 * lo
+}
+
+/// A value as a short label: `0.001`, `25`, `1e-5`, `3e6`.
+pub(crate) fn short_number(v: f64) -> String {
+    if !v.is_finite() {
+        return "?".into();
+    }
+    if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e5) {
+        let s = format!("{v:.3e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+        return format!("{mantissa}e{exp}");
+    }
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.into() }
 }
 
 /// 1, 2 or 5 times a power of ten, at least `raw`.
@@ -370,9 +484,32 @@ fn ticks(lo: f64, hi: f64, step: f64) -> Vec<f64> {
     out
 }
 
+mod colour;
+mod heatmap;
+mod parallel;
+mod scatter;
+
+pub use heatmap::{heatmap, HeatCell, HeatRow};
+pub use parallel::{parallel_coordinates, ParallelAxis, ParallelLine};
+pub use scatter::{scatter_chart, Scale, ScatterSeries};
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_axis_and_short_numbers() {
+        assert!(spans_decades([0.001, 0.01, 0.1]));
+        assert!(!spans_decades([0.01, 0.05]));
+        assert!(!spans_decades([0.0, 1.0, 1000.0]));
+        let a = Axis::for_log_values(0.0005, 0.2);
+        assert_eq!(a.ticks, vec![1e-4, 1e-3, 1e-2, 1e-1, 1.0]);
+        assert!((a.frac(1e-2) - 0.5).abs() < 1e-12);
+        assert_eq!(short_number(0.001), "0.001");
+        assert_eq!(short_number(1e-5), "1e-5");
+        assert_eq!(short_number(2.5e6), "2.5e6");
+        assert_eq!(short_number(25.0), "25");
+    }
 
     #[test]
     fn nice_steps() {

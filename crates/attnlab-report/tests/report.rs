@@ -14,6 +14,7 @@ fn run(name: &str, model: &str, auc: f64, loss: f64, curves: &[(&str, Vec<(i64, 
         params: vec![("lr".into(), "0.001".into()), ("model".into(), model.into())],
         metrics: BTreeMap::from([("test.auc".into(), auc), ("test.logloss".into(), loss)]),
         curves: curves.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+        ..Default::default()
     }
 }
 
@@ -42,6 +43,7 @@ fn two_runs() -> ReportInput {
         notes: vec!["best possible test AUC (simulator oracle): 0.7312".into()],
         significance: vec![],
         targets: vec![],
+        ..Default::default()
     }
 }
 

@@ -10,17 +10,20 @@
 //! (`expand_sweep`); `explain` says where every value came from;
 //! `validate_all` lists every problem it can find.
 
+mod ab_test;
 mod error;
 mod explain;
 mod load;
 mod locate;
 mod overrides;
+mod privacy;
 mod suggest;
 mod sweep;
 mod types;
 mod validate;
 pub use validate::DeviceChoice;
 
+pub use ab_test::ad_load_positions;
 pub use error::{Result, SpecError};
 pub use explain::{explain, render_explain, ExplainLine, Source};
 pub use load::{fingerprint, load_spec, parse_spec, validate_all, LoadedSpec};

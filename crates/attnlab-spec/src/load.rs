@@ -83,11 +83,14 @@ pub fn validate_all(path: &Path, overrides: &[String]) -> Vec<SpecError> {
 /// A short, stable identity of a resolved spec: blake3 over canonical JSON
 /// (serde_json maps are sorted, so key order in the file does not matter).
 /// Covers the merged values, not the names of the files they came from, and
-/// leaves out `sweep` (a trial is identified by its values).
+/// leaves out `sweep` (a trial is identified by its values), `ab_test`
+/// (it changes no run) and `devices` (where a run executes).
 pub fn fingerprint(spec: &Spec) -> String {
     let mut value = serde_json::to_value(spec).unwrap_or_default();
     if let Some(map) = value.as_object_mut() {
         map.remove("sweep");
+        map.remove("ab_test");
+        map.remove("devices");
     }
     let canonical = serde_json::to_vec(&value).unwrap_or_default();
     blake3::hash(&canonical).to_hex()[..16].to_string()

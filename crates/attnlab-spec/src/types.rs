@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use crate::ab_test::{AbTestSpec, ArmPolicy, ArmSource, ArmSpec, MechanismSpec, PowerSpec, TradeOffSpec};
+pub use crate::privacy::{FederatedDpSpec, FederatedSpec, PartitionKind, PrivacySpec};
 pub use crate::sweep::{Distribution, SweepMethod, SweepParams, SweepSpec, SweepValues};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +35,16 @@ pub struct Spec {
     /// the fingerprint: a trial is identified by its resolved values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepSpec>,
+    /// Devices that parallel trials spread over (`--jobs N`: each trial
+    /// process takes a free slot, slot i runs on `devices[i % len]`), e.g.
+    /// `[cuda:0, cuda:1]`. Where a run executes changes nothing of what it
+    /// computes, so this is not part of the fingerprint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<String>,
+    /// An offline A/B test of ranking policies on the simulated market, run
+    /// after training. Not part of the fingerprint (it trains nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ab_test: Option<AbTestSpec>,
 }
 
 /// A published result: `model` names a run name of this spec.
@@ -76,6 +88,9 @@ pub enum DataSource {
     /// RecBole atomic files `NAME.inter` (+ `.user`, `.item`) in `path`
     /// (interactions: next-item and general recommenders).
     RecboleAtomic,
+    /// A click log in `path` (Criteo/Avazu-style, see `ctr_log`), one row per
+    /// impression in time order (impressions: CTR models).
+    CtrLog,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +114,63 @@ pub struct DatasetSpec {
     pub on_bad_row: BadRowPolicy,
     #[serde(default)]
     pub preprocess: PreprocessSpec,
+    /// The file and columns of a `ctr-log` source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ctr_log: Option<CtrLogSpec>,
+    /// Replace user ids in everything written (store, artifacts, reports)
+    /// by keyed hashes: HMAC-SHA256 with the key in `ATTNLAB_PSEUDONYM_KEY`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pseudonymise: bool,
+}
+
+/// A click log: which file, its layout, and which of its categorical
+/// columns fill the CTR models' four id fields (user, item, category,
+/// position). Other columns are not read: the models take exactly these
+/// four fields today. An unmapped field is one constant id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CtrLogSpec {
+    /// The log file inside `dataset.path`.
+    pub file: String,
+    #[serde(default)]
+    pub format: CtrLogFormat,
+    /// The 0/1 label column (`csv` only; `criteo` and `avazu` know theirs).
+    #[serde(default = "default_ctr_label")]
+    pub label: String,
+    #[serde(default)]
+    pub fields: CtrLogFields,
+}
+
+fn default_ctr_label() -> String {
+    "label".into()
+}
+
+/// Column layout of a click log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CtrLogFormat {
+    /// Kaggle Criteo `train.txt`: tab-separated, no header, columns
+    /// label, I1..I13, C1..C26.
+    Criteo,
+    /// Avazu: comma-separated with a header, label `click`.
+    Avazu,
+    /// Comma-separated with a header; the label column is `label`.
+    #[default]
+    Csv,
+}
+
+/// Column names (as in the header, or Criteo's C1..C26) per model field.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CtrLogFields {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -173,6 +245,10 @@ pub struct AdsSpec {
     pub mean_cpc_bid: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mean_daily_budget: Option<f64>,
+    /// Weight of the user's topic affinity in the conversion logit (clicks
+    /// weigh it 0.9): higher = stronger sample selection bias for CVR.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cvr_affinity_weight: Option<f64>,
 }
 
 impl Default for SimulatorSpec {
@@ -290,6 +366,12 @@ pub struct TrainSpec {
     pub freeze: Vec<String>,
     /// Write a checkpoint every epoch, so a killed run resumes where it stopped.
     pub checkpoints: bool,
+    /// DP-SGD (per-example clipping, Gaussian noise, ε per epoch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<PrivacySpec>,
+    /// Federated averaging over clients made of users (no checkpoints).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub federated: Option<FederatedSpec>,
 }
 
 impl Default for TrainSpec {
@@ -309,6 +391,8 @@ impl Default for TrainSpec {
             init_from: None,
             freeze: Vec::new(),
             checkpoints: true,
+            privacy: None,
+            federated: None,
         }
     }
 }
@@ -425,7 +509,7 @@ pub struct ModelSpec {
     pub params: serde_json::Map<String, serde_json::Value>,
 }
 
-fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+pub(crate) fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
     let v = u64::deserialize(d)?;
     if v == 0 {
         return Err(serde::de::Error::custom("must be at least 1"));

@@ -74,6 +74,17 @@ pub(crate) fn rules(spec: &Spec, path: &Path) -> Vec<SpecError> {
         (DataSource::Simulator, _) => {
             errors.push(invalid("protocol.split", "simulated impressions are split by time: use `temporal`".into()));
         }
+        (DataSource::CtrLog, split) => {
+            if split != SplitKind::Temporal {
+                errors.push(invalid("protocol.split", "a click log is split in row (time) order: use `temporal`".into()));
+            }
+            if spec.dataset.path.is_none() {
+                errors.push(invalid("dataset.path", "a file source needs the folder of its files".into()));
+            }
+            if spec.dataset.ctr_log.is_none() {
+                errors.push(invalid("dataset.ctr_log", "source `ctr-log` needs `ctr_log: { file, format, fields }`".into()));
+            }
+        }
         (_, SplitKind::Temporal) => {
             errors.push(invalid("protocol.split", "interaction data is split by `ratio` or `leave-one-out`".into()));
         }
@@ -103,6 +114,11 @@ pub(crate) fn rules(spec: &Spec, path: &Path) -> Vec<SpecError> {
     if DeviceChoice::parse(&spec.train.device).is_none() {
         errors.push(invalid("train.device", format!("`{}` is not auto, cpu or cuda:N", spec.train.device)));
     }
+    for (i, device) in spec.devices.iter().enumerate() {
+        if DeviceChoice::parse(device).is_none() {
+            errors.push(invalid(&format!("devices[{i}]"), format!("`{device}` is not auto, cpu or cuda:N")));
+        }
+    }
     if let Some(ads) = &spec.dataset.simulator.ads
         && ads.slots.is_some()
         && ads.load.is_some()
@@ -121,6 +137,12 @@ pub(crate) fn rules(spec: &Spec, path: &Path) -> Vec<SpecError> {
     }
     if spec.train.threads == Some(0) {
         errors.push(invalid("train.threads", "must be at least 1".into()));
+    }
+    for (field, message) in crate::privacy::rules(spec) {
+        errors.push(invalid(&field, message));
+    }
+    for (field, message) in crate::ab_test::problems(spec) {
+        errors.push(invalid(&field, message));
     }
     if let Some(sweep) = &spec.sweep {
         for (field, message) in crate::sweep::structure_problems(sweep) {

@@ -42,6 +42,15 @@ pub enum TrackError {
         known: i64,
     },
 
+    /// `import` could not copy an artifact file of the source store.
+    #[error("run store {}: cannot import artifact {}: {source}", path.display(), file.display())]
+    ImportArtifact {
+        path: PathBuf,
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("run store {}: no run with id {id:?}", path.display())]
     UnknownRun { path: PathBuf, id: String },
 

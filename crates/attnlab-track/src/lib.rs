@@ -27,6 +27,9 @@
 //! - **Provenance.** [`Provenance::collect`] gathers git commit, lock-file
 //!   hash, machine and command line as `prov.*` tags (no SQLite involved).
 //! - [`Store::delete_run`] removes a run with everything that hangs off it.
+//! - **Merging.** [`Store::import`] copies another store's runs in (the
+//!   per-task stores of an array job); [`Store::settle_parent`] sets a
+//!   sweep's parent run from its children.
 //!
 //! Schema changes are append-only migrations (`schema.rs`), applied on open.
 
@@ -34,6 +37,7 @@ mod artifacts;
 mod delete;
 mod error;
 mod host;
+mod import;
 mod model;
 mod provenance;
 mod query;
@@ -47,6 +51,7 @@ pub mod sync;
 pub use error::{ParseRunStatusError, Result, TrackError};
 pub use model::{ExperimentRecord, MetricPoint, NewRun, RunRecord, RunStatus};
 pub use store::Store;
+pub use import::ImportReport;
 pub use artifacts::{ArtifactRecord, ArtifactSource};
 pub use provenance::{Provenance, peak_memory_bytes};
 pub use query::{DiffRow, MAX_CANDIDATES, MIN_PREFIX, RunDiff, RunFilter, diff_runs};

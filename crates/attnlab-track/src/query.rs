@@ -27,6 +27,8 @@ pub struct RunFilter {
     pub tags: Vec<(String, String)>,
     /// Each (key, value) must be a param of the run with exactly that value.
     pub params: Vec<(String, String)>,
+    /// Only the children of this run (a sweep's trials).
+    pub parent: Option<String>,
 }
 
 /// Values of one key across the runs given to [`diff_runs`], in their
@@ -121,6 +123,10 @@ impl Store {
         if let Some(status) = filter.status {
             args.push(Value::Text(status.as_str().to_owned()));
             sql.push_str(&format!(" AND r.status = ?{}", args.len()));
+        }
+        if let Some(parent) = &filter.parent {
+            args.push(Value::Text(parent.clone()));
+            sql.push_str(&format!(" AND r.parent_run_id = ?{}", args.len()));
         }
         for (table, pairs) in [("tags", &filter.tags), ("params", &filter.params)] {
             for (key, value) in pairs {

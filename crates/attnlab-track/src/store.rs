@@ -143,8 +143,30 @@ impl Store {
     /// one. A `parent` that does not exist is [`TrackError::UnknownRun`].
     pub fn create_run(&self, new: &NewRun) -> Result<String> {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let me = ProcessIdentity::current();
+        self.write("create run", |tx| self.insert_run(tx, &id, new))?;
+        Ok(id)
+    }
+
+    /// Creates the run `id` as [`Store::create_run`] would, unless a run
+    /// with that id already exists; returns whether it was created. Lets
+    /// processes that write separate stores (array-job tasks) share one
+    /// parent run, which `attnlab runs import` later finds under one id.
+    pub fn ensure_run_with_id(&self, id: &str, new: &NewRun) -> Result<bool> {
         self.write("create run", |tx| {
+            let exists = tx
+                .prepare_cached("SELECT 1 FROM runs WHERE id = ?1")
+                .and_then(|mut stmt| stmt.exists([id]))
+                .map_err(self.err("look up run"))?;
+            if !exists {
+                self.insert_run(tx, id, new)?;
+            }
+            Ok(!exists)
+        })
+    }
+
+    fn insert_run(&self, tx: &Transaction<'_>, id: &str, new: &NewRun) -> Result<()> {
+        let me = ProcessIdentity::current();
+        {
             if let Some(parent) = &new.parent {
                 self.require_run(tx, parent)?;
             }
@@ -172,11 +194,10 @@ impl Store {
                 ],
             )
             .map_err(self.err("create run"))?;
-            self.upsert_pairs(tx, "params", &id, &new.params)?;
-            self.upsert_pairs(tx, "tags", &id, &new.tags)?;
+            self.upsert_pairs(tx, "params", id, &new.params)?;
+            self.upsert_pairs(tx, "tags", id, &new.tags)?;
             Ok(())
-        })?;
-        Ok(id)
+        }
     }
 
     /// Appends metric points in ONE transaction, so a step's worth of

@@ -127,6 +127,15 @@ pub fn fit<T: TrainTask + ?Sized>(
         history: Vec::new(),
         scaler: (config.amp == Amp::Fp16).then(LossScaler::default),
     };
+    // a target epsilon becomes a noise multiplier once N is known
+    let resolved;
+    let config = match &config.privacy {
+        Some(dp) => {
+            resolved = TrainConfig { privacy: Some(crate::dp_sgd::resolve(dp, config, examples)?), ..config.clone() };
+            &resolved
+        }
+        None => config,
+    };
     let resumed_after = match &last {
         Some(path) => {
             resume(path, vs, optimizer.as_mut(), examples, valid_metric, config, &mut state)?;
@@ -138,6 +147,12 @@ pub fn fit<T: TrainTask + ?Sized>(
     let mut progress = Progress::new(&config.label);
     while state.epoch < config.epochs && !state.stopped_early {
         let epoch = state.epoch + 1;
+        if let Some(dp) = &config.privacy
+            && dp.would_exceed(epoch, config.batch_size, examples)?
+        {
+            state.stopped_early = true; // the privacy budget is spent
+            break;
+        }
         let mut ctx = Epoch { task, config, schedule: &schedule, total_steps, state: &mut state, progress: &mut progress, vs };
         let report = ctx.run(epoch, optimizer.as_mut())?;
         progress.finish_epoch(&epoch_line(&report));
@@ -168,6 +183,7 @@ pub fn fit<T: TrainTask + ?Sized>(
         history: state.history,
         resumed_after,
         global_steps: state.global_step,
+        noise_multiplier: config.privacy.as_ref().map(|dp| dp.noise_multiplier),
     })
 }
 
@@ -193,6 +209,20 @@ impl<T: TrainTask + ?Sized> Epoch<'_, T> {
         let order = BatchOrder::shuffled(source.len(), config.batch_size, &mut Rng::new(seed));
         progress.start_epoch(epoch, order.batches());
         let (mut loss_sum, mut seen, mut lr) = (0.0, 0usize, schedule.lr);
+        if let Some(dp) = &config.privacy {
+            // DP-SGD samples its own (Poisson) batches: see dp_sgd.rs
+            let mut lr_of_step = || {
+                lr = schedule.lr_at(state.global_step, total_steps);
+                state.global_step += 1;
+                lr
+            };
+            let mut on_step = |sum: f64, n: usize| {
+                progress.step(sum / n.max(1) as f64, schedule.lr, n as f64 / epoch_start.elapsed().as_secs_f64())
+            };
+            let settings = (config.batch_size, config.device, seed, epoch);
+            let done = crate::dp_sgd::dp_epoch(task, optimizer, dp, settings, &mut lr_of_step, &mut on_step)?;
+            (loss_sum, seen) = (done.loss_sum, done.seen);
+        } else {
         let gather = |step: usize, rows: &[usize]| (rows.len(), source.gather(rows, batch_seed(seed, step)));
         prefetch(&order, config.prefetch, gather, |step, (rows, batch)| -> Result<()> {
             lr = schedule.lr_at(state.global_step, total_steps);
@@ -227,6 +257,7 @@ impl<T: TrainTask + ?Sized> Epoch<'_, T> {
             progress.step(loss_sum / seen as f64, lr, seen as f64 / epoch_start.elapsed().as_secs_f64());
             Ok(())
         })?;
+        }
         let train_seconds = epoch_start.elapsed().as_secs_f64();
         let values = task.validate()?;
         let valid_metric = task.valid_metric();
@@ -250,6 +281,7 @@ impl<T: TrainTask + ?Sized> Epoch<'_, T> {
             samples_per_s: seen as f64 / train_seconds.max(1e-9),
             improved,
             lr,
+            epsilon: epsilon_after(config, epoch, source.len())?,
         })
     }
 }
@@ -343,6 +375,7 @@ fn resume(
             samples_per_s: r.samples_per_s,
             improved: r.improved,
             lr: r.lr,
+            epsilon: epsilon_after(config, r.epoch, examples)?,
         });
     }
     state.best = match (meta.best_epoch, meta.best_value) {
@@ -377,6 +410,11 @@ fn resume(
     Ok(())
 }
 
+/// ε spent after `epoch` epochs of a private run (`None` otherwise).
+fn epsilon_after(config: &TrainConfig, epoch: usize, examples: usize) -> Result<Option<f64>> {
+    config.privacy.as_ref().map(|dp| dp.epsilon_after(epoch, config.batch_size, examples)).transpose()
+}
+
 fn epoch_line(r: &EpochReport) -> String {
     let metrics: Vec<String> = r.valid.iter().map(|(m, v)| format!("valid.{} {v:.4}", m.name())).collect();
     format!(
@@ -388,5 +426,5 @@ fn epoch_line(r: &EpochReport) -> String {
         r.samples_per_s,
         r.seconds,
         if r.improved { "  *" } else { "" }
-    )
+    ) + &r.epsilon.map(|e| format!("  epsilon {e:.3}")).unwrap_or_default()
 }

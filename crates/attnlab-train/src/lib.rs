@@ -31,8 +31,10 @@ pub mod amp;
 mod batches;
 pub mod checkpoint;
 mod device;
+pub mod dp_sgd;
 mod engine;
 mod error;
+pub mod federated;
 pub mod finetune;
 pub mod loss;
 mod metric;
@@ -48,6 +50,8 @@ mod trainer;
 pub use amp::Amp;
 pub use batches::{batch_of, BatchOrder, RawBatch};
 pub use device::{resolve_device, DeviceInfo};
+pub use dp_sgd::DpConfig;
+pub use federated::{partition_users, train_federated, train_federated_multitask, FederatedConfig, FederatedDp, Partition};
 pub use engine::{batch_seed, fit, BatchSource, TrainTask};
 pub use error::{Result, TrainError};
 pub use optim::{Optimizer, OptimizerConfig, OptimizerKind};
@@ -62,6 +66,8 @@ pub use trainer::{epoch_seed, predict, train, EpochObserver, EpochReport, TrainC
 mod tests;
 #[cfg(test)]
 mod multitask_tests;
+#[cfg(test)]
+mod dp_tests;
 #[cfg(test)]
 mod next_item_tests;
 #[cfg(all(test, feature = "cuda-tests"))]

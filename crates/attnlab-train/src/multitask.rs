@@ -47,12 +47,12 @@ pub fn multitask_metrics(data: &Impressions, pctr: &[f32], pcvr: &[f32]) -> Vec<
     .collect()
 }
 
-struct MultiTask<'a> {
-    model: &'a dyn MultiTaskModel,
-    train: &'a Impressions,
-    valid: &'a Impressions,
-    config: &'a TrainConfig,
-    options: &'a MultiTaskOptions,
+pub(crate) struct MultiTask<'a> {
+    pub(crate) model: &'a dyn MultiTaskModel,
+    pub(crate) train: &'a Impressions,
+    pub(crate) valid: &'a Impressions,
+    pub(crate) config: &'a TrainConfig,
+    pub(crate) options: &'a MultiTaskOptions,
 }
 
 impl TrainTask for MultiTask<'_> {

@@ -259,6 +259,7 @@ pub fn train_next_item(
             history: Vec::new(),
             resumed_after: None,
             global_steps: 0,
+            noise_multiplier: None,
         });
     }
     let task = NextItem { model, prepared, examples: NextItemExamples::new(prepared), metrics, config };

@@ -8,6 +8,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::amp::{autocast, Amp};
 use crate::batches::{BatchOrder, RawBatch};
+use crate::dp_sgd::DpConfig;
 use crate::engine::{fit, BatchSource, TrainTask};
 use crate::loss::bce_with_logits;
 use crate::metric::TaskMetric;
@@ -57,6 +58,8 @@ pub struct TrainConfig {
     pub freeze: Vec<String>,
     /// Prefix of progress lines, e.g. the run name.
     pub label: String,
+    /// Train with DP-SGD ([`crate::dp_sgd`]) instead of plain mini-batches.
+    pub privacy: Option<DpConfig>,
 }
 
 impl Default for TrainConfig {
@@ -81,6 +84,7 @@ impl Default for TrainConfig {
             init_from: None,
             freeze: Vec::new(),
             label: String::new(),
+            privacy: None,
         }
     }
 }
@@ -103,6 +107,8 @@ pub struct EpochReport {
     pub improved: bool,
     /// Learning rate of the epoch's last step.
     pub lr: f64,
+    /// DP-SGD: ε spent so far (at the run's δ), from the RDP accountant.
+    pub epsilon: Option<f64>,
 }
 
 /// Receives every epoch's figures (e.g. to log them to the run store).
@@ -123,6 +129,8 @@ pub struct TrainOutcome {
     /// The epoch the run resumed after, if it did.
     pub resumed_after: Option<usize>,
     pub global_steps: usize,
+    /// DP-SGD: the noise multiplier used (solved from a target ε if given).
+    pub noise_multiplier: Option<f64>,
 }
 
 /// The shuffling seed and libtorch seed of `epoch`: a pure function of
@@ -135,11 +143,11 @@ pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
 
 /// The CTR task: clicks by binary cross-entropy, validated with
 /// `config.metrics` on the valid impressions.
-struct CtrTask<'a> {
-    model: &'a dyn CtrModel,
-    valid: &'a Impressions,
-    train: &'a Impressions,
-    config: &'a TrainConfig,
+pub(crate) struct CtrTask<'a> {
+    pub(crate) model: &'a dyn CtrModel,
+    pub(crate) valid: &'a Impressions,
+    pub(crate) train: &'a Impressions,
+    pub(crate) config: &'a TrainConfig,
 }
 
 impl BatchSource for Impressions {

@@ -11,6 +11,7 @@ pub(super) const AUCTION_CANDIDATES: usize = 8;
 /// same topic and quality ("ad blindness").
 pub(super) const AD_ATTRACT_OFFSET: f64 = -0.4;
 pub(super) const CVR_BASE_LOGIT: f64 = -3.0;
+/// Default of [`AdsConfig::cvr_affinity_weight`].
 pub(super) const CVR_AFFINITY_WEIGHT: f64 = 0.5;
 pub(super) const CVR_QUALITY_SD: f64 = 0.5;
 pub(super) const BUY_BIAS_SD: f64 = 0.4;
@@ -57,6 +58,8 @@ pub(super) struct Economy {
     pub advertisers: Vec<Advertiser>,
     pub bid_cents: Vec<u64>,
     pub budget_cents: Vec<u64>,
+    /// Weight of the user's topic affinity in the conversion logit.
+    pub cvr_affinity_weight: f64,
 }
 
 fn cents(x: f64) -> u64 {
@@ -101,7 +104,17 @@ impl Economy {
                 daily_budget: (budget_cents[a] as f64 / 100.0) as f32,
             });
         }
-        Economy { cvr_quality, price, buy_bias, first_ad, item_advertiser, advertisers, bid_cents, budget_cents }
+        Economy {
+            cvr_quality,
+            price,
+            buy_bias,
+            first_ad,
+            item_advertiser,
+            advertisers,
+            bid_cents,
+            budget_cents,
+            cvr_affinity_weight: ads.cvr_affinity_weight,
+        }
     }
 
     pub fn is_ad(&self, item: usize) -> bool {
@@ -112,7 +125,7 @@ impl Economy {
     pub fn cvr(&self, world: &World, u: usize, item: usize) -> f64 {
         let affinity = world.user_affinity[u][world.item_topic[item]];
         let offset = if self.is_ad(item) { AD_CVR_OFFSET } else { 0.0 };
-        sigmoid(CVR_BASE_LOGIT + CVR_AFFINITY_WEIGHT * affinity + self.cvr_quality[item] + self.buy_bias[u] + offset)
+        sigmoid(CVR_BASE_LOGIT + self.cvr_affinity_weight * affinity + self.cvr_quality[item] + self.buy_bias[u] + offset)
     }
 }
 

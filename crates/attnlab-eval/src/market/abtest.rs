@@ -24,8 +24,17 @@
 //! arm too (independent draws), for comparison.
 //!
 //! Billing: a CPC winner pays its price per click on a click, a CPA winner
-//! its price per conversion on a conversion. Budgets are not applied in the
-//! replay (see [`super::Pacer`]).
+//! its price per conversion on a conversion.
+//!
+//! Budgets: without [`ReplayConfig::budgets`] advertisers have none. With
+//! them, sessions are traffic in time order, `sessions_per_day` to a day, and
+//! each arm gives every advertiser a [`Pacer`] on its daily budget: an ad
+//! enters the auction with its pacer's shaded bid (or not at all once the
+//! day's budget is spent), charges are recorded as they happen, and after
+//! every session each pacer steps its controller at the elapsed fraction of
+//! the day (with `pacing` off, the gain is 0: the hard cap alone). Sessions
+//! of one arm then depend on each other; the paired comparison below still
+//! treats them as independent.
 //!
 //! # Metrics and comparisons
 //!
@@ -44,7 +53,7 @@
 //! and `d_s = z_s^b − z_s^0`, whose mean is exactly `R_b − R_0`. An
 //! undefined ratio (no denominator) is NaN, and so is its difference.
 
-use super::auction::{Ad, AuctionConfig, BidKind, Mechanism, run_auction};
+use super::auction::{Ad, AuctionConfig, BidKind, Mechanism, Pacer, run_auction};
 use super::{Z_95, mean_var, normal_quantile, normal_two_sided};
 use crate::{EvalError, Result};
 
@@ -135,11 +144,40 @@ pub struct ReplayConfig {
     pub seed: u64,
     /// Draw outcomes from the same uniforms in every arm (default true).
     pub common_random_numbers: bool,
+    /// Advertisers' daily budgets (default none); see the module doc.
+    pub budgets: Option<Budgets>,
 }
 
 impl ReplayConfig {
     pub fn new(examination: Vec<f64>, seed: u64) -> Self {
-        ReplayConfig { examination, seed, common_random_numbers: true }
+        ReplayConfig { examination, seed, common_random_numbers: true, budgets: None }
+    }
+}
+
+/// Daily budgets of the advertisers in a replay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Budgets {
+    /// Index `a - 1`: advertiser `a`'s budget per day, > 0.
+    pub daily: Vec<f64>,
+    /// Session `s` is on day `⌊s / sessions_per_day⌋` (> 0).
+    pub sessions_per_day: f64,
+    /// Shade bids to spread spend over the day ([`Pacer`]); `false` keeps
+    /// only the hard cap.
+    pub pacing: bool,
+}
+
+impl Budgets {
+    fn pacers(&self) -> Result<Vec<Pacer>> {
+        let gain = if self.pacing { Pacer::DEFAULT_GAIN } else { 0.0 };
+        self.daily.iter().map(|&b| Pacer::new(b).map(|p| p.with_gain(gain))).collect()
+    }
+
+    /// (day, elapsed fraction of the day after this session) of session `s`.
+    fn clock(&self, s: usize) -> (u64, f64) {
+        let t = s as f64 / self.sessions_per_day;
+        let day = t.floor();
+        let next = (s + 1) as f64 / self.sessions_per_day;
+        (day as u64, if next >= day + 1.0 { 1.0 } else { next - day })
     }
 }
 
@@ -340,6 +378,16 @@ fn check(sessions: &[Session], arms: &[Arm], config: &ReplayConfig) -> Result<()
             )));
         }
     }
+    if let Some(b) = &config.budgets {
+        if !(b.sessions_per_day.is_finite() && b.sessions_per_day > 0.0) {
+            return Err(bad(format!("budgets: sessions_per_day {} must be finite and > 0", b.sessions_per_day)));
+        }
+        b.pacers()?;
+        let known = b.daily.len() as u32;
+        if let Some(s) = sessions.iter().position(|s| s.ads.iter().any(|a| a.advertiser == 0 || a.advertiser > known)) {
+            return Err(bad(format!("session {s}: an ad's advertiser has no budget (advertisers are 1..={known})")));
+        }
+    }
     for arm in arms {
         let slots = &arm.policy.ad_slots;
         if let Some(k) = slots.iter().enumerate().position(|(k, &p)| p >= feed || slots[..k].contains(&p)) {
@@ -386,13 +434,14 @@ const AD: u64 = 1;
 const CLICK: u64 = 0;
 const CONVERSION: u64 = 1;
 
-/// One arm on one session.
+/// One arm on one session; with `pacers`, bids are shaded and charges recorded.
 fn play(
     session: &Session,
     pred: &ArmPredictions,
     policy: &FeedPolicy,
     config: &ReplayConfig,
     key: [u64; 2],
+    mut pacers: Option<&mut [Pacer]>,
 ) -> Result<SessionOutcome> {
     let e = &config.examination;
     let draw = |kind: u64, index: usize, what: u64| {
@@ -408,7 +457,11 @@ fn play(
         .enumerate()
         .map(|(j, a)| Ad {
             advertiser: a.advertiser,
-            bid: a.bid,
+            // a spent budget bids 0, which no auction accepts
+            bid: match pacers.as_deref() {
+                Some(p) => p[a.advertiser as usize - 1].shade(a.bid).unwrap_or(0.0),
+                None => a.bid,
+            },
             pctr: pred.ad_pctr[j],
             pcvr: pred.ad_pcvr[j],
             bid_kind: a.bid_kind,
@@ -441,6 +494,9 @@ fn play(
                 }
                 if w.bid_kind == BidKind::Cpc || converted {
                     out.revenue += w.price;
+                    if let Some(p) = pacers.as_deref_mut() {
+                        p[w.advertiser as usize - 1].charge(w.price);
+                    }
                 }
             }
         } else if let Some(i) = organic.next() {
@@ -462,12 +518,22 @@ pub fn replay(sessions: &[Session], arms: &[Arm], config: &ReplayConfig) -> Resu
     let mut reports = Vec::with_capacity(arms.len());
     for (a, arm) in arms.iter().enumerate() {
         let arm_key = if config.common_random_numbers { 0 } else { a as u64 + 1 };
-        let outcomes = sessions
-            .iter()
-            .zip(&arm.predictions)
-            .enumerate()
-            .map(|(s, (session, pred))| play(session, pred, &arm.policy, config, [s as u64, arm_key]))
-            .collect::<Result<Vec<_>>>()?;
+        let mut pacers = config.budgets.as_ref().map(Budgets::pacers).transpose()?;
+        let mut day = 0;
+        let mut outcomes = Vec::with_capacity(sessions.len());
+        for (s, (session, pred)) in sessions.iter().zip(&arm.predictions).enumerate() {
+            let clock = config.budgets.as_ref().map(|b| b.clock(s));
+            if let (Some(p), Some((today, _))) = (pacers.as_mut(), clock)
+                && today != day
+            {
+                p.iter_mut().for_each(Pacer::new_day);
+                day = today;
+            }
+            outcomes.push(play(session, pred, &arm.policy, config, [s as u64, arm_key], pacers.as_deref_mut())?);
+            if let (Some(p), Some((_, elapsed))) = (pacers.as_mut(), clock) {
+                p.iter_mut().for_each(|pacer| pacer.update(elapsed));
+            }
+        }
         let mut totals = SessionOutcome::default();
         outcomes.iter().for_each(|o| totals.add(o));
         reports.push(ArmReport { name: arm.name.clone(), totals, sessions: outcomes });

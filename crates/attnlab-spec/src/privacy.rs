@@ -1,0 +1,160 @@
+//! The spec sections of privacy-preserving training: `train.privacy`
+//! (DP-SGD) and `train.federated` (federated averaging, optionally with
+//! user-level DP on client updates). Cross-field rules are in
+//! `validate.rs` ([`rules`]).
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::Spec;
+
+/// DP-SGD: per-example clipping, Gaussian noise, an RDP accountant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacySpec {
+    /// Clip each example's (microbatch's) gradient to this L2 norm (C).
+    #[serde(deserialize_with = "positive")]
+    pub max_grad_norm: f64,
+    /// Noise standard deviation over C (σ); give this or `target_epsilon`.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "optional_positive")]
+    pub noise_multiplier: Option<f64>,
+    /// Solve σ so that all `epochs` end at this ε (at `delta`).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "optional_positive")]
+    pub target_epsilon: Option<f64>,
+    /// δ of the reported (ε, δ); in (0, 1).
+    #[serde(default = "default_delta", deserialize_with = "probability")]
+    pub delta: f64,
+    /// Examples per clipped unit; 1 = per-example clipping.
+    #[serde(default = "one", deserialize_with = "at_least_one")]
+    pub microbatch: u64,
+    /// Stop before the epoch that would push ε past this.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "optional_positive")]
+    pub stop_at_epsilon: Option<f64>,
+}
+
+/// Federated averaging over clients made of users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederatedSpec {
+    /// Number of clients K the training users are split into.
+    #[serde(deserialize_with = "at_least_one")]
+    pub clients: u64,
+    #[serde(default)]
+    pub partition: PartitionKind,
+    /// Communication rounds (logged as steps).
+    #[serde(deserialize_with = "at_least_one")]
+    pub rounds: u64,
+    /// Clients sampled per round (the expected number when `dp` is set).
+    #[serde(deserialize_with = "at_least_one")]
+    pub clients_per_round: u64,
+    /// Passes over its own data a sampled client makes per round.
+    #[serde(default = "one", deserialize_with = "at_least_one")]
+    pub local_epochs: u64,
+    /// User-level DP on client updates (DP-FedAvg).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dp: Option<FederatedDpSpec>,
+}
+
+/// How users become clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PartitionKind {
+    /// Users assigned to clients uniformly at random (IID-like).
+    #[default]
+    Random,
+    /// Users grouped by their dominant interest (the category they click
+    /// most in train): the simulator has no regions, and interest
+    /// communities are its natural non-IID grouping.
+    Interest,
+}
+
+/// Clip each client's update and add Gaussian noise to their sum.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederatedDpSpec {
+    /// L2 bound of one client's update (weights after minus before).
+    #[serde(deserialize_with = "positive")]
+    pub clip: f64,
+    #[serde(deserialize_with = "positive")]
+    pub noise_multiplier: f64,
+    #[serde(default = "default_delta", deserialize_with = "probability")]
+    pub delta: f64,
+}
+
+fn default_delta() -> f64 {
+    1e-5
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let v = u64::deserialize(d)?;
+    if v == 0 {
+        return Err(serde::de::Error::custom("must be at least 1"));
+    }
+    Ok(v)
+}
+
+fn positive<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v = f64::deserialize(d)?;
+    if !(v.is_finite() && v > 0.0) {
+        return Err(serde::de::Error::custom(format!("must be a finite number > 0, got {v}")));
+    }
+    Ok(v)
+}
+
+fn optional_positive<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    positive(d).map(Some)
+}
+
+fn probability<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v = f64::deserialize(d)?;
+    if !(v > 0.0 && v < 1.0) {
+        return Err(serde::de::Error::custom(format!("must be in (0, 1), got {v}")));
+    }
+    Ok(v)
+}
+
+/// The cross-field problems of the privacy sections, as (field, message).
+pub(crate) fn rules(spec: &Spec) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let t = &spec.train;
+    if let Some(p) = &t.privacy {
+        if p.noise_multiplier.is_some() == p.target_epsilon.is_some() {
+            out.push(("train.privacy".into(), "give exactly one of `noise_multiplier` and `target_epsilon`".into()));
+        }
+        if let (Some(target), Some(stop)) = (p.target_epsilon, p.stop_at_epsilon)
+            && stop < target
+        {
+            out.push(("train.privacy.stop_at_epsilon".into(), format!("{stop} is below target_epsilon {target}")));
+        }
+        if t.clip_grad_norm.is_some() {
+            out.push(("train.clip_grad_norm".into(), "DP-SGD clips per example: use train.privacy.max_grad_norm".into()));
+        }
+        if t.amp != crate::AmpSpec::None {
+            out.push(("train.amp".into(), "DP-SGD trains in full precision: set amp: none".into()));
+        }
+        if p.microbatch > t.batch_size {
+            out.push(("train.privacy.microbatch".into(), format!("{} is larger than batch_size {}", p.microbatch, t.batch_size)));
+        }
+    }
+    if let Some(f) = &t.federated {
+        if t.privacy.is_some() {
+            out.push(("train.federated".into(), "private federated training is `federated.dp`, not train.privacy".into()));
+        }
+        if f.clients < 2 {
+            out.push(("train.federated.clients".into(), "federated averaging needs at least 2 clients".into()));
+        }
+        if f.clients_per_round > f.clients {
+            out.push((
+                "train.federated.clients_per_round".into(),
+                format!("{} is more than the {} clients", f.clients_per_round, f.clients),
+            ));
+        }
+        if spec.dataset.source != crate::DataSource::Simulator {
+            out.push(("train.federated".into(), "clients are made of impression users: use the simulator".into()));
+        }
+    }
+    out
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# attnlab vs RecBole 1.2.1 on MovieLens-100k, same data files, same protocol,
+# same hyper-parameters, one machine, one go; prints a side-by-side table of
+# wall time per epoch, total wall time and test recall/ndcg/mrr/hit@10.
+#
+#   BPR:             trained to convergence on both sides (early stopping,
+#                    patience 10 on MRR@10, at most 300 epochs).
+#   GRU4Rec, SASRec: 5 epochs on both sides; attnlab alone also to
+#                    convergence (patience 10 on NDCG@10).
+#
+# Settings (experiments/ml100k-bpr.yaml, experiments/ml100k-sequential.yaml,
+# mirrored in scripts/recbole_run.py): RS 8:1:1 for BPR, LS by time for the
+# sequential models, full ranking, seed 2020, embedding 64, max_len 50,
+# hidden 64, 2 layers, 2 heads, CE loss.
+#
+# Usage: scripts/bench-recbole.sh [OUT_DIR]   (default target/bench-recbole)
+#        ATTNLAB_BIN=PATH scripts/bench-recbole.sh   (use that binary, skip `make build`)
+# RecBole goes into its own venv, .venv-recbole (created once, then reused),
+# which borrows the exact torch of .venv through a .pth file instead of
+# downloading another 5 GB. Not part of `make test`: it takes tens of minutes
+# on a 2-core CPU (RecBole's SASRec alone is ~3 min an epoch there).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=${1:-target/bench-recbole}
+RB_VENV=$ROOT/.venv-recbole
+RECBOLE_VERSION=1.2.1
+STAMP=$RB_VENV/.recbole-$RECBOLE_VERSION
+export VIRTUAL_ENV=$ROOT/.venv PATH=$ROOT/.venv/bin:$PATH LIBTORCH_USE_PYTORCH=1
+
+if [ ! -f "$STAMP" ]; then
+    echo "bench: creating $RB_VENV with recbole==$RECBOLE_VERSION (once)" >&2
+    python3 -m venv "$RB_VENV"
+    site=$("$RB_VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    "$ROOT/.venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' > "$site/zz_attnlab_torch.pth"
+    # RecBole imports ray, which needs pkg_resources, and numpy 1.x.
+    "$RB_VENV/bin/pip" install --quiet --disable-pip-version-check \
+        "recbole==$RECBOLE_VERSION" "numpy<2" "pandas<2.3" "setuptools<70"
+    "$RB_VENV/bin/python" -c "import recbole, torch; assert recbole.__version__ == '$RECBOLE_VERSION'"
+    touch "$STAMP"
+fi
+
+# ATTNLAB_BIN: an attnlab binary built earlier (skips the build).
+if [ -z "${ATTNLAB_BIN:-}" ]; then
+    make --no-print-directory build >&2
+fi
+BIN=${ATTNLAB_BIN:-$ROOT/target/debug/attnlab}
+"$BIN" data fetch ml-100k >&2
+mkdir -p "$OUT"
+rm -f "$OUT"/attnlab-*.db* "$OUT"/recbole-*.json
+
+CONVERGE=(train.epochs=300 train.early_stopping.patience=10)
+FIVE=(train.epochs=5 train.early_stopping.patience=10)
+step() { echo "bench: $*" >&2; }
+
+step "attnlab BPR, converged"
+"$BIN" run experiments/ml100k-bpr.yaml "${CONVERGE[@]}" --db "$OUT/attnlab-bpr.db" >&2
+step "RecBole BPR, converged"
+"$RB_VENV/bin/python" scripts/recbole_run.py BPR 300 10 "$ROOT/data" "$OUT/recbole-BPR.json" >&2
+
+step "attnlab GRU4Rec and SASRec, 5 epochs"
+"$BIN" run experiments/ml100k-sequential.yaml "${FIVE[@]}" --db "$OUT/attnlab-seq5.db" >&2
+for model in GRU4Rec SASRec; do
+    step "RecBole $model, 5 epochs"
+    "$RB_VENV/bin/python" scripts/recbole_run.py "$model" 5 10 "$ROOT/data" "$OUT/recbole-$model-5.json" >&2
+done
+
+step "attnlab GRU4Rec and SASRec, converged"
+"$BIN" run experiments/ml100k-sequential.yaml "${CONVERGE[@]}" --db "$OUT/attnlab-seqconv.db" >&2
+
+python3 scripts/recbole_table.py "$OUT"

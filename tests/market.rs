@@ -1,0 +1,110 @@
+//! The offline A/B test of the ad market through the binary: a small
+//! trained model against ranking ads by bid alone, on fresh simulated
+//! sessions, stored and shown in the report; and its input errors.
+
+use crate::util::Scratch;
+
+const SPEC: &str = "\
+name: abmarket
+dataset:
+  source: simulator
+  seed: 3
+  simulator:
+    users: 600
+    items: 240
+    topics: 8
+    sessions_per_user: 10
+    slots: 8
+    ads: { advertisers: 8, ad_share: 0.2, slots: [1, 4] }
+protocol:
+  history_len: 10
+  metrics: [ctr_auc, cvr_auc, ctcvr_auc]
+  valid_metric: ctr_auc
+train:
+  epochs: 3
+  batch_size: 512
+  optimizer: { name: adam, lr: 0.01 }
+models:
+  - { name: esmm, model: ESMM, params: { embed_dim: 8 } }
+seeds: [5]
+ab_test:
+  arms:
+    - { name: by-bid, policy: bid-only }
+    - { name: esmm, model: esmm }
+    - { name: oracle, policy: true-probabilities }
+  sessions: 20000
+  seed: 17
+  trade_off: { ad_loads: [1, 2, 3] }
+  power: { lift: 0.05 }
+";
+
+/// The experiment's A/B test run, from `runs list --json`.
+fn ab_run(s: &Scratch) -> serde_json::Value {
+    let runs: serde_json::Value = serde_json::from_str(&s.attnlab(&["runs", "list", "abmarket", "--json"]).ok().stdout()).unwrap();
+    let tests: Vec<&serde_json::Value> = runs.as_array().unwrap().iter().filter(|r| r["model"] == "ab-test").collect();
+    assert!(!tests.is_empty(), "{runs:#}");
+    tests[0].clone()
+}
+
+#[test]
+fn a_trained_model_earns_more_than_ranking_ads_by_bid_and_the_report_shows_it() {
+    let s = Scratch::new();
+    let spec = s.write("market.yaml", SPEC);
+    let spec = spec.to_str().unwrap();
+    let run = s.attnlab(&["run", spec]).ok();
+    let out = run.stdout();
+    assert!(out.contains("offline A/B test on 20000 fresh sessions"), "{out}");
+    assert!(out.contains("sessions per arm to detect a +5.0% revenue change"), "{out}");
+    assert!(out.contains("revenue vs engagement as the ad load varies"), "{out}");
+
+    let ab = ab_run(&s);
+    let m = &ab["metrics"];
+    let metric = |k: &str| m[k].as_f64().unwrap_or_else(|| panic!("no metric {k}: {m:#}"));
+    let (low, high) = (metric("ab.esmm.revenue_per_session.ci_low"), metric("ab.esmm.revenue_per_session.ci_high"));
+    assert!(low > 0.0, "the model's revenue gain over bid-only has a 95% CI above 0: [{low}, {high}]");
+    assert!(metric("ab.esmm.revenue_per_session") > metric("ab.by-bid.revenue_per_session"));
+    assert!(metric("ab.esmm.revenue_per_session.p") < 0.05);
+    // ads that fit the user are clicked more; the true probabilities bound what a model can do
+    assert!(metric("ab.esmm.ad_ctr.ci_low") > 0.0);
+    assert!(metric("ab.oracle.ad_ctr") > metric("ab.esmm.ad_ctr"));
+
+    let html_path = s.path("report.html");
+    s.attnlab(&["report", "abmarket", "-o", html_path.to_str().unwrap()]).ok();
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    let section = &html[html.find("id=\"ab-test\"").expect("the A/B section")..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert!(section.contains("by-bid") && section.contains("esmm") && section.contains("revenue_per_session"));
+    assert!(section.contains("<svg"), "the trade-off curve");
+    let results = &html[html.find("<table class=\"results\"").unwrap()..];
+    assert!(!results[..results.find("</table>").unwrap()].contains("ab-test"), "the A/B run is not a results row");
+
+    // `ab-test` replays from the finished runs without training again
+    let again = s.attnlab(&["ab-test", spec, "ab_test.sessions=500"]).ok();
+    assert!(again.stdout().contains("offline A/B test on 500 fresh sessions"), "{}", again.stdout());
+    assert!(!again.stderr().contains("epoch"), "nothing is trained: {}", again.stderr());
+
+    // input errors exit 2 with a message that names the problem
+    let missing = s.attnlab(&["ab-test", spec, "train.epochs=2"]);
+    assert_eq!(missing.code(), 2, "{}", missing.stderr());
+    assert!(missing.stderr().contains("ab_test.arms[1] `esmm`: model `esmm` has no finished run of this spec"), "{}", missing.stderr());
+    let unknown_run = s.attnlab(&["ab-test", spec, "ab_test.arms.1.model=null", "ab_test.arms.1.run=ffff0000"]);
+    assert_eq!(unknown_run.code(), 2, "{}", unknown_run.stderr());
+    assert!(unknown_run.stderr().contains("ab_test.arms[1] `esmm`") && unknown_run.stderr().contains("ffff0000"), "{}", unknown_run.stderr());
+}
+
+#[test]
+fn an_arm_naming_an_unknown_model_is_a_spec_error() {
+    let s = Scratch::new();
+    let spec = s.write("market.yaml", &SPEC.replace("{ name: esmm, model: esmm }", "{ name: esmm, model: esm }"));
+    for command in ["validate", "ab-test", "run"] {
+        let out = s.attnlab(&[command, spec.to_str().unwrap()]);
+        assert_eq!(out.code(), 2, "{command}: {}", out.stderr());
+        let text = out.stderr() + &out.stdout();
+        assert!(text.contains("ab_test.arms[1].model: `esm` names an unknown model"), "{command}: {text}");
+    }
+    assert!(!s.db().exists(), "nothing was written");
+    let none = s.write("plain.yaml", &SPEC[..SPEC.find("ab_test:").unwrap()]);
+    let out = s.attnlab(&["ab-test", none.to_str().unwrap()]);
+    assert_eq!(out.code(), 2, "{}", out.stderr());
+    assert!(out.stderr().contains("no `ab_test:` section"), "{}", out.stderr());
+}
