@@ -192,3 +192,28 @@ fn save(store: &Store, run_id: &str, sample: &AttentionSample) -> anyhow::Result
     store.log_artifact(run_id, ATTENTION_ARTIFACT, ArtifactSource::Bytes(&json))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_are_absolute_weights_normalised_to_one() {
+        let s = shares(&[(1, None, 0.5), (2, None, -1.5), (3, None, 0.0)]);
+        let w: Vec<f64> = s.iter().map(|a| a.weight).collect();
+        assert_eq!(w, vec![0.25, 0.75, 0.0]);
+        assert_eq!(s[1].raw, -1.5, "the raw weight is kept as the model gave it");
+        assert!(shares(&[(1, None, 0.0)]).iter().all(|a| a.weight == 0.0), "no NaN from all-zero weights");
+    }
+
+    #[test]
+    fn sample_users_are_evenly_spaced_by_id_each_with_its_first_row() {
+        // users 0..20 in reverse row order, each twice
+        let candidates: Vec<(u32, usize)> = (0..40).map(|r| (19 - (r % 20) as u32, r)).collect();
+        let rows = sample_rows(candidates.into_iter());
+        let users: Vec<u32> = rows.iter().map(|&r| 19 - (r % 20) as u32).collect();
+        assert_eq!(users, vec![0, 3, 6, 10, 13, 16]);
+        assert!(rows.iter().all(|&r| r < 20), "the first row of each user");
+        assert_eq!(sample_rows([(5, 9)].into_iter()), vec![9]);
+    }
+}

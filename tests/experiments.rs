@@ -142,3 +142,44 @@ fn a_spec_whose_data_is_missing_says_where_to_get_it() {
         assert!(run.stderr().contains("does not exist") && run.stderr().contains("where to get the data"), "{name}: {}", run.stderr());
     }
 }
+
+/// Trial processes compute exactly what one process computes (fixed seeds,
+/// the same torch thread count).
+#[test]
+fn jobs_2_gives_the_metrics_of_jobs_1() {
+    let test_auc = |jobs: &str| -> Vec<(String, f64)> {
+        let s = Scratch::new();
+        let spec = sweep_spec(&s);
+        s.attnlab(&["run", spec.to_str().unwrap(), "train.threads=1", "--jobs", jobs]).ok();
+        let (_, trials) = sweep_runs(&s);
+        let mut values: Vec<(String, f64)> = trials
+            .iter()
+            .map(|t| (t["tags"]["sweep.values"].as_str().unwrap().to_string(), t["metrics"]["test.auc"].as_f64().unwrap()))
+            .collect();
+        values.sort_by(|a, b| a.0.cmp(&b.0));
+        values
+    };
+    let one = test_auc("1");
+    assert_eq!(one.len(), 2);
+    assert_eq!(test_auc("2"), one);
+}
+
+/// A sweep killed in its second trial: the next run skips the finished
+/// trial, resumes the killed one, and the parent ends FINISHED.
+#[test]
+fn a_killed_sweep_resumes_with_only_what_is_missing() {
+    let s = Scratch::new();
+    let spec = sweep_spec(&s);
+    let args = ["run", spec.to_str().unwrap(), "train.epochs=3", "train.early_stopping.patience=5"];
+    // trial 0's three epochs and one of trial 1's
+    let mut child = crate::runs::start_and_wait_for_epochs(&s, &args, 4);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let rerun = s.attnlab(&args).ok();
+    assert_eq!(rerun.stderr().matches("skipped").count(), 1, "trial 0 is not run again: {}", rerun.stderr());
+    assert!(rerun.stderr().contains("KILLED"), "{}", rerun.stderr());
+    let (parent, trials) = sweep_runs(&s);
+    let statuses: Vec<&str> = trials.iter().map(|t| t["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["FINISHED", "KILLED", "FINISHED"], "one run per trial, plus the killed attempt");
+    assert_eq!(parent["status"], "FINISHED", "the latest attempt of each trial counts");
+}

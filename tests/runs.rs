@@ -24,7 +24,7 @@ fn run_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
 
 /// Starts `attnlab ARGS` in the background and returns once it has logged
 /// `epochs` epochs (its stderr is kept for the caller).
-fn start_and_wait_for_epochs(s: &Scratch, args: &[&str], epochs: i64) -> std::process::Child {
+pub fn start_and_wait_for_epochs(s: &Scratch, args: &[&str], epochs: i64) -> std::process::Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_attnlab"))
         .args(args)
         .current_dir(s.dir.path())
