@@ -157,6 +157,9 @@ pub enum RunsCommand {
         /// Only runs with this param (key=value); repeatable.
         #[arg(long = "param")]
         params: Vec<String>,
+        /// Only the children of this run (a sweep's trials); an id or prefix.
+        #[arg(long)]
+        parent: Option<String>,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,

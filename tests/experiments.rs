@@ -34,6 +34,10 @@ fn grid_sweep_runs_every_trial_and_trial_selects_one() {
     assert!(run.stdout().contains("best trial per model (chosen on validation)"), "{}", run.stdout());
     let (parent, trials) = sweep_runs(&s);
     assert_eq!(parent["status"], "FINISHED", "settled from its finished trials");
+    let parent_id = parent["id"].as_str().unwrap();
+    let children = s.attnlab(&["runs", "list", "--parent", &parent_id[..8], "--json"]).ok().stdout();
+    let children: serde_json::Value = serde_json::from_str(&children).unwrap();
+    assert_eq!(children.as_array().unwrap().len(), 2, "runs list --parent lists the trials");
     // the best trial is the one with the higher valid AUC
     let valid = |r: &serde_json::Value| r["metrics"]["best.valid.auc"].as_f64().unwrap();
     let winner = trials.iter().max_by(|a, b| valid(a).total_cmp(&valid(b))).unwrap();

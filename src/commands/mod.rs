@@ -26,8 +26,15 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Validate { spec, overrides } => validate::validate(&spec, &overrides),
         Command::Explain { spec, overrides } => validate::explain(&spec, &overrides),
         Command::Runs { command } => match command {
-            RunsCommand::List { experiment, status, tags, params, json, store } => runs::list(
-                runs::ListArgs { experiment: experiment.as_deref(), status: status.as_deref(), tags: &tags, params: &params, json },
+            RunsCommand::List { experiment, status, tags, params, parent, json, store } => runs::list(
+                runs::ListArgs {
+                    experiment: experiment.as_deref(),
+                    status: status.as_deref(),
+                    tags: &tags,
+                    params: &params,
+                    parent: parent.as_deref(),
+                    json,
+                },
                 &store.path(),
             ),
             RunsCommand::Show { run, json, store } => runs::show(&run, json, &store.path()),

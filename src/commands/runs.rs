@@ -26,12 +26,18 @@ pub struct ListArgs<'a> {
     pub status: Option<&'a str>,
     pub tags: &'a [String],
     pub params: &'a [String],
+    /// Only the children of this run (id or prefix): a sweep's trials.
+    pub parent: Option<&'a str>,
     pub json: bool,
 }
 
 pub fn list(args: ListArgs<'_>, store_path: &Path) -> anyhow::Result<()> {
     let store = open_existing_store(store_path)?;
-    let filtering = args.experiment.is_some() || args.status.is_some() || !args.tags.is_empty() || !args.params.is_empty();
+    let filtering = args.experiment.is_some()
+        || args.status.is_some()
+        || !args.tags.is_empty()
+        || !args.params.is_empty()
+        || args.parent.is_some();
     if !filtering {
         let experiments = store.experiments()?;
         if args.json {
@@ -54,7 +60,7 @@ pub fn list(args: ListArgs<'_>, store_path: &Path) -> anyhow::Result<()> {
         status,
         tags: pairs(args.tags, "tag")?,
         params: pairs(args.params, "param")?,
-        parent: None,
+        parent: args.parent.map(|p| store.resolve_run_id(p)).transpose()?,
     };
     let runs = store.find_runs(&filter)?;
     if args.json {
