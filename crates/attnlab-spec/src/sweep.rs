@@ -247,11 +247,15 @@ pub(crate) fn check_trials(spec: &Spec, trials: &[Trial]) -> Vec<SpecError> {
     };
     let mut errors = Vec::new();
     let mut blamed: Vec<String> = Vec::new();
+    // problems of the spec itself are reported once, not again per trial
+    let sweep_path = std::path::Path::new("<sweep>");
+    let own: Vec<String> = crate::validate::rules(spec, sweep_path).iter().map(ToString::to_string).collect();
     for trial in trials {
         let all: Vec<&String> = trial.overrides.iter().collect();
         match parse(&all) {
             Ok(spec) => {
-                if let Some(e) = crate::validate::rules(&spec, std::path::Path::new("<sweep>")).into_iter().next() {
+                let new_problems = crate::validate::rules(&spec, sweep_path).into_iter().filter(|e| !own.contains(&e.to_string()));
+                if let Some(e) = new_problems.into_iter().next() {
                     let message = format!("trial {} ({}): {e}", trial.index, trial.label);
                     if !errors.iter().any(|x: &SpecError| matches!(x, SpecError::Sweep { message: m, .. } if m.ends_with(&e.to_string()))) {
                         errors.push(SpecError::Sweep { key: "sweep".into(), message });

@@ -252,6 +252,13 @@ fn validate_all_reports_every_problem() {
     for expected in ["models[1].name", "seeds", "protocol.valid_metric", "train.device"] {
         assert!(fields.contains(&expected), "{expected} missing from {fields:?}");
     }
+    assert_eq!(errors.len(), fields.len(), "each problem once, none repeated per trial: {errors:#?}");
+
+    // with a sweep, a trial adds only what its values break
+    let swept = format!("{spec}sweep:\n  method: grid\n  params:\n    train.epochs: [2, 3]\n");
+    let path = write(dir.path(), "spec.yaml", &swept);
+    let errors = validate_all(&path, &[]);
+    assert!(!errors.iter().any(|e| matches!(e, SpecError::Sweep { .. })), "{errors:#?}");
 
     // Parse errors: one per file, and each bad override.
     write(dir.path(), "base.yaml", &BASE.replace("epochs: 5", "epochs: five"));
