@@ -47,7 +47,9 @@ fi
 BIN=${ATTNLAB_BIN:-$ROOT/target/debug/attnlab}
 "$BIN" data fetch ml-100k >&2
 mkdir -p "$OUT"
-rm -f "$OUT"/attnlab-*.db* "$OUT"/recbole-*.json
+# checkpoints too: attnlab resumes a run from its run key's last checkpoint,
+# which an earlier bench (an older binary, same spec) would have left
+rm -rf "$OUT"/attnlab-*.db* "$OUT"/recbole-*.json "$OUT"/checkpoints
 
 CONVERGE=(train.epochs=300 train.early_stopping.patience=10)
 FIVE=(train.epochs=5 train.early_stopping.patience=10)

@@ -240,7 +240,7 @@ fn metric_columns(runs: &[RunRecord]) -> Vec<MetricSpec> {
 fn summarise(store: &Store, r: &RunRecord) -> anyhow::Result<RunSummary> {
     let mut curves = std::collections::BTreeMap::new();
     for key in store.metric_keys(&r.id)? {
-        if key == "train.loss" || key.starts_with("valid.") {
+        if key == "train.loss" || key.starts_with("valid.") || key == "privacy.epsilon" {
             let points = store.metric_history(&r.id, &key)?.into_iter().map(|p| (p.step, p.value)).collect();
             curves.insert(key, points);
         }

@@ -2,6 +2,8 @@
 //! user's behaviour history at that moment. Columns, not row structs, so the
 //! trainer builds batches by gathering indices.
 
+use crate::extra_fields::{ExtraColumns, ExtraFields};
+
 /// The padding id for items and categories in histories.
 pub const PAD: u32 = 0;
 
@@ -46,10 +48,13 @@ pub struct Impressions {
     pub history_items: Vec<u32>,
     pub history_categories: Vec<u32>,
     pub history_len: usize,
+    /// A real log's fields beyond the four above (none for the simulator).
+    pub extra: ExtraColumns,
 }
 
-/// Sizes of the id spaces, counting the padding row where there is one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Sizes of the id spaces, counting the padding row where there is one,
+/// and the schema of a log's extra fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cardinalities {
     pub users: usize,
     /// Items + 1 (row 0 is padding).
@@ -57,6 +62,9 @@ pub struct Cardinalities {
     /// Categories + 1 (row 0 is padding).
     pub categories: usize,
     pub positions: usize,
+    /// The extra fields of [`Impressions::extra`] ([`ExtraFields::NONE`]
+    /// for the simulator).
+    pub extra: ExtraFields,
 }
 
 impl Impressions {
@@ -99,6 +107,7 @@ impl Impressions {
             history_items,
             history_categories,
             history_len,
+            extra,
         } = self;
         let k = *history_len;
         let window = |col: &[u32]| {
@@ -128,6 +137,7 @@ impl Impressions {
             history_items: window(history_items),
             history_categories: window(history_categories),
             history_len: k,
+            extra: extra.select(indices),
         }
     }
 
@@ -151,6 +161,7 @@ impl Impressions {
         self.price.reserve(rows);
         self.history_items.reserve(rows * self.history_len);
         self.history_categories.reserve(rows * self.history_len);
+        self.extra.reserve(rows);
     }
 
     /// Share of clicked rows that converted (0 without clicks).

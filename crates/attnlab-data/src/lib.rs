@@ -5,6 +5,7 @@
 //! histories, so embedding tables reserve row 0.
 
 mod error;
+mod extra_fields;
 pub mod fetch;
 mod impressions;
 mod interactions;
@@ -21,10 +22,11 @@ pub use loaders::{
     load_atomic, load_attention_log, load_ctr, load_movielens, AtomicDataset, AtomicOptions, AttentionLog, CtrSchema, CtrTable,
     Event, LoadReport, OnBadRow, ATTENTION_LOG_HEADER,
 };
+pub use extra_fields::{CategoricalField, ExtraColumns, ExtraFields};
 pub use impressions::{Cardinalities, Impressions, PAD};
 pub use rng::Rng;
 pub use simulator::{simulate, SimulatorConfig};
-pub use split::{split_temporal, Splits};
+pub use split::{split_temporal, temporal_cut, Splits};
 mod attention_log;
 pub use attention_log::write_attention_log;
 pub use simulator::{
@@ -39,6 +41,6 @@ pub use cache::{load_or_prepare, CacheOutcome};
 pub use fingerprint::{fingerprint, DataSource, Fingerprint, SourceFile, FORMAT_VERSION};
 pub use protocol::{
     prepare, preprocess, recbole_split_sizes, Candidates, Csr, GroupBy, Order, Part, Prepared, Preprocess, PreprocessReport,
-    Protocol, Split, SplitRows,
+    Protocol, SequenceData, Split, SplitRows,
 };
 pub use stats::{stats, DatasetStats, StatsSource};

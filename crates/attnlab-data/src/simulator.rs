@@ -111,7 +111,7 @@ pub use sessions::{MarketSessions, SessionDraw, SessionRows, SessionSampler};
 
 use market::{Economy, Ledger};
 
-use crate::{Cardinalities, DataError, Impressions, Result, Rng, PAD};
+use crate::{Cardinalities, DataError, ExtraFields, Impressions, Result, Rng, PAD};
 
 /// Bumped whenever the same config produces different data: include it in
 /// data fingerprints so cached runs on older data are not reused.
@@ -316,7 +316,7 @@ impl SimulatorConfig {
     }
 
     pub fn cardinalities(&self) -> Cardinalities {
-        Cardinalities { users: self.users, items: self.items + 1, categories: self.topics + 1, positions: self.slots }
+        Cardinalities { users: self.users, items: self.items + 1, categories: self.topics + 1, positions: self.slots, extra: ExtraFields::NONE }
     }
 
     fn build_world(&self, rng: &mut Rng, organic_items: usize) -> World {

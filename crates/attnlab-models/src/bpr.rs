@@ -1,7 +1,8 @@
 //! BPR-MF (Rendle et al., UAI 2009): matrix factorisation trained with the
 //! Bayesian personalised ranking loss, `-log sigmoid(s(u, i+) - s(u, i-))`,
 //! on the batch's positives (`targets [B, 1]`) and sampled negatives
-//! (`negatives [B, 1]` or `[B, k]`). The input sequence is not used.
+//! (`negatives [B, 1]` or `[B, k]`). The input sequence is not used: a
+//! general model, trained on the train split's rows.
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
@@ -64,5 +65,9 @@ impl NextItemModel for Bpr {
 
     fn score(&self, users: &Tensor, _inputs: &Tensor) -> Tensor {
         self.user.forward(users).matmul(&self.item.ws.tr())
+    }
+
+    fn sequential(&self) -> bool {
+        false
     }
 }

@@ -40,6 +40,15 @@ pub trait NextItemModel: Send {
     fn trainable(&self) -> bool {
         true
     }
+
+    /// Whether the model reads the user's item sequence (RecBole's
+    /// `SEQUENTIAL` model type). A model that does not (BPR, Pop: RecBole's
+    /// `GENERAL` type) learns from the train split's (user, item) rows and
+    /// is evaluated once per user, all their items in the split relevant,
+    /// even when the protocol also built sequences for other models.
+    fn sequential(&self) -> bool {
+        true
+    }
 }
 
 /// The sizes a next-item model is built for.

@@ -50,4 +50,8 @@ impl NextItemModel for Pop {
     fn trainable(&self) -> bool {
         false
     }
+
+    fn sequential(&self) -> bool {
+        false
+    }
 }

@@ -99,6 +99,7 @@ struct View<'a> {
     charts_note: Option<String>,
     params: ParamTable,
     sweep: Option<SweepView>,
+    privacy: Option<crate::privacy::PrivacyView>,
     attention: Vec<AttentionFigure>,
     attention_note: Option<String>,
     protocol: Vec<KeyValue<'a>>,
@@ -283,6 +284,7 @@ fn build_view(input: &ReportInput) -> View<'_> {
         charts_note,
         params: build_params(&input.runs, &labels),
         sweep: build_sweep(&input.runs, &input.metrics, &labels),
+        privacy: crate::privacy::build_privacy(&input.runs, &input.metrics, &labels),
         attention,
         attention_note: (attention_left_out > 0).then(|| format!("{attention_left_out} more runs saved attention samples that are not drawn.")),
         protocol: input

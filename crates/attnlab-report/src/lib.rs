@@ -16,6 +16,7 @@ mod heatmaps;
 mod html;
 mod input;
 mod market;
+mod privacy;
 pub mod svg;
 mod sweep;
 

@@ -105,7 +105,12 @@ fn positive<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
 }
 
 fn optional_positive<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    positive(d).map(Some)
+    match Option::<f64>::deserialize(d)? {
+        Some(v) if !(v.is_finite() && v > 0.0) => {
+            Err(serde::de::Error::custom(format!("must be a finite number > 0, got {v}")))
+        }
+        v => Ok(v),
+    }
 }
 
 fn probability<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {

@@ -359,7 +359,7 @@ pub struct TrainSpec {
     pub prefetch: u64,
     /// Fine-tuning: a checkpoint file (`.safetensors`) whose matching
     /// parameters initialise the model.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "text_or_number")]
     pub init_from: Option<String>,
     /// Parameter name prefixes kept fixed (e.g. `item` for the item table).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -507,6 +507,21 @@ pub struct ModelSpec {
     /// Architecture parameters; checked by the model registry.
     #[serde(default)]
     pub params: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Text that YAML may have read as a number: a run id prefix made only of
+/// digits (`train.init_from=29592853`) is still the prefix.
+fn text_or_number<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TextOrNumber {
+        Text(String),
+        Integer(u64),
+    }
+    Ok(Option::<TextOrNumber>::deserialize(d)?.map(|v| match v {
+        TextOrNumber::Text(t) => t,
+        TextOrNumber::Integer(n) => n.to_string(),
+    }))
 }
 
 pub(crate) fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {

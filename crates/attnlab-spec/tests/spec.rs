@@ -77,6 +77,10 @@ fn overrides_apply_by_dotted_path_and_list_index() {
     assert_eq!(spec.models[1].params["embed_dim"], 4);
     assert_eq!(spec.seeds, vec![7]);
     assert_eq!(spec.train.threads, Some(1));
+    // a run id prefix of digits only is still a prefix, not a type error
+    let digits = [Override::parse("train.init_from=29592853").unwrap()];
+    let spec = parse_spec(GOOD, Path::new("s"), &digits).unwrap();
+    assert_eq!(spec.train.init_from.as_deref(), Some("29592853"));
 }
 
 #[test]

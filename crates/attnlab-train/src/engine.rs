@@ -223,40 +223,40 @@ impl<T: TrainTask + ?Sized> Epoch<'_, T> {
             let done = crate::dp_sgd::dp_epoch(task, optimizer, dp, settings, &mut lr_of_step, &mut on_step)?;
             (loss_sum, seen) = (done.loss_sum, done.seen);
         } else {
-        let gather = |step: usize, rows: &[usize]| (rows.len(), source.gather(rows, batch_seed(seed, step)));
-        prefetch(&order, config.prefetch, gather, |step, (rows, batch)| -> Result<()> {
-            lr = schedule.lr_at(state.global_step, total_steps);
-            let loss = task.loss(&batch, config.device, config.amp).to_kind(Kind::Float);
-            let value = f64::try_from(&loss)?;
-            if !value.is_finite() {
-                return Err(TrainError::NonFiniteLoss { epoch, step: step + 1, value });
-            }
-            optimizer.zero_grad();
-            let usable = match &mut state.scaler {
-                Some(scaler) => {
-                    scaler.scale_loss(&loss).backward();
-                    let grads: Vec<Tensor> = optimizer.params().iter().map(|p| p.tensor.grad()).collect();
-                    let finite = scaler.unscale(&grads);
-                    scaler.update(finite);
-                    finite
+            let gather = |step: usize, rows: &[usize]| (rows.len(), source.gather(rows, batch_seed(seed, step)));
+            prefetch(&order, config.prefetch, gather, |step, (rows, batch)| -> Result<()> {
+                lr = schedule.lr_at(state.global_step, total_steps);
+                let loss = task.loss(&batch, config.device, config.amp).to_kind(Kind::Float);
+                let value = f64::try_from(&loss)?;
+                if !value.is_finite() {
+                    return Err(TrainError::NonFiniteLoss { epoch, step: step + 1, value });
                 }
-                None => {
-                    loss.backward();
-                    true
+                optimizer.zero_grad();
+                let usable = match &mut state.scaler {
+                    Some(scaler) => {
+                        scaler.scale_loss(&loss).backward();
+                        let grads: Vec<Tensor> = optimizer.params().iter().map(|p| p.tensor.grad()).collect();
+                        let finite = scaler.unscale(&grads);
+                        scaler.update(finite);
+                        finite
+                    }
+                    None => {
+                        loss.backward();
+                        true
+                    }
+                };
+                if usable {
+                    if let Some(max) = config.clip_grad_norm {
+                        clip_grad_norm(optimizer.params(), max);
+                    }
+                    optimizer.step(lr);
                 }
-            };
-            if usable {
-                if let Some(max) = config.clip_grad_norm {
-                    clip_grad_norm(optimizer.params(), max);
-                }
-                optimizer.step(lr);
-            }
-            state.global_step += 1;
-            loss_sum += value * rows as f64;
-            seen += rows;
-            progress.step(loss_sum / seen as f64, lr, seen as f64 / epoch_start.elapsed().as_secs_f64());
-            Ok(())
-        })?;
+                state.global_step += 1;
+                loss_sum += value * rows as f64;
+                seen += rows;
+                progress.step(loss_sum / seen as f64, lr, seen as f64 / epoch_start.elapsed().as_secs_f64());
+                Ok(())
+            })?;
         }
         let train_seconds = epoch_start.elapsed().as_secs_f64();
         let values = task.validate()?;

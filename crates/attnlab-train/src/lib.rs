@@ -70,5 +70,7 @@ mod multitask_tests;
 mod dp_tests;
 #[cfg(test)]
 mod next_item_tests;
+#[cfg(test)]
+mod ml100k_tests;
 #[cfg(all(test, feature = "cuda-tests"))]
 mod cuda_tests;

@@ -3,16 +3,24 @@
 //!
 //! # Training examples ([`NextItemExamples`])
 //!
-//! - **Sequential protocols** (`Prepared::sequences` is set, e.g. RecBole's
-//!   `LS`): a user's training sequence `s` gives the pairs `s[j] -> s[j+1]`;
+//! Which kind a run gets is the *model's* choice, as in RecBole (model type
+//! `SEQUENTIAL` or `GENERAL`), not the protocol's: a protocol may build
+//! sequences for the sequential models of an experiment (the CLI always
+//! does), and a general model such as BPR must still see every train row.
+//!
+//! - **Sequential models** ([`NextItemModel::sequential`]) on a protocol with
+//!   sequences (`Prepared::sequences`, e.g. RecBole's `LS`): a user's
+//!   training sequence `s` gives the pairs `s[j] -> s[j+1]`;
 //!   they are cut, from the most recent backwards, into windows of `max_len`
 //!   positions, and each window is one example: `inputs = s[a..b]`,
 //!   `targets = s[a+1..b+1]`, left-padded with 0 (target 0 = no target), so
 //!   a model learns from every position in one pass. `negatives` holds one
 //!   sampled item per real target position.
-//! - **General protocols** (no sequences, e.g. `RS` for BPR): every training
-//!   row is an example, `targets [B, 1]` the row's item, `negatives [B, 1]`
-//!   an item the user has no training row with, `inputs [B, 1]` padding.
+//! - **General models** (BPR, Pop), or any model on a protocol without
+//!   sequences: every training row is an example (an epoch is all train
+//!   interactions, as RecBole's), `targets [B, 1]` the row's item,
+//!   `negatives [B, 1]` an item the user has no training row with,
+//!   `inputs [B, 1]` padding.
 //!
 //! Negatives are drawn uniformly from `1..num_items`, never one of the
 //! user's training items (given up after a few draws for a user who has
@@ -21,9 +29,10 @@
 //!
 //! # Evaluation ([`evaluate_next_item`])
 //!
-//! The unit evaluated is one row of the split when the protocol has
-//! sequences (its input sequence, its target as the one relevant item),
-//! otherwise one user (all their items in the split are relevant; the model
+//! The unit evaluated is, for a sequential model on a protocol with
+//! sequences, one row of the split (its input sequence, its target as the
+//! one relevant item), otherwise one user (all their items in the split are
+//! relevant, as RecBole's full-sort evaluation of general models; the model
 //! gets `[B, 1]` padding as input). Scores come from `model.score` under
 //! `no_grad`, [`EVAL_CHUNK`] units at a time on the device. With full
 //! ranking the padding item 0 and, when the protocol excludes history, the
@@ -32,7 +41,7 @@
 //! With sampled candidates a unit is ranked among its relevant items and
 //! their saved negatives.
 
-use attnlab_data::{Csr, Part, Prepared, Rng, SplitRows, PAD};
+use attnlab_data::{Csr, Part, Prepared, Rng, SequenceData, SplitRows, PAD};
 use attnlab_eval::{Metric, RankingEvaluator, RankingOptions, RankingReport};
 use attnlab_models::{NextItemModel, SeqBatch};
 use tch::nn::VarStore;
@@ -90,9 +99,16 @@ pub struct NextItemExamples<'a> {
     num_items: usize,
 }
 
+/// The protocol's sequences when `model` reads them (see the module docs).
+fn sequences_for<'a>(model: &dyn NextItemModel, prepared: &'a Prepared) -> Option<&'a SequenceData> {
+    prepared.sequences.as_ref().filter(|_| model.sequential())
+}
+
 impl<'a> NextItemExamples<'a> {
-    pub fn new(prepared: &'a Prepared) -> NextItemExamples<'a> {
-        let kind = match &prepared.sequences {
+    /// The training examples `model` learns from: windows of the protocol's
+    /// sequences for a sequential model, the train rows otherwise.
+    pub fn new(prepared: &'a Prepared, model: &dyn NextItemModel) -> NextItemExamples<'a> {
+        let kind = match sequences_for(model, prepared) {
             Some(seq) => {
                 let max_len = seq.max_len.max(1);
                 let mut windows = Vec::new();
@@ -262,7 +278,7 @@ pub fn train_next_item(
             noise_multiplier: None,
         });
     }
-    let task = NextItem { model, prepared, examples: NextItemExamples::new(prepared), metrics, config };
+    let task = NextItem { model, prepared, examples: NextItemExamples::new(prepared, model), metrics, config };
     fit(&task, vs, config, observer)
 }
 
@@ -284,7 +300,7 @@ pub fn evaluate_next_item(
 ) -> Result<RankingReport> {
     let _guard = tch::no_grad_guard();
     let split = prepared.split(part);
-    let sequences = match (&prepared.sequences, part) {
+    let sequences = match (sequences_for(model, prepared), part) {
         (_, Part::Train) => return Err(TrainError::Config("next-item evaluation is on the valid or test split".into())),
         (Some(seq), Part::Valid) => Some((&seq.valid, seq.max_len)),
         (Some(seq), Part::Test) => Some((&seq.test, seq.max_len)),

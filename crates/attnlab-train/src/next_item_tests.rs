@@ -128,7 +128,8 @@ fn value(report: &attnlab_eval::RankingReport, m: Metric) -> f64 {
 #[test]
 fn windows_cover_every_position_and_negatives_avoid_the_users_items() {
     let prepared = sequential(4);
-    let examples = NextItemExamples::new(&prepared);
+    let model = Successor::new(&VarStore::new(Device::Cpu), prepared.num_users, prepared.num_items);
+    let examples = NextItemExamples::new(&prepared, &model);
     // 10 items per user: 8 in train, 7 pairs -> windows ending at 7 and 3
     assert_eq!(examples.len(), 60 * 2);
     let batch = examples.gather(&[0, 1], 5);
@@ -179,7 +180,8 @@ fn learns_the_successor_and_beats_untrained_and_popularity_scorers() {
     assert!(e.unwrap_err().to_string().contains("not a ranking metric"));
 }
 
-/// Scores from a fixed `[users, items]` table.
+/// Scores from a fixed `[users, items]` table: a general model (it reads
+/// no sequence), like BPR.
 #[derive(Debug)]
 struct Table(Tensor);
 
@@ -189,6 +191,9 @@ impl NextItemModel for Table {
     }
     fn score(&self, users: &Tensor, _: &Tensor) -> Tensor {
         self.0.index_select(0, users)
+    }
+    fn sequential(&self) -> bool {
+        false
     }
 }
 
@@ -231,6 +236,40 @@ fn padding_and_excluded_items_never_enter_a_top_k() {
     table.0 = table.0.where_self(&table.0.eq(5.0), &Tensor::from(0f32)); // only the test items score
     let report = evaluate_next_item(&table, &sampled, Part::Test, &[hit(1)], Device::Cpu).unwrap();
     assert_eq!(value(&report, hit(1)), 1.0);
+}
+
+/// RS 8:1:1 with sequences built, as the CLI prepares every file data set:
+/// a general model must still train on every train row and be evaluated
+/// once per user with all their test items relevant (the bug this guards
+/// against: windows of the sequences and one test row per unit, so BPR
+/// trained on ~1 example per user and hit@K equalled recall@K).
+#[test]
+fn general_models_ignore_the_sequences_a_protocol_also_built() {
+    let data = successor_data(30, 40);
+    let prepared = prepare(&data, &Protocol { max_len: Some(4), ..Protocol::recbole_general() }).unwrap();
+    assert!(prepared.sequences.is_some());
+    // 40 rows per user: 32 train, 4 valid, 4 test
+    assert_eq!((prepared.train.len(), prepared.test.len()), (30 * 32, 30 * 4));
+    let general = cheater(&prepared);
+    let examples = NextItemExamples::new(&prepared, &general);
+    assert_eq!(examples.len(), prepared.train.len(), "an epoch is every train row");
+    let batch = examples.gather(&[0, 1, 2], 3);
+    assert_eq!(batch.width, 1);
+    assert_eq!(batch.targets, prepared.train.item[..3].iter().map(|&i| i64::from(i)).collect::<Vec<_>>());
+
+    let recall = Metric::Ranking(RankingMetric::Recall, 10);
+    let precision = Metric::Ranking(RankingMetric::Precision, 10);
+    let report = evaluate_next_item(&general, &prepared, Part::Test, &[hit(10), recall, precision], Device::Cpu).unwrap();
+    assert_eq!(report.users_evaluated, 30, "one unit per user, not per test row");
+    // the cheater ranks all 4 test items of a user first
+    assert_eq!((value(&report, hit(10)), value(&report, recall)), (1.0, 1.0));
+    assert!((value(&report, precision) - 0.4).abs() < 1e-9, "4 relevant items per user: {report:?}");
+
+    // a sequential model on the same data keeps its windows and rows
+    let sequential = Successor::new(&VarStore::new(Device::Cpu), prepared.num_users, prepared.num_items);
+    assert_eq!(NextItemExamples::new(&prepared, &sequential).len(), 30 * 8, "31 pairs per user in windows of 4");
+    let report = evaluate_next_item(&sequential, &prepared, Part::Test, &[hit(10)], Device::Cpu).unwrap();
+    assert_eq!(report.users_evaluated, prepared.test.len());
 }
 
 const CHILD_DIR: &str = "ATTNLAB_NEXT_ITEM_TEST_CHILD_DIR";

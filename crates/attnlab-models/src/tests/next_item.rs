@@ -315,6 +315,21 @@ fn same_seed_same_training_different_seed_different_model() {
     }
 }
 
+/// `sequential()` tells the trainer what to feed a model, so it must be
+/// true exactly for the models whose scores depend on the input sequence.
+#[test]
+fn sequential_is_true_exactly_for_models_that_read_the_sequence() {
+    let _guard = rng_lock();
+    let users = Tensor::from_slice(&[0i64, 1]);
+    let a = Tensor::from_slice(&[1i64, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]).view([2, T as i64]);
+    let b = Tensor::from_slice(&[20i64, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9]).view([2, T as i64]);
+    for name in NEXT_ITEM_MODELS {
+        let (_vs, model) = build_next(name, 1, no_dropout(name));
+        let reads = tch::no_grad(|| !model.score(&users, &a).allclose(&model.score(&users, &b), 1e-6, 1e-6, false));
+        assert_eq!(model.sequential(), reads, "{name}: sequential() {} but its scores {} the input", model.sequential(), if reads { "read" } else { "ignore" });
+    }
+}
+
 #[test]
 #[should_panic(expected = "negatives")]
 fn bpr_without_negatives_says_so() {

@@ -26,8 +26,9 @@ const CELL_W: f64 = 46.0;
 const CELL_H: f64 = 22.0;
 const HEADER_H: f64 = 20.0;
 
-/// Cell shade is the weight over the largest weight of the map, so the
-/// strongest attention is the darkest cell; non-finite weights are blank.
+/// Cell shade spans the map's weights from the smallest (lightest) to the
+/// largest (darkest), as plotting tools scale heatmaps; a map of equal
+/// weights is drawn mid-scale. Non-finite weights are blank.
 /// With `right_align`, short rows end in the last column (histories: the
 /// most recent item lines up across users). `None` when no row has a cell.
 pub fn heatmap(title: &str, rows: &[HeatRow], column_labels: &[String], right_align: bool) -> Option<String> {
@@ -35,7 +36,17 @@ pub fn heatmap(title: &str, rows: &[HeatRow], column_labels: &[String], right_al
     if rows.iter().all(|r| r.cells.is_empty()) {
         return None;
     }
-    let max = rows.iter().flat_map(|r| &r.cells).map(|c| c.value).filter(|v| v.is_finite()).fold(0f64, f64::max);
+    let finite = || rows.iter().flat_map(|r| &r.cells).map(|c| c.value).filter(|v| v.is_finite());
+    let (min, max) = (finite().fold(f64::INFINITY, f64::min), finite().fold(f64::NEG_INFINITY, f64::max));
+    let shade = |v: f64| {
+        if !v.is_finite() {
+            0.0
+        } else if max > min {
+            (v - min) / (max - min)
+        } else {
+            0.5
+        }
+    };
     let top = if column_labels.is_empty() { 4.0 } else { HEADER_H };
     let (w, h) = (LABEL_W + CELL_W * columns as f64 + 8.0, top + CELL_H * rows.len() as f64 + 6.0);
     let title = escape_xml(title);
@@ -68,7 +79,7 @@ pub fn heatmap(title: &str, rows: &[HeatRow], column_labels: &[String], right_al
         let shift = if right_align { columns - row.cells.len() } else { 0 };
         for (j, cell) in row.cells.iter().enumerate() {
             let j = j + shift;
-            let t = if max > 0.0 && cell.value.is_finite() { cell.value / max } else { 0.0 };
+            let t = shade(cell.value);
             let x = LABEL_W + CELL_W * j as f64;
             let _ = write!(
                 svg,

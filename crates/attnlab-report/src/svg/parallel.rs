@@ -23,12 +23,12 @@ pub struct ParallelLine {
 }
 
 const LEFT: f64 = 60.0;
-const RIGHT: f64 = 600.0;
+const RIGHT: f64 = 590.0;
 const HEIGHT: f64 = 320.0;
 const BOTTOM: f64 = 290.0;
 /// Room above the axes for their names.
 const AXIS_TOP: f64 = PLOT_TOP + 22.0;
-const BAR_X: f64 = 650.0;
+const BAR_X: f64 = 660.0;
 
 /// `None` without axes or without a line whose values are all finite.
 pub fn parallel_coordinates(axes: &[ParallelAxis], lines: &[ParallelLine], colour_title: &str) -> Option<String> {
@@ -104,17 +104,14 @@ pub fn parallel_coordinates(axes: &[ParallelAxis], lines: &[ParallelLine], colou
             ramp(&VIRIDIS, t)
         );
     }
+    // No title over the bar: the last axis already names the metric.
     let _ = write!(
         svg,
-        "<text x=\"{x}\" y=\"{}\" font-size=\"10\">{}</text><text x=\"{x}\" y=\"{}\" font-size=\"10\">{}</text>\
-         <text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"10\">{}</text></g></svg>",
+        "<text x=\"{x}\" y=\"{}\" font-size=\"10\">{}</text><text x=\"{x}\" y=\"{}\" font-size=\"10\">{}</text></g></svg>",
         num(AXIS_TOP + 4.0),
         escape_xml(&short_number(cmax)),
         num(BOTTOM),
         escape_xml(&short_number(cmin)),
-        num(BAR_X + 7.0),
-        num(PLOT_TOP + 8.0),
-        escape_xml(&truncate(colour_title, 14)),
         x = num(BAR_X + 18.0),
     );
     Some(svg)
