@@ -177,3 +177,37 @@ fn interrupt_marks_the_run_killed_and_exits_130() {
     s.attnlab(&run_args(&args)).ok();
     assert_eq!(runs_json(&s).len(), 1, "the rerun finishes");
 }
+
+/// A finished run's checkpoint is never resumed: `--force`, or a store
+/// deleted beside its checkpoints, trains every epoch afresh.
+#[test]
+fn force_and_a_lost_store_start_afresh_not_from_a_finished_checkpoint() {
+    let q = quickstart();
+    let mut args = vec![q.as_str()];
+    args.extend_from_slice(SMALL);
+    let s = Scratch::new();
+    s.attnlab(&run_args(&args)).ok();
+    let mut forced = run_args(&args);
+    forced.push("--force");
+    s.attnlab(&forced).ok();
+    let db = Connection::open(s.db()).unwrap();
+    let epochs_per_run: Vec<i64> = db
+        .prepare("SELECT COUNT(m.id) FROM runs r LEFT JOIN metrics m ON m.run_id = r.id AND m.key = 'train.loss' GROUP BY r.id ORDER BY r.start_ms")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(epochs_per_run, [4, 4], "the forced run trained all four epochs itself");
+    let resumed: i64 = db.query_row("SELECT COUNT(*) FROM tags WHERE key = 'resumed'", [], |r| r.get(0)).unwrap();
+    assert_eq!(resumed, 0);
+    drop(db);
+
+    // the store is lost, the checkpoints stay: a new store's run trains afresh
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", s.db().display()));
+    }
+    s.attnlab(&run_args(&args)).ok();
+    let resumed: i64 = Connection::open(s.db()).unwrap().query_row("SELECT COUNT(*) FROM tags WHERE key = 'resumed'", [], |r| r.get(0)).unwrap();
+    assert_eq!(resumed, 0, "nothing in the new store says a run was interrupted");
+}

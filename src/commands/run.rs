@@ -574,6 +574,7 @@ fn run_one(
         store_path.parent().unwrap_or(Path::new(".")).join("checkpoints").join(&run_key)
     });
     if let Some(dir) = &checkpoint_dir {
+        discard_stale_checkpoint(store, &run_key, dir)?;
         tags.push(("checkpoint.dir".into(), dir.display().to_string()));
         if dir.join("last.safetensors").exists() {
             tags.push(("resumed".into(), "from the last checkpoint of an interrupted run".into()));
@@ -630,6 +631,24 @@ fn run_one(
             Ok(RunResult { run_id, name: model.name.clone(), seed, best_epoch: 0, seconds: 0.0, test: vec![], error: Some(message) })
         }
     }
+}
+
+/// A run resumes from `last.*` only when its latest attempt in the store
+/// was KILLED (interrupted). After a FINISHED or FAILED attempt (a
+/// `--force` re-run, a retry), or with no record of it at all (a deleted
+/// store), training starts afresh; `best.*` stays for `init_from`.
+fn discard_stale_checkpoint(store: &Store, run_key: &str, dir: &Path) -> anyhow::Result<()> {
+    let latest = store.latest_run_by_key(run_key, None)?;
+    if latest.is_some_and(|r| r.status == RunStatus::Killed) {
+        return Ok(());
+    }
+    for file in ["last.safetensors", "last.json"] {
+        let path = dir.join(file);
+        if path.exists() {
+            std::fs::remove_file(&path).with_context(|| format!("removing the stale checkpoint {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// `train.init_from`: a checkpoint file, or a run (id or prefix) whose best

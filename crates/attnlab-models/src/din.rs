@@ -1,8 +1,9 @@
 //! DIN (Zhou et al., KDD 2018): target attention over the user's recent
 //! clicked items. Each history item and the candidate are embedded as
 //! item ⊕ category; the local activation unit weighs every history item by
-//! its relevance to the candidate, and an MLP reads user, slot, candidate and
-//! the attended interest.
+//! its relevance to the candidate, and an MLP reads user, slot, candidate,
+//! the attended interest and a log's extra fields (embedded as
+//! [`ExtraFieldEmbedding`], the same block every field model uses).
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
@@ -10,7 +11,7 @@ use tch::{Kind, Tensor};
 
 use attnlab_data::Cardinalities;
 
-use crate::blocks::{embedding_with_padding, Mlp, TargetAttention};
+use crate::blocks::{embedding_with_padding, ExtraFieldEmbedding, Mlp, TargetAttention, EMBEDDING_INIT};
 use crate::registry::{Checks, ModelParams};
 use crate::{CtrBatch, CtrModel};
 
@@ -53,6 +54,8 @@ pub struct Din {
     position: nn::Embedding,
     attention: TargetAttention,
     tower: Mlp,
+    /// A log's extra fields, if the data has any.
+    extra: Option<ExtraFieldEmbedding>,
 }
 
 impl Din {
@@ -64,8 +67,9 @@ impl Din {
             category: embedding_with_padding(&(p / "category"), sizes.categories, d),
             position: embedding_with_padding(&(p / "position"), sizes.positions + 1, d),
             attention: TargetAttention::new(&(p / "attention"), 2 * d, &params.attention_hidden),
-            // user, position, candidate (2d), interest (2d), candidate * interest (2d)
-            tower: Mlp::new(&(p / "tower"), 8 * d, &params.mlp_hidden, 1, params.dropout),
+            // user, position, candidate (2d), interest (2d), candidate * interest (2d), extra fields
+            tower: Mlp::new(&(p / "tower"), (8 + sizes.extra.len()) * d, &params.mlp_hidden, 1, params.dropout),
+            extra: ExtraFieldEmbedding::new(&(p / "extra"), &sizes.extra, d, EMBEDDING_INIT),
         }
     }
 
@@ -88,7 +92,11 @@ impl CtrModel for Din {
         // ids are shifted by one: row 0 of these tables is the unused padding row
         let user = self.user.forward(&(&b.user + 1));
         let position = self.position.forward(&(&b.position + 1));
-        let features = Tensor::cat(&[user, position, candidate.shallow_clone(), interest.shallow_clone(), candidate * interest], -1);
+        let mut features = vec![user, position, candidate.shallow_clone(), interest.shallow_clone(), candidate * interest];
+        if let Some(extra) = &self.extra {
+            features.push(extra.forward(b).flatten(1, -1));
+        }
+        let features = Tensor::cat(&features, -1);
         self.tower.forward_t(&features, train).squeeze_dim(-1)
     }
 

@@ -86,8 +86,9 @@ pub trait CtrModel: Send {
 /// Self-attention weights between the feature fields of each impression.
 #[derive(Debug)]
 pub struct FieldAttention {
-    /// The field names, in the order of the last two axes of `weights`.
-    pub fields: Vec<&'static str>,
+    /// The field names, in the order of the last two axes of `weights`
+    /// (a log's extra fields by their column names).
+    pub fields: Vec<String>,
     /// `[layers, batch, heads, fields, fields]`; row `i` of a head is how
     /// field `i` attends to every field, and sums to 1.
     pub weights: Tensor,

@@ -11,6 +11,7 @@
 //! `validate_all` lists every problem it can find.
 
 mod ab_test;
+mod ctr_log;
 mod error;
 mod explain;
 mod load;
@@ -24,6 +25,7 @@ mod validate;
 pub use validate::DeviceChoice;
 
 pub use ab_test::ad_load_positions;
+pub use ctr_log::{ColumnSelection, NumericPreprocess};
 pub use error::{Result, SpecError};
 pub use explain::{explain, render_explain, ExplainLine, Source};
 pub use load::{fingerprint, load_spec, parse_spec, validate_all, LoadedSpec};

@@ -163,3 +163,41 @@ pub(crate) fn rules(spec: &Spec) -> Vec<(String, String)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::parse_spec;
+
+    const BASE: &str = "name: p\ndataset: { source: simulator }\nmodels: [{ name: lr, model: LR }]\ntrain:\n";
+
+    fn problems(train: &str) -> Vec<(String, String)> {
+        super::rules(&parse_spec(&format!("{BASE}{train}"), Path::new("p.yaml"), &[]).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    #[test]
+    fn defaults_and_cross_field_rules() {
+        let spec = parse_spec(&format!("{BASE}  privacy: {{ max_grad_norm: 1, noise_multiplier: 1.1 }}\n"), Path::new("p.yaml"), &[]).unwrap();
+        let p = spec.train.privacy.unwrap();
+        assert_eq!((p.delta, p.microbatch, p.target_epsilon), (1e-5, 1, None));
+        assert!(problems("  privacy: { max_grad_norm: 1, noise_multiplier: 1.1 }\n").is_empty());
+        let both = problems("  privacy: { max_grad_norm: 1, noise_multiplier: 1.1, target_epsilon: 3 }\n");
+        assert_eq!(both[0].0, "train.privacy");
+        let neither = problems("  privacy: { max_grad_norm: 1 }\n");
+        assert_eq!(neither[0].0, "train.privacy");
+        let stop = problems("  privacy: { max_grad_norm: 1, target_epsilon: 3, stop_at_epsilon: 2 }\n");
+        assert_eq!(stop[0].0, "train.privacy.stop_at_epsilon");
+        let fed = problems("  federated: { clients: 1, rounds: 2, clients_per_round: 2 }\n");
+        let fields: Vec<&str> = fed.iter().map(|p| p.0.as_str()).collect();
+        assert_eq!(fields, ["train.federated.clients", "train.federated.clients_per_round"]);
+        assert!(problems("  federated: { clients: 8, partition: interest, rounds: 2, clients_per_round: 2, dp: { clip: 1, noise_multiplier: 1 } }\n").is_empty());
+    }
+
+    #[test]
+    fn unset_sections_leave_the_fingerprint_alone() {
+        let spec = parse_spec(&format!("{BASE}  epochs: 2\n"), Path::new("p.yaml"), &[]).unwrap();
+        let json = serde_json::to_string(&spec).unwrap();
+        assert!(!json.contains("privacy") && !json.contains("federated") && !json.contains("pseudonymise"), "{json}");
+    }
+}

@@ -123,10 +123,10 @@ pub struct DatasetSpec {
     pub pseudonymise: bool,
 }
 
-/// A click log: which file, its layout, and which of its categorical
-/// columns fill the CTR models' four id fields (user, item, category,
-/// position). Other columns are not read: the models take exactly these
-/// four fields today. An unmapped field is one constant id.
+/// A click log: which file, its layout, which of its categorical columns
+/// fill the CTR models' four role fields (user, item, category, position;
+/// an unmapped one is one constant id), and which other columns the
+/// models read as extra fields (by default every one).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CtrLogSpec {
@@ -139,6 +139,28 @@ pub struct CtrLogSpec {
     pub label: String,
     #[serde(default)]
     pub fields: CtrLogFields,
+    /// Categorical columns read as extra fields: `all` (default: the
+    /// format's categorical columns, i.e. `criteo`'s C1..C26, `avazu`'s
+    /// without `id`, every column of a `csv`, less the label, the role and
+    /// the numeric columns) or a list (`[]`: none).
+    #[serde(default)]
+    pub categorical: crate::ColumnSelection,
+    /// Numeric columns read as extra fields: `all` (default: `criteo`'s
+    /// I1..I13; `avazu` and `csv` have none) or a list.
+    #[serde(default)]
+    pub numeric: crate::ColumnSelection,
+    /// A categorical value seen fewer times in the training rows becomes
+    /// one out-of-vocabulary id, as does a value never seen there
+    /// (FuxiCTR's `min_categr_count`). Default 1; 0 keeps every value.
+    #[serde(default = "default_min_count")]
+    pub min_count: usize,
+    /// `none` (default), `log_square` or `standardise`.
+    #[serde(default)]
+    pub numeric_preprocess: crate::NumericPreprocess,
+}
+
+fn default_min_count() -> usize {
+    1
 }
 
 fn default_ctr_label() -> String {

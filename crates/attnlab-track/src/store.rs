@@ -397,16 +397,21 @@ impl Store {
     /// The newest FINISHED run with this content key, if any: a run whose
     /// spec, seed, data and code are unchanged need not run again.
     pub fn finished_run_by_key(&self, run_key: &str) -> Result<Option<RunRecord>> {
-        const OP: &str = "find finished run";
+        self.latest_run_by_key(run_key, Some(RunStatus::Finished))
+    }
+
+    /// The most recent run with this key (in `status`, or in any status).
+    pub fn latest_run_by_key(&self, run_key: &str, status: Option<RunStatus>) -> Result<Option<RunRecord>> {
+        const OP: &str = "find run by key";
         self.read(OP, |tx| {
             let row = tx
                 .query_row(
                     &format!(
                         "SELECT {RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id
-                         WHERE r.run_key = ?1 AND r.status = 'FINISHED'
+                         WHERE r.run_key = ?1 AND (?2 IS NULL OR r.status = ?2)
                          ORDER BY r.start_ms DESC, r.rowid DESC LIMIT 1"
                     ),
-                    [run_key],
+                    params![run_key, status.map(RunStatus::as_str)],
                     run_row,
                 )
                 .optional()

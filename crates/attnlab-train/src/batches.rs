@@ -46,6 +46,12 @@ pub struct RawBatch {
     /// `rows * history_len`, row-major.
     pub history_items: Vec<i64>,
     pub history_categories: Vec<i64>,
+    /// A log's extra categorical fields, `rows * categorical_fields`, row-major.
+    pub categorical: Vec<i64>,
+    pub categorical_fields: usize,
+    /// A log's numeric fields, `rows * numeric_fields`, row-major.
+    pub numeric: Vec<f32>,
+    pub numeric_fields: usize,
     /// Clicks (the CTR label).
     pub labels: Vec<f32>,
     /// Conversions (purchase after the click), for multi-task models.
@@ -63,6 +69,7 @@ impl RawBatch {
             }
             out
         };
+        let extra = &data.extra;
         RawBatch {
             rows: rows.len(),
             history_len: k,
@@ -72,6 +79,10 @@ impl RawBatch {
             position: column(&data.position),
             history_items: window(&data.history_items),
             history_categories: window(&data.history_categories),
+            categorical: rows.iter().flat_map(|&r| extra.categorical.iter().map(move |c| i64::from(c[r]))).collect(),
+            categorical_fields: extra.categorical.len(),
+            numeric: rows.iter().flat_map(|&r| extra.numeric.iter().map(move |c| c[r])).collect(),
+            numeric_fields: extra.numeric.len(),
             labels: rows.iter().map(|&r| data.click[r]).collect(),
             conversions: rows.iter().map(|&r| data.conversion.get(r).copied().unwrap_or(0.0)).collect(),
         }
@@ -95,6 +106,8 @@ impl RawBatch {
             position: ids(&self.position, &[b]),
             history_items: ids(&self.history_items, &[b, k]),
             history_categories: ids(&self.history_categories, &[b, k]),
+            categorical: ids(&self.categorical, &[b, self.categorical_fields as i64]),
+            numeric: Tensor::from_slice(&self.numeric).view([b, self.numeric_fields as i64]).to_device(device),
         };
         (batch, Tensor::from_slice(&self.labels).to_device(device))
     }

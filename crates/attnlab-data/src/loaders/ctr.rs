@@ -128,19 +128,17 @@ impl CtrTable {
     }
 }
 
-/// Streams a CTR log into columns.
-pub fn load_ctr(
-    path: &Path,
-    schema: &CtrSchema,
-    on_bad_row: OnBadRow,
-) -> Result<(CtrTable, LoadReport)> {
+/// The names of a log's columns under `schema`: its header, the schema's
+/// `column_names` (checked against the first row's field count), or `c0`,
+/// `c1`, ... Empty for an empty file.
+pub fn ctr_column_names(path: &Path, schema: &CtrSchema) -> Result<Vec<String>> {
     let delimiter = Delimiter::Byte(schema.delimiter);
     let schema_err = |message: String| DataError::Schema {
         path: path.to_path_buf(),
         message,
     };
-    // the names of the columns: from the header, or counted on the first row
-    let names: Vec<String> = {
+    // from the header, or counted on the first row
+    let names = {
         let mut reader = LineReader::open(path, Encoding::Utf8, delimiter)?;
         match reader.next_line()? {
             None => Vec::new(),
@@ -164,6 +162,21 @@ pub fn load_ctr(
             }
         }
     };
+    Ok(names)
+}
+
+/// Streams a CTR log into columns.
+pub fn load_ctr(
+    path: &Path,
+    schema: &CtrSchema,
+    on_bad_row: OnBadRow,
+) -> Result<(CtrTable, LoadReport)> {
+    let delimiter = Delimiter::Byte(schema.delimiter);
+    let schema_err = |message: String| DataError::Schema {
+        path: path.to_path_buf(),
+        message,
+    };
+    let names = ctr_column_names(path, schema)?;
     if names.is_empty() {
         return Err(schema_err("empty file".into()));
     }

@@ -21,7 +21,7 @@ pub use atomic::{
     load_atomic_inter, read_atomic_header,
 };
 pub use attention::{ATTENTION_LOG_HEADER, AttentionLog, Event, load_attention_log};
-pub use ctr::{ColumnRef, CtrSchema, CtrTable, DenseColumn, load_ctr};
+pub use ctr::{ColumnRef, CtrSchema, CtrTable, DenseColumn, ctr_column_names, load_ctr};
 pub use movielens::{
     ML100K_GENRES, MovieLensFormat, load_movielens, load_movielens_items, load_movielens_ratings,
     load_movielens_users,

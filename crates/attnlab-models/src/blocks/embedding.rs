@@ -1,7 +1,10 @@
 use tch::nn;
 
+/// How every embedding row starts.
+pub const EMBEDDING_INIT: nn::Init = nn::Init::Randn { mean: 0.0, stdev: 0.05 };
+
 fn table_config(padding_idx: i64) -> nn::EmbeddingConfig {
-    nn::EmbeddingConfig { padding_idx, ws_init: nn::Init::Randn { mean: 0.0, stdev: 0.05 }, ..Default::default() }
+    nn::EmbeddingConfig { padding_idx, ws_init: EMBEDDING_INIT, ..Default::default() }
 }
 
 /// An embedding table whose row 0 is padding: zero at start and, because

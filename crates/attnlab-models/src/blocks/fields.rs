@@ -1,13 +1,14 @@
-//! The categorical fields of an impression as a `[B, F, D]` stack, the input
-//! of every field-interaction model (FM, DeepFM, DCN-V2, AutoInt and the
-//! multi-task models).
+//! The fields of an impression as a `[B, F, D]` stack, the input of every
+//! field-interaction model (FM, DeepFM, DCN-V2, AutoInt and the multi-task
+//! models): the four role fields, optionally the pooled history, then a
+//! log's extra categorical and numeric fields ([`ExtraFieldEmbedding`]).
 
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
 use attnlab_data::Cardinalities;
 
-use super::{embedding_table, embedding_with_padding, scalar_table};
+use super::{embedding_table, embedding_with_padding, scalar_table, ExtraFieldEmbedding, EMBEDDING_INIT};
 use crate::CtrBatch;
 
 /// The fields, in order, without and with the pooled history.
@@ -44,21 +45,24 @@ impl Fields {
     }
 }
 
-/// Embeds user, item, category and slot ids, and optionally the behaviour
-/// history as two extra fields: the mean of the embeddings of the clicked
-/// items and the mean of their categories (the same tables as the candidate,
-/// so a dot product between candidate and history fields is a similarity).
-/// Padded history slots are left out of the mean; an empty history gives a
-/// zero row. Item and category tables keep row 0 as padding (zero forever).
-/// The per-id weights of the linear part, one table per id field.
+/// The per-id weights of the linear part, one table per id field, and
+/// one weight per id or value of each extra field.
 #[derive(Debug)]
 struct FirstOrder {
     user: nn::Embedding,
     item: nn::Embedding,
     category: nn::Embedding,
     position: nn::Embedding,
+    extra: Option<ExtraFieldEmbedding>,
 }
 
+/// Embeds user, item, category and slot ids, and optionally the behaviour
+/// history as two more fields: the mean of the embeddings of the clicked
+/// items and the mean of their categories (the same tables as the candidate,
+/// so a dot product between candidate and history fields is a similarity).
+/// Padded history slots are left out of the mean; an empty history gives a
+/// zero row. Item and category tables keep row 0 as padding (zero forever).
+/// A log's extra fields follow, named by their columns.
 #[derive(Debug)]
 pub struct FieldEmbedding {
     user: nn::Embedding,
@@ -66,6 +70,9 @@ pub struct FieldEmbedding {
     category: nn::Embedding,
     position: nn::Embedding,
     first_order: Option<FirstOrder>,
+    /// Created after every other variable, and only when the data has
+    /// extra fields.
+    extra: Option<ExtraFieldEmbedding>,
     history: bool,
     dim: usize,
 }
@@ -86,13 +93,15 @@ impl FieldEmbedding {
                 item: scalar_table(&(&first / "item"), sizes.items),
                 category: scalar_table(&(&first / "category"), sizes.categories),
                 position: scalar_table(&(&first / "position"), sizes.positions),
+                extra: ExtraFieldEmbedding::new(&(&first / "extra"), &sizes.extra, 1, nn::Init::Const(0.0)),
             }),
+            extra: ExtraFieldEmbedding::new(&(p / "extra"), &sizes.extra, dim, EMBEDDING_INIT),
             history,
             dim,
         }
     }
 
-    /// Number of fields `F`: 4, or 6 with the history.
+    /// Number of fields `F`: 4, or 6 with the history, plus the extra fields.
     pub fn num_fields(&self) -> usize {
         self.names().len()
     }
@@ -107,10 +116,13 @@ impl FieldEmbedding {
         self.num_fields() * self.dim
     }
 
-    pub fn names(&self) -> Vec<&'static str> {
-        let mut names = BASE_FIELDS.to_vec();
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = BASE_FIELDS.iter().map(|s| s.to_string()).collect();
         if self.history {
-            names.extend(HISTORY_FIELDS);
+            names.extend(HISTORY_FIELDS.iter().map(|s| s.to_string()));
+        }
+        if let Some(extra) = &self.extra {
+            names.extend(extra.names().iter().cloned());
         }
         names
     }
@@ -131,8 +143,17 @@ impl FieldEmbedding {
             }
             out
         };
-        let embeddings = gather(&self.user, &self.item, &self.category, &self.position);
-        let first_order = self.first_order.as_ref().map(|w| Tensor::cat(&gather(&w.user, &w.item, &w.category, &w.position), 1));
-        Fields { embeddings: Tensor::stack(&embeddings, 1), first_order }
+        let mut embeddings = Tensor::stack(&gather(&self.user, &self.item, &self.category, &self.position), 1);
+        if let Some(extra) = &self.extra {
+            embeddings = Tensor::cat(&[embeddings, extra.forward(b)], 1);
+        }
+        let first_order = self.first_order.as_ref().map(|w| {
+            let mut weights = gather(&w.user, &w.item, &w.category, &w.position);
+            if let Some(extra) = &w.extra {
+                weights.push(extra.forward_scalars(b));
+            }
+            Tensor::cat(&weights, 1)
+        });
+        Fields { embeddings, first_order }
     }
 }

@@ -3,6 +3,7 @@
 mod cross;
 mod embedding;
 mod experts;
+mod extra_fields;
 mod fields;
 mod mlp;
 mod self_attention;
@@ -10,8 +11,9 @@ mod target_attention;
 mod transformer;
 
 pub use cross::CrossNetwork;
-pub use embedding::{embedding_table, embedding_with_padding, scalar_table};
+pub use embedding::{embedding_table, embedding_with_padding, scalar_table, EMBEDDING_INIT};
 pub use experts::{Experts, Gate, TaskTowers};
+pub use extra_fields::ExtraFieldEmbedding;
 pub use fields::{FieldEmbedding, Fields};
 pub use mlp::Mlp;
 pub use self_attention::{MultiHeadSelfAttention, SelfAttentionConfig};

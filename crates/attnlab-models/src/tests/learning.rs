@@ -44,6 +44,7 @@ fn ids(col: &[u32]) -> Tensor {
 
 fn batch_of(d: &Impressions) -> CtrBatch {
     let (n, k) = (d.len() as i64, d.history_len as i64);
+    let (categorical, numeric) = CtrBatch::no_extra_fields(n, Device::Cpu);
     CtrBatch {
         user: ids(&d.user),
         item: ids(&d.item),
@@ -51,18 +52,13 @@ fn batch_of(d: &Impressions) -> CtrBatch {
         position: ids(&d.position),
         history_items: ids(&d.history_items).reshape([n, k]),
         history_categories: ids(&d.history_categories).reshape([n, k]),
+        categorical,
+        numeric,
     }
 }
 
 fn rows_of(b: &CtrBatch, idx: &Tensor) -> CtrBatch {
-    CtrBatch {
-        user: b.user.index_select(0, idx),
-        item: b.item.index_select(0, idx),
-        category: b.category.index_select(0, idx),
-        position: b.position.index_select(0, idx),
-        history_items: b.history_items.index_select(0, idx),
-        history_categories: b.history_categories.index_select(0, idx),
-    }
+    b.select_rows(idx)
 }
 
 /// Exact AUC with tied scores as average ranks; NaN with one class only.

@@ -5,6 +5,7 @@
 
 mod blocks;
 mod ctr;
+mod extra_fields;
 mod learning;
 mod multitask;
 mod next_item;
@@ -23,7 +24,7 @@ use attnlab_data::Cardinalities;
 use crate::{build, build_multitask, CtrBatch, CtrModel, ModelInfo, MultiTaskModel, Sizes, Task, REGISTRY};
 
 /// 20 items, 6 categories (row 0 of each is padding), 10 users, 5 slots.
-const SIZES: Cardinalities = Cardinalities { users: 10, items: 21, categories: 7, positions: 5 };
+static SIZES: Cardinalities = Cardinalities { users: 10, items: 21, categories: 7, positions: 5, extra: attnlab_data::ExtraFields::NONE };
 const K: usize = 5;
 /// DIN's default `embed_dim`: the width of one embedding row.
 const DIN_DIM: usize = 16;
@@ -110,6 +111,8 @@ impl Rows {
             position: Tensor::from_slice(&self.position),
             history_items: Tensor::from_slice(&self.hist_items).reshape([b, k]),
             history_categories: Tensor::from_slice(&self.hist_categories).reshape([b, k]),
+            categorical: CtrBatch::no_extra_fields(b, Device::Cpu).0,
+            numeric: CtrBatch::no_extra_fields(b, Device::Cpu).1,
         }
     }
 
