@@ -47,8 +47,8 @@ fi
 BIN=${ATTNLAB_BIN:-$ROOT/target/debug/attnlab}
 "$BIN" data fetch ml-100k >&2
 mkdir -p "$OUT"
-# checkpoints too: attnlab resumes a run from its run key's last checkpoint,
-# which an earlier bench (an older binary, same spec) would have left
+# a fresh start each time (a new store never resumes old checkpoints; they
+# only take disk)
 rm -rf "$OUT"/attnlab-*.db* "$OUT"/recbole-*.json "$OUT"/checkpoints
 
 CONVERGE=(train.epochs=300 train.early_stopping.patience=10)
