@@ -80,7 +80,7 @@ pub fn save_ctr(store: &Store, run_id: &str, model: &str, net: &dyn CtrModel, te
             model: model.to_string(),
             kind: AttentionKind::Fields,
             note: format!("{model}'s self-attention between feature fields in its last layer, mean over heads: row i is how field i attends to each field (rows sum to 1)."),
-            fields: fields.fields.iter().map(|s| s.to_string()).collect(),
+            fields: fields.fields.clone(),
             users,
         }
     } else {

@@ -46,6 +46,9 @@ pub fn prepare_ctr_log(loaded: &LoadedSpec) -> anyhow::Result<Prepared> {
     }
     let mut schema = base_schema(log);
     let names = ctr_column_names(&file, &schema).map_err(|e| in_spec(format!("dataset.ctr_log: {e}")))?;
+    if names.is_empty() {
+        return Err(in_spec(format!("dataset.ctr_log.file: {} is empty", file.display())).into());
+    }
     let columns = choose_columns(log, &names, &file).map_err(in_spec)?;
     schema.dense = columns.numeric.iter().map(|n| ColumnRef::Name(n.clone())).collect();
     schema.categorical = columns.roles.iter().flatten().chain(&columns.categorical).map(|n| ColumnRef::Name(n.clone())).collect();
@@ -272,9 +275,14 @@ mod tests {
         assert_eq!(chosen.categorical.len(), 24);
         assert_eq!((chosen.categorical[0].as_str(), chosen.categorical[23].as_str()), ("C3", "C26"));
 
-        let names: Vec<String> = ["id", "click", "hour", "C1", "site_id"].iter().map(|s| s.to_string()).collect();
+        let mut names = vec!["id".to_string(), "click".to_string()];
+        names.extend(CtrSchema::avazu().categorical.iter().map(|c| match c {
+            ColumnRef::Name(n) => n.clone(),
+            ColumnRef::Index(_) => unreachable!("Avazu names its columns"),
+        }));
         let avazu = CtrLogSpec { format: CtrLogFormat::Avazu, ..log(r#"{ "file": "f" }"#) };
         let chosen = choose_columns(&avazu, &names, Path::new("f")).unwrap();
+        assert_eq!(chosen.categorical.len(), 22, "{chosen:?}");
         assert!(!chosen.categorical.contains(&"id".to_string()) && chosen.numeric.is_empty(), "{chosen:?}");
 
         let csv = log(r#"{ "file": "f", "label": "y", "numeric": ["x"] }"#);

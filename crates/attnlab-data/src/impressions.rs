@@ -208,4 +208,16 @@ mod tests {
         }
         assert!(d.select(&[]).is_empty());
     }
+
+    #[test]
+    fn select_carries_the_extra_fields_of_a_log() {
+        let mut d = data();
+        let n = d.len();
+        d.extra.categorical = vec![(0..n as u32).map(|i| 2 + i % 7).collect(), (0..n as u32).map(|i| 2 + i % 3).collect()];
+        d.extra.numeric = vec![(0..n).map(|i| i as f32 * 0.5).collect()];
+        let s = d.select(&[4, 1, 4]);
+        assert_eq!(s.extra.categorical, vec![vec![6, 3, 6], vec![3, 3, 3]]);
+        assert_eq!(s.extra.numeric, vec![vec![2.0, 0.5, 2.0]]);
+        assert_eq!(d.select(&(0..n).collect::<Vec<_>>()), d);
+    }
 }

@@ -117,3 +117,32 @@ impl RawBatch {
 pub fn batch_of(data: &Impressions, rows: &[usize], device: Device) -> (CtrBatch, Tensor) {
     RawBatch::gather(data, rows).to_tensors(device)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_fields_are_gathered_row_major() {
+        let mut data = Impressions { history_len: 1, ..Default::default() };
+        for r in 0..4u32 {
+            data.user.push(r);
+            data.item.push(r + 1);
+            data.category.push(1);
+            data.position.push(0);
+            data.click.push((r % 2) as f32);
+            data.history_items.push(0);
+            data.history_categories.push(0);
+        }
+        data.extra.categorical = vec![vec![2, 3, 4, 5], vec![9, 8, 7, 6]];
+        data.extra.numeric = vec![vec![0.5, 1.5, 2.5, 3.5]];
+        let (batch, _) = batch_of(&data, &[3, 1], Device::Cpu);
+        assert_eq!(batch.categorical.size(), vec![2, 2]);
+        assert_eq!(Vec::<i64>::try_from(batch.categorical.flatten(0, -1)).unwrap(), vec![5, 6, 3, 8]);
+        assert_eq!(Vec::<f32>::try_from(batch.numeric.flatten(0, -1)).unwrap(), vec![3.5, 1.5]);
+
+        data.extra = Default::default();
+        let (batch, _) = batch_of(&data, &[0, 2, 1], Device::Cpu);
+        assert_eq!((batch.categorical.size(), batch.numeric.size()), (vec![3, 0], vec![3, 0]));
+    }
+}
