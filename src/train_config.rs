@@ -63,5 +63,9 @@ pub fn train_config(
         freeze: t.freeze.clone(),
         label,
         privacy: crate::private_runs::dp_config(t),
+        sequence_examples: match t.sequence_examples {
+            attnlab_spec::SequenceExamples::Windows => attnlab_train::SequenceExamples::Windows,
+            attnlab_spec::SequenceExamples::Prefixes => attnlab_train::SequenceExamples::Prefixes,
+        },
     }
 }

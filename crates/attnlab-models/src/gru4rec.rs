@@ -1,7 +1,8 @@
 //! GRU4Rec (Hidasi et al., ICLR 2016; RecBole's cross-entropy version): a
 //! GRU over the embedded item sequence, a linear map back to the embedding
 //! width, and scores against the item embedding table. Trained with cross
-//! entropy at every position in one pass.
+//! entropy at every position that has a target (the trainer gives each
+//! prefix one, at the last position, as RecBole).
 //!
 //! Inputs are left-padded; each row is rotated so its items come first
 //! before the GRU and rotated back after it, so padding never enters the

@@ -253,13 +253,13 @@ pub const REGISTRY: &[ModelInfo] = &[
     next_item_model!("Pop", PopParams, "most popular items in training, the same for every user (baseline)", |p, s, pop, c| {
         Ok(Box::new(Pop::new(p, s, pop, c)?))
     }),
-    next_item_model!("GRU4Rec", Gru4RecParams, "a GRU over the item sequence, cross entropy at every position", |p, s, _, c| {
+    next_item_model!("GRU4Rec", Gru4RecParams, "a GRU over the item sequence, cross entropy on the next item", |p, s, _, c| {
         Ok(Box::new(Gru4Rec::new(p, s, c)))
     }),
     next_item_model!("Caser", CaserParams, "horizontal and vertical convolutions over the last L items, plus the user", |p, s, _, c| {
         Ok(Box::new(Caser::new(p, s, c)))
     }),
-    next_item_model!("SASRec", SasRecParams, "causal self-attention over the item sequence, cross entropy at every position", |p, s, _, c| {
+    next_item_model!("SASRec", SasRecParams, "causal self-attention over the item sequence, cross entropy on the next item", |p, s, _, c| {
         Ok(Box::new(SasRec::new(p, s, c)))
     }),
     next_item_model!("BERT4Rec", Bert4RecParams, "bidirectional self-attention trained to recover masked items", |p, s, _, c| {

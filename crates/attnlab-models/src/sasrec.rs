@@ -1,6 +1,7 @@
 //! SASRec (Kang & McAuley, ICDM 2018): a causal Transformer over the item
 //! sequence. Trained with cross entropy over the whole catalogue at every
-//! position in one pass (position `t` predicts the item after it); the
+//! position that has a target (position `t` predicts the item after it;
+//! the trainer gives each prefix one, at the last position, as RecBole); the
 //! output layer is the item embedding table (tied). Hyper-parameter
 //! defaults are RecBole's.
 

@@ -394,6 +394,30 @@ pub struct TrainSpec {
     /// Federated averaging over clients made of users (no checkpoints).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub federated: Option<FederatedSpec>,
+    /// How a sequential next-item model's training sequences become
+    /// examples. Left out of the spec's identity while at its default.
+    #[serde(skip_serializing_if = "SequenceExamples::is_default")]
+    pub sequence_examples: SequenceExamples,
+}
+
+/// Training examples of sequential next-item models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SequenceExamples {
+    /// Windows of `max_len` targets, a loss at every position in one pass
+    /// (SASRec's way: fast; a window's first targets see a short context).
+    #[default]
+    Windows,
+    /// One example per target with the `max_len` items before it, the loss
+    /// at its last position (RecBole's data augmentation: every target sees
+    /// its full context, at about `max_len` times the work per epoch).
+    Prefixes,
+}
+
+impl SequenceExamples {
+    fn is_default(&self) -> bool {
+        *self == SequenceExamples::Windows
+    }
 }
 
 impl Default for TrainSpec {
@@ -415,6 +439,7 @@ impl Default for TrainSpec {
             checkpoints: true,
             privacy: None,
             federated: None,
+            sequence_examples: SequenceExamples::Windows,
         }
     }
 }

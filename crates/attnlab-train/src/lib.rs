@@ -57,7 +57,7 @@ pub use error::{Result, TrainError};
 pub use optim::{Optimizer, OptimizerConfig, OptimizerKind};
 pub use metric::TaskMetric;
 pub use multitask::{multitask_metrics, predict_multitask, train_multitask, MultiTaskOptions};
-pub use next_item::{evaluate_next_item, train_next_item, NextItemExamples, SeqRaw, EVAL_CHUNK};
+pub use next_item::{evaluate_next_item, train_next_item, NextItemExamples, SeqRaw, SequenceExamples, EVAL_CHUNK};
 pub use prefetch::{for_each_batch, prefetch};
 pub use schedule::{Decay, Schedule};
 pub use trainer::{epoch_seed, predict, train, EpochObserver, EpochReport, TrainConfig, TrainOutcome};

@@ -9,13 +9,21 @@
 //! does), and a general model such as BPR must still see every train row.
 //!
 //! - **Sequential models** ([`NextItemModel::sequential`]) on a protocol with
-//!   sequences (`Prepared::sequences`, e.g. RecBole's `LS`): a user's
-//!   training sequence `s` gives the pairs `s[j] -> s[j+1]`;
-//!   they are cut, from the most recent backwards, into windows of `max_len`
-//!   positions, and each window is one example: `inputs = s[a..b]`,
-//!   `targets = s[a+1..b+1]`, left-padded with 0 (target 0 = no target), so
-//!   a model learns from every position in one pass. `negatives` holds one
-//!   sampled item per real target position.
+//!   sequences (`Prepared::sequences`, e.g. RecBole's `LS`), in one of two
+//!   ways ([`SequenceExamples`]):
+//!   - *windows* (the default): a user's training sequence `s` gives the
+//!     pairs `s[j] -> s[j+1]`, cut from the most recent backwards into
+//!     windows of `max_len` positions; each window is one example, `inputs =
+//!     s[a..b]`, `targets = s[a+1..b+1]`, left-padded with 0 (target 0 = no
+//!     target), so a model learns from every position in one pass (SASRec's
+//!     training). An example then holds up to `max_len` targets, so a small
+//!     `batch_size` keeps the optimizer steps per epoch near RecBole's.
+//!   - *prefixes*: as RecBole's `data_augmentation`, one example per target
+//!     `s[j]` (`j >= 1`) with `inputs` the up to `max_len` items before it,
+//!     left-padded; the target only at the last position, so every target
+//!     sees its full context, at about `max_len` times the work per epoch.
+//!
+//!   `negatives` holds one sampled item per target position.
 //! - **General models** (BPR, Pop), or any model on a protocol without
 //!   sequences: every training row is an example (an epoch is all train
 //!   interactions, as RecBole's), `targets [B, 1]` the row's item,
@@ -85,9 +93,21 @@ impl SeqRaw {
     }
 }
 
+/// How a sequential model's training sequences become examples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SequenceExamples {
+    /// Windows of `max_len` targets, a loss at every position.
+    #[default]
+    Windows,
+    /// One example per target, with its full context.
+    Prefixes,
+}
+
 enum Examples<'a> {
     /// (user, end): the pairs `end - max_len .. end` of the user's sequence.
     Windows { sequences: &'a Csr, max_len: usize, windows: Vec<(u32, u32)> },
+    /// (user, j): target `s[j]` of the user's sequence `s`, after `s[..j]`.
+    Prefixes { sequences: &'a Csr, max_len: usize, prefixes: Vec<(u32, u32)> },
     Pairs { rows: &'a SplitRows },
 }
 
@@ -105,11 +125,11 @@ fn sequences_for<'a>(model: &dyn NextItemModel, prepared: &'a Prepared) -> Optio
 }
 
 impl<'a> NextItemExamples<'a> {
-    /// The training examples `model` learns from: windows of the protocol's
-    /// sequences for a sequential model, the train rows otherwise.
-    pub fn new(prepared: &'a Prepared, model: &dyn NextItemModel) -> NextItemExamples<'a> {
-        let kind = match sequences_for(model, prepared) {
-            Some(seq) => {
+    /// The training examples `model` learns from: windows or prefixes of the
+    /// protocol's sequences for a sequential model, the train rows otherwise.
+    pub fn new(prepared: &'a Prepared, model: &dyn NextItemModel, how: SequenceExamples) -> NextItemExamples<'a> {
+        let kind = match (sequences_for(model, prepared), how) {
+            (Some(seq), SequenceExamples::Windows) => {
                 let max_len = seq.max_len.max(1);
                 let mut windows = Vec::new();
                 for u in 0..seq.train.users() {
@@ -121,7 +141,13 @@ impl<'a> NextItemExamples<'a> {
                 }
                 Examples::Windows { sequences: &seq.train, max_len, windows }
             }
-            None => Examples::Pairs { rows: &prepared.train },
+            (Some(seq), SequenceExamples::Prefixes) => {
+                let prefixes = (0..seq.train.users())
+                    .flat_map(|u| (1..seq.train.get(u).len()).map(move |j| (u as u32, j as u32)))
+                    .collect();
+                Examples::Prefixes { sequences: &seq.train, max_len: seq.max_len.max(1), prefixes }
+            }
+            (None, _) => Examples::Pairs { rows: &prepared.train },
         };
         NextItemExamples { kind, positives: &prepared.train_items, num_items: prepared.num_items }
     }
@@ -148,6 +174,7 @@ impl BatchSource for NextItemExamples<'_> {
     fn len(&self) -> usize {
         match &self.kind {
             Examples::Windows { windows, .. } => windows.len(),
+            Examples::Prefixes { prefixes, .. } => prefixes.len(),
             Examples::Pairs { rows } => rows.len(),
         }
     }
@@ -173,6 +200,23 @@ impl BatchSource for NextItemExamples<'_> {
                         out.targets.push(i64::from(s[j + 1]));
                         out.negatives.push(self.negative(&mut rng, user));
                     }
+                }
+            }
+            Examples::Prefixes { sequences, max_len, prefixes } => {
+                let w = *max_len;
+                out.width = w;
+                for &r in rows {
+                    let (user, j) = prefixes[r];
+                    let (s, j) = (sequences.get(user as usize), j as usize);
+                    let before = &s[j.saturating_sub(w)..j];
+                    out.users.push(i64::from(user));
+                    out.inputs.extend(std::iter::repeat_n(0, w - before.len()));
+                    out.inputs.extend(before.iter().map(|&i| i64::from(i)));
+                    // the target and its negative at the last position only
+                    out.targets.extend(std::iter::repeat_n(0, w - 1));
+                    out.targets.push(i64::from(s[j]));
+                    out.negatives.extend(std::iter::repeat_n(0, w - 1));
+                    out.negatives.push(self.negative(&mut rng, user));
                 }
             }
             Examples::Pairs { rows: split } => {
@@ -278,7 +322,7 @@ pub fn train_next_item(
             noise_multiplier: None,
         });
     }
-    let task = NextItem { model, prepared, examples: NextItemExamples::new(prepared, model), metrics, config };
+    let task = NextItem { model, prepared, examples: NextItemExamples::new(prepared, model, config.sequence_examples), metrics, config };
     fit(&task, vs, config, observer)
 }
 

@@ -11,7 +11,9 @@ use tch::{Device, Tensor};
 
 use crate::loss::{bpr, cross_entropy_seq};
 use crate::tests::{torch_lock, Recorder};
-use crate::{evaluate_next_item, train_next_item, BatchSource, EpochObserver, EpochReport, NextItemExamples, TrainConfig};
+use crate::{
+    evaluate_next_item, train_next_item, BatchSource, EpochObserver, EpochReport, NextItemExamples, SequenceExamples, TrainConfig,
+};
 
 const ITEMS: u32 = 40;
 
@@ -125,11 +127,12 @@ fn value(report: &attnlab_eval::RankingReport, m: Metric) -> f64 {
     report.values.iter().find(|(k, _)| *k == m).unwrap().1
 }
 
+/// The default: windows of `max_len` targets, a loss at every position.
 #[test]
 fn windows_cover_every_position_and_negatives_avoid_the_users_items() {
     let prepared = sequential(4);
     let model = Successor::new(&VarStore::new(Device::Cpu), prepared.num_users, prepared.num_items);
-    let examples = NextItemExamples::new(&prepared, &model);
+    let examples = NextItemExamples::new(&prepared, &model, SequenceExamples::Windows);
     // 10 items per user: 8 in train, 7 pairs -> windows ending at 7 and 3
     assert_eq!(examples.len(), 60 * 2);
     let batch = examples.gather(&[0, 1], 5);
@@ -146,6 +149,36 @@ fn windows_cover_every_position_and_negatives_avoid_the_users_items() {
         assert!(t == 0 || own.binary_search(&(n as u32)).is_err(), "negative {n} is the user's");
     }
     assert_eq!(examples.gather(&[0, 1], 5), batch, "the batch seed decides");
+}
+
+/// RecBole's `data_augmentation` (`train.sequence_examples: prefixes`): one
+/// example per train target, seeing the `max_len` items before it, the loss
+/// at the last position only.
+#[test]
+fn one_example_per_prefix_with_its_full_context_and_negatives_avoid_the_users_items() {
+    let prepared = sequential(4);
+    let model = Successor::new(&VarStore::new(Device::Cpu), prepared.num_users, prepared.num_items);
+    let examples = NextItemExamples::new(&prepared, &model, SequenceExamples::Prefixes);
+    // 10 items per user: 8 in train, so targets s[1..8]
+    assert_eq!(examples.len(), 60 * 7);
+    let seq = prepared.sequences.as_ref().unwrap().train.get(0);
+    let ids = |v: &[u32]| v.iter().map(|&i| i64::from(i)).collect::<Vec<_>>();
+    let last = |t: u32| [0, 0, 0, i64::from(t)];
+    // user 0's targets s[1], s[5] and s[7]
+    let batch = examples.gather(&[0, 4, 6], 5);
+    assert_eq!(batch.width, 4);
+    assert_eq!(&batch.inputs[..4], &[0, 0, 0, i64::from(seq[0])]);
+    assert_eq!(&batch.targets[..4], &last(seq[1]));
+    assert_eq!(&batch.inputs[4..8], &ids(&seq[1..5])[..], "the 4 items before s[5], not a window's tail");
+    assert_eq!(&batch.targets[4..8], &last(seq[5]));
+    assert_eq!(&batch.inputs[8..], &ids(&seq[3..7])[..]);
+    assert_eq!(&batch.targets[8..], &last(seq[7]));
+    let own = prepared.train_items.get(0);
+    for (&n, &t) in batch.negatives.iter().zip(&batch.targets) {
+        assert_eq!(n == 0, t == 0, "a negative for every real target");
+        assert!(t == 0 || own.binary_search(&(n as u32)).is_err(), "negative {n} is the user's");
+    }
+    assert_eq!(examples.gather(&[0, 4, 6], 5), batch, "the batch seed decides");
 }
 
 #[test]
@@ -241,7 +274,7 @@ fn padding_and_excluded_items_never_enter_a_top_k() {
 /// RS 8:1:1 with sequences built, as the CLI prepares every file data set:
 /// a general model must still train on every train row and be evaluated
 /// once per user with all their test items relevant (the bug this guards
-/// against: windows of the sequences and one test row per unit, so BPR
+/// against: prefixes of the sequences and one test row per unit, so BPR
 /// trained on ~1 example per user and hit@K equalled recall@K).
 #[test]
 fn general_models_ignore_the_sequences_a_protocol_also_built() {
@@ -251,7 +284,7 @@ fn general_models_ignore_the_sequences_a_protocol_also_built() {
     // 40 rows per user: 32 train, 4 valid, 4 test
     assert_eq!((prepared.train.len(), prepared.test.len()), (30 * 32, 30 * 4));
     let general = cheater(&prepared);
-    let examples = NextItemExamples::new(&prepared, &general);
+    let examples = NextItemExamples::new(&prepared, &general, SequenceExamples::Prefixes);
     assert_eq!(examples.len(), prepared.train.len(), "an epoch is every train row");
     let batch = examples.gather(&[0, 1, 2], 3);
     assert_eq!(batch.width, 1);
@@ -265,9 +298,10 @@ fn general_models_ignore_the_sequences_a_protocol_also_built() {
     assert_eq!((value(&report, hit(10)), value(&report, recall)), (1.0, 1.0));
     assert!((value(&report, precision) - 0.4).abs() < 1e-9, "4 relevant items per user: {report:?}");
 
-    // a sequential model on the same data keeps its windows and rows
+    // a sequential model on the same data keeps its windows (or prefixes) and rows
     let sequential = Successor::new(&VarStore::new(Device::Cpu), prepared.num_users, prepared.num_items);
-    assert_eq!(NextItemExamples::new(&prepared, &sequential).len(), 30 * 8, "31 pairs per user in windows of 4");
+    assert_eq!(NextItemExamples::new(&prepared, &sequential, SequenceExamples::Windows).len(), 30 * 8, "31 pairs per user in windows of 4");
+    assert_eq!(NextItemExamples::new(&prepared, &sequential, SequenceExamples::Prefixes).len(), 30 * 31, "a prefix per target");
     let report = evaluate_next_item(&sequential, &prepared, Part::Test, &[hit(10)], Device::Cpu).unwrap();
     assert_eq!(report.users_evaluated, prepared.test.len());
 }

@@ -60,6 +60,8 @@ pub struct TrainConfig {
     pub label: String,
     /// Train with DP-SGD ([`crate::dp_sgd`]) instead of plain mini-batches.
     pub privacy: Option<DpConfig>,
+    /// Windows or prefixes of a sequential next-item model's sequences.
+    pub sequence_examples: crate::SequenceExamples,
 }
 
 impl Default for TrainConfig {
@@ -85,6 +87,7 @@ impl Default for TrainConfig {
             freeze: Vec::new(),
             label: String::new(),
             privacy: None,
+            sequence_examples: crate::SequenceExamples::Windows,
         }
     }
 }
