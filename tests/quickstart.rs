@@ -154,7 +154,7 @@ fn sequential_models_run_on_ml100k_and_reuse_the_prepared_data() {
     let s = Scratch::new();
     let spec = crate::util::repo("experiments/ml100k-sequential.yaml").display().to_string();
     let data = format!("dataset.path={}", crate::util::repo("data/ml-100k").display());
-    let tiny = ["train.epochs=1", "models=[{name: pop, model: Pop}, {name: sasrec, model: SASRec, params: {hidden: 16, layers: 1, heads: 1}}]"];
+    let tiny = ["train.epochs=1", "train.batch_size=64", "models=[{name: pop, model: Pop}, {name: sasrec, model: SASRec, params: {hidden: 16, layers: 1, heads: 1}}]"];
     let first = s.attnlab(&[&["run", &spec, &data][..], &tiny[..]].concat()).ok();
     assert!(first.stderr().contains("prepared and cached"), "{}", first.stderr());
     assert!(first.stdout().contains("test.ndcg@10"), "{}", first.stdout());
