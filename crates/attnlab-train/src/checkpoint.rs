@@ -167,13 +167,18 @@ pub fn save(dir: &Path, meta: &CheckpointMeta, tensors: &[(String, Tensor)], imp
     Ok(())
 }
 
-/// Copies `last.*` over `best.*` (repairs a crash between the two writes).
+/// Copies `last.safetensors` over `best.safetensors` (repairs a crash
+/// between the two writes). Both JSON mirrors are rewritten from the meta
+/// inside it, the authoritative copy: the crash may also have come between
+/// `last.safetensors` and `last.json`.
 pub fn copy_last_to_best(dir: &Path) -> Result<()> {
-    for (from, to) in [("last.safetensors", "best.safetensors"), ("last.json", "best.json")] {
-        let bytes = fs::read(dir.join(from)).map_err(|e| err(&dir.join(from), e))?;
-        write_atomic(&dir.join(to), &bytes)?;
-    }
-    Ok(())
+    let last = last_path(dir);
+    let bytes = fs::read(&last).map_err(|e| err(&last, e))?;
+    let meta = load(&last)?.meta.ok_or_else(|| err(&last, "no attnlab meta in its header"))?;
+    let json = serde_json::to_vec_pretty(&meta).map_err(|e| err(dir, e))?;
+    write_atomic(&dir.join("last.json"), &json)?;
+    write_atomic(&best_path(dir), &bytes)?;
+    write_atomic(&dir.join("best.json"), &json)
 }
 
 /// Reads a safetensors file: ours (with meta) or any other (meta `None`).
@@ -256,6 +261,23 @@ mod tests {
         assert_eq!(model[0].0, "w");
         assert!(model[0].1.equal(&w));
         assert_eq!(last.section("optim")[0].1.int64_value(&[0]), 7);
+    }
+
+    /// Killed after `last.safetensors` was renamed, before `last.json` and
+    /// `best.*`: the repair needs only the safetensors file.
+    #[test]
+    fn a_crash_before_the_json_mirror_is_repaired_from_the_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let tensors = vec![("model.w".to_string(), Tensor::from_slice(&[1.0f32, 2.0]))];
+        save(dir.path(), &meta(), &tensors, true).unwrap();
+        fs::remove_file(dir.path().join("last.json")).unwrap();
+        fs::remove_file(dir.path().join("best.json")).unwrap();
+        copy_last_to_best(dir.path()).unwrap();
+        for name in ["last.json", "best.json"] {
+            let json: CheckpointMeta = serde_json::from_slice(&fs::read(dir.path().join(name)).unwrap()).unwrap();
+            assert_eq!(json, meta(), "{name}");
+        }
+        assert_eq!(fs::read(best_path(dir.path())).unwrap(), fs::read(last_path(dir.path())).unwrap());
     }
 
     #[test]
