@@ -13,6 +13,10 @@ pub struct Override {
     pub value: Value,
 }
 
+/// Keys whose values are always text: what YAML would read as a number (a
+/// run id prefix like `12e45678` or `01234567`) stays exactly as typed.
+const TEXT_KEYS: &[&str] = &["name", "description", "dataset.path", "dataset.name", "train.device", "train.init_from", "tracking.mlflow"];
+
 impl Override {
     pub fn parse(text: &str) -> Result<Override> {
         let err = |message: &str| SpecError::Override { text: text.to_string(), message: message.to_string() };
@@ -21,7 +25,12 @@ impl Override {
         if path.iter().any(|p| p.is_empty()) {
             return Err(err("empty key segment"));
         }
-        let value = serde_yaml::from_str(raw).map_err(|e| err(&format!("value is not YAML: {e}")))?;
+        let quoted_or_null = raw.starts_with(['"', '\'']) || matches!(raw, "null" | "~" | "");
+        let value = if TEXT_KEYS.contains(&key.trim()) && !quoted_or_null {
+            Value::String(raw.to_string())
+        } else {
+            serde_yaml::from_str(raw).map_err(|e| err(&format!("value is not YAML: {e}")))?
+        };
         Ok(Override { text: text.to_string(), path, value })
     }
 }

@@ -81,6 +81,10 @@ fn overrides_apply_by_dotted_path_and_list_index() {
     let digits = [Override::parse("train.init_from=29592853").unwrap()];
     let spec = parse_spec(GOOD, Path::new("s"), &digits).unwrap();
     assert_eq!(spec.train.init_from.as_deref(), Some("29592853"));
+    for prefix in ["12e45678", "01234567", "0x1f2e3d"] {
+        let o = [Override::parse(&format!("train.init_from={prefix}")).unwrap()];
+        assert_eq!(parse_spec(GOOD, Path::new("s"), &o).unwrap().train.init_from.as_deref(), Some(prefix));
+    }
 }
 
 #[test]
