@@ -6,16 +6,8 @@ use attnlab_eval::{verdict, Target};
 use attnlab_spec::TargetSpec;
 use attnlab_train::TaskMetric;
 
-/// One target with its verdict, ready for a table.
-pub struct TargetRow {
-    pub model: String,
-    pub metric: String,
-    pub published: String,
-    pub measured: String,
-    pub diff: String,
-    pub verdict: String,
-    pub source: String,
-}
+/// One target with its verdict, ready for a table (the report's own row type).
+pub use attnlab_report::TargetVerdict as TargetRow;
 
 /// `runs`: (run name, test metrics by name) of every finished run.
 pub fn target_rows(targets: &[TargetSpec], runs: &[(String, BTreeMap<String, f64>)]) -> Vec<TargetRow> {

@@ -194,15 +194,7 @@ fn targets(runs: &[RunRecord], experiment: Option<&str>) -> Vec<TargetVerdict> {
         .collect();
     target_rows(&spec.targets, &finished)
         .into_iter()
-        .map(|t| TargetVerdict {
-            model: experiment.map_or_else(|| t.model.clone(), |e| format!("{e}/{}", t.model)),
-            metric: t.metric,
-            published: t.published,
-            measured: t.measured,
-            diff: t.diff,
-            verdict: t.verdict,
-            source: t.source,
-        })
+        .map(|t| TargetVerdict { model: experiment.map_or_else(|| t.model.clone(), |e| format!("{e}/{}", t.model)), ..t })
         .collect()
 }
 

@@ -30,18 +30,7 @@ pub fn render_table(input: &ReportInput, format: TableFormat) -> String {
         header.insert(0, "experiment".into());
     }
     header.extend(input.metrics.iter().map(|m| m.label.clone()));
-    let best: Vec<Option<f64>> = input
-        .metrics
-        .iter()
-        .map(|m| {
-            input
-                .runs
-                .iter()
-                .filter(|r| r.status.trim().eq_ignore_ascii_case("FINISHED"))
-                .filter_map(|r| r.metrics.get(&m.key).copied().filter(|v| v.is_finite()))
-                .reduce(|a, b| if m.higher_is_better { a.max(b) } else { a.min(b) })
-        })
-        .collect();
+    let best = input.best_per_metric();
     let rows: Vec<Vec<(String, bool)>> = input
         .runs
         .iter()

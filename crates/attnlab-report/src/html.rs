@@ -197,23 +197,7 @@ fn build_view(input: &ReportInput) -> View<'_> {
     let (seed_summary, seed_summary_note) = build_seed_summary(input);
     let finished: Vec<bool> = input.runs.iter().map(|r| is_finished(&r.status)).collect();
 
-    // Best value per metric column among finished runs with a finite value.
-    let best: Vec<Option<f64>> = input
-        .metrics
-        .iter()
-        .map(|m| {
-            input
-                .runs
-                .iter()
-                .zip(&finished)
-                .filter(|(_, f)| **f)
-                .filter_map(|(r, _)| r.metrics.get(&m.key).copied())
-                .filter(|v| v.is_finite())
-                .reduce(|a, b| {
-                    if m.higher_is_better { a.max(b) } else { a.min(b) }
-                })
-        })
-        .collect();
+    let best = input.best_per_metric();
 
     let columns = input
         .metrics
@@ -414,7 +398,7 @@ fn protocol_groups(runs: &[RunSummary]) -> (Vec<ProtocolGroup>, Vec<&'static str
     (groups, letters)
 }
 
-fn is_finished(status: &str) -> bool {
+pub(crate) fn is_finished(status: &str) -> bool {
     status.trim().eq_ignore_ascii_case("FINISHED")
 }
 

@@ -33,6 +33,23 @@ pub struct ReportInput {
     pub ab_test: Option<crate::AbTestReport>,
 }
 
+impl ReportInput {
+    /// Per metric column, the best value among finished runs with a finite
+    /// value (what tables mark as best).
+    pub fn best_per_metric(&self) -> Vec<Option<f64>> {
+        self.metrics
+            .iter()
+            .map(|m| {
+                self.runs
+                    .iter()
+                    .filter(|r| crate::html::is_finished(&r.status))
+                    .filter_map(|r| r.metrics.get(&m.key).copied().filter(|v| v.is_finite()))
+                    .reduce(|a, b| if m.higher_is_better { a.max(b) } else { a.min(b) })
+            })
+            .collect()
+    }
+}
+
 /// One reproduction target, already judged (all fields are display text).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TargetVerdict {
