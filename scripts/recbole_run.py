@@ -1,10 +1,13 @@
 """Trains and tests one RecBole 1.2.1 model on ml-100k under the settings
 attnlab's specs use, and writes what the bench table needs as JSON.
 
-Usage: recbole_run.py MODEL EPOCHS PATIENCE DATA_DIR OUT.json
+Usage: recbole_run.py MODEL EPOCHS PATIENCE DATA_DIR OUT.json [KEY=VALUE ...]
   MODEL     BPR, GRU4Rec or SASRec
   EPOCHS    most training epochs; PATIENCE: RecBole's stopping_step
   DATA_DIR  folder holding ml-100k/ (RecBole atomic files, the copy attnlab uses)
+  KEY=VALUE RecBole settings over the ones below, VALUE read as JSON when it
+            parses (train_batch_size=2048), as text otherwise
+  Torch threads: BENCH_THREADS when set (the bench gives both sides the same).
 
 The hyper-parameters mirror experiments/ml100k-bpr.yaml and
 experiments/ml100k-sequential.yaml; scripts/bench-recbole.sh passes the same
@@ -71,10 +74,19 @@ MODELS = {
 }
 
 
+def parse_setting(arg):
+    key, value = arg.split("=", 1)
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
 def main(argv):
-    if len(argv) != 6 or argv[1] not in MODELS:
+    if len(argv) < 6 or argv[1] not in MODELS or any("=" not in a for a in argv[6:]):
         sys.exit(__doc__)
     model_name, epochs, patience, data_dir, out_path = argv[1], int(argv[2]), int(argv[3]), argv[4], argv[5]
+    overrides = dict(parse_setting(a) for a in argv[6:])
     sys.argv = sys.argv[:1]  # RecBole parses the command line itself
     from recbole.config import Config
     from recbole.data import create_dataset, data_preparation
@@ -87,7 +99,12 @@ def main(argv):
         "stopping_step": patience,
         "data_path": data_dir,
         "checkpoint_dir": os.path.join(os.path.dirname(os.path.abspath(out_path)), "recbole-saved"),
+        **overrides,
     }
+    if os.environ.get("BENCH_THREADS"):
+        import torch
+
+        torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
     config = Config(model=model_name, dataset="ml-100k", config_dict=config_dict)
     init_seed(config["seed"], config["reproducibility"])
     dataset = create_dataset(config)
@@ -118,6 +135,7 @@ def main(argv):
         "train_seconds": fit_seconds,
         "total_seconds": total_seconds,
         "test": {k.lower(): float(v) for k, v in test.items()},
+        "settings": overrides,
     }
     with open(out_path, "w") as f:
         json.dump(result, f, indent=2)

@@ -64,7 +64,9 @@ pub fn train_config(
         label,
         privacy: crate::private_runs::dp_config(t),
         sequence_examples: match t.sequence_examples {
-            attnlab_spec::SequenceExamples::Windows => attnlab_train::SequenceExamples::Windows,
+            attnlab_spec::SequenceExamples::Windows => {
+                attnlab_train::SequenceExamples::Windows { stride: t.window_stride.map(|s| s as usize) }
+            }
             attnlab_spec::SequenceExamples::Prefixes => attnlab_train::SequenceExamples::Prefixes,
         },
     }

@@ -83,6 +83,7 @@ impl AutoInt {
             causal: false,
             bias: false,
             out_projection: false,
+            init_std: None,
         };
         let no_bias = nn::LinearConfig { bias: false, ..Default::default() };
         let layers = (0..params.layers)

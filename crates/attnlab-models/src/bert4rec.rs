@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
-use crate::blocks::{embedding_with_padding, last_position_attention, TransformerConfig, TransformerEncoder};
+use crate::blocks::{last_position_attention, linear_config, padded_embedding, TransformerConfig, TransformerEncoder};
 use crate::next_item::{cross_entropy, last_target, NextItemSizes};
 use crate::registry::ModelParams;
 use crate::{NextItemModel, SeqBatch};
@@ -76,10 +76,11 @@ pub struct Bert4Rec {
 impl Bert4Rec {
     pub fn new(p: &nn::Path, sizes: &NextItemSizes, params: &Bert4RecParams) -> Bert4Rec {
         let h = params.hidden as i64;
+        let config = params.config(sizes.max_len);
         Bert4Rec {
-            item: embedding_with_padding(&(p / "item"), sizes.items + 1, params.hidden),
-            encoder: TransformerEncoder::new(&(p / "encoder"), &params.config(sizes.max_len)),
-            dense: nn::linear(p / "output_dense", h, h, Default::default()),
+            item: padded_embedding(&(p / "item"), sizes.items + 1, params.hidden, config.item_init()),
+            encoder: TransformerEncoder::new(&(p / "encoder"), &config),
+            dense: nn::linear(p / "output_dense", h, h, linear_config(true, Some(config.init_std))),
             norm: nn::layer_norm(p / "output_norm", vec![h], nn::LayerNormConfig { eps: 1e-12, ..Default::default() }),
             bias: p.zeros("output_bias", &[sizes.items as i64]),
             items: sizes.items as i64,

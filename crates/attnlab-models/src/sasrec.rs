@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::Tensor;
 
-use crate::blocks::{embedding_with_padding, last_position_attention, TransformerConfig, TransformerEncoder};
+use crate::blocks::{last_position_attention, padded_embedding, TransformerConfig, TransformerEncoder};
 use crate::next_item::{full_softmax_loss, NextItemSizes};
 use crate::registry::ModelParams;
 use crate::{NextItemModel, SeqBatch};
@@ -57,9 +57,10 @@ pub struct SasRec {
 
 impl SasRec {
     pub fn new(p: &nn::Path, sizes: &NextItemSizes, params: &SasRecParams) -> SasRec {
+        let config = params.config(sizes.max_len);
         SasRec {
-            item: embedding_with_padding(&(p / "item"), sizes.items, params.hidden),
-            encoder: TransformerEncoder::new(&(p / "encoder"), &params.config(sizes.max_len)),
+            item: padded_embedding(&(p / "item"), sizes.items, params.hidden, config.item_init()),
+            encoder: TransformerEncoder::new(&(p / "encoder"), &config),
         }
     }
 

@@ -398,6 +398,12 @@ pub struct TrainSpec {
     /// examples. Left out of the spec's identity while at its default.
     #[serde(skip_serializing_if = "SequenceExamples::is_default")]
     pub sequence_examples: SequenceExamples,
+    /// With `windows`: targets between two windows of a user, each window
+    /// training its `window_stride` last positions, so every target sees
+    /// at least `max_len - window_stride` items before it. Unset: `max_len`
+    /// (windows side by side); 1 trains as `prefixes` does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_stride: Option<u64>,
 }
 
 /// Training examples of sequential next-item models.
@@ -440,6 +446,7 @@ impl Default for TrainSpec {
             privacy: None,
             federated: None,
             sequence_examples: SequenceExamples::Windows,
+            window_stride: None,
         }
     }
 }

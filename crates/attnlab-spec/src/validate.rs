@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use crate::{Result, Spec, SpecError};
+use crate::{Result, SequenceExamples, Spec, SpecError};
 
 /// Parsed `train.device`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +134,13 @@ pub(crate) fn rules(spec: &Spec, path: &Path) -> Vec<SpecError> {
     }
     if spec.train.schedule.every_steps == 0 {
         errors.push(invalid("train.schedule.every_steps", "must be at least 1".into()));
+    }
+    if let Some(stride) = spec.train.window_stride {
+        if spec.train.sequence_examples != SequenceExamples::Windows {
+            errors.push(invalid("train.window_stride", "applies to `sequence_examples: windows` only".into()));
+        } else if stride == 0 || stride > spec.protocol.max_len {
+            errors.push(invalid("train.window_stride", format!("must be in 1..={} (protocol.max_len), got {stride}", spec.protocol.max_len)));
+        }
     }
     if spec.train.threads == Some(0) {
         errors.push(invalid("train.threads", "must be at least 1".into()));

@@ -114,6 +114,9 @@ fn load_validates_cross_field_rules() {
         (GOOD.replace("train:\n", "protocol: { valid_metric: ndcg }\ntrain:\n"), "protocol.valid_metric"),
         (GOOD.replace("epochs: 3", "epochs: 3\n  device: tpu"), "train.device"),
         (GOOD.replace("name: demo", "name: a/b"), "name"),
+        (GOOD.replace("epochs: 3", "epochs: 3\n  window_stride: 51"), "train.window_stride"),
+        (GOOD.replace("epochs: 3", "epochs: 3\n  window_stride: 0"), "train.window_stride"),
+        (GOOD.replace("epochs: 3", "epochs: 3\n  window_stride: 5\n  sequence_examples: prefixes"), "train.window_stride"),
     ] {
         let err = load_spec(&write(dir.path(), &text), &[]).unwrap_err();
         match &err {

@@ -94,18 +94,26 @@ impl SeqRaw {
 }
 
 /// How a sequential model's training sequences become examples.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SequenceExamples {
-    /// Windows of `max_len` targets, a loss at every position.
-    #[default]
-    Windows,
+    /// Windows of `max_len` positions, a step of `stride` targets apart
+    /// (`None`: `max_len`, windows that do not overlap), a loss at each
+    /// of a window's `stride` last positions.
+    Windows { stride: Option<usize> },
     /// One example per target, with its full context.
     Prefixes,
 }
 
+impl Default for SequenceExamples {
+    fn default() -> Self {
+        SequenceExamples::Windows { stride: None }
+    }
+}
+
 enum Examples<'a> {
-    /// (user, end): the pairs `end - max_len .. end` of the user's sequence.
-    Windows { sequences: &'a Csr, max_len: usize, windows: Vec<(u32, u32)> },
+    /// (user, end): the pairs `end - max_len .. end` of the user's sequence,
+    /// those before `end - stride` as context only.
+    Windows { sequences: &'a Csr, max_len: usize, stride: usize, windows: Vec<(u32, u32)> },
     /// (user, j): target `s[j]` of the user's sequence `s`, after `s[..j]`.
     Prefixes { sequences: &'a Csr, max_len: usize, prefixes: Vec<(u32, u32)> },
     Pairs { rows: &'a SplitRows },
@@ -129,17 +137,18 @@ impl<'a> NextItemExamples<'a> {
     /// protocol's sequences for a sequential model, the train rows otherwise.
     pub fn new(prepared: &'a Prepared, model: &dyn NextItemModel, how: SequenceExamples) -> NextItemExamples<'a> {
         let kind = match (sequences_for(model, prepared), how) {
-            (Some(seq), SequenceExamples::Windows) => {
+            (Some(seq), SequenceExamples::Windows { stride }) => {
                 let max_len = seq.max_len.max(1);
+                let stride = stride.unwrap_or(max_len).clamp(1, max_len);
                 let mut windows = Vec::new();
                 for u in 0..seq.train.users() {
                     let mut end = seq.train.get(u).len().saturating_sub(1);
                     while end > 0 {
                         windows.push((u as u32, end as u32));
-                        end = end.saturating_sub(max_len);
+                        end = end.saturating_sub(stride);
                     }
                 }
-                Examples::Windows { sequences: &seq.train, max_len, windows }
+                Examples::Windows { sequences: &seq.train, max_len, stride, windows }
             }
             (Some(seq), SequenceExamples::Prefixes) => {
                 let prefixes = (0..seq.train.users())
@@ -183,13 +192,16 @@ impl BatchSource for NextItemExamples<'_> {
         let mut rng = Rng::new(seed);
         let mut out = SeqRaw { rows: rows.len(), ..SeqRaw::default() };
         match &self.kind {
-            Examples::Windows { sequences, max_len, windows } => {
+            Examples::Windows { sequences, max_len, stride, windows } => {
                 out.width = *max_len;
                 for &r in rows {
                     let (user, end) = windows[r];
                     let s = sequences.get(user as usize);
                     let end = end as usize;
                     let start = end.saturating_sub(*max_len);
+                    // the targets a later window does not train (the
+                    // earliest window trains all of its own)
+                    let first_target = end.saturating_sub(*stride);
                     let pad = max_len - (end - start);
                     out.users.push(i64::from(user));
                     out.inputs.extend(std::iter::repeat_n(0, pad));
@@ -197,8 +209,13 @@ impl BatchSource for NextItemExamples<'_> {
                     out.negatives.extend(std::iter::repeat_n(0, pad));
                     for j in start..end {
                         out.inputs.push(i64::from(s[j]));
-                        out.targets.push(i64::from(s[j + 1]));
-                        out.negatives.push(self.negative(&mut rng, user));
+                        if j >= first_target {
+                            out.targets.push(i64::from(s[j + 1]));
+                            out.negatives.push(self.negative(&mut rng, user));
+                        } else {
+                            out.targets.push(0);
+                            out.negatives.push(0);
+                        }
                     }
                 }
             }

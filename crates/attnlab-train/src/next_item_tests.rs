@@ -132,7 +132,7 @@ fn value(report: &attnlab_eval::RankingReport, m: Metric) -> f64 {
 fn windows_cover_every_position_and_negatives_avoid_the_users_items() {
     let prepared = sequential(4);
     let model = Successor::new(&VarStore::new(Device::Cpu), prepared.num_users, prepared.num_items);
-    let examples = NextItemExamples::new(&prepared, &model, SequenceExamples::Windows);
+    let examples = NextItemExamples::new(&prepared, &model, SequenceExamples::default());
     // 10 items per user: 8 in train, 7 pairs -> windows ending at 7 and 3
     assert_eq!(examples.len(), 60 * 2);
     let batch = examples.gather(&[0, 1], 5);
@@ -149,6 +149,57 @@ fn windows_cover_every_position_and_negatives_avoid_the_users_items() {
         assert!(t == 0 || own.binary_search(&(n as u32)).is_err(), "negative {n} is the user's");
     }
     assert_eq!(examples.gather(&[0, 1], 5), batch, "the batch seed decides");
+}
+
+/// Overlapping windows (`train.window_stride`): every train target is
+/// trained exactly once an epoch, after at least `max_len - stride` items of
+/// context (or all the items before it); stride 1 gives each target the
+/// context `prefixes` does, stride `max_len` the default windows.
+#[test]
+fn windows_with_a_stride_train_each_target_once_with_its_context() {
+    let prepared = sequential(4);
+    let model = Successor::new(&VarStore::new(Device::Cpu), prepared.num_users, prepared.num_items);
+    let train = &prepared.sequences.as_ref().unwrap().train;
+    for stride in 1..=4usize {
+        let examples = NextItemExamples::new(&prepared, &model, SequenceExamples::Windows { stride: Some(stride) });
+        // 8 train items per user: 7 targets, windows ending at 7, 7-s, ...
+        assert_eq!(examples.len(), 60 * 7usize.div_ceil(stride), "stride {stride}");
+        let all: Vec<usize> = (0..examples.len()).collect();
+        let batch = examples.gather(&all, 9);
+        // per user, the (target, context) pairs trained
+        let mut trained = vec![Vec::new(); 60];
+        for (r, user) in batch.users.iter().enumerate() {
+            let row = r * 4..(r + 1) * 4;
+            let (inputs, targets, negatives) = (&batch.inputs[row.clone()], &batch.targets[row.clone()], &batch.negatives[row]);
+            for t in 0..4 {
+                assert_eq!(targets[t] == 0, negatives[t] == 0, "a negative for every target, none elsewhere");
+                if targets[t] != 0 {
+                    let context: Vec<i64> = inputs[..=t].iter().copied().filter(|&i| i != 0).collect();
+                    trained[*user as usize].push((targets[t], context));
+                }
+            }
+        }
+        for (u, mut pairs) in trained.into_iter().enumerate() {
+            let seq: Vec<i64> = train.get(u).iter().map(|&i| i64::from(i)).collect();
+            pairs.sort();
+            let mut expected: Vec<(i64, usize)> = (1..seq.len()).map(|j| (seq[j], j)).collect();
+            expected.sort();
+            assert_eq!(pairs.len(), expected.len(), "stride {stride}: user {u} trains each target once");
+            for ((target, context), (want, j)) in pairs.iter().zip(&expected) {
+                assert_eq!(target, want);
+                let longest = seq[j.saturating_sub(4)..*j].to_vec();
+                let shortest = (4 + 1 - stride).min(*j);
+                assert!(longest.ends_with(context) && context.len() >= shortest, "stride {stride}: target s[{j}] after {context:?}");
+                if stride == 1 {
+                    assert_eq!(context, &longest, "stride 1: the full context, as prefixes");
+                }
+            }
+        }
+    }
+    let default = NextItemExamples::new(&prepared, &model, SequenceExamples::default());
+    let four = NextItemExamples::new(&prepared, &model, SequenceExamples::Windows { stride: Some(4) });
+    let all: Vec<usize> = (0..default.len()).collect();
+    assert_eq!(default.gather(&all, 3), four.gather(&all, 3), "stride max_len is the default");
 }
 
 /// RecBole's `data_augmentation` (`train.sequence_examples: prefixes`): one
@@ -300,7 +351,7 @@ fn general_models_ignore_the_sequences_a_protocol_also_built() {
 
     // a sequential model on the same data keeps its windows (or prefixes) and rows
     let sequential = Successor::new(&VarStore::new(Device::Cpu), prepared.num_users, prepared.num_items);
-    assert_eq!(NextItemExamples::new(&prepared, &sequential, SequenceExamples::Windows).len(), 30 * 8, "31 pairs per user in windows of 4");
+    assert_eq!(NextItemExamples::new(&prepared, &sequential, SequenceExamples::default()).len(), 30 * 8, "31 pairs per user in windows of 4");
     assert_eq!(NextItemExamples::new(&prepared, &sequential, SequenceExamples::Prefixes).len(), 30 * 31, "a prefix per target");
     let report = evaluate_next_item(&sequential, &prepared, Part::Test, &[hit(10)], Device::Cpu).unwrap();
     assert_eq!(report.users_evaluated, prepared.test.len());

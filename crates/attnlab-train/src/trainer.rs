@@ -87,7 +87,7 @@ impl Default for TrainConfig {
             freeze: Vec::new(),
             label: String::new(),
             privacy: None,
-            sequence_examples: crate::SequenceExamples::Windows,
+            sequence_examples: crate::SequenceExamples::default(),
         }
     }
 }

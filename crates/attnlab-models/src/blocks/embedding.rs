@@ -11,7 +11,14 @@ fn table_config(padding_idx: i64) -> nn::EmbeddingConfig {
 /// libtorch's embedding backward skips `padding_idx`, zero forever.
 /// (tch's `nn::embedding` does not zero the row itself.)
 pub fn embedding_with_padding(p: &nn::Path, rows: usize, dim: usize) -> nn::Embedding {
-    let table = nn::embedding(p, rows as i64, dim as i64, table_config(0));
+    padded_embedding(p, rows, dim, EMBEDDING_INIT)
+}
+
+/// [`embedding_with_padding`] with rows drawn from `init` (the Transformer
+/// models start from their own `init_std`, as in RecBole).
+pub fn padded_embedding(p: &nn::Path, rows: usize, dim: usize, init: nn::Init) -> nn::Embedding {
+    let config = nn::EmbeddingConfig { padding_idx: 0, ws_init: init, ..Default::default() };
+    let table = nn::embedding(p, rows as i64, dim as i64, config);
     tch::no_grad(|| {
         let _ = table.ws.get(0).fill_(0.0);
     });

@@ -11,11 +11,11 @@ mod target_attention;
 mod transformer;
 
 pub use cross::CrossNetwork;
-pub use embedding::{embedding_table, embedding_with_padding, scalar_table, EMBEDDING_INIT};
+pub use embedding::{embedding_table, embedding_with_padding, padded_embedding, scalar_table, EMBEDDING_INIT};
 pub use experts::{Experts, Gate, TaskTowers};
 pub use extra_fields::ExtraFieldEmbedding;
 pub use fields::{FieldEmbedding, Fields};
 pub use mlp::Mlp;
-pub use self_attention::{MultiHeadSelfAttention, SelfAttentionConfig};
+pub use self_attention::{linear_config, MultiHeadSelfAttention, SelfAttentionConfig};
 pub use target_attention::TargetAttention;
 pub use transformer::{last_position_attention, positions_from_first, TransformerConfig, TransformerEncoder, TransformerLayer};

@@ -16,6 +16,18 @@ pub struct SelfAttentionConfig {
     /// A final `dim -> dim` linear layer mixing the heads (Transformer
     /// style); AutoInt has none.
     pub out_projection: bool,
+    /// Weights drawn from N(0, std²) and zero biases (BERT-style, as
+    /// RecBole's Transformers); `None`: libtorch's default initialisation.
+    pub init_std: Option<f64>,
+}
+
+/// A linear layer's settings: libtorch's default initialisation, or
+/// weights from N(0, std²) with zero biases.
+pub fn linear_config(bias: bool, init_std: Option<f64>) -> nn::LinearConfig {
+    match init_std {
+        None => nn::LinearConfig { bias, ..Default::default() },
+        Some(stdev) => nn::LinearConfig { bias, ws_init: nn::Init::Randn { mean: 0.0, stdev }, bs_init: Some(nn::Init::Const(0.0)) },
+    }
 }
 
 /// Multi-head scaled dot-product self-attention over `[B, T, input]`.
@@ -40,7 +52,7 @@ impl MultiHeadSelfAttention {
     pub fn new(p: &nn::Path, input: usize, config: &SelfAttentionConfig) -> MultiHeadSelfAttention {
         assert!(config.heads > 0 && config.dim % config.heads == 0, "attention dim {} not a multiple of {} heads", config.dim, config.heads);
         let (i, d) = (input as i64, config.dim as i64);
-        let linear = |name: &str, from: i64, bias: bool| nn::linear(p / name, from, d, nn::LinearConfig { bias, ..Default::default() });
+        let linear = |name: &str, from: i64, bias: bool| nn::linear(p / name, from, d, linear_config(bias, config.init_std));
         MultiHeadSelfAttention {
             query: linear("query", i, config.bias),
             key: linear("key", i, config.bias),

@@ -6,7 +6,7 @@
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
-use super::{embedding_table, MultiHeadSelfAttention, SelfAttentionConfig};
+use super::{linear_config, MultiHeadSelfAttention, SelfAttentionConfig};
 
 /// Settings of [`TransformerEncoder`].
 #[derive(Debug, Clone)]
@@ -25,6 +25,11 @@ pub struct TransformerConfig {
     pub causal: bool,
     /// Rows of the positional table; later positions share its last row.
     pub max_positions: usize,
+    /// Every weight of the encoder (and the models' item tables) starts
+    /// from N(0, init_std²), biases at 0: RecBole's `initializer_range`,
+    /// default 0.02. Small logits at the start, so a tied output layer
+    /// begins near uniform and early epochs learn fast.
+    pub init_std: f64,
 }
 
 /// The position of each item of left-padded `inputs [B, T]`, counted from
@@ -60,12 +65,14 @@ impl TransformerLayer {
             causal: config.causal,
             bias: true,
             out_projection: true,
+            init_std: Some(config.init_std),
         };
+        let linear = |name: &str, from: i64, to: i64| nn::linear(p / name, from, to, linear_config(true, Some(config.init_std)));
         TransformerLayer {
             attention: MultiHeadSelfAttention::new(&(p / "attention"), config.hidden, &attention),
             attention_norm: layer_norm(&(p / "attention_norm"), config.hidden),
-            inner: nn::linear(p / "ffn_inner", h, i, Default::default()),
-            outer: nn::linear(p / "ffn_outer", i, h, Default::default()),
+            inner: linear("ffn_inner", h, i),
+            outer: linear("ffn_outer", i, h),
             ffn_norm: layer_norm(&(p / "ffn_norm"), config.hidden),
             dropout: config.dropout,
         }
@@ -94,7 +101,7 @@ pub struct TransformerEncoder {
 impl TransformerEncoder {
     pub fn new(p: &nn::Path, config: &TransformerConfig) -> TransformerEncoder {
         TransformerEncoder {
-            position: embedding_table(&(p / "position"), config.max_positions, config.hidden),
+            position: nn::embedding(p / "position", config.max_positions as i64, config.hidden as i64, nn::EmbeddingConfig { ws_init: config.item_init(), ..Default::default() }),
             norm: layer_norm(&(p / "norm"), config.hidden),
             layers: (0..config.layers).map(|i| TransformerLayer::new(&(p / "layer" / i), config)).collect(),
             dropout: config.dropout,
@@ -123,7 +130,12 @@ impl TransformerConfig {
     /// `layers` layers of width `hidden`, `heads` heads and a feed-forward
     /// of `inner`; causal, with `max_positions` positions.
     pub fn new(hidden: usize, layers: usize, heads: usize, inner: usize, dropout: f64, max_positions: usize) -> TransformerConfig {
-        TransformerConfig { layers, heads, hidden, inner, dropout, causal: true, max_positions }
+        TransformerConfig { layers, heads, hidden, inner, dropout, causal: true, max_positions, init_std: 0.02 }
+    }
+
+    /// How the item (and position) embeddings start: N(0, init_std²).
+    pub fn item_init(&self) -> nn::Init {
+        nn::Init::Randn { mean: 0.0, stdev: self.init_std }
     }
 
     /// Range checks of the sizes and dropout, for the models' params.

@@ -10,7 +10,7 @@ use crate::blocks::{CrossNetwork, FieldEmbedding, Gate, MultiHeadSelfAttention, 
 fn attention(causal: bool, dropout: f64) -> (nn::VarStore, MultiHeadSelfAttention) {
     tch::manual_seed(3);
     let vs = nn::VarStore::new(Device::Cpu);
-    let config = SelfAttentionConfig { heads: 2, dim: 8, dropout, causal, bias: true, out_projection: true };
+    let config = SelfAttentionConfig { heads: 2, dim: 8, dropout, causal, bias: true, out_projection: true, init_std: None };
     let block = MultiHeadSelfAttention::new(&(vs.root() / "mhsa"), 6, &config);
     (vs, block)
 }
