@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
-use crate::blocks::embedding_with_padding;
+use crate::blocks::padded_embedding;
 use crate::next_item::{full_softmax_loss, NextItemSizes};
 use crate::registry::{Checks, ModelParams};
 use crate::{NextItemModel, SeqBatch};
@@ -70,22 +70,28 @@ fn rotation(shift: &Tensor, t: i64) -> Tensor {
 impl Gru4Rec {
     pub fn new(p: &nn::Path, sizes: &NextItemSizes, params: &Gru4RecParams) -> Gru4Rec {
         let (e, h) = (params.embed_dim as i64, params.hidden as i64);
-        // PyTorch's initialisation: U(-1/sqrt(hidden), 1/sqrt(hidden))
-        let init = nn::Init::Uniform { lo: -1.0 / (h as f64).sqrt(), up: 1.0 / (h as f64).sqrt() };
+        // RecBole's initialisation: Xavier-uniform GRU weights, PyTorch's
+        // U(-1/sqrt(hidden), 1/sqrt(hidden)) biases, Xavier-normal items
+        let xavier = |rows: i64, cols: i64| {
+            let bound = (6.0 / (rows + cols) as f64).sqrt();
+            nn::Init::Uniform { lo: -bound, up: bound }
+        };
+        let bias = nn::Init::Uniform { lo: -1.0 / (h as f64).sqrt(), up: 1.0 / (h as f64).sqrt() };
         let g = p / "gru";
         let gru = (0..params.layers)
             .flat_map(|l| {
                 let input = if l == 0 { e } else { h };
                 [
-                    g.var(&format!("weight_ih_l{l}"), &[3 * h, input], init),
-                    g.var(&format!("weight_hh_l{l}"), &[3 * h, h], init),
-                    g.var(&format!("bias_ih_l{l}"), &[3 * h], init),
-                    g.var(&format!("bias_hh_l{l}"), &[3 * h], init),
+                    g.var(&format!("weight_ih_l{l}"), &[3 * h, input], xavier(3 * h, input)),
+                    g.var(&format!("weight_hh_l{l}"), &[3 * h, h], xavier(3 * h, h)),
+                    g.var(&format!("bias_ih_l{l}"), &[3 * h], bias),
+                    g.var(&format!("bias_hh_l{l}"), &[3 * h], bias),
                 ]
             })
             .collect();
+        let items = nn::Init::Randn { mean: 0.0, stdev: (2.0 / (sizes.items as f64 + e as f64)).sqrt() };
         Gru4Rec {
-            item: embedding_with_padding(&(p / "item"), sizes.items, params.embed_dim),
+            item: padded_embedding(&(p / "item"), sizes.items, params.embed_dim, items),
             gru,
             layers: params.layers as i64,
             dense: nn::linear(p / "dense", h, e, Default::default()),
