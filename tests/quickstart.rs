@@ -154,7 +154,12 @@ fn sequential_models_run_on_ml100k_and_reuse_the_prepared_data() {
     let s = Scratch::new();
     let spec = crate::util::repo("experiments/ml100k-sequential.yaml").display().to_string();
     let data = format!("dataset.path={}", crate::util::repo("data/ml-100k").display());
-    let tiny = ["train.epochs=1", "train.batch_size=64", "models=[{name: pop, model: Pop}, {name: sasrec, model: SASRec, params: {hidden: 16, layers: 1, heads: 1}}]"];
+    // SASRec with a training recipe of its own (batch and window stride)
+    let tiny = [
+        "train.epochs=1",
+        "train.batch_size=64",
+        "models=[{name: pop, model: Pop}, {name: sasrec, model: SASRec, params: {hidden: 16, layers: 1, heads: 1}, train: {batch_size: 32, window_stride: 10}}]",
+    ];
     let first = s.attnlab(&[&["run", &spec, &data][..], &tiny[..]].concat()).ok();
     assert!(first.stderr().contains("prepared and cached"), "{}", first.stderr());
     assert!(first.stdout().contains("test.ndcg@10"), "{}", first.stdout());
@@ -162,6 +167,9 @@ fn sequential_models_run_on_ml100k_and_reuse_the_prepared_data() {
     let ndcg = |name: &str| runs.as_array().unwrap().iter().find(|r| r["name"] == name).unwrap()["metrics"]["test.ndcg@10"].as_f64().unwrap();
     assert!(ndcg("pop") > 0.01 && ndcg("pop") < 0.1, "Pop's NDCG@10 on ml-100k is a few percent: {}", ndcg("pop"));
     assert!(ndcg("sasrec") > 0.0);
+    let param = |name: &str, key: &str| runs.as_array().unwrap().iter().find(|r| r["name"] == name).unwrap()["params"][key].clone();
+    assert_eq!((param("sasrec", "train.batch_size"), param("sasrec", "train.window_stride")), ("32".into(), "10".into()));
+    assert_eq!(param("pop", "train.batch_size"), "64", "the spec's batch for the other models");
     let again = s.attnlab(&[&["run", &spec, &data, "--force"][..], &tiny[..]].concat()).ok();
     assert!(again.stderr().contains("from cache"), "{}", again.stderr());
 }

@@ -516,7 +516,7 @@ fn run_one(
 ) -> anyhow::Result<RunResult> {
     let spec = &loaded.spec;
     let (init_from, init_parent) = resolve_init_from(store, spec.train.init_from.as_deref())?;
-    let mut train_spec = spec.train.clone();
+    let mut train_spec = spec.train_for(model).map_err(|e| BadInput(format!("models `{}` train: {e}", model.name)))?;
     train_spec.init_from = init_from.as_ref().map(|p| p.display().to_string());
     let t = &train_spec;
     let mut params: Vec<(String, String)> = model.params.iter().map(|(k, v)| (format!("model.{k}"), v.to_string())).collect();
@@ -529,6 +529,14 @@ fn run_one(
         ("train.patience".into(), t.early_stopping.patience.to_string()),
         ("protocol.valid_metric".into(), prepared.valid_metric.name()),
     ]);
+    if let Dataset::Interactions { prepared: p, .. } = &prepared.data
+        && p.sequences.is_some()
+    {
+        params.push(("train.sequence_examples".into(), format!("{:?}", t.sequence_examples).to_lowercase()));
+        if let Some(stride) = t.window_stride {
+            params.push(("train.window_stride".into(), stride.to_string()));
+        }
+    }
     params.extend(crate::private_runs::run_params(t));
     if let Some(path) = &t.init_from {
         params.push(("train.init_from".into(), path.clone()));

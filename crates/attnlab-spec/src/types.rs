@@ -561,6 +561,10 @@ pub struct ModelSpec {
     /// Architecture parameters; checked by the model registry.
     #[serde(default)]
     pub params: serde_json::Map<String, serde_json::Value>,
+    /// This model's own training settings over the spec's `train:` (batch
+    /// size, optimizer, schedule, ...; see `Spec::train_for`).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub train: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Text that YAML may have read as a number: a run id prefix made only of

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use crate::{Result, SequenceExamples, Spec, SpecError};
+use crate::{Result, SequenceExamples, Spec, SpecError, TrainSpec};
 
 /// Parsed `train.device`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,21 +125,19 @@ pub(crate) fn rules(spec: &Spec, path: &Path) -> Vec<SpecError> {
     {
         errors.push(invalid("dataset.simulator.ads", "give either `slots` or `load`, not both".into()));
     }
-    let o = &spec.train.optimizer;
-    if !((0.0..1.0).contains(&o.beta1) && (0.0..1.0).contains(&o.beta2)) {
-        errors.push(invalid("train.optimizer", format!("beta1 {} and beta2 {} must be in [0, 1)", o.beta1, o.beta2)));
+    for (field, message) in recipe_problems(&spec.train, spec.protocol.max_len) {
+        errors.push(invalid(&format!("train.{field}"), message));
     }
-    if o.l2_embedding > 0.0 && o.embedding_params.is_empty() {
-        errors.push(invalid("train.optimizer.embedding_params", "l2_embedding needs the embedding tables it applies to".into()));
-    }
-    if spec.train.schedule.every_steps == 0 {
-        errors.push(invalid("train.schedule.every_steps", "must be at least 1".into()));
-    }
-    if let Some(stride) = spec.train.window_stride {
-        if spec.train.sequence_examples != SequenceExamples::Windows {
-            errors.push(invalid("train.window_stride", "applies to `sequence_examples: windows` only".into()));
-        } else if stride == 0 || stride > spec.protocol.max_len {
-            errors.push(invalid("train.window_stride", format!("must be in 1..={} (protocol.max_len), got {stride}", spec.protocol.max_len)));
+    for (i, model) in spec.models.iter().enumerate().filter(|(_, m)| !m.train.is_empty()) {
+        match spec.train_for(model) {
+            Ok(train) => {
+                for (field, message) in recipe_problems(&train, spec.protocol.max_len) {
+                    if model.train.contains_key(field.split('.').next().unwrap_or_default()) {
+                        errors.push(invalid(&format!("models[{i}].train.{field}"), message));
+                    }
+                }
+            }
+            Err(message) => errors.push(invalid(&format!("models[{i}].train"), message)),
         }
     }
     if spec.train.threads == Some(0) {
@@ -157,4 +155,28 @@ pub(crate) fn rules(spec: &Spec, path: &Path) -> Vec<SpecError> {
         }
     }
     errors
+}
+
+/// Problems of the training recipe (the keys a model may also set for
+/// itself), as (field under `train.`, message).
+fn recipe_problems(train: &TrainSpec, max_len: u64) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    let o = &train.optimizer;
+    if !((0.0..1.0).contains(&o.beta1) && (0.0..1.0).contains(&o.beta2)) {
+        problems.push(("optimizer".into(), format!("beta1 {} and beta2 {} must be in [0, 1)", o.beta1, o.beta2)));
+    }
+    if o.l2_embedding > 0.0 && o.embedding_params.is_empty() {
+        problems.push(("optimizer.embedding_params".into(), "l2_embedding needs the embedding tables it applies to".into()));
+    }
+    if train.schedule.every_steps == 0 {
+        problems.push(("schedule.every_steps".into(), "must be at least 1".into()));
+    }
+    if let Some(stride) = train.window_stride {
+        if train.sequence_examples != SequenceExamples::Windows {
+            problems.push(("window_stride".into(), "applies to `sequence_examples: windows` only".into()));
+        } else if stride == 0 || stride > max_len {
+            problems.push(("window_stride".into(), format!("must be in 1..={max_len} (protocol.max_len), got {stride}")));
+        }
+    }
+    problems
 }

@@ -126,6 +126,39 @@ fn load_validates_cross_field_rules() {
     }
 }
 
+/// A model's own `train:` keys lie over the spec's for its runs only;
+/// nested maps merge key by key; what a model may not set, and bad values,
+/// are named with the model's index.
+#[test]
+fn a_model_sets_its_own_training_recipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let own = GOOD.replace("    params: { embed_dim: 8 }", "    params: { embed_dim: 8 }\n    train: { batch_size: 4, optimizer: { lr: 0.5 }, window_stride: 5 }");
+    let spec = load_spec(&write(dir.path(), &own), &[]).unwrap().spec;
+    let (lr, din) = (spec.train_for(&spec.models[0]).unwrap(), spec.train_for(&spec.models[1]).unwrap());
+    assert_eq!((lr.batch_size, lr.optimizer.lr, lr.window_stride), (spec.train.batch_size, 0.01, None), "LR keeps the spec's");
+    assert_eq!((din.batch_size, din.optimizer.lr, din.window_stride), (4, 0.5, Some(5)));
+    assert_eq!((din.epochs, din.optimizer.name), (3, spec.train.optimizer.name), "the rest is the spec's");
+    let overridden = parse_spec(&own, Path::new("s"), &[Override::parse("models.1.train.batch_size=8").unwrap()]).unwrap();
+    assert_eq!(overridden.train_for(&overridden.models[1]).unwrap().batch_size, 8, "overrides reach a model's train");
+
+    for (train, field, says) in [
+        ("{ threads: 2 }", "models[1].train", "`threads` is set for the whole spec only"),
+        ("{ batch_sise: 2 }", "models[1].train", "batch_sise"),
+        ("{ window_stride: 51 }", "models[1].train.window_stride", "1..=50"),
+        ("{ schedule: { every_steps: 0 } }", "models[1].train.schedule.every_steps", "at least 1"),
+    ] {
+        let text = GOOD.replace("    params: { embed_dim: 8 }", &format!("    params: {{ embed_dim: 8 }}\n    train: {train}"));
+        let err = load_spec(&write(dir.path(), &text), &[]).unwrap_err();
+        match &err {
+            SpecError::Invalid { field: f, message, .. } => {
+                assert_eq!(f, field, "{err}");
+                assert!(message.contains(says), "{train}: {message}");
+            }
+            other => panic!("expected Invalid for {train}, got {other}"),
+        }
+    }
+}
+
 #[test]
 fn fingerprint_ignores_formatting_but_not_values() {
     let dir = tempfile::tempdir().unwrap();
