@@ -87,6 +87,8 @@ for model in GRU4Rec SASRec; do
         recbole "$model" 5 "recbole-$model-5-b$batch.json" train_batch_size=$batch
     done
 done
+# a second RecBole seed where one seed's luck decides the comparison
+recbole SASRec 5 recbole-SASRec-5-b128-seed2021.json train_batch_size=128 seed=2021
 
 step "attnlab GRU4Rec and SASRec, converged"
 "$BIN" run experiments/ml100k-sequential.yaml "${CONVERGE[@]}" --db "$OUT/attnlab-seqconv.db" >&2

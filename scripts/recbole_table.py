@@ -23,7 +23,8 @@ ROWS = [
     ("GRU4Rec, 5 epochs", "attnlab-seq5.db", "gru4rec",
      [(SEQ_B2048, "recbole-GRU4Rec-5-b2048.json"), (SEQ_B128, "recbole-GRU4Rec-5-b128.json")]),
     ("SASRec, 5 epochs", "attnlab-seq5.db", "sasrec",
-     [(SEQ_B2048, "recbole-SASRec-5-b2048.json"), (SEQ_B128, "recbole-SASRec-5-b128.json")]),
+     [(SEQ_B2048, "recbole-SASRec-5-b2048.json"), (SEQ_B128, "recbole-SASRec-5-b128.json"),
+      (SEQ_B128 + ", seed 2021", "recbole-SASRec-5-b128-seed2021.json")]),
     ("GRU4Rec, converged", "attnlab-seqconv.db", "gru4rec", []),
     ("SASRec, converged", "attnlab-seqconv.db", "sasrec", []),
 ]
