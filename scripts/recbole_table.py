@@ -71,7 +71,10 @@ def mean_of(results):
         "epochs": avg([r["epochs"] for r in results]),
         "train_seconds": avg([r["train_seconds"] for r in results]),
         "total_seconds": avg([r["total_seconds"] for r in results]),
-        "test": {m: avg([r["test"][m] or 0.0 for r in results]) for m in METRICS},
+        "test": {
+            m: None if any(r["test"][m] is None for r in results) else avg([r["test"][m] for r in results])
+            for m in METRICS
+        },
     }
 
 

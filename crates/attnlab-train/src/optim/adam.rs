@@ -54,16 +54,25 @@ impl Optimizer for Adam {
             }
             self.steps[i] += 1;
             let t = self.steps[i] as i32;
+            // in place, two temporaries: the update is memory-bound, and
+            // dense embedding tables make it most of a step's time
             let m = &mut self.exp_avg[i];
-            let _ = m.g_mul_scalar_(b1);
-            let _ = m.g_add_(&(&grad * (1.0 - b1)));
+            let _ = m.lerp_(&grad, 1.0 - b1);
             let v = &mut self.exp_avg_sq[i];
             let _ = v.g_mul_scalar_(b2);
-            let _ = v.g_add_(&(&grad * &grad * (1.0 - b2)));
+            let _ = v.addcmul_(&(&grad * (1.0 - b2)), &grad);
             let bias1 = 1.0 - b1.powi(t);
             let bias2 = 1.0 - b2.powi(t);
-            let denom = self.exp_avg_sq[i].sqrt() / bias2.sqrt() + self.eps;
-            let _ = p.g_sub_(&(&self.exp_avg[i] / denom * (lr / bias1)));
+            if lr == 0.0 {
+                continue; // (a decay may end at 0) no move, and no 0 * inf below
+            }
+            // p -= lr / bias1 * m / (sqrt(v) / sqrt(bias2) + eps), as
+            // p += m / ((sqrt(v) / sqrt(bias2) + eps) * -(bias1 / lr))
+            let mut denom = self.exp_avg_sq[i].sqrt();
+            let _ = denom.g_div_scalar_(bias2.sqrt());
+            let _ = denom.g_add_scalar_(self.eps);
+            let _ = denom.g_mul_scalar_(-bias1 / lr);
+            let _ = p.addcdiv_(&self.exp_avg[i], &denom);
         }
     }
 
