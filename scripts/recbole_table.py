@@ -121,8 +121,8 @@ def main(argv):
     print(
         "\ns/epoch: training + the validation pass of each epoch, averaged over the epochs run;"
         "\ntotal s: training + test evaluation of the best epoch (data loading excluded)."
-        "\nRecBole runs seed 2020 only (5 epochs take it 10-15 min); with 943 test users a single"
-        "\nseed's metrics move by chance as much as the attnlab seeds show."
+        "\nRecBole runs seed 2020 (SASRec at batch 128 also 2021; 5 epochs take it 10-15 min): with"
+        "\n943 test users a single seed's metrics move by chance as much as the attnlab seeds show."
         "\nconverged: early stopping, patience 10 on the valid metric (MRR@10 / NDCG@10), at most 300 epochs."
     )
 
