@@ -1,8 +1,9 @@
 //! GRU4Rec (Hidasi et al., ICLR 2016; RecBole's cross-entropy version): a
 //! GRU over the embedded item sequence, a linear map back to the embedding
 //! width, and scores against the item embedding table. Trained with cross
-//! entropy at every position that has a target (the trainer gives each
-//! prefix one, at the last position, as RecBole).
+//! entropy at every position that has a target (the trainer's windows give
+//! many positions one; a RecBole-style prefix only its last). Initialised
+//! as RecBole's.
 //!
 //! Inputs are left-padded; each row is rotated so its items come first
 //! before the GRU and rotated back after it, so padding never enters the

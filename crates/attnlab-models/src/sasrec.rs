@@ -1,9 +1,9 @@
 //! SASRec (Kang & McAuley, ICDM 2018): a causal Transformer over the item
 //! sequence. Trained with cross entropy over the whole catalogue at every
 //! position that has a target (position `t` predicts the item after it;
-//! the trainer gives each prefix one, at the last position, as RecBole); the
+//! the trainer's windows give many positions one, a prefix its last); the
 //! output layer is the item embedding table (tied). Hyper-parameter
-//! defaults are RecBole's.
+//! defaults and the N(0, 0.02) initialisation are RecBole's.
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
