@@ -125,14 +125,16 @@ pub(crate) fn rules(spec: &Spec, path: &Path) -> Vec<SpecError> {
     {
         errors.push(invalid("dataset.simulator.ads", "give either `slots` or `load`, not both".into()));
     }
-    for (field, message) in recipe_problems(&spec.train, spec.protocol.max_len) {
-        errors.push(invalid(&format!("train.{field}"), message));
+    let spec_wide = recipe_problems(&spec.train, spec.protocol.max_len);
+    for (field, message) in &spec_wide {
+        errors.push(invalid(&format!("train.{field}"), message.clone()));
     }
     for (i, model) in spec.models.iter().enumerate().filter(|(_, m)| !m.train.is_empty()) {
         match spec.train_for(model) {
             Ok(train) => {
+                // what the model's keys bring (alone or with the spec's), once
                 for (field, message) in recipe_problems(&train, spec.protocol.max_len) {
-                    if model.train.contains_key(field.split('.').next().unwrap_or_default()) {
+                    if !spec_wide.contains(&(field.clone(), message.clone())) {
                         errors.push(invalid(&format!("models[{i}].train.{field}"), message));
                     }
                 }

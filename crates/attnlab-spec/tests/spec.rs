@@ -157,6 +157,14 @@ fn a_model_sets_its_own_training_recipe() {
             other => panic!("expected Invalid for {train}, got {other}"),
         }
     }
+    // the spec's stride with the model's prefixes: the model is named
+    let text = GOOD
+        .replace("epochs: 3", "epochs: 3\n  window_stride: 5")
+        .replace("    params: { embed_dim: 8 }", "    params: { embed_dim: 8 }\n    train: { sequence_examples: prefixes }");
+    match load_spec(&write(dir.path(), &text), &[]).unwrap_err() {
+        SpecError::Invalid { field, .. } => assert_eq!(field, "models[1].train.window_stride"),
+        other => panic!("expected Invalid, got {other}"),
+    }
 }
 
 #[test]
