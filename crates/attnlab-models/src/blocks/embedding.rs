@@ -3,10 +3,6 @@ use tch::nn;
 /// How every embedding row starts.
 pub const EMBEDDING_INIT: nn::Init = nn::Init::Randn { mean: 0.0, stdev: 0.05 };
 
-fn table_config(padding_idx: i64) -> nn::EmbeddingConfig {
-    nn::EmbeddingConfig { padding_idx, ws_init: EMBEDDING_INIT, ..Default::default() }
-}
-
 /// An embedding table whose row 0 is padding: zero at start and, because
 /// libtorch's embedding backward skips `padding_idx`, zero forever.
 /// (tch's `nn::embedding` does not zero the row itself.)
@@ -28,7 +24,7 @@ pub fn padded_embedding(p: &nn::Path, rows: usize, dim: usize, init: nn::Init) -
 /// An embedding table without a padding row (0-based ids such as users and
 /// feed slots), initialised like [`embedding_with_padding`].
 pub fn embedding_table(p: &nn::Path, rows: usize, dim: usize) -> nn::Embedding {
-    nn::embedding(p, rows as i64, dim as i64, table_config(-1))
+    nn::embedding(p, rows as i64, dim as i64, nn::EmbeddingConfig { ws_init: EMBEDDING_INIT, ..Default::default() })
 }
 
 /// A one-weight-per-id table initialised at zero: the per-id bias of
