@@ -11,6 +11,9 @@
 //!   CTCVR AUC.
 //! - [`PerUser`] values and their `user,metric,value` CSV, and
 //!   [`evaluate_csv`] for a predictions file.
+//! - Exposure and fairness ([`exposure`]): position-discounted item
+//!   exposure, its Gini and entropy, the long-tail share, disparity of
+//!   exposure among providers, and metric gaps between user groups.
 //! - Comparisons ([`significance`]): paired t-test, Wilcoxon signed-rank,
 //!   bootstrap CI and Holm's adjustment on two runs' per-user values;
 //!   reproduction [`targets`] and their verdicts.
@@ -21,6 +24,7 @@
 
 mod csvfile;
 mod error;
+pub mod exposure;
 mod metric;
 pub mod multitask;
 mod peruser;
