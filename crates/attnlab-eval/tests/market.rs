@@ -492,6 +492,32 @@ fn a_reserve_sells_fewer_ads_and_gives_the_slots_to_organic_items() {
 }
 
 #[test]
+fn advertisers_exposure_and_revenue_add_up_to_the_totals() {
+    let s = sessions(500, 13);
+    let p = predictions(&s, 0.3, 14);
+    let reserved =
+        Arm { policy: FeedPolicy { reserve_cpc: 1.0, ..FeedPolicy::default() }, ..arm("reserve", p.clone()) };
+    let report = replay(&s, &[arm("base", p), reserved], &ReplayConfig::new(feed(), 15)).unwrap();
+    for a in &report.arms {
+        let ids: Vec<u32> = a.advertisers.iter().map(|x| x.advertiser).collect();
+        assert_eq!(ids, vec![1, 2, 3, 4, 5, 6], "every advertiser of the sessions, by id");
+        let sum = |f: fn(&attnlab_eval::market::AdvertiserOutcome) -> f64| a.advertisers.iter().map(f).sum::<f64>();
+        assert!(close(sum(|x| x.impressions), a.totals.ad_impressions));
+        assert!(close(sum(|x| x.clicks), a.totals.ad_clicks));
+        assert!(close(sum(|x| x.spend), a.totals.revenue));
+        assert!(a.advertisers.iter().all(|x| x.exposure <= x.impressions && x.exposure >= 0.0));
+        let shares = a.advertiser_exposure_shares();
+        assert!(close(shares.iter().map(|s| s.1).sum::<f64>(), 1.0));
+        let gini = a.advertiser_revenue_gini().unwrap();
+        assert!((0.0..1.0).contains(&gini), "{gini}");
+    }
+    // a reserve of 1.0 per click prices the cheapest bidders out: revenue concentrates
+    let (base, reserve) = (&report.arms[0], &report.arms[1]);
+    assert!(reserve.advertisers[0].impressions < base.advertisers[0].impressions);
+    assert!(reserve.advertiser_revenue_gini().unwrap() > base.advertiser_revenue_gini().unwrap());
+}
+
+#[test]
 fn bad_replay_inputs_are_errors() {
     let s = sessions(3, 1);
     let p = predictions(&s, 0.0, 0);

@@ -301,6 +301,20 @@ impl MarketMetric {
     }
 }
 
+/// What one advertiser got from an arm, summed over sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct AdvertiserOutcome {
+    pub advertiser: u32,
+    /// Slots won.
+    pub impressions: f64,
+    /// `Σ examination probability` of the slots won: the attention its ads
+    /// were given.
+    pub exposure: f64,
+    pub clicks: f64,
+    /// What it was charged.
+    pub spend: f64,
+}
+
 /// One arm's results.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArmReport {
@@ -309,12 +323,28 @@ pub struct ArmReport {
     pub totals: SessionOutcome,
     /// One per session, in session order.
     pub sessions: Vec<SessionOutcome>,
+    /// Every advertiser with an ad in any session, by id (also those that won
+    /// nothing, so shares and the Gini count them).
+    pub advertisers: Vec<AdvertiserOutcome>,
 }
 
 impl ArmReport {
     /// The metric's value for this arm (NaN for an undefined ratio).
     pub fn value(&self, metric: MarketMetric) -> f64 {
         metric.linearised(&self.sessions).0
+    }
+
+    /// Each advertiser's share of the exposure that went to ads.
+    pub fn advertiser_exposure_shares(&self) -> Vec<(u32, f64)> {
+        let total: f64 = self.advertisers.iter().map(|a| a.exposure).sum();
+        self.advertisers.iter().map(|a| (a.advertiser, if total > 0.0 { a.exposure / total } else { 0.0 })).collect()
+    }
+
+    /// The Gini coefficient of the platform's revenue over advertisers (0:
+    /// every advertiser pays the same); `None` when nobody paid anything.
+    pub fn advertiser_revenue_gini(&self) -> Option<f64> {
+        let spend: Vec<f64> = self.advertisers.iter().map(|a| a.spend).collect();
+        crate::exposure::gini(&spend).ok()
     }
 }
 
@@ -442,6 +472,7 @@ fn play(
     config: &ReplayConfig,
     key: [u64; 2],
     mut pacers: Option<&mut [Pacer]>,
+    advertisers: &mut [AdvertiserOutcome],
 ) -> Result<SessionOutcome> {
     let e = &config.examination;
     let draw = |kind: u64, index: usize, what: u64| {
@@ -483,9 +514,15 @@ fn play(
         let sold = ad_positions.iter().position(|&q| q == p).and_then(|k| winners.get(k));
         if let Some(w) = sold {
             let ad = &session.ads[w.candidate];
+            // `advertisers` holds every advertiser of the sessions, sorted by id
+            let slot = advertisers.partition_point(|a| a.advertiser < ad.advertiser);
+            let by_advertiser = &mut advertisers[slot];
+            by_advertiser.impressions += 1.0;
+            by_advertiser.exposure += examine;
             out.ad_impressions += 1.0;
             if draw(AD, w.candidate, CLICK) < examine * ad.true_ctr {
                 out.ad_clicks += 1.0;
+                by_advertiser.clicks += 1.0;
                 out.attention += ad.expected_dwell;
                 let converted = draw(AD, w.candidate, CONVERSION) < ad.true_cvr;
                 if converted {
@@ -494,6 +531,7 @@ fn play(
                 }
                 if w.bid_kind == BidKind::Cpc || converted {
                     out.revenue += w.price;
+                    advertisers[slot].spend += w.price;
                     if let Some(p) = pacers.as_deref_mut() {
                         p[w.advertiser as usize - 1].charge(w.price);
                     }
@@ -515,12 +553,17 @@ fn play(
 /// see the module doc. Errors on mismatched or out-of-range inputs.
 pub fn replay(sessions: &[Session], arms: &[Arm], config: &ReplayConfig) -> Result<ReplayReport> {
     check(sessions, arms, config)?;
+    let mut ids: Vec<u32> = sessions.iter().flat_map(|s| s.ads.iter().map(|a| a.advertiser)).collect();
+    ids.sort_unstable();
+    ids.dedup();
     let mut reports = Vec::with_capacity(arms.len());
     for (a, arm) in arms.iter().enumerate() {
         let arm_key = if config.common_random_numbers { 0 } else { a as u64 + 1 };
         let mut pacers = config.budgets.as_ref().map(Budgets::pacers).transpose()?;
         let mut day = 0;
         let mut outcomes = Vec::with_capacity(sessions.len());
+        let mut by_advertiser: Vec<AdvertiserOutcome> =
+            ids.iter().map(|&advertiser| AdvertiserOutcome { advertiser, ..Default::default() }).collect();
         for (s, (session, pred)) in sessions.iter().zip(&arm.predictions).enumerate() {
             let clock = config.budgets.as_ref().map(|b| b.clock(s));
             if let (Some(p), Some((today, _))) = (pacers.as_mut(), clock)
@@ -529,14 +572,14 @@ pub fn replay(sessions: &[Session], arms: &[Arm], config: &ReplayConfig) -> Resu
                 p.iter_mut().for_each(Pacer::new_day);
                 day = today;
             }
-            outcomes.push(play(session, pred, &arm.policy, config, [s as u64, arm_key], pacers.as_deref_mut())?);
+            outcomes.push(play(session, pred, &arm.policy, config, [s as u64, arm_key], pacers.as_deref_mut(), &mut by_advertiser)?);
             if let (Some(p), Some((_, elapsed))) = (pacers.as_mut(), clock) {
                 p.iter_mut().for_each(|pacer| pacer.update(elapsed));
             }
         }
         let mut totals = SessionOutcome::default();
         outcomes.iter().for_each(|o| totals.add(o));
-        reports.push(ArmReport { name: arm.name.clone(), totals, sessions: outcomes });
+        reports.push(ArmReport { name: arm.name.clone(), totals, sessions: outcomes, advertisers: by_advertiser });
     }
     let mut differences = Vec::new();
     for a in 1..reports.len() {

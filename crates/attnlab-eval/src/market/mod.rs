@@ -23,7 +23,7 @@ pub mod auction;
 pub mod ips;
 
 pub use abtest::{
-    AdCandidate, Arm, ArmPredictions, ArmReport, Budgets, Difference, FeedPolicy, MarketMetric, OrganicCandidate, ReplayConfig,
+    AdCandidate, AdvertiserOutcome, Arm, ArmPredictions, ArmReport, Budgets, Difference, FeedPolicy, MarketMetric, OrganicCandidate, ReplayConfig,
     ReplayReport, Session, SessionOutcome, replay, sessions_needed,
 };
 pub use auction::{
