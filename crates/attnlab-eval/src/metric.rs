@@ -36,10 +36,14 @@ pub enum RankingMetric {
     ItemCoverage,
     AveragePopularity,
     GiniIndex,
+    /// Gini of position-discounted item exposure over the catalogue.
+    ExposureGini,
+    /// Share of position-discounted exposure going to long-tail items.
+    LongTailShare,
 }
 
 impl RankingMetric {
-    pub const ALL: [RankingMetric; 9] = [
+    pub const ALL: [RankingMetric; 11] = [
         RankingMetric::Hit,
         RankingMetric::Recall,
         RankingMetric::Precision,
@@ -49,6 +53,8 @@ impl RankingMetric {
         RankingMetric::ItemCoverage,
         RankingMetric::AveragePopularity,
         RankingMetric::GiniIndex,
+        RankingMetric::ExposureGini,
+        RankingMetric::LongTailShare,
     ];
 
     /// The name before `@K`, as RecBole spells it in lower case.
@@ -63,24 +69,39 @@ impl RankingMetric {
             RankingMetric::ItemCoverage => "itemcoverage",
             RankingMetric::AveragePopularity => "averagepopularity",
             RankingMetric::GiniIndex => "giniindex",
+            RankingMetric::ExposureGini => "exposuregini",
+            RankingMetric::LongTailShare => "longtailshare",
         }
     }
 
-    /// AveragePopularity and GiniIndex are lower-is-better (popularity bias,
-    /// concentration), as RecBole marks them `smaller = True`.
+    /// AveragePopularity, GiniIndex and ExposureGini are lower-is-better
+    /// (popularity bias, concentration), as RecBole marks the first two
+    /// `smaller = True`.
     pub fn higher_is_better(self) -> bool {
-        !matches!(self, RankingMetric::AveragePopularity | RankingMetric::GiniIndex)
+        !matches!(self, RankingMetric::AveragePopularity | RankingMetric::GiniIndex | RankingMetric::ExposureGini)
     }
 
-    /// Whether the metric has a value per user (all but ItemCoverage and
-    /// GiniIndex, which describe the set of all top-K lists).
+    /// Whether the metric has a value per user (all but ItemCoverage,
+    /// GiniIndex, ExposureGini and LongTailShare, which describe the set of
+    /// all top-K lists).
     pub fn is_per_user(self) -> bool {
-        !matches!(self, RankingMetric::ItemCoverage | RankingMetric::GiniIndex)
+        !matches!(
+            self,
+            RankingMetric::ItemCoverage | RankingMetric::GiniIndex | RankingMetric::ExposureGini | RankingMetric::LongTailShare
+        )
     }
 
     /// Whether the metric needs item ids (not just which rows are relevant).
     pub fn needs_items(self) -> bool {
-        matches!(self, RankingMetric::ItemCoverage | RankingMetric::AveragePopularity | RankingMetric::GiniIndex)
+        !matches!(
+            self,
+            RankingMetric::Hit | RankingMetric::Recall | RankingMetric::Precision | RankingMetric::Ndcg | RankingMetric::Mrr | RankingMetric::Map
+        )
+    }
+
+    /// Whether the metric needs the items' training popularity.
+    pub fn needs_popularity(self) -> bool {
+        matches!(self, RankingMetric::AveragePopularity | RankingMetric::LongTailShare)
     }
 }
 
@@ -105,8 +126,8 @@ pub const STANDARD_KS: [u32; 6] = [1, 5, 10, 20, 50, 100];
 
 const POINTWISE: [Metric; 6] = [Metric::Auc, Metric::Gauc, Metric::GaucUnweighted, Metric::LogLoss, Metric::Rmse, Metric::Mae];
 
-const fn all_metrics() -> [Metric; 6 + 9 * 6] {
-    let mut out = [Metric::Auc; 6 + 9 * 6];
+const fn all_metrics() -> [Metric; 6 + RankingMetric::ALL.len() * 6] {
+    let mut out = [Metric::Auc; 6 + RankingMetric::ALL.len() * 6];
     let mut i = 0;
     while i < POINTWISE.len() {
         out[i] = POINTWISE[i];
@@ -128,12 +149,12 @@ impl Metric {
     /// Every point-wise metric, then every ranking metric at each of
     /// [`STANDARD_KS`] (the order reports use for columns). [`Metric::parse`]
     /// accepts any K >= 1, not only these.
-    pub const ALL: [Metric; 6 + 9 * 6] = all_metrics();
+    pub const ALL: [Metric; 6 + RankingMetric::ALL.len() * 6] = all_metrics();
 
     /// Parses a metric name, case-insensitively: `auc`, `gauc`,
     /// `gauc_unweighted`, `logloss`, `rmse`, `mae`, or `NAME@K` with NAME one of
     /// hit, recall, precision, ndcg, mrr, map, itemcoverage,
-    /// averagepopularity, giniindex and K >= 1.
+    /// averagepopularity, giniindex, exposuregini, longtailshare and K >= 1.
     pub fn parse(name: &str) -> Result<Metric> {
         let lower = name.trim().to_ascii_lowercase();
         let found = match lower.split_once('@') {

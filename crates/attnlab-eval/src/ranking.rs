@@ -29,6 +29,14 @@
 //!   N - (#recommended items) + 1 to N, N = num_items and total = number of
 //!   recommended slots (RecBole's `get_gini`). Lower is better.
 //!
+//! - `exposuregini@K`: the Gini coefficient of the items' position-discounted
+//!   exposure (`Σ 1 / log2(rank + 1)` over all top-K lists, see
+//!   [`crate::exposure`]) over ids `0..num_items`, like `giniindex@K` but
+//!   weighing a first place above a tenth. Lower is better.
+//! - `longtailshare@K`: the share of that exposure going to long-tail items,
+//!   the bottom 80% of the catalogue by training popularity. Higher means
+//!   more attention for the long tail.
+//!
 //! Note that RecBole passes its `item_num`, which counts the padding id 0, as
 //! `num_items`; pass the same number to reproduce its coverage and Gini.
 //!
@@ -170,8 +178,9 @@ pub struct RankingEvaluator {
     options: RankingOptions,
     users: Vec<u32>,
     columns: Vec<Vec<f64>>,
-    /// For each distinct K of ItemCoverage/GiniIndex: how often each item was in a top-K list.
-    rec_counts: Vec<(usize, HashMap<u32, u64>)>,
+    /// For each distinct K of the set metrics: how often each item was in a
+    /// top-K list, and its summed position-discounted exposure there.
+    rec_counts: Vec<(usize, HashMap<u32, (u64, f64)>)>,
     rec_slots: Vec<u64>,
     skipped: usize,
     /// 1 / log2(i + 2) for i in 0..max_k.
@@ -204,8 +213,10 @@ impl RankingEvaluator {
         if requested.is_empty() {
             return Err(EvalError::InvalidArgument("no ranking metric requested".into()));
         }
-        if options.item_popularity.is_none() && requested.iter().any(|(r, _)| *r == RankingMetric::AveragePopularity) {
-            return Err(EvalError::InvalidArgument("averagepopularity@K needs item popularity counts".into()));
+        if options.item_popularity.is_none()
+            && let Some((r, _)) = requested.iter().find(|(r, _)| r.needs_popularity())
+        {
+            return Err(EvalError::InvalidArgument(format!("{}@K needs item popularity counts", r.name())));
         }
         let max_k = requested.iter().map(|&(_, k)| k).max().unwrap_or(1);
         let per_user: Vec<_> = requested.iter().copied().filter(|(r, _)| r.is_per_user()).collect();
@@ -393,7 +404,10 @@ impl RankingEvaluator {
                         let listed = top.len().min(kk);
                         if listed == 0 { 0.0 } else { pop[at] / listed as f64 }
                     }
-                    RankingMetric::ItemCoverage | RankingMetric::GiniIndex => unreachable!("not per-user"),
+                    RankingMetric::ItemCoverage
+                    | RankingMetric::GiniIndex
+                    | RankingMetric::ExposureGini
+                    | RankingMetric::LongTailShare => unreachable!("not per-user"),
                 }
             })
             .collect();
@@ -413,8 +427,10 @@ impl RankingEvaluator {
             for ((k, counts), slots) in self.rec_counts.iter_mut().zip(self.rec_slots.iter_mut()) {
                 let listed = &out.top[..out.top.len().min(*k)];
                 *slots += listed.len() as u64;
-                for &it in listed {
-                    *counts.entry(it).or_insert(0) += 1;
+                for (rank, &it) in listed.iter().enumerate() {
+                    let c = counts.entry(it).or_insert((0, 0.0));
+                    c.0 += 1;
+                    c.1 += self.discount[rank];
                 }
             }
         }
@@ -445,7 +461,8 @@ impl RankingEvaluator {
                 let (counts, slots) = (&self.rec_counts[idx].1, self.rec_slots[idx]);
                 match m {
                     RankingMetric::ItemCoverage => counts.len() as f64 / num_items as f64,
-                    _ => gini_index(counts.values().copied(), num_items, slots),
+                    RankingMetric::GiniIndex => gini_index(counts.values().map(|c| c.0), num_items, slots),
+                    _ => self.exposure_metric(m, counts, num_items)?,
                 }
             };
             values.push((metric, v));
@@ -461,6 +478,29 @@ impl RankingEvaluator {
             })
             .collect();
         Ok(RankingReport { values, per_user, users_evaluated: n_users, users_skipped: self.skipped })
+    }
+}
+
+impl RankingEvaluator {
+    /// ExposureGini or LongTailShare from the items' summed exposure.
+    fn exposure_metric(&self, m: RankingMetric, counts: &HashMap<u32, (u64, f64)>, num_items: usize) -> Result<f64> {
+        let mut exposure = vec![0.0; num_items];
+        for (&item, &(_, e)) in counts {
+            if let Some(slot) = exposure.get_mut(item as usize) {
+                *slot += e;
+            }
+        }
+        if exposure.iter().all(|&e| e == 0.0) {
+            return Ok(0.0); // nothing listed: nothing concentrated, no tail share
+        }
+        match m {
+            RankingMetric::ExposureGini => crate::exposure::gini(&exposure),
+            _ => {
+                let popularity = self.options.item_popularity.as_deref().unwrap_or_default();
+                let counts: Vec<u64> = (0..num_items).map(|i| popularity.get(i).copied().unwrap_or(0)).collect();
+                crate::exposure::long_tail_share(&exposure, &crate::exposure::long_tail(&counts))
+            }
+        }
     }
 }
 

@@ -119,6 +119,29 @@ fn coverage_popularity_gini_by_hand() {
     assert_eq!(r.per_user[0].metric, "averagepopularity@2");
 }
 
+/// The same top-2 lists as above ([0, 1], [0, 2], [0, 1]), by exposure:
+/// item 0 gets 3 first places, item 1 two second places, item 2 one.
+#[test]
+fn exposure_gini_and_long_tail_share_by_hand() {
+    let opts = RankingOptions { num_items: Some(4), item_popularity: Some(vec![10, 4, 2, 0]), exclude_history: false };
+    let mut ev = RankingEvaluator::new(&[m("exposuregini@2"), m("longtailshare@2")], opts).unwrap();
+    let scores = [
+        0.9, 0.8, 0.1, 0.0, //
+        0.9, 0.1, 0.8, 0.0, //
+        0.9, 0.8, 0.1, 0.0,
+    ];
+    ev.add_full(&[1, 2, 3], &scores, &[&[3], &[3], &[3]], &[]).unwrap();
+    let r = ev.finish().unwrap();
+    let d = 1.0 / 3f64.log2();
+    // exposure sorted [0, d, 2d, 3], weights -3, -1, 1, 3, total 3 + 3d
+    assert!(close(r.values[0].1, (9.0 + d) / (4.0 * (3.0 + 3.0 * d))));
+    // head = the most popular 20% = item 0; the tail gets 3d of 3 + 3d
+    assert!(close(r.values[1].1, d / (1.0 + d)));
+    assert!(r.per_user.is_empty(), "set metrics have no per-user vector");
+    assert!(!m("exposuregini@2").higher_is_better() && m("longtailshare@2").higher_is_better());
+    assert!(RankingEvaluator::new(&[m("longtailshare@5")], RankingOptions::default()).is_err(), "needs popularity");
+}
+
 #[test]
 fn evaluator_rejects_bad_requests() {
     assert!(RankingEvaluator::new(&[Metric::Auc], RankingOptions::default()).is_err());
