@@ -244,14 +244,8 @@ pub fn group_gap(values: &[f64], groups: &[&str], resamples: usize, level: f64, 
     let mut rng = SplitMix64::new(seed);
     let mut resample_mean = |v: &[f64]| (0..v.len()).map(|_| v[rng.below(v.len())]).sum::<f64>() / v.len() as f64;
     let mut diffs: Vec<f64> = (0..resamples).map(|_| resample_mean(a) - resample_mean(b)).collect();
-    diffs.sort_by(f64::total_cmp);
-    let q = |p: f64| {
-        let h = (resamples - 1) as f64 * p;
-        let lo = h.floor() as usize;
-        let hi = (lo + 1).min(resamples - 1);
-        diffs[lo] + (h - lo as f64) * (diffs[hi] - diffs[lo])
-    };
-    Ok(GroupGap { groups: stats, best, worst, gap, ci_low: q((1.0 - level) / 2.0), ci_high: q((1.0 + level) / 2.0) })
+    let (ci_low, ci_high) = crate::significance::percentile_interval(&mut diffs, level);
+    Ok(GroupGap { groups: stats, best, worst, gap, ci_low, ci_high })
 }
 
 #[cfg(test)]

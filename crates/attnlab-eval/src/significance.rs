@@ -246,14 +246,21 @@ pub fn bootstrap_ci(d: &[f64], resamples: usize, level: f64, seed: u64) -> Resul
     let mut rng = SplitMix64::new(seed);
     let n = d.len();
     let mut means: Vec<f64> = (0..resamples).map(|_| (0..n).map(|_| d[rng.below(n)]).sum::<f64>() / n as f64).collect();
-    means.sort_by(f64::total_cmp);
+    Ok(percentile_interval(&mut means, level))
+}
+
+/// The `(1-level)/2` and `(1+level)/2` quantiles of non-empty `values`, by
+/// linear interpolation between order statistics (NumPy's default).
+pub(crate) fn percentile_interval(values: &mut [f64], level: f64) -> (f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
     let q = |p: f64| {
-        let h = (resamples - 1) as f64 * p;
+        let h = (n - 1) as f64 * p;
         let lo = h.floor() as usize;
-        let hi = (lo + 1).min(resamples - 1);
-        means[lo] + (h - lo as f64) * (means[hi] - means[lo])
+        let hi = (lo + 1).min(n - 1);
+        values[lo] + (h - lo as f64) * (values[hi] - values[lo])
     };
-    Ok((q((1.0 - level) / 2.0), q((1.0 + level) / 2.0)))
+    (q((1.0 - level) / 2.0), q((1.0 + level) / 2.0))
 }
 
 /// Holm's step-down adjusted p-values, in the input order (as statsmodels'
