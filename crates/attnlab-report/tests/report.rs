@@ -250,7 +250,7 @@ fn targets_render_with_their_verdicts() {
         source: "Zhou et al. <2018>".into(),
     }];
     let html = attnlab_report::render_html(&input).unwrap();
-    assert!(html.contains("Reproduction targets") && html.contains("REPRODUCED"));
+    assert!(html.contains("Reproduction targets") && html.contains("<td><strong>REPRODUCED</strong></td>"));
     assert!(html.contains("Zhou et al. &lt;2018&gt;"), "escaped source");
 }
 
