@@ -28,10 +28,12 @@ demo: build
 	$(BIN) run experiments/quickstart.yaml
 	$(BIN) report quickstart -o reports/quickstart.html
 
-# ml-100k (sha256-checked, idempotent) and a pinned MLflow server are real
-# inputs of the tests; both are installed once and reused.
+# ml-100k and the Open Bandit Dataset (sha256-checked, idempotent) and a
+# pinned MLflow server are real inputs of the tests; all are installed once
+# and reused.
 data: build
 	$(BIN) data fetch ml-100k
+	$(BIN) data fetch obd
 
 # Slurm + munge (Debian packages) for the array-job tests' one-node cluster.
 slurm:

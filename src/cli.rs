@@ -82,6 +82,8 @@ pub enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
+    /// Off-policy evaluation: a target policy's value estimated from logged bandit feedback.
+    Ope(crate::commands::ope::OpeArgs),
     /// Evaluate predictions from a CSV file (user,label,score or user,item,score,label).
     Metrics {
         file: PathBuf,
@@ -202,7 +204,7 @@ pub enum RunsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
-    /// Download a public dataset (checksummed): ml-100k.
+    /// Download a public dataset (checksummed): ml-100k, obd.
     Fetch {
         name: String,
         /// Where to put it. Default: data/<name>

@@ -31,28 +31,48 @@ fn simulate_writes_an_attention_log() {
     assert_eq!(leftovers.len(), 1, "no temp files: {leftovers:?}");
 }
 
+/// `attnlab data fetch NAME --dest` on a copy of `data/NAME` (which `make
+/// test` fetches first; copying keeps the test to no download): nothing to
+/// do, then one flipped byte of `corrupt` is detected and repaired.
+fn fetch_verifies_and_repairs(name: &str, files: &[&str], corrupt: &str) {
+    let s = Scratch::new();
+    let dest = s.path(name);
+    let shipped = repo(&format!("data/{name}"));
+    for f in files {
+        assert!(shipped.join(f).exists(), "run `make test` (it fetches data/{name} first): no {f}");
+        let to = dest.join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(shipped.join(f), to).unwrap();
+    }
+    let run = s.attnlab(&["data", "fetch", name, "--dest", dest.to_str().unwrap()]).ok();
+    assert!(run.stdout().contains("already in"), "{}", run.stdout());
+    let file = dest.join(corrupt);
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[1000] ^= 0x01;
+    std::fs::write(&file, &bytes).unwrap();
+    let run = s.attnlab(&["data", "fetch", name, "--dest", dest.to_str().unwrap()]).ok();
+    assert!(run.stderr().contains("corrupted"), "{}", run.stderr());
+    assert_eq!(std::fs::read(&file).unwrap(), std::fs::read(shipped.join(corrupt)).unwrap());
+}
+
 #[test]
 fn fetch_verifies_and_repairs_ml100k() {
+    fetch_verifies_and_repairs("ml-100k", &["ml-100k.inter", "ml-100k.user", "ml-100k.item"], "ml-100k.inter");
     let s = Scratch::new();
-    let dest = s.path("ml");
-    // `make test` fetches into data/ml-100k first; copying it keeps this test to one download
-    let shipped = repo("data/ml-100k");
-    assert!(shipped.join("ml-100k.inter").exists(), "run `make test` (it fetches data/ml-100k first)");
-    std::fs::create_dir_all(&dest).unwrap();
-    for f in ["ml-100k.inter", "ml-100k.user", "ml-100k.item"] {
-        std::fs::copy(shipped.join(f), dest.join(f)).unwrap();
-    }
-    let run = s.attnlab(&["data", "fetch", "ml-100k", "--dest", dest.to_str().unwrap()]).ok();
-    assert!(run.stdout().contains("already in"), "{}", run.stdout());
-    let inter = dest.join("ml-100k.inter");
-    let mut bytes = std::fs::read(&inter).unwrap();
-    bytes[1000] ^= 0x01;
-    std::fs::write(&inter, &bytes).unwrap();
-    let run = s.attnlab(&["data", "fetch", "ml-100k", "--dest", dest.to_str().unwrap()]).ok();
-    assert!(run.stderr().contains("corrupted"), "{}", run.stderr());
-    assert_eq!(std::fs::read(&inter).unwrap(), std::fs::read(shipped.join("ml-100k.inter")).unwrap());
     let run = s.attnlab(&["data", "fetch", "ml-1b"]);
     assert_eq!(run.code(), 2);
+}
+
+#[test]
+fn fetch_verifies_and_repairs_obd() {
+    let files: Vec<String> = ["random", "bts"]
+        .iter()
+        .flat_map(|p| ["all", "men", "women"].map(|c| [format!("{p}/{c}/{c}.csv"), format!("{p}/{c}/item_context.csv")]))
+        .flatten()
+        .collect();
+    assert_eq!(files.len(), 12);
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    fetch_verifies_and_repairs("obd", &files, "bts/men/men.csv");
 }
 
 #[test]

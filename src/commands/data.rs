@@ -4,21 +4,20 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use attnlab_data::{fetch_ml100k, simulate, write_attention_log};
+use attnlab_data::fetch::{fetch as fetch_pinned, FetchSource, PINNED};
+use attnlab_data::{simulate, write_attention_log, PinnedDataset};
 use attnlab_spec::load_spec;
 
 use crate::exit::BadInput;
 use crate::prepare::{simulator_config, Dataset};
 
-/// Datasets `attnlab data fetch` knows.
-const FETCHABLE: &[&str] = &["ml-100k"];
-
 pub fn fetch(name: &str, dest: Option<PathBuf>, python: &Path) -> anyhow::Result<()> {
-    if name != "ml-100k" {
-        return Err(BadInput(format!("unknown dataset `{name}` (known: {})", FETCHABLE.join(", "))).into());
-    }
+    let Some(dataset) = PinnedDataset::named(name) else {
+        let known: Vec<&str> = PINNED.iter().map(|d| d.name).collect();
+        return Err(BadInput(format!("unknown dataset `{name}` (known: {})", known.join(", "))).into());
+    };
     let dest = dest.unwrap_or_else(|| PathBuf::from("data").join(name));
-    let report = fetch_ml100k(&dest, python)?;
+    let report = fetch_pinned(&dataset, &dest, &FetchSource::Pip { python: python.to_path_buf() })?;
     if !report.downloaded {
         println!("{name}: already in {} (sha256 verified)", dest.display());
     } else {

@@ -2,6 +2,7 @@ mod ab_test;
 mod data;
 mod doctor;
 mod metrics;
+pub(crate) mod ope;
 mod privacy;
 mod report;
 mod run;
@@ -58,6 +59,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             privacy::epsilon_command(sample_rate, noise_multiplier, steps, delta, target_epsilon)
         }
         Command::Metrics { file, metrics, json } => metrics::metrics(&file, &metrics, json),
+        Command::Ope(args) => ope::ope(&args),
     }
 }
 

@@ -16,12 +16,13 @@ mod simulator;
 mod split;
 
 pub use error::{DataError, Result};
-pub use fetch::{fetch_ml100k, fetch_ml100k_from, verify_ml100k, FetchReport, FetchSource, ML100K_FILES};
+pub use fetch::{fetch_ml100k, fetch_ml100k_from, verify_ml100k, FetchReport, FetchSource, PinnedDataset, ML100K_FILES};
 pub use interactions::{Column, ColumnData, FeatureTable, FieldType, Interactions, Vocab};
 pub use loaders::{
     load_atomic, load_attention_log, load_ctr, load_movielens, AtomicDataset, AtomicOptions, AttentionLog, CtrSchema, CtrTable,
     Event, LoadReport, OnBadRow, ATTENTION_LOG_HEADER,
 };
+pub use loaders::{load_obd, ObdLog, OBD_SLOTS};
 pub use extra_fields::{CategoricalField, ExtraColumns, ExtraFields};
 pub use impressions::{Cardinalities, Impressions, PAD};
 pub use rng::Rng;

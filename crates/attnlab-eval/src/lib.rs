@@ -45,6 +45,9 @@ pub use targets::{verdict, Status, Target, Verdict};
 pub mod privacy;
 pub use privacy::{epsilon, noise_for_epsilon, rdp};
 
+// Off-policy evaluation of recommendation policies from logged feedback.
+pub mod ope;
+
 // Auctions, budget pacing, offline A/B replay and off-policy estimators of
 // the ad market.
 pub mod market;

@@ -8,7 +8,8 @@
 //! before the typed parse. The resolved spec has a canonical JSON form whose
 //! blake3 hash identifies it. A `sweep:` section expands into trials
 //! (`expand_sweep`); `explain` says where every value came from;
-//! `validate_all` lists every problem it can find.
+//! `validate_all` lists every problem it can find. OPE specs (`load_ope`)
+//! are their own small document: a `name` and an `ope:` section.
 
 mod ab_test;
 mod ctr_log;
@@ -17,6 +18,7 @@ mod explain;
 mod load;
 mod locate;
 mod model_train;
+mod ope;
 mod overrides;
 mod privacy;
 mod suggest;
@@ -31,6 +33,7 @@ pub use error::{Result, SpecError};
 pub use explain::{explain, render_explain, ExplainLine, Source};
 pub use load::{fingerprint, load_spec, parse_spec, validate_all, LoadedSpec};
 pub use model_train::PER_MODEL_KEYS;
+pub use ope::{load_ope, ObdRef, OpeEstimator, OpeFile, OpeSpec, OpeTarget, OBD_CAMPAIGNS, OBD_POLICIES};
 pub use overrides::Override;
 pub use sweep::{expand_sweep, Trial, MAX_TRIALS};
 pub use types::*;

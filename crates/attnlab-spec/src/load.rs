@@ -232,7 +232,7 @@ fn merge(base: &mut Value, top: Value) {
     }
 }
 
-fn located(path: &Path, e: &serde_yaml::Error) -> SpecError {
+pub(crate) fn located(path: &Path, e: &serde_yaml::Error) -> SpecError {
     match e.location() {
         Some(loc) => SpecError::At {
             path: path.to_path_buf(),

@@ -13,6 +13,7 @@ mod atomic;
 mod attention;
 mod ctr;
 mod movielens;
+mod obd;
 mod reader;
 mod table;
 
@@ -26,4 +27,5 @@ pub use movielens::{
     ML100K_GENRES, MovieLensFormat, load_movielens, load_movielens_items, load_movielens_ratings,
     load_movielens_users,
 };
+pub use obd::{OBD_SLOTS, ObdItems, ObdLog, TokenColumn, load_obd};
 pub use reader::{Delimiter, Encoding, LoadReport, OnBadRow};

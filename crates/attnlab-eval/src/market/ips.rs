@@ -55,7 +55,7 @@ fn bad(message: String) -> EvalError {
 }
 
 /// Checks the inputs and returns the importance weights.
-fn weights(logs: &LoggedBandit, target: &TargetPolicy) -> Result<Vec<f64>> {
+pub(crate) fn weights(logs: &LoggedBandit, target: &TargetPolicy) -> Result<Vec<f64>> {
     let n = logs.actions.len();
     let k = target.n_actions;
     if n == 0 || logs.propensities.len() != n || logs.rewards.len() != n || k == 0 || target.probs.len() != n * k {

@@ -1,0 +1,286 @@
+//! OPE specs: a YAML document with a `name` and an `ope:` section, the
+//! off-policy evaluation of a target policy from the logs of another.
+//! `attnlab ope SPEC` reads it; `attnlab ope --logs ... --target ...` builds
+//! the same section from flags, so both paths share [`OpeSpec::problems`].
+//!
+//! ```yaml
+//! name: obd-ope
+//! ope:
+//!   logs: obd:random/all        # obd:POLICY/CAMPAIGN, POLICY random|bts, CAMPAIGN all|men|women
+//!   target: obd:bts/all         # uniform, or a logged policy's empirical action distribution
+//!   estimators: [dm, ipw, snipw, dr, sndr, switch-dr, dros]
+//!   switch_tau: 10              # Switch-DR's weight threshold
+//!   dros_lambda: 10             # DRos's shrinkage
+//!   bootstrap: 1000             # resamples of the 95% CI
+//!   seed: 2024
+//!   reward_prior: 10            # pseudo-records of the reward model's shrinkage
+//!   data: data/obd              # where `attnlab data fetch obd` put the data set
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::load::{located, read};
+use crate::{Result, SpecError};
+
+/// A whole OPE spec file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpeFile {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub ope: OpeSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpeSpec {
+    /// The logged feedback the estimates are computed from.
+    pub logs: ObdRef,
+    pub target: OpeTarget,
+    #[serde(default = "all_estimators")]
+    pub estimators: Vec<OpeEstimator>,
+    #[serde(default = "default_ten")]
+    pub switch_tau: f64,
+    #[serde(default = "default_ten")]
+    pub dros_lambda: f64,
+    /// Bootstrap resamples of each estimator's 95% CI.
+    #[serde(default = "default_bootstrap")]
+    pub bootstrap: u64,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Pseudo-records shrinking the reward model's item x slot CTR toward the slot's CTR.
+    #[serde(default = "default_ten")]
+    pub reward_prior: f64,
+    /// The folder `attnlab data fetch obd` wrote.
+    #[serde(default = "default_data")]
+    pub data: PathBuf,
+}
+
+fn all_estimators() -> Vec<OpeEstimator> {
+    OpeEstimator::ALL.to_vec()
+}
+fn default_ten() -> f64 {
+    10.0
+}
+fn default_bootstrap() -> u64 {
+    1000
+}
+fn default_seed() -> u64 {
+    2024
+}
+fn default_data() -> PathBuf {
+    PathBuf::from("data/obd")
+}
+
+impl OpeSpec {
+    /// The section with every default, for `logs` and `target`.
+    pub fn new(logs: ObdRef, target: OpeTarget) -> OpeSpec {
+        OpeSpec {
+            logs,
+            target,
+            estimators: all_estimators(),
+            switch_tau: default_ten(),
+            dros_lambda: default_ten(),
+            bootstrap: default_bootstrap(),
+            seed: default_seed(),
+            reward_prior: default_ten(),
+            data: default_data(),
+        }
+    }
+
+    /// Problems as (field under `ope.`, message).
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut bad = |field: &str, message: String| out.push((format!("ope.{field}"), message));
+        if self.estimators.is_empty() {
+            bad("estimators", "needs at least one estimator".into());
+        }
+        for (i, e) in self.estimators.iter().enumerate() {
+            if self.estimators[..i].contains(e) {
+                bad(&format!("estimators[{i}]"), format!("`{e}` is listed twice"));
+            }
+        }
+        for (field, v) in [("switch_tau", self.switch_tau), ("dros_lambda", self.dros_lambda)] {
+            if v.is_nan() || v < 0.0 {
+                bad(field, format!("{v} must be >= 0 (.inf allowed)"));
+            }
+        }
+        if !(self.reward_prior.is_finite() && self.reward_prior >= 0.0) {
+            bad("reward_prior", format!("{} must be a finite number >= 0", self.reward_prior));
+        }
+        if self.bootstrap < 2 {
+            bad("bootstrap", format!("{} resamples cannot make an interval (at least 2)", self.bootstrap));
+        }
+        if let OpeTarget::Logged(t) = &self.target {
+            if t.campaign != self.logs.campaign {
+                bad(
+                    "target",
+                    format!("campaign `{}` shows other items than the logs' campaign `{}`", t.campaign, self.logs.campaign),
+                );
+            }
+        }
+        out
+    }
+
+    /// The first problem as an error blamed on `path` (or on the command line).
+    pub fn check(&self, path: &Path) -> Result<()> {
+        match self.problems().into_iter().next() {
+            Some((field, message)) => Err(SpecError::Invalid { path: path.to_path_buf(), field, message }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Reads and checks an OPE spec file.
+pub fn load_ope(path: &Path) -> Result<OpeFile> {
+    let text = read(path)?;
+    let file: OpeFile = serde_yaml::from_str(&text).map_err(|e| located(path, &e))?;
+    file.ope.check(path)?;
+    Ok(file)
+}
+
+/// The policy being evaluated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum OpeTarget {
+    /// Every item equally likely in every slot.
+    Uniform,
+    /// A logged policy's empirical item distribution per slot; its truth is
+    /// its logs' mean click.
+    Logged(ObdRef),
+}
+
+impl FromStr for OpeTarget {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        if s == "uniform" {
+            return Ok(OpeTarget::Uniform);
+        }
+        s.parse().map(OpeTarget::Logged).map_err(|e| format!("{e}, or `uniform`"))
+    }
+}
+
+impl TryFrom<String> for OpeTarget {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<OpeTarget> for String {
+    fn from(t: OpeTarget) -> String {
+        t.to_string()
+    }
+}
+
+impl fmt::Display for OpeTarget {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            OpeTarget::Uniform => f.write_str("uniform"),
+            OpeTarget::Logged(r) => r.fmt(f),
+        }
+    }
+}
+
+/// `obd:POLICY/CAMPAIGN`: one log of the Open Bandit Dataset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ObdRef {
+    /// `random` (uniform) or `bts` (Bernoulli Thompson sampling).
+    pub policy: String,
+    /// `all`, `men` or `women`.
+    pub campaign: String,
+}
+
+/// The logging policies of the Open Bandit Dataset.
+pub const OBD_POLICIES: [&str; 2] = ["random", "bts"];
+/// Its campaigns.
+pub const OBD_CAMPAIGNS: [&str; 3] = ["all", "men", "women"];
+
+impl ObdRef {
+    /// The folder of this log under the data set's root.
+    pub fn dir(&self, root: &Path) -> PathBuf {
+        root.join(&self.policy).join(&self.campaign)
+    }
+}
+
+impl FromStr for ObdRef {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let expected = || {
+            format!("expected obd:POLICY/CAMPAIGN (POLICY {}, CAMPAIGN {}), found `{s}`", OBD_POLICIES.join("|"), OBD_CAMPAIGNS.join("|"))
+        };
+        let (policy, campaign) = s.strip_prefix("obd:").and_then(|r| r.split_once('/')).ok_or_else(expected)?;
+        if !OBD_POLICIES.contains(&policy) || !OBD_CAMPAIGNS.contains(&campaign) {
+            return Err(expected());
+        }
+        Ok(ObdRef { policy: policy.into(), campaign: campaign.into() })
+    }
+}
+
+impl TryFrom<String> for ObdRef {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<ObdRef> for String {
+    fn from(r: ObdRef) -> String {
+        r.to_string()
+    }
+}
+
+impl fmt::Display for ObdRef {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "obd:{}/{}", self.policy, self.campaign)
+    }
+}
+
+/// The estimators of `attnlab_eval::ope`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OpeEstimator {
+    Dm,
+    Ipw,
+    Snipw,
+    Dr,
+    Sndr,
+    SwitchDr,
+    Dros,
+}
+
+impl OpeEstimator {
+    pub const ALL: [OpeEstimator; 7] = [
+        OpeEstimator::Dm,
+        OpeEstimator::Ipw,
+        OpeEstimator::Snipw,
+        OpeEstimator::Dr,
+        OpeEstimator::Sndr,
+        OpeEstimator::SwitchDr,
+        OpeEstimator::Dros,
+    ];
+
+    pub fn name(self) -> &'static str {
+        ["dm", "ipw", "snipw", "dr", "sndr", "switch-dr", "dros"][self as usize]
+    }
+}
+
+impl FromStr for OpeEstimator {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let names: Vec<&str> = Self::ALL.iter().map(|e| e.name()).collect();
+        Self::ALL.into_iter().find(|e| e.name() == s).ok_or_else(|| format!("unknown estimator `{s}` (known: {})", names.join(", ")))
+    }
+}
+
+impl fmt::Display for OpeEstimator {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
