@@ -110,12 +110,5 @@ fn load(r: &ObdRef, root: &Path) -> anyhow::Result<ObdLog> {
 
 /// The columns the estimators read: item, slot, propensity, click.
 fn slot_logs(log: &ObdLog) -> anyhow::Result<SlotLogs> {
-    Ok(SlotLogs::new(
-        log.item.iter().map(|&i| i as usize).collect(),
-        log.position.iter().map(|&p| p as usize).collect(),
-        log.propensity.clone(),
-        log.click.iter().map(|&c| c as u8 as f64).collect(),
-        log.items.len(),
-        OBD_SLOTS,
-    )?)
+    Ok(SlotLogs::new(log.actions(), log.slots(), log.propensity.clone(), log.rewards(), log.items.len(), OBD_SLOTS)?)
 }

@@ -79,6 +79,21 @@ impl ObdLog {
         self.item.is_empty()
     }
 
+    /// Items as action indices.
+    pub fn actions(&self) -> Vec<usize> {
+        self.item.iter().map(|&i| i as usize).collect()
+    }
+
+    /// 0-based slots as indices.
+    pub fn slots(&self) -> Vec<usize> {
+        self.position.iter().map(|&p| p as usize).collect()
+    }
+
+    /// Clicks as rewards 0 / 1.
+    pub fn rewards(&self) -> Vec<f64> {
+        self.click.iter().map(|&c| if c { 1.0 } else { 0.0 }).collect()
+    }
+
     /// The mean click: the logging policy's own CTR per shown item.
     pub fn ctr(&self) -> f64 {
         self.click.iter().filter(|&&c| c).count() as f64 / self.len().max(1) as f64
