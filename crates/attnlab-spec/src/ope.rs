@@ -40,7 +40,9 @@ pub struct OpeFile {
 #[serde(deny_unknown_fields)]
 pub struct OpeSpec {
     /// The logged feedback the estimates are computed from.
+    #[serde(deserialize_with = "logs_field")]
     pub logs: ObdRef,
+    #[serde(deserialize_with = "target_field")]
     pub target: OpeTarget,
     #[serde(default = "all_estimators")]
     pub estimators: Vec<OpeEstimator>,
@@ -59,6 +61,18 @@ pub struct OpeSpec {
     /// The folder `attnlab data fetch obd` wrote.
     #[serde(default = "default_data")]
     pub data: PathBuf,
+}
+
+/// A string field parsed with `FromStr`; errors name the field.
+fn parsed<'de, D: serde::Deserializer<'de>, T: FromStr<Err = String>>(d: D, field: &str) -> std::result::Result<T, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map_err(|e| serde::de::Error::custom(format!("{field}: {e}")))
+}
+fn logs_field<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<ObdRef, D::Error> {
+    parsed(d, "logs")
+}
+fn target_field<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<OpeTarget, D::Error> {
+    parsed(d, "target")
 }
 
 fn all_estimators() -> Vec<OpeEstimator> {
@@ -161,7 +175,7 @@ impl FromStr for OpeTarget {
         if s == "uniform" {
             return Ok(OpeTarget::Uniform);
         }
-        s.parse().map(OpeTarget::Logged).map_err(|e| format!("{e}, or `uniform`"))
+        s.parse().map(OpeTarget::Logged).map_err(|_| format!("expected `uniform` or {}, found `{s}`", obd_syntax()))
     }
 }
 
@@ -209,12 +223,14 @@ impl ObdRef {
     }
 }
 
+fn obd_syntax() -> String {
+    format!("obd:POLICY/CAMPAIGN (POLICY {}, CAMPAIGN {})", OBD_POLICIES.join("|"), OBD_CAMPAIGNS.join("|"))
+}
+
 impl FromStr for ObdRef {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        let expected = || {
-            format!("expected obd:POLICY/CAMPAIGN (POLICY {}, CAMPAIGN {}), found `{s}`", OBD_POLICIES.join("|"), OBD_CAMPAIGNS.join("|"))
-        };
+        let expected = || format!("expected {}, found `{s}`", obd_syntax());
         let (policy, campaign) = s.strip_prefix("obd:").and_then(|r| r.split_once('/')).ok_or_else(expected)?;
         if !OBD_POLICIES.contains(&policy) || !OBD_CAMPAIGNS.contains(&campaign) {
             return Err(expected());
