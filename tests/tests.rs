@@ -14,6 +14,7 @@ mod data;
 mod experiments;
 mod market;
 mod mlflow;
+mod ope;
 mod privacy;
 mod quickstart;
 mod reports;
