@@ -17,6 +17,8 @@
 //! - Comparisons ([`significance`]): paired t-test, Wilcoxon signed-rank,
 //!   bootstrap CI and Holm's adjustment on two runs' per-user values;
 //!   reproduction [`targets`] and their verdicts.
+//! - Off-policy evaluation ([`ope`]): DM, IPW, SNIPW, DR, SNDR, Switch-DR
+//!   and DRos from logged bandit feedback, each with a bootstrap 95% CI.
 //!
 //! Every [`Metric`] knows its name and whether higher is better, so early
 //! stopping and reports never guess. The only file I/O is in `evaluate_csv`

@@ -130,13 +130,12 @@ impl OpeSpec {
         if self.bootstrap < 2 {
             bad("bootstrap", format!("{} resamples cannot make an interval (at least 2)", self.bootstrap));
         }
-        if let OpeTarget::Logged(t) = &self.target {
-            if t.campaign != self.logs.campaign {
-                bad(
-                    "target",
-                    format!("campaign `{}` shows other items than the logs' campaign `{}`", t.campaign, self.logs.campaign),
-                );
-            }
+        match &self.target {
+            OpeTarget::Logged(t) if t.campaign != self.logs.campaign => bad(
+                "target",
+                format!("campaign `{}` shows other items than the logs' campaign `{}`", t.campaign, self.logs.campaign),
+            ),
+            _ => {}
         }
         out
     }
