@@ -31,6 +31,22 @@ fn flags_give_json_per_estimator() {
 }
 
 #[test]
+fn uniform_from_bts_logs_with_the_random_logs_as_truth() {
+    let s = Scratch::new();
+    let args = ["ope", "--logs", "obd:bts/all", "--target", "uniform", "--truth", "obd:random/all", "--estimators", "ipw,snipw"];
+    let run = s.attnlab(&[&args[..], &["--data", &data(), "--json"]].concat()).ok();
+    let v: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!((v["truth"].clone(), v["truth_from"].clone()), (0.0038.into(), "obd:random/all".into()));
+    for name in ["ipw", "snipw"] {
+        let r = &v["estimators"][name];
+        assert!(r["ci_low"].as_f64().unwrap() <= 0.0038 && 0.0038 <= r["ci_high"].as_f64().unwrap(), "{name}: {r}");
+        assert!(r["relative_error_mean"].as_f64().unwrap() > 0.0, "{name}: {r}");
+    }
+    let table = s.attnlab(&[&args[..], &["--data", &data()]].concat()).ok().stdout();
+    assert!(table.starts_with("uniform estimated from obd:bts/all (truth: mean click of obd:random/all)\n"), "{table}");
+}
+
+#[test]
 fn the_shipped_spec_prints_the_relative_errors() {
     let s = Scratch::new();
     let spec = repo("experiments/ope/obd-ope.yaml");

@@ -14,7 +14,7 @@ use crate::exit::BadInput;
 #[derive(Debug, Args)]
 pub struct OpeArgs {
     /// An OPE spec (`name` and an `ope:` section); or give --logs and --target.
-    #[arg(conflicts_with_all = ["logs", "target", "estimators", "bootstrap", "seed", "switch_tau", "dros_lambda", "reward_prior", "data"])]
+    #[arg(conflicts_with_all = ["logs", "target", "truth", "estimators", "bootstrap", "seed", "switch_tau", "dros_lambda", "reward_prior", "data"])]
     pub spec: Option<PathBuf>,
     /// The logged feedback: obd:POLICY/CAMPAIGN (POLICY random|bts, CAMPAIGN all|men|women).
     #[arg(long, requires = "target")]
@@ -22,6 +22,10 @@ pub struct OpeArgs {
     /// uniform, or a logged policy's item distribution per slot: obd:POLICY/CAMPAIGN.
     #[arg(long, requires = "logs")]
     pub target: Option<String>,
+    /// A log whose mean click is the target's true value, e.g. obd:random/all for uniform
+    /// (default: a logged target's own log).
+    #[arg(long, requires = "logs")]
+    pub truth: Option<String>,
     /// Comma-separated: dm, ipw, snipw, dr, sndr, switch-dr, dros (default: all).
     #[arg(long)]
     pub estimators: Option<String>,
@@ -64,14 +68,22 @@ pub fn ope(args: &OpeArgs) -> anyhow::Result<()> {
         .map(|e| Estimator::parse(e.name(), spec.switch_tau, spec.dros_lambda))
         .collect::<Result<Vec<_>, _>>()?;
     let config = OpeConfig { estimators, resamples: spec.bootstrap as usize, seed: spec.seed, reward_prior: spec.reward_prior };
-    let report = evaluate(&logs, target, None, &config)?;
+    let truth = match &spec.truth {
+        Some(r) => Some(load(r, &spec.data)?.ctr()),
+        None => None,
+    };
+    let report = evaluate(&logs, target, truth, &config)?;
     if args.json {
         let mut json = report.json();
         json["logs"] = spec.logs.to_string().into();
         json["target"] = spec.target.to_string().into();
+        if let Some(t) = &spec.truth {
+            json["truth_from"] = t.to_string().into();
+        }
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
-        println!("{} estimated from {}", spec.target, spec.logs);
+        let truth_from = spec.truth.as_ref().map(|t| format!(" (truth: mean click of {t})")).unwrap_or_default();
+        println!("{} estimated from {}{truth_from}", spec.target, spec.logs);
         print!("{}", report.table());
     }
     Ok(())
@@ -84,6 +96,9 @@ fn from_flags(args: &OpeArgs) -> anyhow::Result<OpeSpec> {
     let logs: ObdRef = logs.parse().map_err(|e| BadInput(format!("--logs: {e}")))?;
     let target: OpeTarget = target.parse().map_err(|e| BadInput(format!("--target: {e}")))?;
     let mut spec = OpeSpec::new(logs, target);
+    if let Some(truth) = &args.truth {
+        spec.truth = Some(truth.parse().map_err(|e| BadInput(format!("--truth: {e}")))?);
+    }
     if let Some(list) = &args.estimators {
         spec.estimators = list
             .split(',')

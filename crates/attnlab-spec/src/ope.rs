@@ -8,6 +8,7 @@
 //! ope:
 //!   logs: obd:random/all        # obd:POLICY/CAMPAIGN, POLICY random|bts, CAMPAIGN all|men|women
 //!   target: obd:bts/all         # uniform, or a logged policy's empirical action distribution
+//!   truth: obd:bts/all          # optional: the log whose mean click is the truth (default: the target's)
 //!   estimators: [dm, ipw, snipw, dr, sndr, switch-dr, dros]
 //!   switch_tau: 10              # Switch-DR's weight threshold
 //!   dros_lambda: 10             # DRos's shrinkage
@@ -44,6 +45,10 @@ pub struct OpeSpec {
     pub logs: ObdRef,
     #[serde(deserialize_with = "target_field")]
     pub target: OpeTarget,
+    /// A log whose mean click is the target's true value (default: the
+    /// target's own log; `uniform` has none, `obd:random/CAMPAIGN` is its truth).
+    #[serde(default, deserialize_with = "truth_field", skip_serializing_if = "Option::is_none")]
+    pub truth: Option<ObdRef>,
     #[serde(default = "all_estimators")]
     pub estimators: Vec<OpeEstimator>,
     #[serde(default = "default_ten")]
@@ -75,6 +80,10 @@ fn target_field<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<O
     parsed(d, "target")
 }
 
+fn truth_field<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<ObdRef>, D::Error> {
+    parsed(d, "truth").map(Some)
+}
+
 fn all_estimators() -> Vec<OpeEstimator> {
     OpeEstimator::ALL.to_vec()
 }
@@ -97,6 +106,7 @@ impl OpeSpec {
         OpeSpec {
             logs,
             target,
+            truth: None,
             estimators: all_estimators(),
             switch_tau: default_ten(),
             dros_lambda: default_ten(),
@@ -129,6 +139,9 @@ impl OpeSpec {
         }
         if self.bootstrap < 2 {
             bad("bootstrap", format!("{} resamples cannot make an interval (at least 2)", self.bootstrap));
+        }
+        if let Some(t) = self.truth.as_ref().filter(|t| t.campaign != self.logs.campaign) {
+            bad("truth", format!("campaign `{}` shows other items than the logs' campaign `{}`", t.campaign, self.logs.campaign));
         }
         match &self.target {
             OpeTarget::Logged(t) if t.campaign != self.logs.campaign => bad(

@@ -63,6 +63,7 @@ fn bad_values_name_the_field() {
         ("reward_prior: .inf", "ope.yaml: ope.reward_prior: inf must be a finite number >= 0"),
         ("estimators: []", "ope.yaml: ope.estimators: needs at least one estimator"),
         ("estimators: [dr, ipw, dr]", "ope.yaml: ope.estimators[2]: `dr` is listed twice"),
+        ("truth: obd:random/men", "ope.yaml: ope.truth: campaign `men` shows other items than the logs' campaign `all`"),
     ];
     for (line, expected) in checks {
         assert_eq!(error(&format!("name: x\nope:\n  logs: obd:random/all\n  target: uniform\n  {line}\n")), expected);
@@ -71,6 +72,9 @@ fn bad_values_name_the_field() {
         error("name: x\nope: { logs: obd:random/all, target: obd:bts/men }\n"),
         "ope.yaml: ope.target: campaign `men` shows other items than the logs' campaign `all`"
     );
+    let (_dir, path) = write("name: x\nope: { logs: obd:bts/all, target: uniform, truth: obd:random/all }\n");
+    assert_eq!(load_ope(&path).unwrap().ope.truth, Some("obd:random/all".parse().unwrap()));
+    assert!(error("name: x\nope: { logs: obd:bts/all, target: uniform, truth: uniform }\n").contains("ope: truth: expected obd:POLICY"));
     // infinite thresholds are allowed: Switch-DR and DRos become DR
     let (_dir, path) = write("name: x\nope: { logs: obd:random/all, target: uniform, switch_tau: .inf, dros_lambda: .inf }\n");
     assert!(load_ope(&path).unwrap().ope.switch_tau.is_infinite());
