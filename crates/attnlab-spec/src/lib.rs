@@ -11,14 +11,17 @@
 //! `validate_all` lists every problem it can find.
 
 mod ab_test;
+mod blame;
 mod ctr_log;
 mod error;
+mod excerpt;
 mod explain;
 mod load;
 mod locate;
 mod model_train;
 mod overrides;
 mod privacy;
+mod range;
 mod suggest;
 mod sweep;
 mod types;
@@ -27,7 +30,7 @@ pub use validate::DeviceChoice;
 
 pub use ab_test::ad_load_positions;
 pub use ctr_log::{ColumnSelection, NumericPreprocess};
-pub use error::{Result, SpecError};
+pub use error::{Place, Result, SpecError};
 pub use explain::{explain, render_explain, ExplainLine, Source};
 pub use load::{fingerprint, load_spec, parse_spec, validate_all, LoadedSpec};
 pub use model_train::PER_MODEL_KEYS;
