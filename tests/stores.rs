@@ -61,7 +61,7 @@ fn reading_commands_work_on_a_read_only_store() {
     mode(&s.db(), 0o444);
     mode(out.path(), 0o777);
 
-    let listed = attnlab_without_write_access(&s, &["runs", "list", "--experiment", "quickstart", "--json"]);
+    let listed = attnlab_without_write_access(&s, &["runs", "list", "quickstart", "--json"]);
     assert_eq!(listed.code(), 0, "{}", listed.stderr());
     let runs: serde_json::Value = serde_json::from_str(&listed.stdout()).unwrap();
     assert_eq!(runs.as_array().unwrap().len(), 2, "{runs}");
