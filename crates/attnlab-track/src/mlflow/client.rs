@@ -27,9 +27,11 @@ pub struct RemoteMetric {
 /// Run statuses MLflow knows (`RunStatus` in its protos).
 pub const RUN_STATUSES: [&str; 5] = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"];
 
-/// Per request: a server that accepts a connection and never answers costs
-/// this much per attempt, not minutes.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Per request, whole (the blocking client has no idle-read timeout): long
+/// enough for a 1,000-point batch to a loaded server, so a slow server is
+/// not mistaken for a dead one; what bounds a sync is its budget
+/// ([`MlflowClient::with_budget`]), which cuts each attempt to what is left.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Page size for `metrics/get-history` and `runs/search`.
 const DEFAULT_PAGE_SIZE: u32 = 1000;
@@ -132,7 +134,7 @@ impl MlflowClient {
         self
     }
 
-    /// Per-request timeout (default 10 s; connecting alone times out after 3 s).
+    /// Per-request timeout (default 30 s; connecting alone times out after 3 s).
     pub fn with_timeout(self, timeout: Duration) -> Result<Self> {
         let MlflowClient {
             base,
