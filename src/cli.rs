@@ -90,6 +90,12 @@ pub enum Command {
         /// Comma-separated, e.g. auc,gauc,logloss or ndcg@10,hit@10,mrr@10
         #[arg(long, default_value = "auc,gauc,logloss")]
         metrics: String,
+        /// binary: labels are 0 or 1; graded: any number (ratings), for rmse and mae only.
+        #[arg(long, default_value = "binary", value_parser = ["binary", "graded"])]
+        labels: String,
+        /// Clip scores to [1e-7, 1 - 1e-7] for log loss instead of refusing scores outside (0, 1).
+        #[arg(long)]
+        clip: bool,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -193,10 +199,14 @@ pub enum RunsCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Delete runs with their metrics and artifacts.
+    /// Delete runs with their metrics and artifacts. A RUNNING run whose
+    /// process is alive is refused.
     Rm {
         #[arg(required = true)]
         runs: Vec<String>,
+        /// Delete RUNNING runs even if their process seems alive (a stuck one).
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -243,6 +253,9 @@ pub enum SyncCommand {
         /// The MLflow experiment to push into (default: the same name).
         #[arg(long)]
         into: Option<String>,
+        /// Seconds the whole sync may take; what is not sent by then goes with the next sync.
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+        budget: u64,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -251,14 +264,17 @@ pub enum SyncCommand {
 #[derive(Debug, Subcommand)]
 pub enum PrivacyCommand {
     /// Epsilon of DP-SGD (RDP accountant, as Opacus), or the noise needed for a target epsilon.
+    // negative numbers are values (then range errors), not unknown flags
+    #[command(allow_negative_numbers = true)]
     Epsilon {
         /// Batch size / dataset size.
         #[arg(long)]
         sample_rate: f64,
         #[arg(long)]
         noise_multiplier: Option<f64>,
+        /// Training steps, at least 1.
         #[arg(long)]
-        steps: u64,
+        steps: i64,
         #[arg(long, default_value_t = 1e-5)]
         delta: f64,
         /// Solve for the smallest noise multiplier that reaches this epsilon.

@@ -10,6 +10,24 @@ use attnlab_spec::SpecError;
 #[error("{0}")]
 pub struct BadInput(pub String);
 
+/// `err` with its causes, like `{err:#}`, but a cause whose text is already
+/// shown is left out: errors that print their source in their own message
+/// would otherwise repeat it ("No such file ...: No such file ...").
+pub fn describe(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 pub fn code_for(err: &anyhow::Error) -> u8 {
     let bad_input = err.chain().any(|cause| {
         cause.is::<BadInput>()
@@ -26,13 +44,27 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
                         | attnlab_track::TrackError::AmbiguousRunId { .. }
                         | attnlab_track::TrackError::RunIdTooShort { .. }
                         | attnlab_track::TrackError::UnknownRun { .. }
+                        | attnlab_track::TrackError::RunInUse { .. }
+                        | attnlab_track::TrackError::Damaged { .. }
                 ))
     });
     if bad_input { 2 } else { 1 }
 }
 
-/// Opens a store that must already exist: reading commands never create one.
+/// Opens a store that must already exist, to change it (`runs rm`, `sync`).
 pub fn open_existing_store(path: &std::path::Path) -> anyhow::Result<attnlab_track::Store> {
+    require_store(path)?;
+    Ok(attnlab_track::Store::open(path)?)
+}
+
+/// Opens a store that must already exist, read-only: reading commands
+/// never create, change or need write access to one.
+pub fn open_store_for_reading(path: &std::path::Path) -> anyhow::Result<attnlab_track::Store> {
+    require_store(path)?;
+    Ok(attnlab_track::Store::open_for_reading(path)?)
+}
+
+fn require_store(path: &std::path::Path) -> anyhow::Result<()> {
     if !path.exists() {
         return Err(BadInput(format!(
             "no run store at {} (run `attnlab run SPEC` first, or pass --db / set ATTNLAB_DB)",
@@ -40,5 +72,5 @@ pub fn open_existing_store(path: &std::path::Path) -> anyhow::Result<attnlab_tra
         ))
         .into());
     }
-    Ok(attnlab_track::Store::open(path)?)
+    Ok(())
 }

@@ -9,6 +9,7 @@ mod exit;
 mod interrupt;
 mod market_scoring;
 mod market_sessions;
+mod output_file;
 mod prepare;
 mod private_runs;
 mod pseudonym;
@@ -28,7 +29,7 @@ fn main() -> ExitCode {
     match commands::dispatch(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", exit::describe(&err));
             ExitCode::from(exit::code_for(&err))
         }
     }

@@ -78,5 +78,48 @@ fn reading_commands_need_an_existing_store_and_experiment() {
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("nothing-here"), "{}", run.stderr());
     let listed = s.attnlab(&["runs", "list"]).ok().stdout();
-    assert!(listed.contains("quickstart") && listed.contains('2'), "{listed}");
+    let rows: Vec<Vec<&str>> = listed.lines().skip(2).map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows, [["quickstart", "2"]], "one experiment with its two runs: {listed}");
+}
+
+/// An error names its cause once, not once per layer that wraps it.
+#[test]
+fn errors_do_not_repeat_their_cause() {
+    let s = Scratch::new();
+    for args in [&["validate", "missing.yaml"][..], &["metrics", "missing.csv"][..], &["runs", "import", "missing.db"][..]] {
+        let run = s.attnlab(args);
+        assert_ne!(run.code(), 0, "{args:?}");
+        let stderr = run.stderr();
+        let first_line = stderr.lines().find(|l| l.starts_with("error:")).unwrap_or_default();
+        for phrase in ["No such file or directory", "no such store file"] {
+            assert!(first_line.matches(phrase).count() <= 1, "{args:?}: {stderr}");
+        }
+        assert!(first_line.contains("missing."), "{args:?} names the file: {stderr}");
+    }
+}
+
+/// Every check `run` makes before training is one `validate` makes, and
+/// validate reports every problem, each with its place.
+#[test]
+fn validate_finds_what_run_would_refuse_and_lists_every_problem() {
+    let s = Scratch::new();
+    let validate = s.attnlab(&["validate", &quickstart(), "dataset.simulator.topics=100000"]);
+    assert_eq!(validate.code(), 2, "{}", validate.stderr());
+    assert!(validate.stderr().contains("dataset.simulator") && validate.stderr().contains("topics"), "{}", validate.stderr());
+
+    let spec = s.write("bad.yaml", "name: bad\ndataset: { source: simulator }\ntrain:\n  batch_size: 0\n  epochs: 0\nmodels:\n  - { name: lr, model: LR }\n");
+    let run = s.attnlab(&["validate", spec.to_str().unwrap()]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    let stderr = run.stderr();
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 2, "{stderr}");
+    assert!(errors[0].ends_with("bad.yaml:4:15: train.batch_size: must be at least 1"), "{stderr}");
+    assert!(errors[1].ends_with("bad.yaml:5:11: train.epochs: must be at least 1"), "{stderr}");
+
+    let run = s.attnlab(&["validate", &quickstart(), "seeds=[1,1]", "protocol.ratios=[0.5,0.5,0.5]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    let stderr = run.stderr();
+    assert_eq!(stderr.lines().filter(|l| l.starts_with("error:")).count(), 2, "{stderr}");
+    assert!(stderr.contains("error: from the command line: seeds=[1,1]: seeds: seeds must be distinct"), "{stderr}");
+    assert!(stderr.contains("error: from the command line: protocol.ratios=[0.5,0.5,0.5]: protocol.ratios:"), "{stderr}");
 }

@@ -93,6 +93,43 @@ fn metrics_evaluates_a_csv_and_rejects_bad_rows_with_their_line() {
     assert_eq!(run.code(), 2);
 }
 
+/// Labels outside {0, 1} and log-loss scores outside (0, 1) are refused at
+/// their line (with the flags that accept them named); a BOM is skipped.
+#[test]
+fn metrics_refuses_non_binary_labels_and_improper_scores() {
+    let s = Scratch::new();
+    let labels = s.write("l.csv", "user,label,score
+1,1,0.9
+1,2,0.2
+");
+    let run = s.attnlab(&["metrics", labels.to_str().unwrap(), "--metrics", "auc"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("l.csv:3") && run.stderr().contains("`2` is not a label"), "{}", run.stderr());
+    let graded = s.attnlab(&["metrics", labels.to_str().unwrap(), "--metrics", "mae", "--labels", "graded", "--json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&graded.stdout()).unwrap();
+    assert!((v["mae"].as_f64().unwrap() - (0.1 + 1.8) / 2.0).abs() < 1e-6, "{v}");
+
+    let scores = s.write("s.csv", "\u{feff}user,label,score\n1,1,1.5\n1,0,0.2\n");
+    let run = s.attnlab(&["metrics", scores.to_str().unwrap(), "--metrics", "logloss"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("s.csv:2") && run.stderr().contains("`1.5` is not a probability"), "{}", run.stderr());
+    s.attnlab(&["metrics", scores.to_str().unwrap(), "--metrics", "logloss", "--clip"]).ok();
+}
+
+/// A RecBole `.inter` file with only its header: exit 2 naming the file.
+#[test]
+fn a_header_only_interaction_file_exits_2_naming_it() {
+    let s = Scratch::new();
+    std::fs::create_dir_all(s.path("empty")).unwrap();
+    let inter = s.write("empty/empty.inter", "user_id:token\titem_id:token\trating:float\ttimestamp:float\n");
+    let spec = crate::util::repo("experiments/ml1m-bpr.yaml");
+    let dataset = format!("dataset.path={}", s.path("empty").display());
+    let run = s.attnlab(&["data", "stats", spec.to_str().unwrap(), &dataset]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    let expected = format!("{}: no interactions: the file has a header but no rows", inter.display());
+    assert!(run.stderr().contains(&expected), "{}", run.stderr());
+}
+
 #[test]
 fn stats_describes_each_split() {
     let s = Scratch::new();

@@ -174,9 +174,10 @@ fn jobs_2_gives_the_metrics_of_jobs_1() {
 fn a_killed_sweep_resumes_with_only_what_is_missing() {
     let s = Scratch::new();
     let spec = sweep_spec(&s);
-    let args = ["run", spec.to_str().unwrap(), "train.epochs=3", "train.early_stopping.patience=5"];
-    // trial 0's three epochs and one of trial 1's
-    let mut child = crate::runs::start_and_wait_for_epochs(&s, &args, 4);
+    let args = ["run", spec.to_str().unwrap(), "train.epochs=6", "train.early_stopping.patience=10"];
+    // trial 0's six epochs and two of trial 1's: its first checkpoint is
+    // written (before the second epoch began), four epochs remain
+    let mut child = crate::runs::start_and_wait_for_epochs(&s, &args, 8);
     child.kill().unwrap();
     child.wait().unwrap();
     let rerun = s.attnlab(&args).ok();
@@ -186,4 +187,6 @@ fn a_killed_sweep_resumes_with_only_what_is_missing() {
     let statuses: Vec<&str> = trials.iter().map(|t| t["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["FINISHED", "KILLED", "FINISHED"], "one run per trial, plus the killed attempt");
     assert_eq!(parent["status"], "FINISHED", "the latest attempt of each trial counts");
+    let resumed = trials[2]["id"].as_str().unwrap();
+    assert!(crate::runs::assert_resumed(&s, resumed, 6) >= 1);
 }

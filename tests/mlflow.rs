@@ -50,3 +50,33 @@ fn unreachable_server_fails_sync_clearly_but_not_the_run() {
     assert_eq!(sync.code(), 1, "{}", sync.stderr());
     assert!(sync.stderr().contains(&uri), "names the server: {}", sync.stderr());
 }
+
+/// A server that accepts connections and never answers (each connection is
+/// held until the test ends): `run` with `tracking.mlflow` and `sync mlflow
+/// --budget` both give up within seconds (it took ~300 s each before), and
+/// the run itself finishes.
+#[test]
+fn a_server_that_never_answers_costs_seconds_not_minutes() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let uri = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().map_while(Result::ok).collect();
+        drop(held);
+    });
+    let s = Scratch::new();
+    let started = std::time::Instant::now();
+    let run = s
+        .attnlab(&["run", &quickstart(), "train.epochs=1", "dataset.simulator.users=60", "models.1.params.embed_dim=4", &format!("tracking.mlflow={uri}")])
+        .ok();
+    let mirrored_in = started.elapsed();
+    assert!(run.stderr().contains("warning: mlflow"), "{}", run.stderr());
+    assert!(run.stderr().contains("time budget of 20s is spent"), "{}", run.stderr());
+    let started = std::time::Instant::now();
+    let sync = s.attnlab(&["sync", "mlflow", "--uri", &uri, "--budget", "2"]);
+    let synced_in = started.elapsed();
+    assert_eq!(sync.code(), 1, "{}", sync.stderr());
+    assert!(sync.stderr().contains("time budget of 2s is spent"), "{}", sync.stderr());
+    // generous bounds for a loaded machine, far below the 300 s of before
+    assert!(synced_in < std::time::Duration::from_secs(60), "sync took {synced_in:?}");
+    assert!(mirrored_in < std::time::Duration::from_secs(150), "run with its mirror took {mirrored_in:?}");
+}

@@ -292,3 +292,16 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Negative numbers are values out of range (exit 2 naming the flag), not
+/// unknown flags.
+#[test]
+fn negative_steps_and_rates_are_range_errors() {
+    let s = Scratch::new();
+    let steps = s.attnlab(&["privacy", "epsilon", "--sample-rate", "0.01", "--noise-multiplier", "1.1", "--steps", "-5"]);
+    assert_eq!(steps.code(), 2, "{}", steps.stderr());
+    assert_eq!(steps.stderr().trim(), "error: --steps: must be at least 1, got -5");
+    let rate = s.attnlab(&["privacy", "epsilon", "--sample-rate", "-0.5", "--noise-multiplier", "1.1", "--steps", "5"]);
+    assert_eq!(rate.code(), 2, "{}", rate.stderr());
+    assert!(rate.stderr().contains("-0.5") && !rate.stderr().contains("unexpected argument"), "{}", rate.stderr());
+}

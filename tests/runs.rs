@@ -47,6 +47,32 @@ pub fn start_and_wait_for_epochs(s: &Scratch, args: &[&str], epochs: i64) -> std
     }
 }
 
+/// Asserts that run `id` (FINISHED, `epochs` epochs in all) was resumed
+/// from an interrupted attempt's checkpoint, not trained from scratch: it
+/// carries the `resumed` tag, and the process that made it trained only the
+/// epochs after the checkpoint, logging the earlier ones (copied from the
+/// interrupted attempt) only after them. Returns how many epochs it resumed after.
+pub fn assert_resumed(s: &Scratch, id: &str, epochs: i64) -> i64 {
+    let db = Connection::open(s.db()).unwrap();
+    let tag: Option<String> =
+        db.query_row("SELECT value FROM tags WHERE run_id = ?1 AND key = 'resumed'", [id], |r| r.get(0)).ok();
+    assert!(tag.is_some_and(|t| t.contains("checkpoint")), "run {id} has no `resumed` tag");
+    let in_logged_order: Vec<i64> = db
+        .prepare("SELECT step FROM metrics WHERE run_id = ?1 AND key = 'valid.auc' ORDER BY id")
+        .unwrap()
+        .query_map([id], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    // the first epoch this process logged is the first it trained
+    let resumed_after = in_logged_order.first().expect("valid.auc logged") - 1;
+    let trained: Vec<i64> = (resumed_after + 1..=epochs).collect();
+    let copied: Vec<i64> = (1..=resumed_after).collect();
+    assert!(resumed_after >= 1, "the resumed run trained every epoch itself: {in_logged_order:?}");
+    assert_eq!(in_logged_order, [trained, copied].concat(), "trained epochs first, the interrupted attempt's after");
+    resumed_after
+}
+
 fn runs_json(s: &Scratch) -> Vec<serde_json::Value> {
     let out = s.attnlab(&["runs", "list", "--status", "FINISHED", "--json"]).ok().stdout();
     serde_json::from_str::<serde_json::Value>(&out).unwrap().as_array().unwrap().clone()
@@ -81,6 +107,32 @@ fn show_diff_and_rm() {
     s.attnlab(&["runs", "rm", first]).ok();
     assert_eq!(runs_json(&s).len(), 1);
     assert!(!s.path("store/artifacts").join(first).exists(), "artifacts go with the run");
+}
+
+/// `runs rm` of a run that is training right now is refused (exit 2, naming
+/// its process); once that process is gone the run can be removed.
+#[test]
+fn rm_refuses_a_run_whose_process_is_training() {
+    let q = quickstart();
+    let mut args = vec![q.as_str()];
+    args.extend_from_slice(SMALL);
+    args.push("train.epochs=50");
+    let s = Scratch::new();
+    let mut child = start_and_wait_for_epochs(&s, &run_args(&args), 1);
+    let id: String = Connection::open(s.db()).unwrap().query_row("SELECT id FROM runs", [], |r| r.get(0)).unwrap();
+    let refused = s.attnlab(&["runs", "rm", &id]);
+    let still_training = child.try_wait().unwrap().is_none();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(still_training, "the trainer was alive during rm");
+    assert_eq!(refused.code(), 2, "{}", refused.stderr());
+    let owner = format!("is RUNNING, written by pid {} on host ", child.id());
+    assert!(refused.stderr().contains(&owner), "{}", refused.stderr());
+    assert!(refused.stderr().contains("--force"), "{}", refused.stderr());
+    // the trainer is dead now: no --force needed
+    s.attnlab(&["runs", "rm", &id]).ok();
+    let left: i64 = Connection::open(s.db()).unwrap().query_row("SELECT COUNT(*) FROM runs", [], |r| r.get(0)).unwrap();
+    assert_eq!(left, 0);
 }
 
 /// kill -9 during training, run again: the run resumes from its checkpoint
@@ -129,6 +181,8 @@ fn killed_run_is_marked_killed_and_resumes_exactly() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(steps, [1, 2, 3, 4], "the resumed run has the full learning curve");
+    let resumed_after = assert_resumed(&s, finished[0]["id"].as_str().unwrap(), 4);
+    assert!(resumed_after <= 2, "no checkpoint beyond the two epochs logged before the kill");
 }
 
 /// Fine-tuning from an earlier run: its best checkpoint initialises the new
@@ -176,6 +230,23 @@ fn interrupt_marks_the_run_killed_and_exits_130() {
     assert_eq!(status, "KILLED", "marked at once, not by the next start");
     s.attnlab(&run_args(&args)).ok();
     assert_eq!(runs_json(&s).len(), 1, "the rerun finishes");
+}
+
+/// SIGTERM (what `kill`, Slurm and systemd send) marks the run KILLED too,
+/// and exits with 143 (128 + 15), not SIGINT's 130.
+#[test]
+fn sigterm_marks_the_run_killed_and_exits_143() {
+    let q = quickstart();
+    let mut args = vec![q.as_str()];
+    args.extend_from_slice(SMALL);
+    let s = Scratch::new();
+    let child = start_and_wait_for_epochs(&s, &run_args(&args), 1);
+    // SAFETY: signalling our own child by pid.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(143), "{}", String::from_utf8_lossy(&output.stderr));
+    let status: String = Connection::open(s.db()).unwrap().query_row("SELECT status FROM runs", [], |r| r.get(0)).unwrap();
+    assert_eq!(status, "KILLED");
 }
 
 /// A finished run's checkpoint is never resumed: `--force`, or a store

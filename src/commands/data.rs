@@ -1,6 +1,5 @@
 //! `attnlab data fetch|simulate`: getting data onto disk.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -34,17 +33,11 @@ pub fn simulate_log(spec_path: &Path, overrides: &[String], output: &Path) -> an
     let loaded = load_spec(spec_path, overrides)?;
     let config = simulator_config(&loaded.spec);
     let data = simulate(&config).map_err(|e| BadInput(format!("{}: dataset: {e}", spec_path.display())))?;
-    let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("creating a file in {}", dir.display()))?;
-    let rows = {
-        let mut writer = std::io::BufWriter::new(tmp.as_file_mut());
-        let rows = write_attention_log(&data, &mut writer).with_context(|| format!("writing {}", output.display()))?;
-        writer.flush()?;
-        rows
-    };
-    tmp.as_file().sync_all()?;
-    tmp.persist(output).with_context(|| format!("writing {}", output.display()))?;
+    let mut rows = 0;
+    crate::output_file::write_atomically(output, |w| {
+        rows = write_attention_log(&data, w)?;
+        Ok(())
+    })?;
     println!("{}: {rows} events from {} impressions", output.display(), data.len());
     Ok(())
 }

@@ -2,12 +2,12 @@
 
 use std::path::Path;
 
-use attnlab_eval::{evaluate_csv, Metric};
+use attnlab_eval::{evaluate_csv_with, CsvOptions, Metric};
 
 use crate::exit::BadInput;
 use crate::table::{fmt_value, Table};
 
-pub fn metrics(file: &Path, names: &str, json: bool) -> anyhow::Result<()> {
+pub fn metrics(file: &Path, names: &str, csv: &CsvOptions, json: bool) -> anyhow::Result<()> {
     let metrics = names
         .split(',')
         .map(str::trim)
@@ -17,7 +17,7 @@ pub fn metrics(file: &Path, names: &str, json: bool) -> anyhow::Result<()> {
     if metrics.is_empty() {
         return Err(BadInput("--metrics names no metric".into()).into());
     }
-    let values = evaluate_csv(file, &metrics).map_err(|e| BadInput(e.to_string()))?;
+    let values = evaluate_csv_with(file, &metrics, csv).map_err(|e| BadInput(e.to_string()))?;
     if json {
         let map: serde_json::Map<String, serde_json::Value> =
             values.iter().map(|(m, v)| (m.name(), serde_json::json!(v))).collect();

@@ -40,12 +40,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             ),
             RunsCommand::Show { run, json, store } => runs::show(&run, json, &store.path()),
             RunsCommand::Diff { runs: ids, json, store } => runs::diff(&ids, json, &store.path()),
-            RunsCommand::Rm { runs: ids, store } => runs::remove(&ids, &store.path()),
+            RunsCommand::Rm { runs: ids, force, store } => runs::remove(&ids, force, &store.path()),
             RunsCommand::Import { sources, store } => runs::import(&sources, &store.path()),
         },
         Command::Doctor { store } => doctor::doctor(&store.path()),
-        Command::Sync { command: SyncCommand::Mlflow { uri, experiment, into, store } } => {
-            sync::sync_mlflow(&uri, experiment.as_deref(), into.as_deref(), &store.path())
+        Command::Sync { command: SyncCommand::Mlflow { uri, experiment, into, budget, store } } => {
+            let budget = std::time::Duration::from_secs(budget);
+            sync::sync_mlflow(&uri, experiment.as_deref(), into.as_deref(), budget, &store.path())
         }
         Command::Data { command: DataCommand::Fetch { name, dest, python } } => data::fetch(&name, dest, &python),
         Command::Data { command: DataCommand::Simulate { spec, overrides, output } } => {
@@ -58,7 +59,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Privacy { command: PrivacyCommand::Epsilon { sample_rate, noise_multiplier, steps, delta, target_epsilon } } => {
             privacy::epsilon_command(sample_rate, noise_multiplier, steps, delta, target_epsilon)
         }
-        Command::Metrics { file, metrics, json } => metrics::metrics(&file, &metrics, json),
+        Command::Metrics { file, metrics, labels, clip, json } => {
+            let csv = attnlab_eval::CsvOptions { graded_labels: labels == "graded", clip_scores: clip, ..Default::default() };
+            metrics::metrics(&file, &metrics, &csv, json)
+        }
         Command::Ope(args) => ope::ope(&args),
     }
 }

@@ -7,10 +7,14 @@ use crate::exit::BadInput;
 pub fn epsilon_command(
     sample_rate: f64,
     noise_multiplier: Option<f64>,
-    steps: u64,
+    steps: i64,
     delta: f64,
     target_epsilon: Option<f64>,
 ) -> anyhow::Result<()> {
+    let steps = u64::try_from(steps)
+        .ok()
+        .filter(|s| *s >= 1)
+        .ok_or_else(|| BadInput(format!("--steps: must be at least 1, got {steps}")))?;
     let bad = |e: attnlab_eval::EvalError| BadInput(e.to_string());
     match (noise_multiplier, target_epsilon) {
         (Some(sigma), None) => {

@@ -9,13 +9,14 @@ use std::path::{Path, PathBuf};
 use attnlab_eval::{compare, holm, read_per_user_file, stars, Metric, PerUser};
 use anyhow::Context;
 use attnlab_report::{
-    render_table, write_html, AttentionRun, AttentionSample, MetricSpec, ReportInput, RunSummary, Significance, TableFormat,
+    render_html, render_table, AttentionRun, AttentionSample, MetricSpec, ReportInput, RunSummary, Significance, TableFormat,
     TargetVerdict, ATTENTION_ARTIFACT,
 };
 use attnlab_track::{RunRecord, RunStatus, Store};
 use attnlab_train::TaskMetric;
 
 use crate::exit::BadInput;
+use crate::output_file::write_atomically;
 use crate::targets::target_rows;
 use protocol::{differences, Protocol};
 
@@ -49,7 +50,7 @@ pub fn report(experiments: &[String], options: ReportOptions<'_>, store_path: &P
         }
         names.push(name);
     }
-    let store = crate::exit::open_existing_store(store_path)?;
+    let store = crate::exit::open_store_for_reading(store_path)?;
     let mut by_experiment = Vec::new();
     for name in &names {
         // a sweep's parent run only groups its trials: it has no results of its own
@@ -98,13 +99,14 @@ pub fn report(experiments: &[String], options: ReportOptions<'_>, store_path: &P
     if let Some(table_format) = table_format {
         let table = render_table(&input, table_format);
         match output {
-            Some(path) => std::fs::write(&path, table).with_context(|| format!("writing {}", path.display()))?,
+            Some(path) => write_atomically(&path, |w| Ok(w.write_all(table.as_bytes())?))?,
             None => print!("{table}"),
         }
         return Ok(());
     }
     let output = output.unwrap_or_else(|| PathBuf::from("reports").join(format!("{name}.html")));
-    write_html(&input, &output)?;
+    let html = render_html(&input)?;
+    write_atomically(&output, |w| Ok(w.write_all(html.as_bytes())?))?;
     println!("report: {}", output.display());
     Ok(())
 }

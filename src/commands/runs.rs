@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use attnlab_track::{diff_runs, DiffRow, RunFilter, RunRecord, RunStatus};
 
-use crate::exit::{open_existing_store, BadInput};
+use crate::exit::{open_existing_store, open_store_for_reading, BadInput};
 use crate::table::{fmt_value, Table};
 
 /// `key=value` pairs given to --tag / --param.
@@ -32,7 +32,7 @@ pub struct ListArgs<'a> {
 }
 
 pub fn list(args: ListArgs<'_>, store_path: &Path) -> anyhow::Result<()> {
-    let store = open_existing_store(store_path)?;
+    let store = open_store_for_reading(store_path)?;
     let filtering = args.experiment.is_some()
         || args.status.is_some()
         || !args.tags.is_empty()
@@ -81,7 +81,7 @@ fn short(id: &str) -> String {
 }
 
 pub fn show(run: &str, json: bool, store_path: &Path) -> anyhow::Result<()> {
-    let store = open_existing_store(store_path)?;
+    let store = open_store_for_reading(store_path)?;
     let id = store.resolve_run_id(run)?;
     let record = store.run(&id)?;
     let artifacts = store.artifacts(&id)?;
@@ -129,7 +129,7 @@ pub fn diff(runs: &[String], json: bool, store_path: &Path) -> anyhow::Result<()
     if runs.len() < 2 {
         return Err(BadInput("runs diff needs at least two runs".into()).into());
     }
-    let store = open_existing_store(store_path)?;
+    let store = open_store_for_reading(store_path)?;
     let records = runs
         .iter()
         .map(|r| store.resolve_run_id(r).and_then(|id| store.run(&id)))
@@ -166,12 +166,12 @@ pub fn diff(runs: &[String], json: bool, store_path: &Path) -> anyhow::Result<()
     Ok(())
 }
 
-pub fn remove(runs: &[String], store_path: &Path) -> anyhow::Result<()> {
+pub fn remove(runs: &[String], force: bool, store_path: &Path) -> anyhow::Result<()> {
     let store = open_existing_store(store_path)?;
     // resolve every id first: a typo in the last one deletes nothing
     let ids = runs.iter().map(|r| store.resolve_run_id(r)).collect::<Result<Vec<_>, _>>()?;
     for id in ids {
-        store.delete_run(&id)?;
+        store.delete_run(&id, force)?;
         println!("deleted run {id}");
     }
     Ok(())

@@ -1,9 +1,9 @@
 use std::path::Path;
 
-use attnlab_spec::{expand_sweep, load_spec, render_explain, validate_all};
+use attnlab_spec::{expand_sweep, load_spec, render_explain, validate_all, DataSource};
 
 use crate::exit::BadInput;
-use crate::prepare::check;
+use crate::prepare::{check, simulator_config};
 
 /// Reports every problem it can find, then the shape of the experiment.
 pub fn validate(spec: &Path, overrides: &[String]) -> anyhow::Result<()> {
@@ -16,7 +16,22 @@ pub fn validate(spec: &Path, overrides: &[String]) -> anyhow::Result<()> {
         return Err(last.into());
     }
     let loaded = load_spec(spec, overrides)?;
-    check(&loaded)?;
+    // the checks `run` makes before training, each reported
+    let mut problems: Vec<anyhow::Error> = Vec::new();
+    if let Err(e) = check(&loaded) {
+        problems.push(e.into());
+    }
+    if loaded.spec.dataset.source == DataSource::Simulator {
+        if let Err(e) = simulator_config(&loaded.spec).check() {
+            problems.push(BadInput(format!("{}: dataset.simulator: {e}", spec.display())).into());
+        }
+    }
+    if let Some(last) = problems.pop() {
+        for p in &problems {
+            eprintln!("error: {}", crate::exit::describe(p));
+        }
+        return Err(last);
+    }
     let trials = expand_sweep(&loaded.spec)?;
     let s = &loaded.spec;
     let runs = s.models.len() * s.seeds.len() * trials.len();

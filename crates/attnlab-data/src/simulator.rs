@@ -243,7 +243,9 @@ struct World {
 }
 
 impl SimulatorConfig {
-    fn check(&self) -> Result<()> {
+    /// The checks [`simulate`] makes before drawing anything, so a spec can
+    /// be validated without simulating it.
+    pub fn check(&self) -> Result<()> {
         let bad = |field: &'static str, message: String| Err(DataError::Config { field, message });
         let positive = |field: &'static str, v: usize| {
             if v == 0 { bad(field, "must be at least 1".into()) } else { Ok(()) }

@@ -153,6 +153,16 @@ fn atomic_header_errors() {
 }
 
 #[test]
+fn a_header_without_rows_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.inter");
+    std::fs::write(&path, "user_id:token\titem_id:token\ttimestamp:float\n").unwrap();
+    let e = load_atomic_inter(&path, &AtomicOptions::default()).unwrap_err();
+    assert!(matches!(&e, DataError::Schema { path: p, .. } if *p == path), "{e:?}");
+    assert_eq!(e.to_string(), format!("{}: no interactions: the file has a header but no rows", path.display()));
+}
+
+#[test]
 fn movielens_100k_raw() {
     let (d, report) =
         load_movielens_ratings(&fixture("u.data"), MovieLensFormat::Ml100k, OnBadRow::Error)

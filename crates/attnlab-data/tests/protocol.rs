@@ -424,7 +424,8 @@ fn stats_of_tables_and_prepared_data() {
 
 /// The real data: RecBole 1.2.1's ml-100k (from `ATTNLAB_RECBOLE_WHEEL` or
 /// `python3 -m pip download`). Figures checked against RecBole 1.2.1 itself
-/// (`create_dataset(config).build()` on CPU): BPR's default RS 8:1:1 by user
+/// (`create_dataset(config).build()` on CPU; `scripts/recbole_split_counts.py`
+/// prints them again): BPR's default RS 8:1:1 by user
 /// gives 80808 / 9596 / 9596 rows; SASRec's LS gives one valid and one test
 /// row per user (943 each) and 97171 training samples, one per prefix of
 /// each train sequence (98114 train rows minus each user's first item).

@@ -14,6 +14,14 @@
 //! item's popularity is its number of label-1 rows in the file (the only
 //! interactions the file holds); [`evaluate_csv_with`] takes the training
 //! set's instead.
+//!
+//! Labels are 0 or 1; any other label is an error at its line (a wrong
+//! column, or ratings where clicks were meant), unless the labels are
+//! declared graded ([`CsvOptions::graded_labels`]), which only the
+//! error metrics `rmse` and `mae` read. Log loss is defined for scores
+//! strictly between 0 and 1: any other score is an error at its line,
+//! unless [`CsvOptions::clip_scores`] clips them to [1e-7, 1 - 1e-7]. A
+//! UTF-8 byte order mark before the header is skipped.
 
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -26,15 +34,37 @@ use crate::{EvalError, Metric, Predictions, Result};
 /// naming the file, line and column; a metric with no value on this data
 /// (e.g. AUC with one class) is an [`EvalError::Undefined`].
 pub fn evaluate_csv(path: &Path, metrics: &[Metric]) -> Result<Vec<(Metric, f64)>> {
-    evaluate_csv_with(path, metrics, None)
+    evaluate_csv_with(path, metrics, &CsvOptions::default())
 }
 
-/// [`evaluate_csv`] with ranking options (number of items, training
-/// popularity) that replace the ones derived from the file.
-pub fn evaluate_csv_with(path: &Path, metrics: &[Metric], options: Option<RankingOptions>) -> Result<Vec<(Metric, f64)>> {
+/// How a predictions file is read.
+#[derive(Debug, Clone, Default)]
+pub struct CsvOptions {
+    /// Number of items and training popularity, replacing the ones derived from the file.
+    pub ranking: Option<RankingOptions>,
+    /// Labels are graded relevance or ratings (any finite number), read by
+    /// `rmse` and `mae` only.
+    pub graded_labels: bool,
+    /// Scores outside (0, 1) are clipped for log loss instead of refused.
+    pub clip_scores: bool,
+}
+
+/// [`evaluate_csv`] with [`CsvOptions`].
+pub fn evaluate_csv_with(path: &Path, metrics: &[Metric], csv: &CsvOptions) -> Result<Vec<(Metric, f64)>> {
     let shown = path.display().to_string();
+    if csv.graded_labels
+        && let Some(m) = metrics.iter().find(|m| !matches!(m, Metric::Rmse | Metric::Mae))
+    {
+        return Err(EvalError::Csv {
+            path: shown,
+            line: 1,
+            column: "label".into(),
+            message: format!("{} needs labels 0 or 1; graded labels are read by rmse and mae only", m.name()),
+        });
+    }
     let file = std::fs::File::open(path).map_err(|e| EvalError::Io { path: shown.clone(), message: e.to_string() })?;
-    let rows = read_rows(std::io::BufReader::new(file), &shown, metrics)?;
+    let rows = read_rows(std::io::BufReader::new(file), &shown, metrics, csv)?;
+    let options = csv.ranking.clone();
     let mut out = Vec::with_capacity(metrics.len());
     let ranking: Vec<Metric> = metrics.iter().copied().filter(|m| m.ranking().is_some()).collect();
     let ranked = if ranking.is_empty() {
@@ -86,7 +116,7 @@ impl Rows {
     }
 }
 
-fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric]) -> Result<Rows> {
+fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric], csv: &CsvOptions) -> Result<Rows> {
     let err = |line: usize, column: &str, message: String| EvalError::Csv {
         path: path.to_string(),
         line,
@@ -98,7 +128,9 @@ fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric]) -> Result<Row
     if r.read_line(&mut line).map_err(io)? == 0 {
         return Err(err(1, "header", "empty file: expected `user,label,score` or `user,item,score,label`".into()));
     }
-    let header: Vec<String> = line.trim_end_matches(['\n', '\r']).split(',').map(|c| c.trim().to_ascii_lowercase()).collect();
+    // a byte order mark (spreadsheets write one) is not part of the first column's name
+    let header_text = line.strip_prefix('\u{feff}').unwrap_or(&line);
+    let header: Vec<String> = header_text.trim_end_matches(['\n', '\r']).split(',').map(|c| c.trim().to_ascii_lowercase()).collect();
     let mut col: HashMap<&str, usize> = HashMap::new();
     for (i, name) in header.iter().enumerate() {
         if !["user", "item", "score", "label"].contains(&name.as_str()) {
@@ -122,6 +154,7 @@ fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric]) -> Result<Row
     let (cu, cl, cs) = (col["user"], col["label"], col["score"]);
     let ncols = header.len();
     let mut rows = Rows { users: Vec::new(), items: item_col.map(|_| Vec::new()), labels: Vec::new(), scores: Vec::new() };
+    let needs_probability = metrics.contains(&Metric::LogLoss);
     let mut lineno = 1;
     loop {
         line.clear();
@@ -142,6 +175,14 @@ fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric]) -> Result<Row
         let label = label.ok_or_else(|| err(lineno, "label", format!("`{}` is not a finite number", fields[cl])))?;
         let score = fields[cs].parse::<f32>().ok().filter(|s| s.is_finite());
         let score = score.ok_or_else(|| err(lineno, "score", format!("`{}` is not a finite number", fields[cs])))?;
+        if !csv.graded_labels && label != 0.0 && label != 1.0 {
+            let message = format!("`{}` is not a label: labels are 0 or 1 (graded labels: `--labels graded`, for rmse and mae)", fields[cl]);
+            return Err(err(lineno, "label", message));
+        }
+        if needs_probability && !csv.clip_scores && !(score > 0.0 && score < 1.0) {
+            let message = format!("`{}` is not a probability in (0, 1), which log loss needs (`--clip` clips scores to [1e-7, 1 - 1e-7])", fields[cs]);
+            return Err(err(lineno, "score", message));
+        }
         if let (Some(ci), Some(items)) = (item_col, rows.items.as_mut()) {
             let item = fields[ci].parse::<u32>().map_err(|e| err(lineno, "item", format!("`{}` is not an item id: {e}", fields[ci])))?;
             items.push(item);

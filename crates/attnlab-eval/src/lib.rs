@@ -35,7 +35,7 @@ pub mod ranking;
 pub mod significance;
 pub mod targets;
 
-pub use csvfile::{evaluate_csv, evaluate_csv_with};
+pub use csvfile::{evaluate_csv, evaluate_csv_with, CsvOptions};
 pub use error::{EvalError, Result};
 pub use metric::{Metric, Predictions, RankingMetric, STANDARD_KS};
 pub use multitask::{ctcvr_auc, ctr_auc, cvr_auc, multitask_auc, MultiTask, MultiTaskAuc};

@@ -42,7 +42,8 @@ fn ranking_csv_groups_users_in_any_order() {
     assert_eq!(v[4], 0.0);
     // with training popularity given instead
     let opts = RankingOptions { num_items: Some(100), item_popularity: Some(vec![5; 20]), exclude_history: false };
-    let r = evaluate_csv_with(f.path(), &[m("averagepopularity@1"), m("itemcoverage@1")], Some(opts)).unwrap();
+    let csv = CsvOptions { ranking: Some(opts), ..CsvOptions::default() };
+    let r = evaluate_csv_with(f.path(), &[m("averagepopularity@1"), m("itemcoverage@1")], &csv).unwrap();
     assert_eq!(r[0].1, 5.0);
     assert!((r[1].1 - 0.01).abs() < 1e-12);
 }
@@ -98,4 +99,44 @@ fn per_user_round_trip() {
     assert!(read_per_user(&b"u,m,v\n"[..], "f.csv").is_err());
     let bad = [PerUser { metric: "a,b".into(), users: vec![1], values: vec![1.0] }];
     assert!(write_per_user(Vec::new(), &bad).is_err());
+}
+
+#[test]
+fn labels_other_than_0_and_1_are_errors_at_their_line_unless_graded() {
+    for bad in ["2", "-1", "0.5"] {
+        let f = file(&format!("user,label,score\n1,1,0.9\n1,{bad},0.4\n"));
+        let e = evaluate_csv(f.path(), &[m("auc")]).unwrap_err();
+        assert!(matches!(&e, EvalError::Csv { line: 3, column, .. } if column == "label"), "{bad}: {e}");
+        assert!(e.to_string().contains(&format!("`{bad}` is not a label")), "{e}");
+    }
+    let f = file("user,label,score\n1,4,3.5\n1,2,2.5\n");
+    let graded = CsvOptions { graded_labels: true, ..CsvOptions::default() };
+    let r = evaluate_csv_with(f.path(), &[m("rmse"), m("mae")], &graded).unwrap();
+    assert_eq!(r[0].1, 0.5);
+    assert_eq!(r[1].1, 0.5);
+    let e = evaluate_csv_with(f.path(), &[m("auc")], &graded).unwrap_err();
+    assert!(e.to_string().contains("auc needs labels 0 or 1"), "{e}");
+}
+
+#[test]
+fn log_loss_refuses_scores_outside_0_1_unless_clipped() {
+    for bad in ["1.5", "-0.2", "0", "1"] {
+        let f = file(&format!("user,label,score\n1,1,0.9\n1,0,{bad}\n"));
+        let e = evaluate_csv(f.path(), &[m("logloss")]).unwrap_err();
+        assert!(matches!(&e, EvalError::Csv { line: 3, column, .. } if column == "score"), "{bad}: {e}");
+        // other metrics read any score
+        evaluate_csv(f.path(), &[m("auc")]).unwrap();
+    }
+    let f = file("user,label,score\n1,1,1.5\n1,0,-0.2\n");
+    let clip = CsvOptions { clip_scores: true, ..CsvOptions::default() };
+    let r = evaluate_csv_with(f.path(), &[m("logloss")], &clip).unwrap();
+    // both clipped to the right side of 1e-7: -ln(1 - 1e-7) each
+    assert!((r[0].1 - 1e-7).abs() < 1e-12, "{r:?}");
+}
+
+#[test]
+fn a_byte_order_mark_before_the_header_is_skipped() {
+    let f = file("\u{feff}user,label,score\n1,1,0.9\n1,0,0.4\n");
+    let r = evaluate_csv(f.path(), &[m("auc")]).unwrap();
+    assert_eq!(r[0].1, 1.0);
 }

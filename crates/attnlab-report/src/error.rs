@@ -1,8 +1,6 @@
 //! Error type of the report crate.
 
-use std::path::PathBuf;
-
-/// Everything that can go wrong while rendering or writing a report.
+/// Everything that can go wrong while rendering a report.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// The embedded template failed to parse or render. `detail` carries the
@@ -13,18 +11,6 @@ pub enum ReportError {
         #[source]
         source: tera::Error,
     },
-
-    /// Reading or writing the file system failed.
-    #[error("I/O error on {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-
-    /// The output path cannot name a file (e.g. it ends in `..` or is empty).
-    #[error("invalid report path {}: {reason}", path.display())]
-    InvalidPath { path: PathBuf, reason: &'static str },
 }
 
 /// Result alias used throughout the crate.
@@ -40,12 +26,5 @@ impl ReportError {
             cause = c.source();
         }
         ReportError::Template { detail, source }
-    }
-
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        ReportError::Io {
-            path: path.into(),
-            source,
-        }
     }
 }

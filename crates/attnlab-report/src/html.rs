@@ -1,10 +1,6 @@
-//! Rendering of the report page and atomic writing to disk.
+//! Rendering of the report page (the binary writes it to disk).
 
 use std::collections::HashMap;
-use std::fs::{self, OpenOptions};
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 use tera::{Context, Tera};
@@ -35,48 +31,6 @@ pub fn render_html(input: &ReportInput) -> Result<String> {
     let view = build_view(input);
     let ctx = Context::from_serialize(&view).map_err(ReportError::template)?;
     tera.render(TEMPLATE_NAME, &ctx).map_err(ReportError::template)
-}
-
-/// Renders the report and writes it to `path` atomically: the page goes to a
-/// temporary file in the same directory which is then renamed over `path`,
-/// so readers never see a half-written report. Creates the parent directory.
-pub fn write_html(input: &ReportInput, path: &Path) -> Result<()> {
-    let html = render_html(input)?;
-    let file_name = path.file_name().ok_or_else(|| ReportError::InvalidPath {
-        path: path.to_path_buf(),
-        reason: "path does not name a file",
-    })?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&dir).map_err(|e| ReportError::io(&dir, e))?;
-
-    // Unique per process and call, so concurrent writers never share a temp.
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".{}.{n}.tmp", std::process::id()));
-    let tmp = dir.join(tmp_name);
-
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| ReportError::io(&tmp, e))?;
-        f.write_all(html.as_bytes())
-            .and_then(|()| f.sync_all())
-            .map_err(|e| ReportError::io(&tmp, e))?;
-        drop(f);
-        fs::rename(&tmp, path).map_err(|e| ReportError::io(path, e))
-    })();
-    if result.is_err() {
-        // Best effort: the original error matters more than cleanup failing.
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[derive(Serialize)]

@@ -2,7 +2,7 @@
 //!
 //! The caller collects everything it wants shown into a [`ReportInput`]
 //! (plain data, no dependency on the tracking store) and renders it with
-//! [`render_html`] or writes it with [`write_html`]. The output is a single
+//! [`render_html`]; the caller writes it where it wants. The output is a single
 //! HTML file: inline CSS, inline SVG charts, no scripts and no external
 //! resources, so it can be archived, mailed or printed as is.
 //!
@@ -21,7 +21,7 @@ pub mod svg;
 mod sweep;
 
 pub use error::{ReportError, Result};
-pub use html::{render_html, write_html};
+pub use html::render_html;
 mod export;
 pub use export::{render_table, TableFormat};
 pub use market::{AbArm, AbDifference, AbPower, AbTestReport, AbTradeOff, AbTradeOffPoint, AB_TEST_ARTIFACT};

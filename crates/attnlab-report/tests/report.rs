@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use attnlab_report::svg::{Series, line_chart};
-use attnlab_report::{MetricSpec, ReportInput, RunSummary, render_html, write_html};
+use attnlab_report::{MetricSpec, ReportInput, RunSummary, render_html};
 
 fn run(name: &str, model: &str, auc: f64, loss: f64, curves: &[(&str, Vec<(i64, f64)>)]) -> RunSummary {
     RunSummary {
@@ -188,30 +188,6 @@ fn empty_input_renders() {
     let html = render_html(&ReportInput::default()).unwrap();
     assert!(html.contains("No runs."));
     assert!(html.contains("No per-epoch history recorded."));
-}
-
-#[test]
-fn write_html_is_atomic_and_leaves_no_temp_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("nested/deeper/report.html");
-    write_html(&two_runs(), &path).unwrap();
-    // Overwrite an existing report too.
-    write_html(&two_runs(), &path).unwrap();
-
-    let written = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(written, render_html(&two_runs()).unwrap());
-    let entries: Vec<_> = std::fs::read_dir(path.parent().unwrap())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    assert_eq!(entries, vec!["report.html".to_string()]);
-}
-
-#[test]
-fn write_html_rejects_path_without_file_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let err = write_html(&two_runs(), &dir.path().join("..")).unwrap_err();
-    assert!(matches!(err, attnlab_report::ReportError::InvalidPath { .. }), "{err}");
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::at_least_one;
+use crate::range::at_least_one;
 use crate::{DataSource, Spec};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -119,7 +119,7 @@ enum Hit {
     Absent,
 }
 
-fn source_of(key: &[String], overrides: &[Override], layers: &[crate::load::Layer], outlines: &[crate::locate::Node]) -> Source {
+pub(crate) fn source_of(key: &[String], overrides: &[Override], layers: &[crate::load::Layer], outlines: &[crate::locate::Node]) -> Source {
     for o in overrides.iter().rev() {
         let n = o.path.len().min(key.len());
         if o.path[..n] != key[..n] {

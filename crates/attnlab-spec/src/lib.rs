@@ -12,8 +12,10 @@
 //! are their own small document: a `name` and an `ope:` section.
 
 mod ab_test;
+mod blame;
 mod ctr_log;
 mod error;
+mod excerpt;
 mod explain;
 mod load;
 mod locate;
@@ -21,6 +23,7 @@ mod model_train;
 mod ope;
 mod overrides;
 mod privacy;
+mod range;
 mod suggest;
 mod sweep;
 mod types;
@@ -29,7 +32,7 @@ pub use validate::DeviceChoice;
 
 pub use ab_test::ad_load_positions;
 pub use ctr_log::{ColumnSelection, NumericPreprocess};
-pub use error::{Result, SpecError};
+pub use error::{Place, Result, SpecError};
 pub use explain::{explain, render_explain, ExplainLine, Source};
 pub use load::{fingerprint, load_spec, parse_spec, validate_all, LoadedSpec};
 pub use model_train::PER_MODEL_KEYS;

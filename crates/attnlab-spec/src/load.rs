@@ -13,9 +13,11 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
+use crate::blame::{duplicates, file_problems, locate_rule, strip_location};
+use crate::locate::outline;
 use crate::overrides::{apply_overrides, Override};
 use crate::suggest::suggest;
-use crate::validate::{rules, validate};
+use crate::validate::rules;
 use crate::{Result, Spec, SpecError};
 
 /// A spec as read from disk, with the overrides that shaped it.
@@ -39,8 +41,11 @@ impl LoadedSpec {
 pub fn load_spec(path: &Path, overrides: &[String]) -> Result<LoadedSpec> {
     let text = read(path)?;
     let overrides = overrides.iter().map(|o| Override::parse(o)).collect::<Result<Vec<_>>>()?;
-    let spec = parse_spec(&text, path, &overrides)?;
-    validate(&spec, path)?;
+    let resolved = resolve(&text, path, &overrides).map_err(|mut e| e.remove(0))?;
+    if let Some(e) = located_rules(&resolved, &overrides, path).into_iter().next() {
+        return Err(e);
+    }
+    let spec = resolved.spec;
     let fingerprint = fingerprint(&spec);
     Ok(LoadedSpec { spec, path: path.to_path_buf(), overrides, fingerprint })
 }
@@ -66,8 +71,8 @@ pub fn validate_all(path: &Path, overrides: &[String]) -> Vec<SpecError> {
     match resolve(&text, path, &overrides) {
         Err(mut e) => errors.append(&mut e),
         Ok(r) => {
-            let problems = rules(&r.spec, path);
-            let sweep_ok = !problems.iter().any(|e| matches!(e, SpecError::Invalid { field, .. } if field.starts_with("sweep")));
+            let problems = located_rules(&r, &overrides, path);
+            let sweep_ok = !rules(&r.spec, path).iter().any(|e| matches!(e, SpecError::Invalid { field, .. } if field.starts_with("sweep")));
             errors.extend(problems);
             // trials only add what the swept values break
             if sweep_ok && r.spec.sweep.is_some() {
@@ -79,6 +84,12 @@ pub fn validate_all(path: &Path, overrides: &[String]) -> Vec<SpecError> {
         }
     }
     errors
+}
+
+/// Every cross-field problem, each reported where its key was written.
+fn located_rules(resolved: &Resolved, overrides: &[Override], path: &Path) -> Vec<SpecError> {
+    let outlines: Vec<_> = resolved.layers.iter().map(|l| outline(&l.text)).collect();
+    rules(&resolved.spec, path).into_iter().map(|e| locate_rule(e, overrides, &resolved.layers, &outlines)).collect()
 }
 
 /// A short, stable identity of a resolved spec: blake3 over canonical JSON
@@ -172,6 +183,11 @@ pub(crate) fn resolve(text: &str, path: &Path, overrides: &[Override]) -> std::r
 /// Pushes the layers of `path` (its defaults, recursively, then itself).
 /// `stack` holds the files being read, for cycle detection.
 fn collect(text: &str, path: &Path, is_default: bool, stack: &mut Vec<(PathBuf, PathBuf)>, layers: &mut Vec<Layer>, errors: &mut Vec<SpecError>) {
+    let shape = outline(text);
+    let twice = duplicates(path, text, &shape);
+    if !twice.is_empty() {
+        return errors.extend(twice);
+    }
     let mut tree: Value = match serde_yaml::from_str(text) {
         Ok(v) => v,
         Err(e) => return errors.push(located(path, &e)),
@@ -185,12 +201,8 @@ fn collect(text: &str, path: &Path, is_default: bool, stack: &mut Vec<(PathBuf, 
         _ => Vec::new(),
     };
     let composed = is_default || !defaults.is_empty();
-    let typed = if empty_default { Ok(()) } else { serde_yaml::from_str::<Spec>(text).map(drop) };
-    if let Err(e) = typed {
-        let missing = e.to_string().contains("missing field");
-        if !(composed && missing && tree.is_mapping()) {
-            errors.push(located(path, &e));
-        }
+    if !empty_default {
+        errors.extend(file_problems(path, text, &tree, &shape, !(composed && tree.is_mapping())));
     }
     let id = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     stack.push((id, path.to_path_buf()));
@@ -241,13 +253,5 @@ pub(crate) fn located(path: &Path, e: &serde_yaml::Error) -> SpecError {
             message: suggest(&strip_location(&e.to_string())),
         },
         None => SpecError::File { path: path.to_path_buf(), message: suggest(&e.to_string()) },
-    }
-}
-
-/// serde_yaml appends " at line L column C"; we print the location up front.
-fn strip_location(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
     }
 }

@@ -39,6 +39,36 @@ pub(crate) fn key_line(root: &Node, key: &[String]) -> Option<usize> {
     best
 }
 
+/// Keys written twice in one mapping, with the lines of their first and
+/// second occurrence, depth first.
+pub(crate) fn duplicate_keys(root: &Node) -> Vec<(Vec<String>, usize, usize)> {
+    fn walk(node: &Node, key: &mut Vec<String>, out: &mut Vec<(Vec<String>, usize, usize)>) {
+        match &node.kind {
+            Kind::Map(entries) => {
+                for (i, (k, line, child)) in entries.iter().enumerate() {
+                    key.push(k.clone());
+                    if let Some((_, first, _)) = entries[..i].iter().find(|(other, _, _)| other == k) {
+                        out.push((key.clone(), *first, *line));
+                    }
+                    walk(child, key, out);
+                    key.pop();
+                }
+            }
+            Kind::Seq(items) => {
+                for (i, (_, child)) in items.iter().enumerate() {
+                    key.push(i.to_string());
+                    walk(child, key, out);
+                    key.pop();
+                }
+            }
+            Kind::Leaf => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, &mut Vec::new(), &mut out);
+    out
+}
+
 struct Line {
     no: usize,
     indent: usize,

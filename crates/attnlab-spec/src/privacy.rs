@@ -3,8 +3,9 @@
 //! user-level DP on client updates). Cross-field rules are in
 //! `validate.rs` ([`rules`]).
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
+use crate::range::{at_least_one, optional_positive_f64, positive_f64, probability};
 use crate::Spec;
 
 /// DP-SGD: per-example clipping, Gaussian noise, an RDP accountant.
@@ -12,13 +13,13 @@ use crate::Spec;
 #[serde(deny_unknown_fields)]
 pub struct PrivacySpec {
     /// Clip each example's (microbatch's) gradient to this L2 norm (C).
-    #[serde(deserialize_with = "positive")]
+    #[serde(deserialize_with = "positive_f64")]
     pub max_grad_norm: f64,
     /// Noise standard deviation over C (σ); give this or `target_epsilon`.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "optional_positive")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "optional_positive_f64")]
     pub noise_multiplier: Option<f64>,
     /// Solve σ so that all `epochs` end at this ε (at `delta`).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "optional_positive")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "optional_positive_f64")]
     pub target_epsilon: Option<f64>,
     /// δ of the reported (ε, δ); in (0, 1).
     #[serde(default = "default_delta", deserialize_with = "probability")]
@@ -27,7 +28,7 @@ pub struct PrivacySpec {
     #[serde(default = "one", deserialize_with = "at_least_one")]
     pub microbatch: u64,
     /// Stop before the epoch that would push ε past this.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "optional_positive")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "optional_positive_f64")]
     pub stop_at_epsilon: Option<f64>,
 }
 
@@ -72,9 +73,9 @@ pub enum PartitionKind {
 #[serde(deny_unknown_fields)]
 pub struct FederatedDpSpec {
     /// L2 bound of one client's update (weights after minus before).
-    #[serde(deserialize_with = "positive")]
+    #[serde(deserialize_with = "positive_f64")]
     pub clip: f64,
-    #[serde(deserialize_with = "positive")]
+    #[serde(deserialize_with = "positive_f64")]
     pub noise_multiplier: f64,
     #[serde(default = "default_delta", deserialize_with = "probability")]
     pub delta: f64,
@@ -86,39 +87,6 @@ fn default_delta() -> f64 {
 
 fn one() -> u64 {
     1
-}
-
-fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    let v = u64::deserialize(d)?;
-    if v == 0 {
-        return Err(serde::de::Error::custom("must be at least 1"));
-    }
-    Ok(v)
-}
-
-fn positive<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    let v = f64::deserialize(d)?;
-    if !(v.is_finite() && v > 0.0) {
-        return Err(serde::de::Error::custom(format!("must be a finite number > 0, got {v}")));
-    }
-    Ok(v)
-}
-
-fn optional_positive<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    match Option::<f64>::deserialize(d)? {
-        Some(v) if !(v.is_finite() && v > 0.0) => {
-            Err(serde::de::Error::custom(format!("must be a finite number > 0, got {v}")))
-        }
-        v => Ok(v),
-    }
-}
-
-fn probability<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    let v = f64::deserialize(d)?;
-    if !(v > 0.0 && v < 1.0) {
-        return Err(serde::de::Error::custom(format!("must be in (0, 1), got {v}")));
-    }
-    Ok(v)
 }
 
 /// The cross-field problems of the privacy sections, as (field, message).

@@ -2,7 +2,10 @@
 //! or variant; the closest one (edit distance <= 2) is suggested.
 
 /// `message` with `, did you mean `x`?` appended when one name is close.
+/// Every message of serde passes here, so here its quotes of the file are
+/// cut to an excerpt ([`crate::excerpt`]).
 pub(crate) fn suggest(message: &str) -> String {
+    let message = &crate::excerpt::excerpt(message);
     for marker in ["unknown field `", "unknown variant `"] {
         let Some(start) = message.find(marker) else { continue };
         let rest = &message[start + marker.len()..];

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::range::{at_least_one, non_negative_f64, optional_positive_f64, optional_short_text, positive_f64};
+
 pub use crate::ab_test::{AbTestSpec, ArmPolicy, ArmSource, ArmSpec, MechanismSpec, PowerSpec, TradeOffSpec};
 pub use crate::privacy::{FederatedDpSpec, FederatedSpec, PartitionKind, PrivacySpec};
 pub use crate::sweep::{Distribution, SweepMethod, SweepParams, SweepSpec, SweepValues};
@@ -16,7 +18,7 @@ pub struct Spec {
     #[serde(default, skip_serializing)]
     pub defaults: Vec<String>,
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "optional_short_text")]
     pub description: Option<String>,
     pub dataset: DatasetSpec,
     #[serde(default)]
@@ -582,38 +584,3 @@ fn text_or_number<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option
     }))
 }
 
-pub(crate) fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
-    let v = u64::deserialize(d)?;
-    if v == 0 {
-        return Err(serde::de::Error::custom("must be at least 1"));
-    }
-    Ok(v)
-}
-
-fn positive_f64<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
-    let v = f64::deserialize(d)?;
-    if !(v.is_finite() && v > 0.0) {
-        return Err(serde::de::Error::custom(format!("must be a finite number > 0, got {v}")));
-    }
-    Ok(v)
-}
-
-fn non_negative_f64<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
-    let v = f64::deserialize(d)?;
-    if !(v.is_finite() && v >= 0.0) {
-        return Err(serde::de::Error::custom(format!("must be a finite number >= 0, got {v}")));
-    }
-    Ok(v)
-}
-
-fn optional_positive_f64<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<f64>, D::Error> {
-    Option::<f64>::deserialize(d)?
-        .map(|v| {
-            if v.is_finite() && v > 0.0 {
-                Ok(v)
-            } else {
-                Err(serde::de::Error::custom(format!("must be a finite number > 0, got {v}")))
-            }
-        })
-        .transpose()
-}

@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use attnlab_spec::{load_spec, parse_spec, Override, SpecError};
+use attnlab_spec::{load_spec, parse_spec, Override, Place, SpecError};
 
 const GOOD: &str = "\
 name: demo
@@ -119,9 +119,15 @@ fn load_validates_cross_field_rules() {
         (GOOD.replace("epochs: 3", "epochs: 3\n  window_stride: 5\n  sequence_examples: prefixes"), "train.window_stride"),
     ] {
         let err = load_spec(&write(dir.path(), &text), &[]).unwrap_err();
+        // reported at the line that wrote the key, with the key in full
         match &err {
-            SpecError::Invalid { field: f, .. } => assert_eq!(f, field, "{err}"),
-            other => panic!("expected Invalid for {field}, got {other}"),
+            SpecError::Placed { place: Place::Line { line, .. }, field: f, .. } => {
+                assert_eq!(f, field, "{err}");
+                let written = text.lines().nth(line - 1).unwrap();
+                let last = field.rsplit(['.', '[']).next().unwrap().trim_end_matches(']');
+                assert!(written.contains(last) || last.parse::<usize>().is_ok(), "{field} at line {line}: {written}");
+            }
+            other => panic!("expected a located error for {field}, got {other}"),
         }
     }
 }
@@ -149,22 +155,14 @@ fn a_model_sets_its_own_training_recipe() {
     ] {
         let text = GOOD.replace("    params: { embed_dim: 8 }", &format!("    params: {{ embed_dim: 8 }}\n    train: {train}"));
         let err = load_spec(&write(dir.path(), &text), &[]).unwrap_err();
-        match &err {
-            SpecError::Invalid { field: f, message, .. } => {
-                assert_eq!(f, field, "{err}");
-                assert!(message.contains(says), "{train}: {message}");
-            }
-            other => panic!("expected Invalid for {train}, got {other}"),
-        }
+        assert_eq!(err.field(), Some(field), "{err}");
+        assert!(err.to_string().contains(says), "{train}: {err}");
     }
     // the spec's stride with the model's prefixes: the model is named
     let text = GOOD
         .replace("epochs: 3", "epochs: 3\n  window_stride: 5")
         .replace("    params: { embed_dim: 8 }", "    params: { embed_dim: 8 }\n    train: { sequence_examples: prefixes }");
-    match load_spec(&write(dir.path(), &text), &[]).unwrap_err() {
-        SpecError::Invalid { field, .. } => assert_eq!(field, "models[1].train.window_stride"),
-        other => panic!("expected Invalid, got {other}"),
-    }
+    assert_eq!(load_spec(&write(dir.path(), &text), &[]).unwrap_err().field(), Some("models[1].train.window_stride"));
 }
 
 #[test]
@@ -196,4 +194,102 @@ fn shipped_specs_parse() {
             load_spec(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
         }
     }
+}
+
+
+/// The GOOD spec grown to the issue's example: `batch_size` on its own line.
+const LONG: &str = "\
+name: demo
+dataset:
+  source: simulator
+  simulator:
+    users: 100
+    interest_sharpness: 2.0
+train:
+  epochs: 3
+  batch_size: 64
+  optimizer: { name: adam, lr: 0.01 }
+models:
+  - { name: lr, model: LR }
+seeds: [1, 2]
+";
+
+/// Range errors point at the value's line and column, with the full key.
+#[test]
+fn range_errors_name_the_full_key_at_the_value() {
+    let cases = [
+        ("batch_size: 64", "batch_size: 0", (9, 15), "train.batch_size: must be at least 1"),
+        ("interest_sharpness: 2.0", "interest_sharpness: .nan", (6, 25), "dataset.simulator.interest_sharpness: must be a finite number > 0, got NaN"),
+        ("lr: 0.01", "lr: 1e309", (10, 32), "train.optimizer.lr: must be a finite number > 0, got 1e309, which is beyond the range of a 64-bit float"),
+        ("epochs: 3", "epochs: -2", (8, 11), "train.epochs: must be at least 1, got -2"),
+    ];
+    for (from, to, (line, column), message) in cases {
+        let err = parse_spec(&LONG.replace(from, to), Path::new("s.yaml"), &[]).unwrap_err();
+        assert_eq!(err.to_string(), format!("s.yaml:{line}:{column}: {message}"), "{to}");
+    }
+}
+
+/// A key written twice is reported at its second occurrence.
+#[test]
+fn a_duplicated_key_is_reported_where_it_is_repeated() {
+    let text = format!("{LONG}train:\n  epochs: 5\n");
+    let err = parse_spec(&text, Path::new("s.yaml"), &[]).unwrap_err();
+    assert_eq!(err.to_string(), "s.yaml:14:1: train: written twice (first at line 7); remove one");
+}
+
+/// A cross-field problem set by an override is blamed on the override.
+#[test]
+fn an_override_that_breaks_a_rule_is_blamed_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), LONG);
+    let err = load_spec(&path, &["protocol.ratios=[0.5,0.5,0.5]".to_string()]).unwrap_err();
+    assert_eq!(err.to_string(), "from the command line: protocol.ratios=[0.5,0.5,0.5]: protocol.ratios: [0.5, 0.5, 0.5] must be three positive fractions summing to 1");
+}
+
+/// validate lists every problem of a file, not the first one only.
+#[test]
+fn validate_all_lists_every_problem_of_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = LONG
+        .replace("batch_size: 64", "batch_size: 0")
+        .replace("interest_sharpness: 2.0", "interest_sharpness: -1")
+        .replace("lr: 0.01", "lr: 0")
+        .replace("epochs: 3", "epochz: 3");
+    let path = write(dir.path(), &text);
+    let shown: Vec<String> = attnlab_spec::validate_all(&path, &[]).iter().map(ToString::to_string).collect();
+    let p = path.display();
+    let expected = [
+        format!("{p}:6:25: dataset.simulator.interest_sharpness: must be a finite number > 0, got -1"),
+        format!("{p}:8:3: train: unknown field `epochz`"),
+        format!("{p}:9:15: train.batch_size: must be at least 1"),
+        format!("{p}:10:32: train.optimizer.lr: must be a finite number > 0, got 0"),
+    ];
+    assert_eq!(shown.len(), expected.len(), "{shown:#?}");
+    for (got, want) in shown.iter().zip(&expected) {
+        assert!(got.starts_with(want.as_str()), "{got}\n  wanted {want}");
+    }
+}
+
+/// A `defaults:` entry that is not a spec (here a password file) is never
+/// echoed: at most a short, escaped excerpt.
+#[test]
+fn a_defaults_file_that_is_not_a_spec_is_not_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "root:$6$saltsalt$0123456789abcdefghijklmnopqrstuvwxyzSECRETHASH:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n";
+    std::fs::write(dir.path().join("shadow"), secret).unwrap();
+    let path = write(dir.path(), &format!("defaults: [shadow]\n{LONG}"));
+    let shown = load_spec(&path, &[]).unwrap_err().to_string();
+    assert!(!shown.contains("SECRETHASH") && !shown.contains("daemon"), "{shown}");
+    assert!(shown.contains("root:$6$salt"), "a short excerpt says what was there: {shown}");
+    assert!(shown.len() < 300, "{shown}");
+}
+
+/// Free text is capped: a pasted file as `description` is refused.
+#[test]
+fn a_huge_description_is_refused() {
+    let text = format!("description: {}\n{LONG}", "x".repeat(20_000));
+    let err = parse_spec(&text, Path::new("s.yaml"), &[]).unwrap_err().to_string();
+    assert!(err.starts_with("s.yaml:1:14: description: is 20000 characters long; at most 10000"), "{}", &err[..err.len().min(300)]);
+    let fine = format!("description: {}\n{LONG}", "x".repeat(10_000));
+    assert_eq!(parse_spec(&fine, Path::new("s.yaml"), &[]).unwrap().description.unwrap().len(), 10_000);
 }

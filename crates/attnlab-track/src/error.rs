@@ -116,6 +116,23 @@ pub enum TrackError {
         total: usize,
     },
 
+    /// `delete_run` of a RUNNING run whose writer is alive (or on another host).
+    #[error(
+        "run store {}: run {id} is RUNNING, written by {owner}; stop that process first, \
+         or pass --force if it is stuck",
+        path.display()
+    )]
+    RunInUse { path: PathBuf, id: String, owner: String },
+
+    /// `PRAGMA quick_check` found damage; nothing was written to the file.
+    #[error(
+        "run store {} is damaged ({detail}); attnlab wrote nothing to it. Recover what it holds with \
+         `sqlite3 {} .recover | sqlite3 recovered.db` and use `--db recovered.db`, or start a new store with another --db",
+        path.display(),
+        path.display()
+    )]
+    Damaged { path: PathBuf, detail: String },
+
     /// A row holds something this code never writes (e.g. an unknown status).
     #[error("run store {}: corrupt data: {detail}", path.display())]
     Corrupt { path: PathBuf, detail: String },

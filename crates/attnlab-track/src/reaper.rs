@@ -15,7 +15,7 @@ use crate::model::{RunStatus, now_ms};
 use crate::store::Store;
 
 /// A RUNNING run and what it recorded about its writer.
-struct Candidate {
+pub(crate) struct Candidate {
     id: String,
     pid: Option<i64>,
     host: Option<String>,
@@ -23,6 +23,51 @@ struct Candidate {
     boot_id: Option<String>,
     pid_ns: Option<String>,
     last_seen_ms: i64,
+}
+
+/// The columns [`candidate`] reads.
+const CANDIDATE_COLUMNS: &str = "id, pid, host, proc_start, boot_id, pid_ns, COALESCE(heartbeat_ms, start_ms)";
+
+fn candidate(row: &rusqlite::Row<'_>) -> rusqlite::Result<Candidate> {
+    Ok(Candidate {
+        id: row.get(0)?,
+        pid: row.get(1)?,
+        host: row.get(2)?,
+        proc_start: row.get(3)?,
+        boot_id: row.get(4)?,
+        pid_ns: row.get(5)?,
+        last_seen_ms: row.get(6)?,
+    })
+}
+
+impl Candidate {
+    /// Whether the recorded writer still runs; a writer on another host
+    /// (or one that recorded nothing) cannot be checked from here.
+    pub(crate) fn writer(&self, here: &str) -> Liveness {
+        match (self.host.as_deref(), self.pid) {
+            (Some(host), Some(pid)) if host == here => liveness(Recorded {
+                pid,
+                start_ticks: self.proc_start,
+                boot_id: self.boot_id.as_deref(),
+                pid_ns: self.pid_ns.as_deref(),
+            }),
+            _ => Liveness::Unknown,
+        }
+    }
+
+    /// "pid 123 on host h", for messages.
+    pub(crate) fn owner(&self) -> String {
+        let pid = self.pid.map_or_else(|| "an unrecorded pid".to_owned(), |p| format!("pid {p}"));
+        format!("{pid} on host {}", self.host.as_deref().unwrap_or("unknown"))
+    }
+}
+
+/// The writer of one run if it is RUNNING, read inside the caller's transaction.
+pub(crate) fn running_writer(tx: &rusqlite::Transaction<'_>, run_id: &str) -> rusqlite::Result<Option<Candidate>> {
+    use rusqlite::OptionalExtension;
+    tx.prepare_cached(&format!("SELECT {CANDIDATE_COLUMNS} FROM runs WHERE id = ?1 AND status = 'RUNNING'"))?
+        .query_row([run_id], candidate)
+        .optional()
 }
 
 impl Store {
@@ -46,23 +91,12 @@ impl Store {
         let stale_ms = stale_after.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         self.write(OP, |tx| {
             let mut stmt = tx
-                .prepare_cached(
-                    "SELECT id, pid, host, proc_start, boot_id, pid_ns, COALESCE(heartbeat_ms, start_ms)
-                     FROM runs WHERE status = 'RUNNING' ORDER BY start_ms, rowid",
-                )
+                .prepare_cached(&format!(
+                    "SELECT {CANDIDATE_COLUMNS} FROM runs WHERE status = 'RUNNING' ORDER BY start_ms, rowid"
+                ))
                 .map_err(self.err(OP))?;
             let candidates = stmt
-                .query_map([], |row| {
-                    Ok(Candidate {
-                        id: row.get(0)?,
-                        pid: row.get(1)?,
-                        host: row.get(2)?,
-                        proc_start: row.get(3)?,
-                        boot_id: row.get(4)?,
-                        pid_ns: row.get(5)?,
-                        last_seen_ms: row.get(6)?,
-                    })
-                })
+                .query_map([], candidate)
                 .map_err(self.err(OP))?
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(self.err(OP))?;
@@ -74,16 +108,7 @@ impl Store {
                 .map_err(self.err(OP))?;
             let mut reaped = Vec::new();
             for c in candidates {
-                let local = match (c.host.as_deref(), c.pid) {
-                    (Some(host), Some(pid)) if host == here => liveness(Recorded {
-                        pid,
-                        start_ticks: c.proc_start,
-                        boot_id: c.boot_id.as_deref(),
-                        pid_ns: c.pid_ns.as_deref(),
-                    }),
-                    _ => Liveness::Unknown,
-                };
-                let dead = match local {
+                let dead = match c.writer(&here) {
                     Liveness::Dead => true,
                     Liveness::Alive => false,
                     Liveness::Unknown => {

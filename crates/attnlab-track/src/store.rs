@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::error::{Result, TrackError};
 use crate::host::ProcessIdentity;
@@ -85,6 +85,56 @@ fn seed_from_sql(seed: i64) -> u64 {
     seed as u64
 }
 
+/// `PRAGMA quick_check`: the b-tree pages and their records are well
+/// formed (it skips only index-content checks, which would read every
+/// index entry). Damage is [`TrackError::Damaged`]; any other failure
+/// (e.g. a lock held too long) is an open error.
+fn check_integrity(conn: &Connection, path: &Path) -> Result<()> {
+    let damaged = |detail: String| TrackError::Damaged {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let problems = conn
+        .prepare("PRAGMA quick_check")
+        .and_then(|mut stmt| {
+            stmt.query_map([], |row| row.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()
+        });
+    match problems {
+        Ok(lines) if lines.iter().all(|l| l == "ok") => Ok(()),
+        // SQLite's own lines name the page and the fault; a few suffice.
+        Ok(lines) => Err(damaged(lines.into_iter().take(3).collect::<Vec<_>>().join("; "))),
+        Err(e) if matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)) => {
+            Err(damaged(e.to_string()))
+        }
+        Err(source) => Err(TrackError::Open {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// A `file:` URI for `path`: the characters URIs give meaning to are escaped.
+fn file_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => uri.push_str(&format!("%{:02X}", c as u32)),
+            c => uri.push(c),
+        }
+    }
+    uri
+}
+
+/// The error a read-only open of a WAL store gives where SQLite may not
+/// create the `-shm` file beside it.
+fn is_read_only_wal(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly)
+    )
+}
+
 impl Store {
     /// Opens (creating parent dirs and the file) a store; WAL journal,
     /// synchronous=NORMAL, foreign_keys=ON, busy_timeout 10 s; applies schema
@@ -107,6 +157,9 @@ impl Store {
         let conn = Connection::open(&path).map_err(open_err)?;
         // The busy timeout goes first so the pragmas below wait for other openers too.
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        // Before anything can write (even the switch to WAL): a damaged
+        // file is left exactly as it is, for `.recover` to work on.
+        check_integrity(&conn, &path)?;
         // journal_mode answers with the resulting mode; WAL lets readers run beside one writer.
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
             .map_err(open_err)?;
@@ -118,6 +171,40 @@ impl Store {
         conn.set_prepared_statement_cache_capacity(64);
         let store = Store { conn, path };
         store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens an existing store for reading only, so reading commands work
+    /// on a store in a read-only folder or file. The file is opened
+    /// read-only; where SQLite cannot create the WAL's shared-memory file
+    /// beside it (a read-only folder), it is opened `immutable`, which is
+    /// sound because nobody can write there either. A store older than this
+    /// build is opened with [`Store::open`] instead, which migrates it (and
+    /// so needs write access, as before).
+    pub fn open_for_reading(path: &Path) -> Result<Store> {
+        let open_err = |source| TrackError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let read_only = |uri: &str| -> rusqlite::Result<(Connection, i64)> {
+            let conn = Connection::open_with_flags(uri, flags)?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            let version = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+            Ok((conn, version))
+        };
+        let uri = file_uri(path);
+        let (conn, version) = match read_only(&uri) {
+            Ok(opened) => opened,
+            Err(e) if is_read_only_wal(&e) => read_only(&format!("{uri}?immutable=1")).map_err(open_err)?,
+            Err(e) => return Err(open_err(e)),
+        };
+        let store = Store { conn, path: path.to_path_buf() };
+        if version < latest_version() {
+            drop(store);
+            return Store::open(path);
+        }
+        store.check_version(version)?;
         Ok(store)
     }
 

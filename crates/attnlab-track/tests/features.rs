@@ -289,7 +289,9 @@ fn delete_run_removes_everything_and_orphans_children() {
     let parent_dir = store.artifacts_root().join(&parent);
     assert!(parent_dir.is_dir());
 
-    store.delete_run(&parent).unwrap();
+    // finished, so this process (alive) no longer owns it
+    store.finish_run(&parent, RunStatus::Finished).unwrap();
+    store.delete_run(&parent, false).unwrap();
     assert!(matches!(store.run(&parent), Err(TrackError::UnknownRun { .. })));
     for table in ["metrics", "params", "tags", "artifacts", "sync_state"] {
         let sql = format!("SELECT COUNT(*) FROM {table} WHERE run_id = ?1");
@@ -303,10 +305,11 @@ fn delete_run_removes_everything_and_orphans_children() {
     }
     assert_eq!(store.metric_history(&kids[0], "auc").unwrap().len(), 1);
     assert_eq!(std::fs::read(store.artifact_path(&kids[0], "k.txt").unwrap()).unwrap(), b"kid");
-    assert!(matches!(store.delete_run(&parent), Err(TrackError::UnknownRun { .. })));
+    assert!(matches!(store.delete_run(&parent, false), Err(TrackError::UnknownRun { .. })));
 
     // A run that never had artifacts deletes fine too.
-    store.delete_run(&kids[1]).unwrap();
+    store.finish_run(&kids[1], RunStatus::Failed).unwrap();
+    store.delete_run(&kids[1], false).unwrap();
     assert_eq!(store.runs("e").unwrap().len(), 1);
     let conn = raw(&path);
     let fk: i64 = conn

@@ -490,3 +490,58 @@ fn v1_store_upgrades_in_place() {
         .unwrap();
     assert_eq!(fk_violations, 0);
 }
+
+/// A store with a few thousand metric rows, closed (its WAL checkpointed
+/// into the main file); returns the run id.
+fn store_with_pages(path: &Path) -> String {
+    let store = Store::open(path).unwrap();
+    let run = store.create_run(&new_run("e", "a")).unwrap();
+    let points: Vec<MetricPoint> = (0..5_000).map(|i| point("loss", i as f64, i, i)).collect();
+    store.log_metrics(&run, &points).unwrap();
+    store.finish_run(&run, RunStatus::Finished).unwrap();
+    run
+}
+
+#[test]
+fn a_damaged_store_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    store_with_pages(&path);
+    assert!(!dir.path().join("runs.db-wal").exists(), "checkpointed on close");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let page = 4096;
+    let pages = bytes.len() / page;
+    assert!(pages > 8, "{pages} pages");
+    // one page in the middle of the metrics table becomes garbage
+    let start = pages / 2 * page;
+    bytes[start..start + page].fill(0xAA);
+    std::fs::write(&path, &bytes).unwrap();
+
+    let err = Store::open(&path).unwrap_err();
+    assert!(matches!(err, TrackError::Damaged { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("is damaged"), "{message}");
+    assert!(message.contains(&format!("sqlite3 {} .recover", path.display())), "{message}");
+    assert!(message.contains("--db"), "{message}");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes, "not one byte written");
+
+    // a file that is not a database at all
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![0x42u8; 3 * page]).unwrap();
+    assert!(matches!(Store::open(&junk), Err(TrackError::Damaged { .. })));
+    assert_eq!(std::fs::read(&junk).unwrap(), vec![0x42u8; 3 * page]);
+}
+
+#[test]
+fn a_store_opened_for_reading_reads_everything_and_cannot_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let run = store_with_pages(&path);
+    let store = Store::open_for_reading(&path).unwrap();
+    assert_eq!(store.runs("e").unwrap().len(), 1);
+    assert_eq!(store.metric_history(&run, "loss").unwrap().len(), 5_000);
+    let err = store.create_run(&new_run("e", "b")).unwrap_err();
+    assert!(err.to_string().contains("readonly"), "{err}");
+    drop(store);
+    assert_eq!(Store::open(&path).unwrap().runs("e").unwrap().len(), 1);
+}

@@ -682,3 +682,50 @@ fn lost_answer_to_a_params_batch_is_resent_harmlessly() {
     assert_eq!(report.metrics_sent, 2500);
     assert_mirrored(&f, &c);
 }
+
+/// A server that accepts connections and never answers: every connection
+/// is held open until the test ends.
+fn silent_server() -> (u16, Arc<Mutex<Vec<TcpStream>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let keep = Arc::clone(&held);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            keep.lock().unwrap().push(stream);
+        }
+    });
+    (port, held)
+}
+
+/// Against a server that never answers, a sync with a budget stops after
+/// about that budget (it took 5 attempts x 60 s before), says why, and
+/// records nothing as sent: the next sync to a live server sends it all.
+#[test]
+fn a_silent_server_costs_the_budget_and_the_next_sync_sends_everything() {
+    let f = fixture();
+    let (port, held) = silent_server();
+    let silent = MlflowClient::new(&format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .with_token(None)
+        .with_budget(Duration::from_secs(3));
+    let started = std::time::Instant::now();
+    let err = sync_to_mlflow(&f.store, &silent, &RunFilter::default(), None).unwrap_err();
+    let took = started.elapsed();
+    // generous against a loaded machine; without a budget it was 300 s
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    let SyncError::Unreachable { source, .. } = &err else {
+        panic!("{err:?}")
+    };
+    let message = source.to_string();
+    assert!(message.contains("time budget of 3s is spent"), "{message}");
+    assert!(!held.lock().unwrap().is_empty(), "the silent server was really asked");
+    let target = sync_target(&silent, &f.experiment);
+    for run in [&f.parent, &f.child, &f.other] {
+        assert_eq!(f.store.sync_state(run, &target).unwrap(), None, "nothing recorded as sent");
+    }
+
+    let report = sync_to_mlflow(&f.store, &client(), &RunFilter::default(), None).unwrap();
+    assert_eq!(report.runs_created, 3, "{report:?}");
+    assert_eq!(report.metrics_sent, 2_500, "{report:?}");
+}

@@ -269,6 +269,17 @@ pub fn load_atomic_inter(
     };
     let mut report = LoadReport::new(path);
     read_rows(&mut reader, &mut cols, format, &mut report)?;
+    if report.rows == 0 {
+        // said here, where the file is known: later it is only "an empty table"
+        let skipped = match report.skipped {
+            0 => String::new(),
+            n => format!("; all {n} rows were bad and skipped"),
+        };
+        return Err(DataError::Schema {
+            path: path.to_path_buf(),
+            message: format!("no interactions: the file has a header but no rows{skipped}"),
+        });
+    }
 
     let mut out = Interactions::empty();
     for (role, spec) in roles.into_iter().zip(cols) {

@@ -1,7 +1,7 @@
 //! A blocking client for the MLflow tracking REST API (`/api/2.0/mlflow/...`).
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
@@ -27,8 +27,12 @@ pub struct RemoteMetric {
 /// Run statuses MLflow knows (`RunStatus` in its protos).
 pub const RUN_STATUSES: [&str; 5] = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"];
 
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Per request, whole (the blocking client has no idle-read timeout): long
+/// enough for a 1,000-point batch to a loaded server, so a slow server is
+/// not mistaken for a dead one; what bounds a sync is its budget
+/// ([`MlflowClient::with_budget`]), which cuts each attempt to what is left.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Page size for `metrics/get-history` and `runs/search`.
 const DEFAULT_PAGE_SIZE: u32 = 1000;
 
@@ -60,6 +64,11 @@ pub struct MlflowClient {
     retry: RetryPolicy,
     page_size: u32,
     http: Client,
+    /// Per attempt (the client's own, kept to cut it to a budget's rest).
+    timeout: Duration,
+    /// When set: the instant after which no request is started, and the
+    /// budget it came from (for the message).
+    deadline: Option<(Instant, Duration)>,
 }
 
 impl fmt::Debug for MlflowClient {
@@ -69,6 +78,7 @@ impl fmt::Debug for MlflowClient {
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("retry", &self.retry)
             .field("page_size", &self.page_size)
+            .field("budget", &self.deadline.map(|(_, budget)| budget))
             .finish_non_exhaustive()
     }
 }
@@ -107,6 +117,8 @@ impl MlflowClient {
             retry: RetryPolicy::default(),
             page_size: DEFAULT_PAGE_SIZE,
             http,
+            timeout,
+            deadline: None,
         })
     }
 
@@ -122,19 +134,31 @@ impl MlflowClient {
         self
     }
 
-    /// Per-request timeout (default 60 s; connecting alone times out after 10 s).
+    /// Per-request timeout (default 30 s; connecting alone times out after 3 s).
     pub fn with_timeout(self, timeout: Duration) -> Result<Self> {
         let MlflowClient {
             base,
             token,
             retry,
             page_size,
+            deadline,
             ..
         } = self;
         let mut c = Self::build(&base, token, timeout)?;
         c.retry = retry;
         c.page_size = page_size;
+        c.deadline = deadline;
         Ok(c)
+    }
+
+    /// Bounds everything this client does from now on to `budget`: no
+    /// attempt starts after it, an attempt's timeout and a backoff sleep
+    /// are cut to what is left, and a call that runs out fails with
+    /// [`MlflowError::Unavailable`] saying so. A sync that stops this way
+    /// has recorded what the server confirmed, so the next sync sends the rest.
+    pub fn with_budget(mut self, budget: Duration) -> Self {
+        self.deadline = Some((Instant::now() + budget, budget));
+        self
     }
 
     /// Page size for paginated reads (default 1000, at least 1).
@@ -408,12 +432,30 @@ impl MlflowClient {
         let url = format!("{}/api/2.0/mlflow/{endpoint}", self.base);
         let max = self.retry.attempts();
         let mut attempt = 0;
+        let mut last_cause = None;
         loop {
+            let left = self.time_left();
+            if left.is_some_and(|left| left.is_zero()) {
+                let budget = self.deadline.map_or(Duration::ZERO, |(_, budget)| budget);
+                let spent = format!("the time budget of {budget:?} is spent");
+                return Err(MlflowError::Unavailable {
+                    endpoint,
+                    attempts: attempt,
+                    last_cause: match last_cause {
+                        Some(cause) => format!("{cause}; {spent}"),
+                        None => spent,
+                    },
+                    may_have_applied: false,
+                });
+            }
             attempt += 1;
             let mut req = match method {
                 Method::Get => self.http.get(&url).query(query),
                 Method::Post => self.http.post(&url).json(body.unwrap_or(&Value::Null)),
             };
+            if let Some(left) = left {
+                req = req.timeout(self.timeout.min(left));
+            }
             if let Some(t) = &self.token {
                 req = req.bearer_auth(t);
             }
@@ -436,8 +478,15 @@ impl MlflowClient {
                     may_have_applied: failure.applied == Applied::Maybe,
                 });
             }
-            std::thread::sleep(self.retry.backoff(attempt, failure.retry_after));
+            let pause = self.retry.backoff(attempt, failure.retry_after);
+            std::thread::sleep(self.time_left().map_or(pause, |left| pause.min(left)));
+            last_cause = Some(failure.cause);
         }
+    }
+
+    /// What is left of the budget (`None`: no budget).
+    fn time_left(&self) -> Option<Duration> {
+        self.deadline.map(|(at, _)| at.saturating_duration_since(Instant::now()))
     }
 
     fn handle(&self, endpoint: &'static str, resp: Response) -> Outcome {
