@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use attnlab_data::fetch::{fetch as fetch_pinned, FetchSource, PINNED};
 use attnlab_data::{simulate, write_attention_log, PinnedDataset};
 use attnlab_spec::load_spec;
