@@ -14,6 +14,13 @@ pub enum ReportError {
         source: tera::Error,
     },
 
+    /// The page's data block could not be serialised to JSON.
+    #[error("report data error: {source}")]
+    Data {
+        #[from]
+        source: serde_json::Error,
+    },
+
     /// Reading or writing the file system failed.
     #[error("I/O error on {}: {source}", path.display())]
     Io {
