@@ -46,9 +46,12 @@ pub(crate) fn build_summary(input: &ReportInput, labels: &[String]) -> Summary {
             let b = b?;
             let i = input.runs.iter().position(|r| is_finished(&r.status) && r.metrics.get(&m.key) == Some(&b))?;
             let run = &input.runs[i];
+            // Targets name a metric without its split: `auc` for `test.auc`.
+            let metric = m.key.rsplit_once('.').map_or(m.key.as_str(), |(_, metric)| metric);
             let verdicts = input
                 .targets
                 .iter()
+                .filter(|t| t.metric.eq_ignore_ascii_case(metric))
                 .filter(|t| [&run.model, &run.name].iter().any(|n| n.eq_ignore_ascii_case(&t.model)))
                 .map(|t| format!("{}: {}", t.metric, t.verdict))
                 .collect();

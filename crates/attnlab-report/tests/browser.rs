@@ -176,7 +176,11 @@ fn the_report_works_in_a_real_browser() {
     assert_eq!(b.eval(&shown_lines), json!(0));
     assert_eq!(b.eval("document.querySelectorAll('g.series').length - Array.from(document.querySelectorAll('g.series')).filter(g => getComputedStyle(g).display === 'none').length"), json!(24));
     assert_eq!(b.eval(&format!("getComputedStyle(document.querySelector('tr[data-run={}]')).display", json!(run))), json!("none"));
-    click(&mut b, &format!("#curves g.legend[data-run={}]", json!(run)));
+    // The legend entry is a keyboard control too.
+    b.eval(&format!(
+        "document.querySelector('#curves g.legend[data-run={}]').dispatchEvent(new KeyboardEvent('keydown', {{key: 'Enter', bubbles: true}}))",
+        json!(run)
+    ));
     assert_eq!(b.eval(&shown_lines), json!(3));
 
     // The loss spans decades: its chart offers a log axis that redraws the lines.
@@ -197,6 +201,15 @@ fn the_report_works_in_a_real_browser() {
     let first = &input.runs[0];
     let (step, value) = first.curves["train.auc"][0];
     assert_eq!(b.eval(hover), json!(format!("din (seed 1) · step {step} · {}", js_precision5(value))));
+
+    // Printed, the page has no controls and keeps its table rows whole.
+    b.call("Emulation.setEmulatedMedia", json!({ "media": "print" }));
+    let shown_controls = "Array.from(document.querySelectorAll('.controls, button:not(.sort), input, textarea')).filter(e => e.offsetParent !== null).length";
+    assert_eq!(b.eval(shown_controls), json!(0));
+    assert_eq!(b.eval("getComputedStyle(document.querySelector('tbody tr')).breakInside"), json!("avoid"));
+    assert_eq!(b.eval("document.querySelector('table.results th[data-metric=\"2\"]').innerText.trim()"), json!("Test NDCG ↑"), "headers stay");
+    b.call("Emulation.setEmulatedMedia", json!({ "media": "" }));
+    assert!(b.eval(shown_controls).as_u64().unwrap() > 10);
 
     assert_eq!(b.console_errors(), Vec::<String>::new());
     for (width, height) in [(1400, 900), (400, 800)] {
@@ -226,3 +239,4 @@ fn a_thousand_run_report_opens_in_the_browser() {
     assert_eq!(b.eval(VISIBLE_ROWS), json!(100), "the table's first 100 runs");
     assert_eq!(b.eval("document.documentElement.scrollWidth - document.documentElement.clientWidth"), json!(0));
 }
+
