@@ -98,6 +98,60 @@ fn ab_winner(ab: &AbTestReport) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{AbArm, AbDifference, MetricSpec, RunSummary, TargetVerdict};
+
+    #[test]
+    fn best_runs_carry_their_verdicts_and_the_ab_winner_its_significance() {
+        let run = |name: &str, status: &str, auc: f64| RunSummary {
+            name: name.into(),
+            model: name.to_uppercase(),
+            status: status.into(),
+            data_fingerprint: "fp".into(),
+            metrics: [("test.auc".to_string(), auc)].into(),
+            ..Default::default()
+        };
+        let verdict = |metric: &str| TargetVerdict {
+            model: "din".into(),
+            metric: metric.into(),
+            published: String::new(),
+            measured: String::new(),
+            diff: String::new(),
+            verdict: "REPRODUCED".into(),
+            source: String::new(),
+        };
+        let arm = |name: &str, revenue| AbArm { name: name.into(), source: String::new(), values: vec![Some(revenue)] };
+        let input = ReportInput {
+            metrics: vec![MetricSpec { key: "test.auc".into(), label: "Test AUC".into(), higher_is_better: true }],
+            runs: vec![run("lr", "FINISHED", 0.6), run("din", "FINISHED", 0.7), run("x", "FAILED", 0.9)],
+            targets: vec![verdict("auc"), verdict("gauc")],
+            ab_test: Some(AbTestReport {
+                sessions: 10,
+                settings: vec![],
+                metrics: vec!["revenue_per_session".into()],
+                arms: vec![arm("bid-only", 0.1), arm("din", 0.2)],
+                differences: vec![AbDifference {
+                    arm: "din".into(),
+                    metric: "revenue_per_session".into(),
+                    diff: Some(0.1),
+                    ci_low: Some(0.05),
+                    ci_high: Some(0.15),
+                    p_value: Some(0.01),
+                }],
+                power: None,
+                trade_off: None,
+            }),
+            ..Default::default()
+        };
+        let s = build_summary(&input, &["lr".into(), "din".into(), "x".into()]);
+        assert_eq!(s.fingerprints, ["fp"]);
+        assert_eq!(s.best.len(), 1);
+        assert_eq!((s.best[0].run.as_str(), s.best[0].value.as_str()), ("din", "0.7000"), "the failed run never wins");
+        assert_eq!(s.best[0].verdicts, ["auc: REPRODUCED"], "only the column's metric");
+        assert_eq!(
+            s.ab_winner.as_deref(),
+            Some("din has the highest revenue_per_session: 0.2000; its difference from bid-only is significant (95% interval excludes 0)")
+        );
+    }
 
     #[test]
     fn long_descriptions_are_cut_at_a_word() {

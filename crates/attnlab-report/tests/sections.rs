@@ -174,3 +174,26 @@ fn a_thousand_runs_render_into_a_bounded_page() {
     }
     assert!(html.contains("The first 100 of 1000 runs are listed"));
 }
+
+#[test]
+fn charts_of_one_metric_share_their_value_axis() {
+    let mut a = run("din", 1, 0.7);
+    let mut b = run("lr", 1, 0.6);
+    a.curves = BTreeMap::from([
+        ("train.auc".to_string(), vec![(1, 0.60), (2, 0.90)]),
+        ("valid.auc".to_string(), vec![(1, 0.55), (2, 0.70)]),
+        ("train.loss".to_string(), vec![(1, 0.7), (2, 0.4)]),
+    ]);
+    b.curves = BTreeMap::from([("valid.auc".to_string(), vec![(1, 0.50), (2, 0.65)])]);
+    let html = render_html(&ReportInput { metrics: auc(), runs: vec![a, b], ..Default::default() }).unwrap();
+    let y_range = |key: &str| -> (f64, f64) {
+        let svg = &html[html.find(&format!("<h3>{key}</h3>")).unwrap()..];
+        let attr = &svg[svg.find("data-y=\"").unwrap() + 8..];
+        let (lo, hi) = attr[..attr.find('"').unwrap()].split_once(' ').unwrap();
+        (lo.parse().unwrap(), hi.parse().unwrap())
+    };
+    let (train, valid, loss) = (y_range("train.auc"), y_range("valid.auc"), y_range("train.loss"));
+    assert_eq!(train, valid, "auc charts share one axis");
+    assert!(train.0 <= 0.50 && train.1 >= 0.90, "covering both charts: {train:?}");
+    assert!(loss.0 > 0.3 && loss.1 < 0.8, "loss has an axis of its own: {loss:?}");
+}
