@@ -233,8 +233,14 @@
       } else { e.classList.toggle("run-hidden", off); }
     });
   }
+  // Only legends of lines toggle (scatter legends name groups, not runs).
+  var lineRuns = {};
+  Array.prototype.forEach.call(document.querySelectorAll("svg.chart g.series[data-run]"), function (g) {
+    lineRuns[g.getAttribute("data-run")] = true;
+  });
   Array.prototype.forEach.call(document.querySelectorAll("svg.chart g.legend[data-run]"), function (g) {
     var run = g.getAttribute("data-run");
+    if (!lineRuns[run]) { return; }
     g.setAttribute("tabindex", "0");
     g.setAttribute("role", "button");
     g.setAttribute("aria-pressed", "true");
