@@ -21,10 +21,13 @@ pub(crate) struct Chart {
     pub svg: String,
     /// Values are positive and span decades: the page offers a log axis.
     pub log: bool,
-    /// The drawn lines `(legend label, points)`, for the page's script.
+    /// The drawn lines, for the page's script.
     #[serde(skip)]
-    pub lines: Vec<(String, Vec<(i64, f64)>)>,
+    pub lines: Vec<DrawnLine>,
 }
+
+/// `(legend label, points)` of a line as drawn.
+pub(crate) type DrawnLine = (String, Vec<(i64, f64)>);
 
 /// The charts, one per curve key, and a note when runs were grouped or
 /// groups left out.
@@ -45,7 +48,7 @@ pub(crate) fn build_charts(runs: &[RunSummary], labels: &[String]) -> (Vec<Chart
             let bands: Vec<Band<'_>> = lines.iter().map(|(_, _, b)| b.as_slice()).collect();
             let shared = shared_range(&lines_per_key, metric_of(key));
             let svg = svg::line_chart_on(key, &series, &bands, shared)?;
-            let drawn: Vec<(String, Vec<(i64, f64)>)> =
+            let drawn: Vec<DrawnLine> =
                 lines.iter().filter(|(_, p, _)| !p.is_empty()).map(|(l, p, _)| (l.clone(), svg::drawn_points(p))).collect();
             let log = svg::spans_decades(drawn.iter().flat_map(|(_, p)| p.iter().map(|v| v.1)));
             Some(Chart { key: key.to_string(), svg, log, lines: drawn })

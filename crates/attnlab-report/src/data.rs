@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::curves::Chart;
+use crate::curves::{Chart, DrawnLine};
 use crate::error::Result;
 use crate::export::{render_table, TableFormat};
 use crate::ReportInput;
@@ -20,26 +20,26 @@ pub(crate) struct PageData<'a> {
     /// One per row of the results table, in its order.
     runs: Vec<RunData>,
     /// One per learning-curve chart, in page order: `(label, points)` per line.
-    charts: Vec<&'a [(String, Vec<(i64, f64)>)]>,
+    charts: Vec<&'a [DrawnLine]>,
 }
 
+/// A row of the results table, for comparing two runs.
 #[derive(Serialize)]
-struct RunData {
-    label: String,
+pub(crate) struct RunData {
+    /// The run's legend label.
+    pub label: String,
     /// The params that differ between runs, as `(key, value)`.
-    params: Vec<(String, String)>,
+    pub params: Vec<(String, String)>,
     /// Display text per metric column, as in the table.
-    metrics: Vec<String>,
+    pub metrics: Vec<String>,
 }
 
-/// `rows` pairs each results-table row's legend label with its params (the
-/// differing ones) and metric cell texts.
-pub(crate) fn page_data<'a>(input: &'a ReportInput, rows: Vec<(String, Vec<(String, String)>, Vec<String>)>, charts: &'a [Chart]) -> PageData<'a> {
+pub(crate) fn page_data<'a>(input: &'a ReportInput, runs: Vec<RunData>, charts: &'a [Chart]) -> PageData<'a> {
     PageData {
         markdown: render_table(input, TableFormat::Markdown),
         latex: render_table(input, TableFormat::Latex),
         metrics: input.metrics.iter().map(|m| m.label.as_str()).collect(),
-        runs: rows.into_iter().map(|(label, params, metrics)| RunData { label, params, metrics }).collect(),
+        runs,
         charts: charts.iter().map(|c| c.lines.as_slice()).collect(),
     }
 }
@@ -73,7 +73,8 @@ mod tests {
     fn script_json_cannot_close_its_element_and_parses_back() {
         let input = ReportInput { experiment: "x".into(), ..Default::default() };
         let evil = "</script><script>alert(1)</script><!-- & \u{2028}";
-        let data = page_data(&input, vec![(evil.into(), vec![(evil.into(), evil.into())], vec![evil.into()])], &[]);
+        let run = RunData { label: evil.into(), params: vec![(evil.into(), evil.into())], metrics: vec![evil.into()] };
+        let data = page_data(&input, vec![run], &[]);
         let json = script_json(&data).unwrap();
         assert!(!json.contains('<') && !json.contains('>') && !json.contains('&'), "{json}");
         let back: serde_json::Value = serde_json::from_str(&json).unwrap();

@@ -276,7 +276,11 @@ fn build_view(input: &ReportInput) -> Result<View<'_>> {
         .zip(&input.runs)
         .map(|(row, r)| {
             let differing = params.differing.iter().map(|k| (k.clone(), param_value(r, k))).collect();
-            (row.label.clone(), differing, row.cells.iter().map(|c| c.text.clone()).collect())
+            crate::data::RunData {
+                label: row.label.clone(),
+                params: differing,
+                metrics: row.cells.iter().map(|c| c.text.clone()).collect(),
+            }
         })
         .collect();
     let data = crate::data::script_json(&crate::data::page_data(input, run_data, &charts))?;
