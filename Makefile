@@ -12,7 +12,7 @@ BIN       := target/debug/attnlab
 STAMP     := $(VENV)/.torch-2.13.0
 MLFLOW_VENV := $(CURDIR)/.venv-mlflow
 
-.PHONY: all bootstrap build demo test data slurm bench clean-store
+.PHONY: all bootstrap build demo test data slurm browser bench clean-store
 
 all: build
 
@@ -39,7 +39,11 @@ data: build
 slurm:
 	bash scripts/install-slurm.sh
 
-test: data slurm
+# Debian's Chromium for the report's browser tests (headless, DevTools protocol).
+browser:
+	bash scripts/install-chromium.sh
+
+test: data slurm browser
 	bash scripts/bootstrap-mlflow.sh $(MLFLOW_VENV)
 	ATTNLAB_TEST_MLFLOW=$(MLFLOW_VENV)/bin/mlflow $(CARGO) test --locked --workspace
 

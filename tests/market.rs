@@ -75,7 +75,7 @@ fn a_trained_model_earns_more_than_ranking_ads_by_bid_and_the_report_shows_it() 
     let section = &section[..section.find("</section>").unwrap()];
     assert!(section.contains("by-bid") && section.contains("esmm") && section.contains("revenue_per_session"));
     assert!(section.contains("<svg"), "the trade-off curve");
-    let results = &html[html.find("<table class=\"results\"").unwrap()..];
+    let results = &html[html.find("<table class=\"results").unwrap()..];
     assert!(!results[..results.find("</table>").unwrap()].contains("ab-test"), "the A/B run is not a results row");
 
     // `ab-test` replays from the finished runs without training again

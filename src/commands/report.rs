@@ -80,7 +80,7 @@ pub fn report(experiments: &[String], options: ReportOptions<'_>, store_path: &P
     let (ab_test, runs) = super::ab_test::split_ab_tests(&store, runs, &mut notes)?;
     let input = ReportInput {
         experiment: names.join(" vs "),
-        description: None,
+        description: if many { None } else { description(&runs) },
         generated_at: utc_now(),
         metrics: metric_columns(&runs),
         runs: runs.iter().map(|r| summarise(&store, r)).collect::<anyhow::Result<_>>()?,
@@ -181,6 +181,13 @@ fn significance(
         row.stars = stars(p).to_string();
     }
     Ok(rows)
+}
+
+/// The description of the spec the latest run was made from (the report
+/// shows it, escaped and cut to a glance, under the title).
+fn description(runs: &[RunRecord]) -> Option<String> {
+    let text = runs.iter().rev().find_map(|r| r.tags.get("spec.resolved"))?;
+    attnlab_spec::parse_spec(text, Path::new("spec.resolved"), &[]).ok()?.description
 }
 
 /// The targets of the spec the runs were made from (its resolved text is

@@ -19,7 +19,15 @@ pub(crate) const MAX_CURVE_POINTS: usize = 120;
 pub(crate) struct Chart {
     pub key: String,
     pub svg: String,
+    /// Values are positive and span decades: the page offers a log axis.
+    pub log: bool,
+    /// The drawn lines, for the page's script.
+    #[serde(skip)]
+    pub lines: Vec<DrawnLine>,
 }
+
+/// `(legend label, points)` of a line as drawn.
+pub(crate) type DrawnLine = (String, Vec<(i64, f64)>);
 
 /// The charts, one per curve key, and a note when runs were grouped or
 /// groups left out.
@@ -30,30 +38,62 @@ pub(crate) fn build_charts(runs: &[RunSummary], labels: &[String]) -> (Vec<Chart
     let with_curves = runs.iter().filter(|r| !r.curves.is_empty()).count();
     let (groups, note) = groups(runs, labels, with_curves);
 
-    let charts = keys
-        .into_iter()
-        .filter_map(|key| {
-            let lines: Vec<(String, Vec<(i64, f64)>, Vec<(i64, f64, f64)>)> = groups
-                .iter()
-                .map(|(label, members)| {
-                    let curves: Vec<&[(i64, f64)]> =
-                        members.iter().filter_map(|&i| runs[i].curves.get(key).map(Vec::as_slice)).collect();
-                    if members.len() == 1 {
-                        (label.clone(), downsample(curves.first().copied().unwrap_or(&[]), MAX_CURVE_POINTS), Vec::new())
-                    } else {
-                        let (mean, band) = mean_and_band(&curves);
-                        (label.clone(), downsample(&mean, MAX_CURVE_POINTS), downsample_band(&band, MAX_CURVE_POINTS))
-                    }
-                })
-                .collect();
+    let lines_per_key: Vec<(&str, Vec<Line>)> = keys.iter().map(|&key| (key, lines(runs, &groups, key))).collect();
+    let charts = lines_per_key
+        .iter()
+        .filter_map(|(key, lines)| {
             // One series per group (empty when it lacks this curve) so a
             // group's colour is the same in every chart.
             let series: Vec<Series<'_>> = lines.iter().map(|(l, p, _)| Series { label: l, points: p }).collect();
             let bands: Vec<Band<'_>> = lines.iter().map(|(_, _, b)| b.as_slice()).collect();
-            svg::line_chart_with_bands(key, &series, &bands).map(|svg| Chart { key: key.to_string(), svg })
+            let shared = shared_range(&lines_per_key, metric_of(key));
+            let svg = svg::line_chart_on(key, &series, &bands, shared)?;
+            let drawn: Vec<DrawnLine> =
+                lines.iter().filter(|(_, p, _)| !p.is_empty()).map(|(l, p, _)| (l.clone(), svg::drawn_points(p))).collect();
+            let log = svg::spans_decades(drawn.iter().flat_map(|(_, p)| p.iter().map(|v| v.1)));
+            Some(Chart { key: key.to_string(), svg, log, lines: drawn })
         })
         .collect();
     (charts, note)
+}
+
+/// A drawn line: legend label, points, and the min-max band of a group.
+type Line = (String, Vec<(i64, f64)>, Vec<(i64, f64, f64)>);
+
+/// The line of every group for one curve key.
+fn lines(runs: &[RunSummary], groups: &[(String, Vec<usize>)], key: &str) -> Vec<Line> {
+    groups
+        .iter()
+        .map(|(label, members)| {
+            let curves: Vec<&[(i64, f64)]> = members.iter().filter_map(|&i| runs[i].curves.get(key).map(Vec::as_slice)).collect();
+            if members.len() == 1 {
+                (label.clone(), downsample(curves.first().copied().unwrap_or(&[]), MAX_CURVE_POINTS), Vec::new())
+            } else {
+                let (mean, band) = mean_and_band(&curves);
+                (label.clone(), downsample(&mean, MAX_CURVE_POINTS), downsample_band(&band, MAX_CURVE_POINTS))
+            }
+        })
+        .collect()
+}
+
+/// The metric a curve key measures: `valid.auc` and `train.auc` both
+/// measure `auc`, so their charts share a value axis.
+fn metric_of(key: &str) -> &str {
+    key.rsplit_once('.').map_or(key, |(_, metric)| metric)
+}
+
+/// The value range of every chart of `metric` together, when more than one
+/// chart shows it (small multiples); `None` for a chart of its own.
+fn shared_range(all: &[(&str, Vec<Line>)], metric: &str) -> Option<(f64, f64)> {
+    let same: Vec<&Vec<Line>> = all.iter().filter(|(k, _)| metric_of(k) == metric).map(|(_, l)| l).collect();
+    if same.len() < 2 {
+        return None;
+    }
+    let values = same.iter().flat_map(|lines| {
+        lines.iter().flat_map(|(_, p, b)| p.iter().map(|v| v.1).chain(b.iter().flat_map(|v| [v.1, v.2])))
+    });
+    let (lo, hi) = values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    (lo <= hi).then_some((lo, hi))
 }
 
 /// `(legend label, run indices)`: a run each when few enough, else one per

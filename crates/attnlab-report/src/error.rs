@@ -11,6 +11,13 @@ pub enum ReportError {
         #[source]
         source: tera::Error,
     },
+
+    /// The page's data block could not be serialised to JSON.
+    #[error("report data error: {source}")]
+    Data {
+        #[from]
+        source: serde_json::Error,
+    },
 }
 
 /// Result alias used throughout the crate.

@@ -13,6 +13,11 @@ use crate::sweep::{build_sweep, sweep_label, SweepView};
 
 const TEMPLATE_NAME: &str = "report.html";
 const TEMPLATE: &str = include_str!("../../../templates/report.html.tera");
+/// The page's stylesheet and script, inlined so the file stands alone.
+const STYLE: &str = include_str!("../../../templates/report.css");
+const SCRIPT: &str = include_str!("../../../templates/report.js");
+/// Per-seed rows under each mean ± std row of the over-seeds table.
+const MAX_SEED_ROWS: usize = 20;
 /// Shown for a missing or non-finite number.
 const MISSING: &str = "–";
 /// Rows of a per-run or per-group table; beyond it the table is cut with a
@@ -22,13 +27,14 @@ pub(crate) const MAX_TABLE_ROWS: usize = 100;
 /// Renders the report as one self-contained HTML document.
 ///
 /// All input text is escaped by Tera's autoescaping (the template name ends
-/// in `.html`); only the SVG built by [`crate::svg`] is inserted raw, and it
-/// escapes its own text.
+/// in `.html`); inserted raw are only the SVG built by [`crate::svg`], which
+/// escapes its own text, the fixed stylesheet and script, and the JSON data
+/// block, escaped for `<script>` by [`crate::data::script_json`].
 pub fn render_html(input: &ReportInput) -> Result<String> {
     let mut tera = Tera::default();
     tera.add_raw_template(TEMPLATE_NAME, TEMPLATE)
         .map_err(ReportError::template)?;
-    let view = build_view(input);
+    let view = build_view(input)?;
     let ctx = Context::from_serialize(&view).map_err(ReportError::template)?;
     tera.render(TEMPLATE_NAME, &ctx).map_err(ReportError::template)
 }
@@ -36,7 +42,11 @@ pub fn render_html(input: &ReportInput) -> Result<String> {
 #[derive(Serialize)]
 struct View<'a> {
     experiment: &'a str,
-    description: Option<&'a str>,
+    summary: crate::summary::Summary,
+    style: &'static str,
+    script: &'static str,
+    /// JSON for the script, already escaped for a `<script>` element.
+    data: String,
     generated_at: &'a str,
     n_runs: usize,
     n_finished: usize,
@@ -75,6 +85,9 @@ struct Column<'a> {
 
 #[derive(Serialize)]
 struct Row<'a> {
+    /// The run's legend label: charts and tables name it alike, so hiding
+    /// it in a legend hides it everywhere.
+    label: String,
     id: &'a str,
     name: &'a str,
     experiment: &'a str,
@@ -98,6 +111,14 @@ struct SeedSummary {
     name: String,
     seeds: usize,
     cells: Vec<Cell>,
+    /// The group's runs (at most [`MAX_SEED_ROWS`]), shown under the mean.
+    runs: Vec<SeedRun>,
+}
+
+#[derive(Serialize)]
+struct SeedRun {
+    seed: u64,
+    cells: Vec<String>,
 }
 
 /// The runs sharing one data/protocol fingerprint, lettered A, B, ...
@@ -132,7 +153,7 @@ struct KeyValue<'a> {
     value: &'a str,
 }
 
-fn build_view(input: &ReportInput) -> View<'_> {
+fn build_view(input: &ReportInput) -> Result<View<'_>> {
     let labels = legend_labels(&input.runs);
     let (protocol_groups, letters) = protocol_groups(&input.runs);
     let mut warnings = input.warnings.clone();
@@ -168,13 +189,15 @@ fn build_view(input: &ReportInput) -> View<'_> {
         })
         .collect();
 
-    let rows = input
+    let rows: Vec<Row<'_>> = input
         .runs
         .iter()
         .zip(&finished)
         .zip(&letters)
+        .zip(&labels)
         .take(MAX_TABLE_ROWS)
-        .map(|((r, &fin), &protocol)| Row {
+        .map(|(((r, &fin), &protocol), label)| Row {
+            label: label.clone(),
             id: &r.id,
             name: &r.name,
             experiment: &r.experiment,
@@ -201,9 +224,27 @@ fn build_view(input: &ReportInput) -> View<'_> {
         })
         .collect();
 
-    View {
+    let params = build_params(&input.runs, &labels);
+    let run_data = rows
+        .iter()
+        .zip(&input.runs)
+        .map(|(row, r)| {
+            let differing = params.differing.iter().map(|k| (k.clone(), param_value(r, k))).collect();
+            crate::data::RunData {
+                label: row.label.clone(),
+                params: differing,
+                metrics: row.cells.iter().map(|c| c.text.clone()).collect(),
+            }
+        })
+        .collect();
+    let data = crate::data::script_json(&crate::data::page_data(input, run_data, &charts))?;
+
+    Ok(View {
         experiment: &input.experiment,
-        description: input.description.as_deref(),
+        summary: crate::summary::build_summary(input, &labels),
+        style: STYLE,
+        script: SCRIPT,
+        data,
         generated_at: &input.generated_at,
         n_runs: input.runs.len(),
         n_finished: finished.iter().filter(|f| **f).count(),
@@ -220,7 +261,7 @@ fn build_view(input: &ReportInput) -> View<'_> {
         warnings,
         charts,
         charts_note,
-        params: build_params(&input.runs, &labels),
+        params,
         sweep: build_sweep(&input.runs, &input.metrics, &labels),
         privacy: crate::privacy::build_privacy(&input.runs, &input.metrics, &labels),
         attention,
@@ -236,7 +277,7 @@ fn build_view(input: &ReportInput) -> View<'_> {
         significance: &input.significance,
         targets: &input.targets,
         ab_test: crate::market::build_ab_test(input.ab_test.as_ref()),
-    }
+    })
 }
 
 /// A run's name with its experiment (when the report has several) and its
@@ -300,13 +341,10 @@ fn build_params(runs: &[RunSummary], labels: &[String]) -> ParamTable {
             }
         }
     }
-    let value = |r: &RunSummary, key: &str| -> String {
-        r.params.iter().find(|(k, _)| k == key).map_or_else(|| MISSING.to_string(), |(_, v)| v.clone())
-    };
     let (mut shared, mut differing) = (Vec::new(), Vec::new());
     for key in keys {
-        let first = value(&runs[0], key);
-        if runs.iter().all(|r| value(r, key) == first) {
+        let first = param_value(&runs[0], key);
+        if runs.iter().all(|r| param_value(r, key) == first) {
             shared.push((key.to_string(), first));
         } else {
             differing.push(key.to_string());
@@ -318,12 +356,17 @@ fn build_params(runs: &[RunSummary], labels: &[String]) -> ParamTable {
         runs.iter()
             .zip(labels)
             .take(MAX_TABLE_ROWS)
-            .map(|(r, label)| (label.clone(), differing.iter().map(|k| value(r, k)).collect()))
+            .map(|(r, label)| (label.clone(), differing.iter().map(|k| param_value(r, k)).collect()))
             .collect()
     };
     let note = (!differing.is_empty() && runs.len() > MAX_TABLE_ROWS)
         .then(|| format!("The first {MAX_TABLE_ROWS} of {} runs are listed.", runs.len()));
     ParamTable { shared, differing, rows, note }
+}
+
+/// A run's value of `key`, or [`MISSING`] (a value of its own).
+fn param_value(r: &RunSummary, key: &str) -> String {
+    r.params.iter().find(|(k, _)| k == key).map_or_else(|| MISSING.to_string(), |(_, v)| v.clone())
 }
 
 /// Runs grouped by data/protocol fingerprint in order of first appearance,
@@ -365,7 +408,7 @@ fn status_class(status: &str) -> &'static str {
     }
 }
 
-fn fmt_metric(v: Option<f64>) -> String {
+pub(crate) fn fmt_metric(v: Option<f64>) -> String {
     match v {
         Some(v) if v.is_finite() => {
             let s = if v.abs() >= 1e9 {
@@ -480,6 +523,14 @@ fn build_seed_summary(input: &ReportInput) -> (Vec<SeedSummary>, Option<String>)
         .map(|((name, members), stats)| SeedSummary {
             name,
             seeds: members.len(),
+            runs: members
+                .iter()
+                .take(MAX_SEED_ROWS)
+                .map(|r| SeedRun {
+                    seed: r.seed,
+                    cells: input.metrics.iter().map(|m| fmt_metric(r.metrics.get(&m.key).copied())).collect(),
+                })
+                .collect(),
             cells: stats
                 .iter()
                 .zip(&best)

@@ -16,12 +16,11 @@ pub struct Series<'a> {
     pub points: &'a [(i64, f64)],
 }
 
-// Colour-blind friendly palette (Okabe-Ito plus two); dash patterns take over
-// once colours repeat and keep lines apart on greyscale print-outs.
-const PALETTE: [&str; 10] = [
-    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C564B", "#000000",
-    "#7F7F7F", "#B8860B",
-];
+/// The Okabe-Ito palette (Okabe & Ito 2008), chosen to stay distinct under
+/// the common colour-vision deficiencies (tested in `colour`); yellow comes
+/// last as it is faint on white. Dash patterns take over once colours
+/// repeat and keep lines apart on greyscale print-outs.
+pub(crate) const PALETTE: [&str; 8] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"];
 const DASHES: [&str; 4] = ["", "6 3", "2 3", "8 3 2 3"];
 
 const WIDTH: f64 = 720.0;
@@ -68,16 +67,24 @@ pub type Band<'a> = &'a [(i64, f64, f64)];
 /// [`line_chart`] with a band per series (`bands[i]` goes with `series[i]`;
 /// missing or empty bands draw nothing). Bands widen the value axis.
 pub fn line_chart_with_bands(y_label: &str, series: &[Series<'_>], bands: &[Band<'_>]) -> Option<String> {
-    // Finite points per series, ordered by step so lines never zig-zag back.
-    let cleaned: Vec<Vec<(i64, f64)>> = series
-        .iter()
-        .map(|s| {
-            let mut pts: Vec<(i64, f64)> =
-                s.points.iter().copied().filter(|p| p.1.is_finite()).collect();
-            pts.sort_by_key(|p| p.0);
-            pts
-        })
-        .collect();
+    line_chart_on(y_label, series, bands, None)
+}
+
+/// The finite points of a line, ordered by step so it never zig-zags back:
+/// exactly the points [`line_chart`] draws, in its order.
+pub fn drawn_points(points: &[(i64, f64)]) -> Vec<(i64, f64)> {
+    let mut pts: Vec<(i64, f64)> = points.iter().copied().filter(|p| p.1.is_finite()).collect();
+    pts.sort_by_key(|p| p.0);
+    pts
+}
+
+/// [`line_chart_with_bands`] whose value axis covers at least `y_range`
+/// (when given): small multiples of one metric share it, so their lines
+/// compare by eye. The `<svg>` carries its plot area and axis ranges as
+/// `data-` attributes and each series and legend entry its label as
+/// `data-run`, for the page's script (hover, legend toggles, log scale).
+pub fn line_chart_on(y_label: &str, series: &[Series<'_>], bands: &[Band<'_>], y_range: Option<(f64, f64)>) -> Option<String> {
+    let cleaned: Vec<Vec<(i64, f64)>> = series.iter().map(|s| drawn_points(s.points)).collect();
 
     let bands: Vec<Vec<(i64, f64, f64)>> = (0..series.len())
         .map(|i| {
@@ -96,7 +103,10 @@ pub fn line_chart_with_bands(y_label: &str, series: &[Series<'_>], bands: &[Band
     let all = cleaned.iter().flatten().copied();
     let band_ends = bands.iter().flatten().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)]);
     let (mut xmin, mut xmax) = (i64::MAX, i64::MIN);
-    let (mut ymin, mut ymax) = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut ymin, mut ymax) = match y_range {
+        Some((lo, hi)) if lo.is_finite() && hi.is_finite() && lo <= hi => (lo, hi),
+        _ => (f64::INFINITY, f64::NEG_INFINITY),
+    };
     let mut any = false;
     for (x, y) in all.chain(band_ends) {
         any = true;
@@ -119,6 +129,22 @@ pub fn line_chart_with_bands(y_label: &str, series: &[Series<'_>], bands: &[Band
     let frame = Frame { xs: &xs, x_ticks: &step_label, ys: &ys, x_title: "step", y_title: y_label, plot_bottom };
     let (px, py) = (|x: f64| frame.px(x), |y: f64| frame.py(y));
     let mut svg = open_svg(height, &format!("{y_label} by step"));
+    // The plot geometry, so the script can map pointer positions to steps
+    // and redraw the lines on a log axis.
+    svg.insert_str(
+        "<svg".len(),
+        &format!(
+            " data-plot=\"{} {} {} {}\" data-x=\"{} {}\" data-y=\"{} {}\"",
+            num(PLOT_LEFT),
+            num(PLOT_TOP),
+            num(PLOT_RIGHT),
+            num(plot_bottom),
+            exact(xs.lo),
+            exact(xs.hi),
+            exact(ys.lo),
+            exact(ys.hi)
+        ),
+    );
     draw_frame(&mut svg, &frame);
 
     // Bands first, so every line stays on top of every band.
@@ -154,7 +180,7 @@ pub fn line_chart_with_bands(y_label: &str, series: &[Series<'_>], bands: &[Band
         let name = escape_xml(s.label);
         let _ = write!(
             svg,
-            "<g class=\"series\"><title>{name}</title>\
+            "<g class=\"series\" data-run=\"{name}\"><title>{name}</title>\
              <polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{dash_attr} \
              stroke-linejoin=\"round\" points=\"{}\"/>",
             coords.join(" ")
@@ -231,7 +257,7 @@ fn draw_frame(svg: &mut String, f: &Frame<'_>) {
     for &t in &f.ys.ticks {
         let _ = write!(
             svg,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            "<text class=\"yt\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
             num(PLOT_LEFT - 6.0),
             num(f.py(t) + 4.0),
             escape_xml(&f.ys.label(t))
@@ -274,7 +300,8 @@ fn legend_entry(svg: &mut String, row: usize, mark: &str, label: &str) {
     let ly = PLOT_TOP + 6.0 + LEGEND_ROW * row as f64;
     let _ = write!(
         svg,
-        "<g class=\"legend\">{mark}<text x=\"{tx}\" y=\"{ty}\" fill=\"#222\">{}</text></g>",
+        "<g class=\"legend\" data-run=\"{}\">{mark}<text x=\"{tx}\" y=\"{ty}\" fill=\"#222\">{}</text></g>",
+        escape_xml(label),
         escape_xml(&truncate(label, LEGEND_MAX_CHARS)),
         tx = num(LEGEND_X + 28.0),
         ty = num(ly + 4.0),
@@ -294,6 +321,12 @@ fn num(v: f64) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// A number at full precision (shortest round-trip form) for the script;
+/// non-finite values degrade to 0 like [`num`].
+fn exact(v: f64) -> String {
+    if v.is_finite() { v.to_string() } else { "0".to_string() }
 }
 
 /// Truncates to `max` characters (not bytes, so multi-byte names are safe).

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+mod common;
+
 use attnlab_report::{
     render_html, AttendedItem, AttentionKind, AttentionRun, AttentionSample, MetricSpec, ReportInput, RunSummary, SampleUser,
 };
@@ -159,22 +161,11 @@ fn attention_heatmaps_draw_every_history_item_of_every_sample_user() {
 
 #[test]
 fn a_thousand_runs_render_into_a_bounded_page() {
-    // 10 models x 100 seeds, 50 epochs of two curves each.
-    let mut runs = Vec::new();
-    for m in 0..10 {
-        for seed in 0..100 {
-            let mut r = run(&format!("model{m}"), seed, 0.6 + 0.01 * m as f64 + 0.0001 * seed as f64);
-            r.params = vec![("model.dim".into(), (8 * (m + 1)).to_string()), ("seed".into(), seed.to_string())];
-            for key in ["train.loss", "valid.auc"] {
-                r.curves.insert(key.into(), (1..=50).map(|e| (e, 0.5 + 0.001 * e as f64 + 0.0001 * seed as f64)).collect());
-            }
-            runs.push(r);
-        }
-    }
-    let html = render_html(&ReportInput { metrics: auc(), runs, ..Default::default() }).unwrap();
+    let html = render_html(&common::thousand_runs()).unwrap();
     // Every section is capped (100 table rows, 12 lines of at most 120
-    // points per chart): ~0.1 MB. Uncapped, the run table alone is ~0.4 MB
-    // and the two charts ~2 MB.
+    // points per chart); only the copy-as-Markdown/LaTeX text lists every
+    // run, like `report --format md|latex`: ~0.3 MB. Uncapped, the run table
+    // alone is ~0.4 MB and the two charts ~2 MB.
     eprintln!("1,000 runs: {} bytes", html.len());
     assert!(html.len() < 500_000, "{} bytes", html.len());
     for m in 0..10 {
@@ -182,4 +173,27 @@ fn a_thousand_runs_render_into_a_bounded_page() {
         assert!(section(&html, "curves").contains(&format!("model{m} (mean of 100)")), "model{m} in the curves");
     }
     assert!(html.contains("The first 100 of 1000 runs are listed"));
+}
+
+#[test]
+fn charts_of_one_metric_share_their_value_axis() {
+    let mut a = run("din", 1, 0.7);
+    let mut b = run("lr", 1, 0.6);
+    a.curves = BTreeMap::from([
+        ("train.auc".to_string(), vec![(1, 0.60), (2, 0.90)]),
+        ("valid.auc".to_string(), vec![(1, 0.55), (2, 0.70)]),
+        ("train.loss".to_string(), vec![(1, 0.7), (2, 0.4)]),
+    ]);
+    b.curves = BTreeMap::from([("valid.auc".to_string(), vec![(1, 0.50), (2, 0.65)])]);
+    let html = render_html(&ReportInput { metrics: auc(), runs: vec![a, b], ..Default::default() }).unwrap();
+    let y_range = |key: &str| -> (f64, f64) {
+        let svg = &html[html.find(&format!("<h3>{key}</h3>")).unwrap()..];
+        let attr = &svg[svg.find("data-y=\"").unwrap() + 8..];
+        let (lo, hi) = attr[..attr.find('"').unwrap()].split_once(' ').unwrap();
+        (lo.parse().unwrap(), hi.parse().unwrap())
+    };
+    let (train, valid, loss) = (y_range("train.auc"), y_range("valid.auc"), y_range("train.loss"));
+    assert_eq!(train, valid, "auc charts share one axis");
+    assert!(train.0 <= 0.50 && train.1 >= 0.90, "covering both charts: {train:?}");
+    assert!(loss.0 > 0.3 && loss.1 < 0.8, "loss has an axis of its own: {loss:?}");
 }
