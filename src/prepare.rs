@@ -9,7 +9,7 @@ use attnlab_data::{simulate, split_temporal, AdPlacement, AdsConfig, Cardinaliti
 use attnlab_eval::auc;
 use attnlab_models::Task;
 use attnlab_spec::{DataSource, LoadedSpec, SpecError};
-use attnlab_train::TaskMetric;
+use attnlab_eval::TaskMetric;
 
 use crate::exit::BadInput;
 

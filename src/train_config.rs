@@ -71,3 +71,12 @@ pub fn train_config(
         },
     }
 }
+
+/// The spec's parsed `train.device` as the trainer's request.
+pub fn device_choice(choice: attnlab_spec::DeviceChoice) -> attnlab_train::DeviceChoice {
+    match choice {
+        attnlab_spec::DeviceChoice::Auto => attnlab_train::DeviceChoice::Auto,
+        attnlab_spec::DeviceChoice::Cpu => attnlab_train::DeviceChoice::Cpu,
+        attnlab_spec::DeviceChoice::Cuda(i) => attnlab_train::DeviceChoice::Cuda(i),
+    }
+}

@@ -75,7 +75,8 @@ pub fn replay_spec(store: &Store, loaded: &LoadedSpec, prepared: &Prepared) -> a
     let fresh = sampler.draw(&draw).map_err(|e| in_file(&e))?;
     let sessions = replay_sessions(&fresh);
     let default_cvr = ab.default_cvr.unwrap_or(fresh.period_ad_cvr);
-    let device = resolve_device(DeviceChoice::parse(&spec.train.device).context("train.device was validated")?)?;
+    let choice = DeviceChoice::parse(&spec.train.device).context("train.device was validated")?;
+    let device = resolve_device(crate::train_config::device_choice(choice))?;
     let scores: Vec<RowScores> = inputs
         .iter()
         .map(|(_, input)| match input {

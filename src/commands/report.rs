@@ -13,7 +13,7 @@ use attnlab_report::{
     TargetVerdict, ATTENTION_ARTIFACT,
 };
 use attnlab_track::{RunRecord, RunStatus, Store};
-use attnlab_train::TaskMetric;
+use attnlab_eval::TaskMetric;
 
 use crate::exit::BadInput;
 use crate::targets::target_rows;

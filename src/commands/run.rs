@@ -6,7 +6,8 @@ use anyhow::Context;
 use attnlab_eval::write_per_user;
 use attnlab_spec::{expand_sweep, load_spec, DeviceChoice, LoadedSpec, ModelSpec, Trial};
 use attnlab_track::{peak_memory_bytes, ArtifactSource, NewRun, Provenance, RunFilter, RunRecord, RunStatus, Store};
-use attnlab_train::{resolve_device, DeviceInfo, TaskMetric};
+use attnlab_eval::TaskMetric;
+use attnlab_train::{resolve_device, DeviceInfo};
 
 use super::{LIBTORCH_VERSION, VERSION};
 use crate::cli::ExecutorArgs;
@@ -158,7 +159,7 @@ pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_p
         let device_text = device_text.unwrap_or_else(|| spec.train.device.clone());
         let choice = DeviceChoice::parse(&device_text)
             .ok_or_else(|| BadInput(format!("device `{device_text}` is not auto, cpu or cuda:N")))?;
-        let device = resolve_device(choice)?;
+        let device = resolve_device(crate::train_config::device_choice(choice))?;
         let trial_text = if t.label.is_empty() { String::new() } else { format!(" trial {} ({})", t.index, t.label) };
         eprintln!("{}{trial_text}: {}; device {}; store {}", spec.name, prepared.describe(), device.label, store_path.display());
         for model in &spec.models {

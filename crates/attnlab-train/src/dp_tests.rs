@@ -186,7 +186,7 @@ fn private_multitask_training_reports_epsilon() {
     let model = attnlab_models::build_multitask("ESMM", &vs.root(), &sizes, &Default::default()).unwrap();
     let cfg = TrainConfig { privacy: Some(DpConfig { microbatch: 4, ..dp(1.0) }), ..config(2) };
     let recorder = Recorder::default();
-    let options = crate::MultiTaskOptions { valid_metric: crate::TaskMetric::CtrAuc, ..Default::default() };
+    let options = crate::MultiTaskOptions { valid_metric: attnlab_eval::TaskMetric::CtrAuc, ..Default::default() };
     crate::train_multitask(model.as_ref(), &vs, &splits.train, &splits.valid, &cfg, &options, &mut &recorder).unwrap();
     let history = recorder.0.borrow();
     assert_eq!(history.len(), 2);

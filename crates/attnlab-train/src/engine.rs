@@ -20,7 +20,7 @@ use crate::amp::{Amp, LossScaler};
 use crate::batches::BatchOrder;
 use crate::checkpoint::{self, CheckpointMeta, EpochRecord, FORMAT_VERSION};
 use crate::finetune;
-use crate::metric::TaskMetric;
+use attnlab_eval::TaskMetric;
 use crate::optim::{build_optimizer, clip_grad_norm, Optimizer};
 use crate::prefetch::prefetch;
 use crate::progress::Progress;

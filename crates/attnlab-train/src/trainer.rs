@@ -11,7 +11,7 @@ use crate::batches::{BatchOrder, RawBatch};
 use crate::dp_sgd::DpConfig;
 use crate::engine::{fit, BatchSource, TrainTask};
 use crate::loss::bce_with_logits;
-use crate::metric::TaskMetric;
+use attnlab_eval::TaskMetric;
 use crate::optim::OptimizerConfig;
 use crate::schedule::{Decay, Schedule};
 use crate::Result;
