@@ -8,7 +8,7 @@ use attnlab_data::{fetch_ml100k, simulate, write_attention_log};
 use attnlab_spec::load_spec;
 
 use crate::exit::BadInput;
-use crate::prepare::{simulator_config, Dataset};
+use attnlab_experiment::{prepare, simulator_config, Dataset};
 
 /// Datasets `attnlab data fetch` knows.
 const FETCHABLE: &[&str] = &["ml-100k"];
@@ -54,7 +54,8 @@ pub fn simulate_log(spec_path: &Path, overrides: &[String], output: &Path) -> an
 /// split sizes of the data a spec prepares.
 pub fn stats(spec_path: &Path, overrides: &[String], cache_root: &Path) -> anyhow::Result<()> {
     let loaded = load_spec(spec_path, overrides)?;
-    let prepared = crate::prepare::prepare(&loaded, cache_root)?;
+    let prepared = prepare(&loaded, cache_root)?;
+    crate::print_notes(&prepared);
     println!("{} (data fingerprint {})", loaded.spec.name, prepared.data_fingerprint);
     match &prepared.data {
         Dataset::Impressions { splits, .. } => print!("{}", attnlab_data::stats(splits)),

@@ -2,10 +2,9 @@
 
 use std::path::Path;
 
-use attnlab_track::mlflow::MlflowClient;
-use attnlab_track::{sync_to_mlflow, RunFilter, Store, SyncReport};
+use attnlab_experiment::sync::push;
 
-use crate::exit::{open_existing_store, BadInput};
+use crate::exit::open_existing_store;
 
 pub fn sync_mlflow(uri: &str, experiment: Option<&str>, target: Option<&str>, store_path: &Path) -> anyhow::Result<()> {
     let store = open_existing_store(store_path)?;
@@ -26,11 +25,4 @@ pub fn sync_mlflow(uri: &str, experiment: Option<&str>, target: Option<&str>, st
         anyhow::bail!("{} run(s) could not be synced", report.failures.len());
     }
     Ok(())
-}
-
-/// Pushes what is new since the last sync (all experiments, or one).
-pub fn push(store: &Store, uri: &str, experiment: Option<&str>, target: Option<&str>) -> anyhow::Result<SyncReport> {
-    let client = MlflowClient::new(uri).map_err(|e| BadInput(format!("--uri: {e}")))?;
-    let filter = RunFilter { experiment: experiment.map(str::to_string), ..Default::default() };
-    Ok(sync_to_mlflow(store, &client, &filter, target)?)
 }

@@ -3,7 +3,7 @@ use std::path::Path;
 use attnlab_spec::{expand_sweep, load_spec, render_explain, validate_all};
 
 use crate::exit::BadInput;
-use crate::prepare::check;
+use attnlab_experiment::check;
 
 /// Reports every problem it can find, then the shape of the experiment.
 pub fn validate(spec: &Path, overrides: &[String]) -> anyhow::Result<()> {

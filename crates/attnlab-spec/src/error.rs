@@ -18,6 +18,9 @@ pub enum SpecError {
     /// A whole-spec check (cross-field) that failed.
     #[error("{}: {field}: {message}", path.display())]
     Invalid { path: PathBuf, field: String, message: String },
+    /// A model's `train:` map that cannot lie over the spec's.
+    #[error("models `{model}` train: {message}")]
+    ModelTrain { model: String, message: String },
     /// A sweep that cannot expand, or a swept key or value the spec rejects.
     #[error("sweep `{key}`: {message}")]
     Sweep { key: String, message: String },

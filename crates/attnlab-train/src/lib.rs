@@ -58,7 +58,7 @@ pub use multitask::{multitask_metrics, predict_multitask, train_multitask, Multi
 pub use next_item::{evaluate_next_item, train_next_item, NextItemExamples, SeqRaw, SequenceExamples, EVAL_CHUNK};
 pub use prefetch::{for_each_batch, prefetch};
 pub use schedule::{Decay, Schedule};
-pub use trainer::{epoch_seed, predict, train, EpochObserver, EpochReport, TrainConfig, TrainOutcome};
+pub use trainer::{epoch_seed, predict, train, EpochObserver, EpochReport, ObserverError, TrainConfig, TrainOutcome};
 
 #[cfg(test)]
 mod tests;
