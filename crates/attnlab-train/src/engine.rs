@@ -100,7 +100,7 @@ pub fn fit<T: TrainTask + ?Sized>(
     let started = Instant::now();
     config.amp.check(config.device)?;
     let schedule = config.schedule();
-    schedule.check().map_err(TrainError::Config)?;
+    schedule.check()?;
     let examples = task.source().len();
     if config.batch_size == 0 || examples == 0 {
         return Err(TrainError::Config("batch_size and the training examples must not be empty".into()));
