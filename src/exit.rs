@@ -2,6 +2,7 @@
 
 use attnlab_data::DataError;
 use attnlab_eval::EvalError;
+use attnlab_experiment::ExperimentError;
 use attnlab_models::ModelError;
 use attnlab_spec::SpecError;
 
@@ -29,26 +30,31 @@ pub fn describe(err: &anyhow::Error) -> String {
 }
 
 pub fn code_for(err: &anyhow::Error) -> u8 {
-    let bad_input = err.chain().any(|cause| {
-        cause.is::<BadInput>()
-            || cause.is::<SpecError>()
-            || matches!(cause.downcast_ref::<ModelError>(), Some(ModelError::UnknownModel { .. } | ModelError::Params { .. } | ModelError::WrongTask { .. }))
-            || matches!(cause.downcast_ref::<EvalError>(), Some(EvalError::UnknownMetric { .. } | EvalError::Csv { .. }))
-            || matches!(
-                cause.downcast_ref::<DataError>(),
-                Some(DataError::Parse { .. } | DataError::Schema { .. } | DataError::Config { .. } | DataError::EmptySplit { .. })
-            )
-            || matches!(cause.downcast_ref::<attnlab_track::TrackError>(), Some(
-                    attnlab_track::TrackError::UnknownExperiment { .. }
-                        | attnlab_track::TrackError::NoRunMatches { .. }
-                        | attnlab_track::TrackError::AmbiguousRunId { .. }
-                        | attnlab_track::TrackError::RunIdTooShort { .. }
-                        | attnlab_track::TrackError::UnknownRun { .. }
-                        | attnlab_track::TrackError::RunInUse { .. }
-                        | attnlab_track::TrackError::Damaged { .. }
-                ))
-    });
-    if bad_input { 2 } else { 1 }
+    if err.chain().any(is_bad_input) { 2 } else { 1 }
+}
+
+fn is_bad_input(cause: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(e) = cause.downcast_ref::<ExperimentError>() {
+        // the library's own bad input, or an error of another crate it carries
+        return matches!(e, ExperimentError::BadInput(_)) || e.wrapped().is_some_and(is_bad_input);
+    }
+    cause.is::<BadInput>()
+        || cause.is::<SpecError>()
+        || matches!(cause.downcast_ref::<ModelError>(), Some(ModelError::UnknownModel { .. } | ModelError::Params { .. } | ModelError::WrongTask { .. }))
+        || matches!(cause.downcast_ref::<EvalError>(), Some(EvalError::UnknownMetric { .. } | EvalError::Csv { .. }))
+        || matches!(
+            cause.downcast_ref::<DataError>(),
+            Some(DataError::Parse { .. } | DataError::Schema { .. } | DataError::Config { .. } | DataError::EmptySplit { .. })
+        )
+        || matches!(cause.downcast_ref::<attnlab_track::TrackError>(), Some(
+                attnlab_track::TrackError::UnknownExperiment { .. }
+                    | attnlab_track::TrackError::NoRunMatches { .. }
+                    | attnlab_track::TrackError::AmbiguousRunId { .. }
+                    | attnlab_track::TrackError::RunIdTooShort { .. }
+                    | attnlab_track::TrackError::UnknownRun { .. }
+                    | attnlab_track::TrackError::RunInUse { .. }
+                    | attnlab_track::TrackError::Damaged { .. }
+            ))
 }
 
 /// Opens a store that must already exist, to change it (`runs rm`, `sync`).

@@ -1,24 +1,14 @@
 //! The `attnlab` command line: a thin layer that parses arguments, calls the
 //! library crates and maps errors to exit codes (0 ok, 2 bad input, 1 other).
 
-mod attention_sample;
 mod cli;
 mod commands;
-mod ctr_log;
+mod executor;
 mod exit;
 mod interrupt;
-mod market_scoring;
-mod market_sessions;
 mod output_file;
-mod prepare;
-mod private_runs;
-mod pseudonym;
-mod slurm;
+mod replay;
 mod table;
-mod targets;
-mod task_runs;
-mod train_config;
-mod trial_board;
 
 use std::process::ExitCode;
 
@@ -32,5 +22,12 @@ fn main() -> ExitCode {
             eprintln!("error: {}", exit::describe(&err));
             ExitCode::from(exit::code_for(&err))
         }
+    }
+}
+
+/// What preparing the data said (rows skipped, cache entries rebuilt).
+fn print_notes(prepared: &attnlab_experiment::Prepared) {
+    for note in &prepared.notes {
+        eprintln!("{note}");
     }
 }

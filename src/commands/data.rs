@@ -7,7 +7,7 @@ use attnlab_data::{simulate, write_attention_log, PinnedDataset};
 use attnlab_spec::load_spec;
 
 use crate::exit::BadInput;
-use crate::prepare::{simulator_config, Dataset};
+use attnlab_experiment::{prepare, simulator_config, Dataset};
 
 pub fn fetch(name: &str, dest: Option<PathBuf>, python: &Path) -> anyhow::Result<()> {
     let Some(dataset) = PinnedDataset::named(name) else {
@@ -45,7 +45,8 @@ pub fn simulate_log(spec_path: &Path, overrides: &[String], output: &Path) -> an
 /// split sizes of the data a spec prepares.
 pub fn stats(spec_path: &Path, overrides: &[String], cache_root: &Path) -> anyhow::Result<()> {
     let loaded = load_spec(spec_path, overrides)?;
-    let prepared = crate::prepare::prepare(&loaded, cache_root)?;
+    let prepared = prepare(&loaded, cache_root)?;
+    crate::print_notes(&prepared);
     println!("{} (data fingerprint {})", loaded.spec.name, prepared.data_fingerprint);
     match &prepared.data {
         Dataset::Impressions { splits, .. } => print!("{}", attnlab_data::stats(splits)),

@@ -2,7 +2,7 @@ use std::path::Path;
 
 use tch::Cuda;
 
-use super::{LIBTORCH_VERSION, VERSION};
+use attnlab_experiment::{LIBTORCH_VERSION, VERSION};
 
 pub fn doctor(store: &Path) -> anyhow::Result<()> {
     let cuda = Cuda::is_available();

@@ -16,7 +16,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::AbTest { spec, overrides, store } => ab_test::ab_test(&spec, &overrides, &store.path()),
         Command::Run { spec, overrides, force, trial, jobs, executor, store } => {
-            let executor = run::Executor::from_args(executor)?;
+            let executor = crate::executor::Executor::from_args(executor)?;
             run::run(&spec, &overrides, &run::RunOptions { trial, force, jobs: jobs.max(1), executor }, &store.path())
         }
         Command::Report { experiments, force, output, baseline, format, store } => report::report(
@@ -66,12 +66,3 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Ope(args) => ope::ope(&args),
     }
 }
-
-/// The attnlab version that produced a run (part of its identity).
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// The libtorch version this binary links (read at build time).
-pub const LIBTORCH_VERSION: &str = match option_env!("ATTNLAB_LIBTORCH_VERSION") {
-    Some(v) => v,
-    None => "unknown",
-};

@@ -13,11 +13,13 @@ use attnlab_report::{
     TargetVerdict, ATTENTION_ARTIFACT,
 };
 use attnlab_track::{RunRecord, RunStatus, Store};
-use attnlab_train::TaskMetric;
+use attnlab_eval::TaskMetric;
 
 use crate::exit::BadInput;
 use crate::output_file::write_atomically;
-use crate::targets::target_rows;
+use attnlab_experiment::ab_test::split_ab_tests;
+use attnlab_experiment::targets::target_rows;
+use attnlab_experiment::SWEEP_MODEL;
 use protocol::{differences, Protocol};
 
 /// Runs compared with the baseline at most: each comparison reads two
@@ -54,7 +56,7 @@ pub fn report(experiments: &[String], options: ReportOptions<'_>, store_path: &P
     let mut by_experiment = Vec::new();
     for name in &names {
         // a sweep's parent run only groups its trials: it has no results of its own
-        let runs = store.runs(name)?.into_iter().filter(|r| r.model != super::run::SWEEP_MODEL).collect::<Vec<_>>();
+        let runs = store.runs(name)?.into_iter().filter(|r| r.model != SWEEP_MODEL).collect::<Vec<_>>();
         by_experiment.push((name.clone(), runs));
     }
     let mut warnings = Vec::new();
@@ -77,7 +79,7 @@ pub fn report(experiments: &[String], options: ReportOptions<'_>, store_path: &P
     let many = names.len() > 1;
     let mut notes = notes(&runs);
     // an A/B test is a section of its own, not a row of the results
-    let (ab_test, runs) = super::ab_test::split_ab_tests(&store, runs, &mut notes)?;
+    let (ab_test, runs) = split_ab_tests(&store, runs, &mut notes)?;
     let input = ReportInput {
         experiment: names.join(" vs "),
         description: if many { None } else { description(&runs) },

@@ -3,7 +3,7 @@ use std::path::Path;
 use attnlab_spec::{expand_sweep, load_spec, render_explain, validate_all, DataSource};
 
 use crate::exit::BadInput;
-use crate::prepare::{check, simulator_config};
+use attnlab_experiment::{check, simulator_config};
 
 /// Reports every problem it can find, then the shape of the experiment.
 pub fn validate(spec: &Path, overrides: &[String]) -> anyhow::Result<()> {

@@ -535,7 +535,9 @@ impl Interactions {
     /// Checks the internal invariants (equal column lengths, ids in range,
     /// feature tables sized to the vocabularies). Loaders and preprocessing
     /// keep them; this is for callers that build tables by hand.
-    pub fn check(&self) -> std::result::Result<(), String> {
+    /// A broken invariant is [`crate::DataError::Invalid`] (`invalid interaction table: ...`).
+    pub fn check(&self) -> crate::Result<()> {
+        let invalid = |message: String| Err(crate::DataError::Invalid { what: "interaction table", message });
         let n = self.len();
         let lens = [
             ("item", Some(self.item.len())),
@@ -547,12 +549,12 @@ impl Interactions {
             if let Some(len) = len
                 && len != n
             {
-                return Err(format!("column `{name}` has {len} rows, `user` has {n}"));
+                return invalid(format!("column `{name}` has {len} rows, `user` has {n}"));
             }
         }
         for c in &self.extra {
             if c.len() != n {
-                return Err(format!(
+                return invalid(format!(
                     "column `{}` has {} rows, `user` has {n}",
                     c.name,
                     c.len()
@@ -560,14 +562,14 @@ impl Interactions {
             }
         }
         if let Some(&u) = self.user.iter().find(|&&u| u as usize >= self.num_users()) {
-            return Err(format!("user id {u} out of range 0..{}", self.num_users()));
+            return invalid(format!("user id {u} out of range 0..{}", self.num_users()));
         }
         if let Some(&i) = self
             .item
             .iter()
             .find(|&&i| i == crate::PAD || i as usize >= self.num_items())
         {
-            return Err(format!("item id {i} out of range 1..{}", self.num_items()));
+            return invalid(format!("item id {i} out of range 1..{}", self.num_items()));
         }
         for (what, table, rows) in [
             ("user", &self.user_features, self.num_users()),
@@ -576,7 +578,7 @@ impl Interactions {
             if let Some(t) = table {
                 for c in &t.columns {
                     if c.len() != rows {
-                        return Err(format!(
+                        return invalid(format!(
                             "{what} feature `{}` has {} rows, expected {rows}",
                             c.name,
                             c.len()

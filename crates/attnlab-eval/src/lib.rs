@@ -8,7 +8,8 @@
 //!   with an irrelevant one ranks below it). [`RankingEvaluator`] takes user
 //!   chunks and returns means and per-user values.
 //! - Multi-task ([`multitask`]): CTR, CVR (clicked impressions only) and
-//!   CTCVR AUC.
+//!   CTCVR AUC; [`TaskMetric`] names any of them (`auc`, `ndcg@10`,
+//!   `cvr_auc`), for validation, early stopping and reports.
 //! - [`PerUser`] values and their `user,metric,value` CSV, and
 //!   [`evaluate_csv`] for a predictions file.
 //! - Exposure and fairness ([`exposure`]): position-discounted item
@@ -33,6 +34,7 @@ mod peruser;
 pub mod pointwise;
 pub mod ranking;
 pub mod significance;
+mod task_metric;
 pub mod targets;
 
 pub use csvfile::{evaluate_csv, evaluate_csv_with, CsvOptions};
@@ -44,6 +46,7 @@ pub use pointwise::{auc, calibration, gauc, log_loss, mae, per_user_auc, rmse, B
 pub use ranking::{labeled_ranking, RankingEvaluator, RankingOptions, RankingReport};
 pub use significance::{bootstrap_ci, compare, holm, pair_by_user, paired_t, stars, wilcoxon, Comparison, TTest, Wilcoxon, WilcoxonMethod};
 pub use targets::{verdict, Status, Target, Verdict};
+pub use task_metric::TaskMetric;
 pub mod privacy;
 pub use privacy::{epsilon, noise_for_epsilon, rdp};
 

@@ -44,7 +44,7 @@ impl Default for AutoIntParams {
 }
 
 impl ModelParams for AutoIntParams {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), crate::registry::ParamsOutOfRange> {
         Checks::default()
             .size("embed_dim", self.embed_dim)
             .size("layers", self.layers)

@@ -52,7 +52,7 @@ impl Bert4RecParams {
 }
 
 impl ModelParams for Bert4RecParams {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), crate::registry::ParamsOutOfRange> {
         self.config(1)
             .checks()
             .require(self.mask_prob > 0.0 && self.mask_prob <= 1.0, || format!("`mask_prob` must be in (0, 1], got {}", self.mask_prob))

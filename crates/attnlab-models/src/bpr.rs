@@ -27,7 +27,7 @@ impl Default for BprParams {
 }
 
 impl ModelParams for BprParams {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), crate::registry::ParamsOutOfRange> {
         Checks::default().size("embed_dim", self.embed_dim).finish()
     }
 }

@@ -38,7 +38,7 @@ impl Default for CaserParams {
 }
 
 impl ModelParams for CaserParams {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), crate::registry::ParamsOutOfRange> {
         Checks::default()
             .size("embed_dim", self.embed_dim)
             .size("window", self.window)

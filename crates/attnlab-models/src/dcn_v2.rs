@@ -47,7 +47,7 @@ impl Default for DcnV2Params {
 }
 
 impl ModelParams for DcnV2Params {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), crate::registry::ParamsOutOfRange> {
         Checks::default()
             .size("embed_dim", self.embed_dim)
             .size("cross_layers", self.cross_layers)

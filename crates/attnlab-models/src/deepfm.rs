@@ -31,7 +31,7 @@ impl Default for DeepFmParams {
 }
 
 impl ModelParams for DeepFmParams {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), crate::registry::ParamsOutOfRange> {
         Checks::default().size("embed_dim", self.embed_dim).sizes("mlp_hidden", &self.mlp_hidden).dropout(self.dropout).finish()
     }
 }

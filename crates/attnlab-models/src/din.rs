@@ -36,7 +36,7 @@ impl Default for DinParams {
 }
 
 impl ModelParams for DinParams {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), crate::registry::ParamsOutOfRange> {
         Checks::default()
             .size("embed_dim", self.embed_dim)
             .sizes("attention_hidden", &self.attention_hidden)

@@ -33,7 +33,7 @@ impl Default for EsmmParams {
 }
 
 impl ModelParams for EsmmParams {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), crate::registry::ParamsOutOfRange> {
         Checks::default().size("embed_dim", self.embed_dim).sizes("tower_hidden", &self.tower_hidden).dropout(self.dropout).finish()
     }
 }

@@ -30,7 +30,7 @@ impl Default for FmParams {
 }
 
 impl ModelParams for FmParams {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), crate::registry::ParamsOutOfRange> {
         Checks::default().size("embed_dim", self.embed_dim).finish()
     }
 }

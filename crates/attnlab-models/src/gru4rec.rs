@@ -40,7 +40,7 @@ impl Default for Gru4RecParams {
 }
 
 impl ModelParams for Gru4RecParams {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), crate::registry::ParamsOutOfRange> {
         Checks::default()
             .size("embed_dim", self.embed_dim)
             .size("hidden", self.hidden)

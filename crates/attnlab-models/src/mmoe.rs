@@ -35,7 +35,7 @@ impl Default for MmoeParams {
 }
 
 impl ModelParams for MmoeParams {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), crate::registry::ParamsOutOfRange> {
         Checks::default()
             .size("embed_dim", self.embed_dim)
             .size("experts", self.experts)

@@ -52,7 +52,7 @@ impl Default for PleParams {
 }
 
 impl ModelParams for PleParams {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), crate::registry::ParamsOutOfRange> {
         Checks::default()
             .size("embed_dim", self.embed_dim)
             .size("levels", self.levels)

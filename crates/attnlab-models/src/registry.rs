@@ -146,10 +146,16 @@ impl ModelInfo {
 /// Typed, validated params of one model.
 pub(crate) trait ModelParams: DeserializeOwned + Serialize + Default {
     /// Range checks serde cannot express; the message names the key.
-    fn validate(&self) -> std::result::Result<(), String> {
+    fn validate(&self) -> std::result::Result<(), ParamsOutOfRange> {
         Ok(())
     }
 }
+
+/// A params value out of range, the message naming the key; the registry
+/// reports it as [`ModelError::Params`] of the model.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct ParamsOutOfRange(String);
 
 /// Range checks shared by the params types; the first failure wins.
 #[derive(Default)]
@@ -184,15 +190,15 @@ impl Checks {
         if ok { self } else { self.fail(message()) }
     }
 
-    pub fn finish(self) -> std::result::Result<(), String> {
-        self.0.map_or(Ok(()), Err)
+    pub fn finish(self) -> std::result::Result<(), ParamsOutOfRange> {
+        self.0.map_or(Ok(()), |message| Err(ParamsOutOfRange(message)))
     }
 }
 
 fn checked<P: ModelParams>(model: &str, params: &Map<String, Value>) -> Result<P> {
     let parsed: P = serde_json::from_value(Value::Object(params.clone()))
         .map_err(|e| ModelError::Params { model: model.to_string(), message: e.to_string() })?;
-    parsed.validate().map_err(|message| ModelError::Params { model: model.to_string(), message })?;
+    parsed.validate().map_err(|e| ModelError::Params { model: model.to_string(), message: e.0 })?;
     Ok(parsed)
 }
 

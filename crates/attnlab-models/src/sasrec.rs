@@ -44,7 +44,7 @@ impl SasRecParams {
 }
 
 impl ModelParams for SasRecParams {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), crate::registry::ParamsOutOfRange> {
         self.config(1).checks().finish()
     }
 }

@@ -33,7 +33,7 @@ impl Default for SharedBottomParams {
 }
 
 impl ModelParams for SharedBottomParams {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), crate::registry::ParamsOutOfRange> {
         Checks::default()
             .size("embed_dim", self.embed_dim)
             .layers("bottom_hidden", &self.bottom_hidden)

@@ -22,6 +22,9 @@ pub enum SpecError {
     /// A cross-field check that failed, at the place its key was written.
     #[error("{place}: {field}: {message}")]
     Placed { place: Place, field: String, message: String },
+    /// A model's `train:` map that cannot lie over the spec's.
+    #[error("models `{model}` train: {message}")]
+    ModelTrain { model: String, message: String },
     /// A sweep that cannot expand, or a swept key or value the spec rejects.
     #[error("sweep `{key}`: {message}")]
     Sweep { key: String, message: String },

@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::{ModelSpec, Spec, TrainSpec};
+use crate::{ModelSpec, Spec, SpecError, TrainSpec};
 
 /// The `train` keys a model may set for itself.
 pub const PER_MODEL_KEYS: &[&str] =
@@ -18,17 +18,19 @@ pub const PER_MODEL_KEYS: &[&str] =
 impl Spec {
     /// The training settings of `model`'s runs: the spec's, with the
     /// model's own `train:` keys laid over them (nested maps such as
-    /// `optimizer` key by key). Errors name the offending key.
-    pub fn train_for(&self, model: &ModelSpec) -> Result<TrainSpec, String> {
+    /// `optimizer` key by key). Errors ([`SpecError::ModelTrain`]) name the
+    /// model and the offending key.
+    pub fn train_for(&self, model: &ModelSpec) -> Result<TrainSpec, SpecError> {
+        let invalid = |message: String| SpecError::ModelTrain { model: model.name.clone(), message };
         if model.train.is_empty() {
             return Ok(self.train.clone());
         }
         if let Some(key) = model.train.keys().find(|k| !PER_MODEL_KEYS.contains(&k.as_str())) {
-            return Err(format!("`{key}` is set for the whole spec only (a model may set {})", PER_MODEL_KEYS.join(", ")));
+            return Err(invalid(format!("`{key}` is set for the whole spec only (a model may set {})", PER_MODEL_KEYS.join(", "))));
         }
-        let mut merged = serde_json::to_value(&self.train).map_err(|e| e.to_string())?;
+        let mut merged = serde_json::to_value(&self.train).map_err(|e| invalid(e.to_string()))?;
         lay_over(&mut merged, &model.train);
-        serde_json::from_value(merged).map_err(|e| e.to_string())
+        serde_json::from_value(merged).map_err(|e| invalid(e.to_string()))
     }
 }
 

@@ -131,7 +131,8 @@ pub(crate) fn rules(spec: &Spec, path: &Path) -> Vec<SpecError> {
                     }
                 }
             }
-            Err(message) => errors.push(invalid(&format!("models[{i}].train"), message)),
+            Err(SpecError::ModelTrain { message, .. }) => errors.push(invalid(&format!("models[{i}].train"), message)),
+            Err(other) => errors.push(invalid(&format!("models[{i}].train"), other.to_string())),
         }
     }
     if spec.train.threads == Some(0) {

@@ -20,7 +20,7 @@ use tch::Device;
 struct SecondsPerExample(Vec<f64>);
 
 impl EpochObserver for SecondsPerExample {
-    fn on_epoch(&mut self, r: &EpochReport) -> Result<(), String> {
+    fn on_epoch(&mut self, r: &EpochReport) -> Result<(), attnlab_train::ObserverError> {
         self.0.push(1.0 / r.samples_per_s.max(1e-12));
         Ok(())
     }

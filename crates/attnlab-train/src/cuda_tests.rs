@@ -11,7 +11,7 @@ use crate::{train, Amp, EpochObserver, EpochReport, TrainConfig};
 struct Quiet;
 
 impl EpochObserver for Quiet {
-    fn on_epoch(&mut self, _: &EpochReport) -> Result<(), String> {
+    fn on_epoch(&mut self, _: &EpochReport) -> Result<(), crate::ObserverError> {
         Ok(())
     }
 }

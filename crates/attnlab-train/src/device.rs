@@ -1,7 +1,16 @@
-use attnlab_spec::DeviceChoice;
 use tch::{Cuda, Device};
 
 use crate::{Result, TrainError};
+
+/// A requested device (the spec's `train.device`, parsed by the caller:
+/// train knows no spec).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// CUDA device 0 when there is one, else the CPU.
+    Auto,
+    Cpu,
+    Cuda(usize),
+}
 
 /// What `train.device` resolved to, for provenance.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use crate::federated::{partition_users, Partition};
 use crate::optim::{build_optimizer, OptimizerConfig};
 use crate::tests::{torch_lock, Recorder};
 use crate::trainer::CtrTask;
-use crate::{train, train_federated, DpConfig, FederatedConfig, FederatedDp, TrainConfig};
+use crate::{train, train_federated, Decay, DpConfig, FederatedConfig, FederatedDp, TrainConfig};
 
 fn data() -> (Splits, attnlab_data::Cardinalities) {
     let config = SimulatorConfig {
@@ -186,7 +186,7 @@ fn private_multitask_training_reports_epsilon() {
     let model = attnlab_models::build_multitask("ESMM", &vs.root(), &sizes, &Default::default()).unwrap();
     let cfg = TrainConfig { privacy: Some(DpConfig { microbatch: 4, ..dp(1.0) }), ..config(2) };
     let recorder = Recorder::default();
-    let options = crate::MultiTaskOptions { valid_metric: crate::TaskMetric::CtrAuc, ..Default::default() };
+    let options = crate::MultiTaskOptions { valid_metric: attnlab_eval::TaskMetric::CtrAuc, ..Default::default() };
     crate::train_multitask(model.as_ref(), &vs, &splits.train, &splits.valid, &cfg, &options, &mut &recorder).unwrap();
     let history = recorder.0.borrow();
     assert_eq!(history.len(), 2);
@@ -263,6 +263,39 @@ fn fedavg_gets_close_to_centralised_training() {
         let want = privacy::epsilon(0.5, 1.0, r as u64 + 1, 1e-5).unwrap().0;
         assert_eq!(report.epsilon, Some(want));
     }
+}
+
+#[test]
+fn fedavg_follows_the_runs_learning_rate_schedule_one_step_per_round() {
+    let _lock = torch_lock();
+    let (splits, sizes) = data();
+    let clients = partition_users(&splits.train, 10, Partition::Random, 1);
+    let fed = FederatedConfig { rounds: 4, clients_per_round: 5, local_epochs: 1, dp: None };
+    let rounds = |cfg: &TrainConfig| {
+        let vs = VarStore::new(Device::Cpu);
+        let model = lr_model(&sizes, &vs);
+        let recorder = Recorder::default();
+        train_federated(model.as_ref(), &vs, &splits.train, &splits.valid, &clients, cfg, &fed, &mut &recorder).unwrap();
+        recorder.0.into_inner()
+    };
+    // warmup over the first two rounds, then linear decay toward 0.01
+    let warm = TrainConfig { batch_size: 32, warmup_steps: 2, decay: Decay::Linear { final_lr: 0.01 }, ..config(1) };
+    let lrs: Vec<f64> = rounds(&warm).iter().map(|r| r.lr).collect();
+    let want: Vec<f64> = (0..4).map(|step| warm.schedule().lr_at(step, 4)).collect();
+    assert_eq!(lrs, want, "each round reports the schedule's rate at step = round - 1");
+    let expected = [0.025, 0.05, 0.05, 0.03];
+    assert!(lrs.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-12), "{lrs:?}");
+
+    // a schedule that stops learning after the first round leaves the
+    // weights (so every validation figure) unchanged from round 2 on; at a
+    // constant rate they keep moving
+    let valid = |reports: &[crate::EpochReport]| reports.iter().map(|r| r.valid[0].1).collect::<Vec<f64>>();
+    let stop = TrainConfig { batch_size: 32, decay: Decay::Step { every_steps: 1, gamma: 1e-30 }, ..config(1) };
+    let stopped = valid(&rounds(&stop));
+    assert!(stopped[1..].iter().all(|&v| v == stopped[1]), "valid AUC per round with lr ~0 after round 1: {stopped:?}");
+    let constant = valid(&rounds(&TrainConfig { batch_size: 32, ..config(1) }));
+    assert_eq!(constant[0], stopped[0], "round 1 runs at the full rate either way");
+    assert!(constant[1..].iter().any(|&v| v != constant[1]), "valid AUC per round at a constant rate: {constant:?}");
 }
 
 #[test]

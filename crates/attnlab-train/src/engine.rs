@@ -20,7 +20,7 @@ use crate::amp::{Amp, LossScaler};
 use crate::batches::BatchOrder;
 use crate::checkpoint::{self, CheckpointMeta, EpochRecord, FORMAT_VERSION};
 use crate::finetune;
-use crate::metric::TaskMetric;
+use attnlab_eval::TaskMetric;
 use crate::optim::{build_optimizer, clip_grad_norm, Optimizer};
 use crate::prefetch::prefetch;
 use crate::progress::Progress;
@@ -100,7 +100,7 @@ pub fn fit<T: TrainTask + ?Sized>(
     let started = Instant::now();
     config.amp.check(config.device)?;
     let schedule = config.schedule();
-    schedule.check().map_err(TrainError::Config)?;
+    schedule.check()?;
     let examples = task.source().len();
     if config.batch_size == 0 || examples == 0 {
         return Err(TrainError::Config("batch_size and the training examples must not be empty".into()));

@@ -11,7 +11,7 @@ pub enum TrainError {
     #[error("validation metric `{metric}` is undefined on the valid split (one class only?)")]
     UndefinedMetric { metric: String },
     #[error("stopped by the observer: {0}")]
-    Observer(String),
+    Observer(crate::ObserverError),
     /// A training option that cannot work as given (names the option).
     #[error("invalid training configuration: {0}")]
     Config(String),

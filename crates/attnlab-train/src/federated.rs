@@ -10,7 +10,9 @@
 //! 2. **Local training.** Each sampled client starts from the global
 //!    weights and makes `local_epochs` passes over its own rows in shuffled
 //!    mini-batches: the task's own batches and loss ([`TrainTask`]), a fresh
-//!    optimiser of the run's kind at the run's learning rate.
+//!    optimiser of the run's kind at the round's learning rate: the run's
+//!    [`Schedule`] (`TrainConfig::schedule`, the one the plain loop uses)
+//!    with one step per round, so warmup and decay count rounds.
 //! 3. **Aggregation.** Without `dp`: the new global weights are the clients'
 //!    weights averaged with their example counts as weights. With `dp`:
 //!    each client's update (local minus global) is clipped to L2 norm
@@ -35,6 +37,7 @@ use tch::{Kind, Tensor};
 use crate::engine::{batch_seed, BatchSource as _, TrainTask};
 use crate::multitask::{MultiTask, MultiTaskOptions};
 use crate::optim::build_optimizer;
+use crate::schedule::Schedule;
 use crate::snapshot::named_variables;
 use crate::trainer::{epoch_seed, CtrTask, EpochObserver, EpochReport, TrainConfig, TrainOutcome};
 use crate::{Result, TrainError};
@@ -174,6 +177,8 @@ pub fn federated_fit<T: TrainTask + ?Sized>(
             fed.clients_per_round
         )));
     }
+    let schedule: Schedule = config.schedule();
+    schedule.check()?;
     let params: Vec<Tensor> =
         named_variables(vs).into_iter().map(|(_, t)| t).filter(Tensor::requires_grad).collect();
     let valid_metric = task.valid_metric();
@@ -181,6 +186,7 @@ pub fn federated_fit<T: TrainTask + ?Sized>(
     let mut global_steps = 0;
     for round in 1..=fed.rounds {
         let round_start = Instant::now();
+        let lr = schedule.lr_at(round - 1, fed.rounds);
         let seed = epoch_seed(config.seed, round);
         tch::manual_seed(seed as i64);
         let mut rng = Rng::new(seed);
@@ -190,7 +196,7 @@ pub fn federated_fit<T: TrainTask + ?Sized>(
         let (mut weight, mut loss_sum, mut seen) = (0.0, 0.0, 0usize);
         for &c in &sampled {
             assign(&params, &global);
-            let (loss, steps) = local_training(task, &params, &clients[c], config, fed.local_epochs, rng.next_u64())?;
+            let (loss, steps) = local_training(task, &params, &clients[c], config, (fed.local_epochs, lr), rng.next_u64())?;
             global_steps += steps;
             loss_sum += loss;
             seen += clients[c].len() * fed.local_epochs;
@@ -237,7 +243,7 @@ pub fn federated_fit<T: TrainTask + ?Sized>(
             seconds,
             samples_per_s: seen as f64 / seconds.max(1e-9),
             improved,
-            lr: config.lr,
+            lr,
             epsilon: fed.dp.as_ref().map(|dp| federated_epsilon(dp, fed.clients_per_round, clients.len(), round)).transpose()?,
         };
         eprintln!("{}", round_line(&config.label, &report, sampled.len()));
@@ -274,14 +280,15 @@ fn sample_clients(k: usize, fed: &FederatedConfig, rng: &mut Rng) -> Vec<usize> 
     all
 }
 
-/// `local_epochs` shuffled passes of mini-batch training over `rows`;
-/// returns the summed loss over every example seen and the steps taken.
+/// `local_epochs` shuffled passes of mini-batch training over `rows` at
+/// learning rate `lr`; returns the summed loss over every example seen and
+/// the steps taken.
 fn local_training<T: TrainTask + ?Sized>(
     task: &T,
     params: &[Tensor],
     rows: &[usize],
     config: &TrainConfig,
-    local_epochs: usize,
+    (local_epochs, lr): (usize, f64),
     seed: u64,
 ) -> Result<(f64, usize)> {
     let named: Vec<(String, Tensor)> = params.iter().enumerate().map(|(i, t)| (format!("{i:06}"), t.shallow_clone())).collect();
@@ -300,7 +307,7 @@ fn local_training<T: TrainTask + ?Sized>(
             }
             optimizer.zero_grad();
             loss.backward();
-            optimizer.step(config.lr);
+            optimizer.step(lr);
             loss_sum += value * batch_rows.len() as f64;
         }
         steps += order.len().div_ceil(config.batch_size.max(1));

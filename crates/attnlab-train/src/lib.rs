@@ -23,7 +23,7 @@
 //! - CTR ([`train`], [`predict`]): a `CtrModel` on impressions, BCE;
 //! - click + conversion ([`train_multitask`], [`predict_multitask`]): a
 //!   `MultiTaskModel` with the loss of its objective, validated by CTR, CVR
-//!   and CTCVR AUC ([`TaskMetric`]);
+//!   and CTCVR AUC (`attnlab_eval::TaskMetric`);
 //! - next item ([`train_next_item`], [`evaluate_next_item`]): a
 //!   `NextItemModel` on a protocol's prepared data, ranking metrics.
 
@@ -37,7 +37,6 @@ mod error;
 pub mod federated;
 pub mod finetune;
 pub mod loss;
-mod metric;
 mod multitask;
 mod next_item;
 pub mod optim;
@@ -49,18 +48,17 @@ mod trainer;
 
 pub use amp::Amp;
 pub use batches::{batch_of, BatchOrder, RawBatch};
-pub use device::{resolve_device, DeviceInfo};
+pub use device::{resolve_device, DeviceChoice, DeviceInfo};
 pub use dp_sgd::DpConfig;
 pub use federated::{partition_users, train_federated, train_federated_multitask, FederatedConfig, FederatedDp, Partition};
 pub use engine::{batch_seed, fit, BatchSource, TrainTask};
 pub use error::{Result, TrainError};
 pub use optim::{Optimizer, OptimizerConfig, OptimizerKind};
-pub use metric::TaskMetric;
 pub use multitask::{multitask_metrics, predict_multitask, train_multitask, MultiTaskOptions};
 pub use next_item::{evaluate_next_item, train_next_item, NextItemExamples, SeqRaw, SequenceExamples, EVAL_CHUNK};
 pub use prefetch::{for_each_batch, prefetch};
 pub use schedule::{Decay, Schedule};
-pub use trainer::{epoch_seed, predict, train, EpochObserver, EpochReport, TrainConfig, TrainOutcome};
+pub use trainer::{epoch_seed, predict, train, EpochObserver, EpochReport, ObserverError, TrainConfig, TrainOutcome};
 
 #[cfg(test)]
 mod tests;

@@ -12,7 +12,7 @@ use tch::{Device, Kind, Tensor};
 use crate::amp::{autocast, Amp};
 use crate::batches::{BatchOrder, RawBatch};
 use crate::engine::{fit, TrainTask};
-use crate::metric::TaskMetric;
+use attnlab_eval::TaskMetric;
 use crate::trainer::{EpochObserver, TrainConfig, TrainOutcome};
 use crate::{Result, TrainError};
 

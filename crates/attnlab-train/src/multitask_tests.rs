@@ -6,8 +6,9 @@ use tch::nn::VarStore;
 use tch::Device;
 
 use crate::tests::{torch_lock, Recorder};
+use attnlab_eval::TaskMetric;
 use crate::{
-    multitask_metrics, predict_multitask, train_multitask, MultiTaskOptions, TaskMetric, TrainConfig,
+    multitask_metrics, predict_multitask, train_multitask, MultiTaskOptions, TrainConfig,
 };
 
 #[test]

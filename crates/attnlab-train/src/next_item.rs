@@ -57,7 +57,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::amp::{autocast, Amp};
 use crate::engine::{fit, BatchSource, TrainTask};
-use crate::metric::TaskMetric;
+use attnlab_eval::TaskMetric;
 use crate::trainer::{EpochObserver, TrainConfig, TrainOutcome};
 use crate::{Result, TrainError};
 

@@ -362,7 +362,7 @@ const CHILD_DIR: &str = "ATTNLAB_NEXT_ITEM_TEST_CHILD_DIR";
 struct AbortAt(usize);
 
 impl EpochObserver for AbortAt {
-    fn on_epoch(&mut self, r: &EpochReport) -> Result<(), String> {
+    fn on_epoch(&mut self, r: &EpochReport) -> Result<(), crate::ObserverError> {
         if r.epoch == self.0 {
             std::process::abort();
         }

@@ -2,6 +2,8 @@
 //! then constant, linear, cosine or step decay. A pure function of the step,
 //! so a resumed run needs only its global step.
 
+use crate::TrainError;
+
 /// What follows the warmup.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Decay {
@@ -49,17 +51,19 @@ impl Schedule {
         }
     }
 
-    pub fn check(&self) -> Result<(), String> {
+    /// A schedule that cannot run is [`TrainError::Config`], naming the setting.
+    pub fn check(&self) -> crate::Result<()> {
         let ok = |x: f64| x.is_finite() && x >= 0.0;
+        let invalid = |message: String| Err(TrainError::Config(message));
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return Err(format!("lr must be > 0, got {}", self.lr));
+            return invalid(format!("lr must be > 0, got {}", self.lr));
         }
         match self.decay {
             Decay::Linear { final_lr } | Decay::Cosine { final_lr } if !ok(final_lr) => {
-                Err(format!("schedule final_lr must be >= 0, got {final_lr}"))
+                invalid(format!("schedule final_lr must be >= 0, got {final_lr}"))
             }
-            Decay::Step { every_steps: 0, .. } => Err("step decay needs every_steps >= 1".into()),
-            Decay::Step { gamma, .. } if !(ok(gamma) && gamma > 0.0) => Err(format!("step decay gamma must be > 0, got {gamma}")),
+            Decay::Step { every_steps: 0, .. } => invalid("step decay needs every_steps >= 1".into()),
+            Decay::Step { gamma, .. } if !(ok(gamma) && gamma > 0.0) => invalid(format!("step decay gamma must be > 0, got {gamma}")),
             _ => Ok(()),
         }
     }

@@ -57,7 +57,7 @@ fn config(epochs: usize, lr: f64) -> TrainConfig {
 pub(crate) struct Recorder(pub(crate) RefCell<Vec<EpochReport>>);
 
 impl EpochObserver for &Recorder {
-    fn on_epoch(&mut self, r: &EpochReport) -> Result<(), String> {
+    fn on_epoch(&mut self, r: &EpochReport) -> Result<(), crate::ObserverError> {
         self.0.borrow_mut().push(r.clone());
         Ok(())
     }
@@ -180,7 +180,7 @@ const CHILD_ABORT_AT: &str = "ATTNLAB_TRAIN_TEST_CHILD_ABORT_AT";
 struct AbortAt(usize);
 
 impl EpochObserver for AbortAt {
-    fn on_epoch(&mut self, r: &EpochReport) -> Result<(), String> {
+    fn on_epoch(&mut self, r: &EpochReport) -> Result<(), crate::ObserverError> {
         if r.epoch == self.0 {
             std::process::abort();
         }

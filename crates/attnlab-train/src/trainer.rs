@@ -11,7 +11,7 @@ use crate::batches::{BatchOrder, RawBatch};
 use crate::dp_sgd::DpConfig;
 use crate::engine::{fit, BatchSource, TrainTask};
 use crate::loss::bce_with_logits;
-use crate::metric::TaskMetric;
+use attnlab_eval::TaskMetric;
 use crate::optim::OptimizerConfig;
 use crate::schedule::{Decay, Schedule};
 use crate::Result;
@@ -114,10 +114,14 @@ pub struct EpochReport {
     pub epsilon: Option<f64>,
 }
 
+/// Why an [`EpochObserver`] stopped training: the observer's own error
+/// (train knows none of its callers' error types).
+pub type ObserverError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Receives every epoch's figures (e.g. to log them to the run store).
-/// An error stops training.
+/// An error stops training ([`crate::TrainError::Observer`]).
 pub trait EpochObserver {
-    fn on_epoch(&mut self, report: &EpochReport) -> std::result::Result<(), String>;
+    fn on_epoch(&mut self, report: &EpochReport) -> std::result::Result<(), ObserverError>;
 }
 
 #[derive(Debug, Clone)]

@@ -375,12 +375,7 @@ impl MlflowClient {
             let v = self.call(Method::Get, EP, &q, None, Idempotent::Yes)?;
             if let Some(ms) = v.get("metrics").and_then(Value::as_array) {
                 for m in ms {
-                    out.push(
-                        wire::parse_metric(m).map_err(|message| MlflowError::Decode {
-                            endpoint: EP,
-                            message,
-                        })?,
-                    );
+                    out.push(wire::parse_metric(EP, m)?);
                 }
             }
             token = next_token(&v);

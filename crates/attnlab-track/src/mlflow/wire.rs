@@ -5,6 +5,7 @@ use std::ops::Range;
 use serde_json::{Value, json};
 
 use super::client::RemoteMetric;
+use super::MlflowError;
 
 /// `runs/log-batch` limits of the MLflow server (`mlflow/utils/validation.py`).
 pub const MAX_METRICS_PER_BATCH: usize = 1000;
@@ -55,8 +56,9 @@ pub fn metric_json(m: &RemoteMetric) -> Value {
     json!({ "key": m.key, "value": encode_value(m.value), "timestamp": m.timestamp_ms, "step": m.step })
 }
 
-pub fn parse_metric(v: &Value) -> Result<RemoteMetric, String> {
-    let bad = || format!("malformed metric {v}");
+/// A metric of `endpoint`'s answer; a malformed one is [`MlflowError::Decode`].
+pub fn parse_metric(endpoint: &'static str, v: &Value) -> Result<RemoteMetric, MlflowError> {
+    let bad = || MlflowError::Decode { endpoint, message: format!("malformed metric {v}") };
     Ok(RemoteMetric {
         key: v
             .get("key")

@@ -2,8 +2,8 @@
 //! replay's input ([`attnlab_eval::market`]): sessions with the truth, and
 //! an arm's per-session predictions from its per-candidate scores.
 //!
-//! Uses only attnlab-data and attnlab-eval (the market benchmark of
-//! attnlab-eval compiles this file too).
+//! Uses only attnlab-data and attnlab-eval; `benches/market.rs` measures
+//! it with the replay.
 
 use attnlab_data::{Bidding, MarketSessions};
 use attnlab_eval::market::{AdCandidate, ArmPredictions, BidKind, Budgets, OrganicCandidate, Session};

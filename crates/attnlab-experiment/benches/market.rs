@@ -1,7 +1,7 @@
 //! Offline A/B throughput: fresh simulated sessions drawn (candidates with
 //! features and truth) and auctioned + replayed, in sessions per second.
 //!
-//! cargo bench -p attnlab-eval --bench market [-- SESSIONS]
+//! cargo bench --workspace --bench market [-- SESSIONS]
 //!
 //! The world is the simulator's default (experiments/quickstart.yaml with
 //! 20 advertisers): 16 organic and 8 ad candidates per session, a feed of 8
@@ -13,11 +13,7 @@ use std::time::Instant;
 use attnlab_data::{SessionDraw, SessionSampler, SimulatorConfig};
 use attnlab_eval::market::{replay, Arm, FeedPolicy, Mechanism, ReplayConfig};
 
-// The CLI's adapter from simulated sessions to the replay's input.
-#[path = "../../../src/market_sessions.rs"]
-mod market_sessions;
-
-use market_sessions::{arm_predictions, bid_only_scores, budgets, replay_sessions, true_scores};
+use attnlab_experiment::ab_test::sessions::{arm_predictions, bid_only_scores, budgets, replay_sessions, true_scores};
 
 fn main() {
     let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(100_000);

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use attnlab_eval::{verdict, Target};
 use attnlab_spec::TargetSpec;
-use attnlab_train::TaskMetric;
+use attnlab_eval::TaskMetric;
 
 /// One target with its verdict, ready for a table (the report's own row type).
 pub use attnlab_report::TargetVerdict as TargetRow;

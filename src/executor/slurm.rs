@@ -8,7 +8,12 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::Context;
+use attnlab_experiment::run_key;
+use attnlab_spec::ModelSpec;
+use attnlab_track::{RunFilter, RunRecord, Store};
 
+use super::trial_board::TrialBoard;
+use super::Sweep;
 use crate::cli::ExecutorArgs;
 use crate::exit::BadInput;
 
@@ -117,6 +122,88 @@ impl ArrayJob<'_> {
     }
 }
 
+/// `--dry-run`: the sbatch script of every trial, printed instead of submitted.
+pub fn script(sweep: &Sweep<'_>, options: &SlurmOptions) -> anyhow::Result<String> {
+    Ok(array_job(sweep, None)?.script(options))
+}
+
+/// Submits the trials that have not finished in `store` as an array job.
+/// With `--wait`, shows them live until the job is done and imports the
+/// task stores; returns whether the results are in `store` to report.
+pub fn run(sweep: &Sweep<'_>, store: &Store, options: &SlurmOptions) -> anyhow::Result<bool> {
+    let job = array_job(sweep, Some(store))?;
+    if job.trials.is_empty() {
+        eprintln!("every trial already finished in the store (--force re-runs)");
+        return Ok(true);
+    }
+    let job_id = job.submit(options)?;
+    eprintln!("submitted Slurm array job {job_id}: trial(s) {:?}; task stores under {}", job.trials, job.task_root.display());
+    if !options.wait {
+        eprintln!("when it is done: attnlab runs import {} --db {}", job.task_root.display(), sweep.store_path.display());
+        return Ok(false);
+    }
+    let mut board = TrialBoard::new(sweep.board_rows(&job.trials), sweep.runs_per_trial());
+    wait_for(&job_id, || {
+        board.update(&task_runs(&job, sweep.sweep_parent));
+        Ok(())
+    })?;
+    for trial in &job.trials {
+        let path = job.task_store(*trial);
+        if path.is_file() {
+            store.import(&path)?;
+        }
+    }
+    Ok(true)
+}
+
+/// The children of the sweep in the array tasks' stores so far (a store
+/// not yet created or busy is skipped until the next look).
+fn task_runs(job: &ArrayJob, parent: Option<&str>) -> Vec<RunRecord> {
+    let filter = RunFilter { parent: parent.map(str::to_string), ..Default::default() };
+    job.trials
+        .iter()
+        .map(|t| job.task_store(*t))
+        .filter(|p| p.is_file())
+        .filter_map(|p| Store::open(&p).and_then(|s| s.find_runs(&filter)).ok())
+        .flatten()
+        .collect()
+}
+
+/// The array job of the trials that have not all finished (every trial
+/// with `--force`); with no store, all of them.
+fn array_job<'a>(sweep: &Sweep<'a>, store: Option<&Store>) -> anyhow::Result<ArrayJob<'a>> {
+    let Sweep { spec_path, overrides, base, trials, jobs, force, store_path, pseudonyms, .. } = *sweep;
+    let mut pending = Vec::new();
+    for (t, loaded, prepared) in trials {
+        let done = |model: &ModelSpec, seed: u64| -> anyhow::Result<bool> {
+            let Some(store) = store.filter(|_| !force) else { return Ok(false) };
+            Ok(store.finished_run_by_key(&run_key(loaded, &prepared.data_fingerprint, model, seed, pseudonyms))?.is_some())
+        };
+        let mut all_done = true;
+        for model in &loaded.spec.models {
+            for &seed in &loaded.spec.seeds {
+                all_done &= done(model, seed)?;
+            }
+        }
+        if !all_done {
+            pending.push(t.index);
+        }
+    }
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let absolute = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+    Ok(ArrayJob {
+        name: format!("attnlab-{}", base.spec.name),
+        exe: std::env::current_exe().context("locating the attnlab executable")?,
+        spec: absolute(spec_path),
+        overrides,
+        trials: pending,
+        throttle: if jobs > 1 { jobs } else { 0 },
+        task_root: absolute(&task_root(store_path, &base.spec.name)),
+        workdir: cwd,
+        force,
+    })
+}
+
 /// Whether any task of the job is still queued or running (`squeue`).
 pub fn job_active(job_id: &str) -> anyhow::Result<bool> {
     let out = Command::new("squeue").args(["-h", "-j", job_id, "-o", "%i"]).output().context("running squeue")?;
@@ -132,7 +219,7 @@ pub fn job_active(job_id: &str) -> anyhow::Result<bool> {
 }
 
 /// Polls until the job has left the queue, calling `tick` about once a second.
-pub fn wait_for(job_id: &str, mut tick: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<()> {
+fn wait_for(job_id: &str, mut tick: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<()> {
     while job_active(job_id)? {
         tick()?;
         std::thread::sleep(Duration::from_secs(1));

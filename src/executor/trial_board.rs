@@ -91,7 +91,7 @@ fn best_valid<'a>(runs: impl Iterator<Item = &'a RunRecord>) -> String {
             .map(|(k, v)| (k.trim_start_matches("best.").to_string(), *v))
             .or_else(|| r.metrics.iter().find(|(k, _)| k.starts_with("valid.")).map(|(k, v)| (k.clone(), *v)));
         if let Some((key, value)) = found {
-            let higher = attnlab_train::TaskMetric::parse(key.trim_start_matches("valid.")).map_or(true, |m| m.higher_is_better());
+            let higher = attnlab_eval::TaskMetric::parse(key.trim_start_matches("valid.")).map_or(true, |m| m.higher_is_better());
             let better = best.as_ref().is_none_or(|(_, b)| if higher { value > *b } else { value < *b });
             if better {
                 best = Some((key, value));

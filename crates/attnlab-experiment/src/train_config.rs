@@ -71,3 +71,28 @@ pub fn train_config(
         },
     }
 }
+
+/// The device of sweep trial `trial`: `given` (a trial process's own, set
+/// by its executor), else the spec's `devices` in turn, else `train.device`.
+pub fn trial_device(spec: &attnlab_spec::Spec, trial: usize, given: Option<String>) -> crate::Result<attnlab_train::DeviceInfo> {
+    let text = given.or_else(|| (!spec.devices.is_empty()).then(|| spec.devices[trial % spec.devices.len()].clone()));
+    let text = text.unwrap_or_else(|| spec.train.device.clone());
+    let choice = attnlab_spec::DeviceChoice::parse(&text)
+        .ok_or_else(|| crate::ExperimentError::bad(format!("device `{text}` is not auto, cpu or cuda:N")))?;
+    Ok(attnlab_train::resolve_device(device_choice(choice))?)
+}
+
+/// Torch's intra-op threads for the runs of this process (`train.threads`,
+/// else what the executor gave the process).
+pub fn set_threads(threads: u64) {
+    tch::set_num_threads(threads as i32);
+}
+
+/// The spec's parsed `train.device` as the trainer's request.
+pub fn device_choice(choice: attnlab_spec::DeviceChoice) -> attnlab_train::DeviceChoice {
+    match choice {
+        attnlab_spec::DeviceChoice::Auto => attnlab_train::DeviceChoice::Auto,
+        attnlab_spec::DeviceChoice::Cpu => attnlab_train::DeviceChoice::Cpu,
+        attnlab_spec::DeviceChoice::Cuda(i) => attnlab_train::DeviceChoice::Cuda(i),
+    }
+}

@@ -1,24 +1,26 @@
 //! Training and testing one model on the experiment's data, by task: click
 //! models and click + conversion models on simulated impressions, next-item
-//! models on interactions. What is common (the run record, provenance,
-//! checkpoints, the summary) stays in `commands/run.rs`.
+//! models on interactions. What is common to every run (the run record,
+//! provenance, checkpoints) is in [`crate::run_one`].
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use attnlab_data::Part;
-use attnlab_eval::{gauc_per_user, Metric, PerUser, Predictions};
+use attnlab_eval::{gauc_per_user, Metric, PerUser, Predictions, TaskMetric};
 use attnlab_models::{BuiltModel, NextItemSizes};
 use attnlab_spec::{ModelSpec, TrainSpec};
-use attnlab_track::{MetricPoint, Store};
+use attnlab_track::{MetricPoint, Store, TrackError};
 use attnlab_train::{
     evaluate_next_item, multitask_metrics, predict, predict_multitask, train_next_item,
-    DeviceInfo, EpochObserver, EpochReport, MultiTaskOptions, TaskMetric, TrainOutcome,
+    DeviceInfo, EpochObserver, EpochReport, MultiTaskOptions, ObserverError, TrainOutcome,
 };
 use tch::nn::VarStore;
 
-use crate::prepare::{Dataset, Prepared};
+use crate::dataset::{Dataset, Prepared};
+use crate::error::Context;
+use crate::pseudonym::Pseudonymiser;
 use crate::train_config::train_config;
+use crate::Result;
 
 /// What a finished training leaves for the run record.
 pub struct Tested {
@@ -36,8 +38,8 @@ pub struct StoreLogger<'a> {
     pub run_id: &'a str,
 }
 
-impl EpochObserver for StoreLogger<'_> {
-    fn on_epoch(&mut self, r: &EpochReport) -> Result<(), String> {
+impl StoreLogger<'_> {
+    fn log(&mut self, r: &EpochReport) -> Result<(), TrackError> {
         let step = r.epoch as i64;
         let mut points = vec![
             MetricPoint::now("train.loss", r.train_loss, step),
@@ -46,8 +48,14 @@ impl EpochObserver for StoreLogger<'_> {
         ];
         points.extend(r.valid.iter().map(|(m, v)| MetricPoint::now(format!("valid.{}", m.name()), *v, step)));
         points.extend(r.epsilon.map(|e| MetricPoint::now("privacy.epsilon", e, step)));
-        self.store.log_metrics(self.run_id, &points).map_err(|e| e.to_string())?;
-        self.store.heartbeat(self.run_id).map_err(|e| e.to_string())
+        self.store.log_metrics(self.run_id, &points)?;
+        self.store.heartbeat(self.run_id)
+    }
+}
+
+impl EpochObserver for StoreLogger<'_> {
+    fn on_epoch(&mut self, r: &EpochReport) -> std::result::Result<(), ObserverError> {
+        Ok(self.log(r)?)
     }
 }
 
@@ -60,10 +68,12 @@ pub struct RunInputs<'a> {
     pub device: &'a DeviceInfo,
     pub train: &'a TrainSpec,
     pub checkpoint_dir: Option<PathBuf>,
+    /// Names users in the attention samples.
+    pub pseudonyms: Option<&'a Pseudonymiser>,
 }
 
-pub fn train_and_test(inp: RunInputs<'_>) -> anyhow::Result<Tested> {
-    let RunInputs { store, run_id, prepared, model, seed, device, train: t, checkpoint_dir } = inp;
+pub fn train_and_test(inp: RunInputs<'_>) -> Result<Tested> {
+    let RunInputs { store, run_id, prepared, model, seed, device, train: t, checkpoint_dir, pseudonyms } = inp;
     tch::manual_seed(seed as i64);
     let vs = VarStore::new(device.device);
     let task = attnlab_models::task_of(&model.model)?;
@@ -83,7 +93,7 @@ pub fn train_and_test(inp: RunInputs<'_>) -> anyhow::Result<Tested> {
                     let data = (&splits.train, &splits.valid);
                     let outcome = crate::private_runs::train_ctr(net.as_ref(), &vs, data, &config, t, &mut logger)?;
                     let scores = predict(net.as_ref(), &splits.test, config.batch_size, device.device)?;
-                    crate::attention_sample::save_ctr(store, run_id, &model.model, net.as_ref(), &splits.test, device.device)?;
+                    crate::attention_sample::save_ctr(store, run_id, &model.model, net.as_ref(), &splits.test, device.device, pseudonyms)?;
                     let p = Predictions::new(&splits.test.user, &splits.test.click, &scores)?;
                     let test = plain.iter().filter_map(|&m| m.compute(&p).map(|v| (m.name(), v))).collect();
                     // per-user values, for paired significance tests between runs
@@ -98,7 +108,7 @@ pub fn train_and_test(inp: RunInputs<'_>) -> anyhow::Result<Tested> {
                     let test = multitask_metrics(&splits.test, &pctr, &pcvr).into_iter().map(|(m, v)| (m.name(), v)).collect();
                     (outcome, test, vec![gauc_per_user(&splits.test.user, &splits.test.click, &pctr)])
                 }
-                BuiltModel::NextItem(_) => unreachable!("checked by prepare::check"),
+                BuiltModel::NextItem(_) => unreachable!("checked by dataset::check"),
             }
         }
         Dataset::Interactions { prepared: data, .. } => {
@@ -107,7 +117,7 @@ pub fn train_and_test(inp: RunInputs<'_>) -> anyhow::Result<Tested> {
             log_parameters(store, run_id, &vs)?;
             let outcome = train_next_item(net.as_ref(), &vs, data, &config, &mut logger)?;
             let report = evaluate_next_item(net.as_ref(), data, Part::Test, &plain, device.device)?;
-            crate::attention_sample::save_next_item(store, run_id, &model.model, net.as_ref(), data, device.device)?;
+            crate::attention_sample::save_next_item(store, run_id, &model.model, net.as_ref(), data, device.device, pseudonyms)?;
             let test = report.values.iter().map(|(m, v)| (m.name(), *v)).collect();
             (outcome, test, report.per_user)
         }
@@ -115,7 +125,7 @@ pub fn train_and_test(inp: RunInputs<'_>) -> anyhow::Result<Tested> {
     // Epochs finished before an interruption were logged to the interrupted
     // run; this run gets them too, so its curves are complete.
     for report in outcome.history.iter().filter(|r| Some(r.epoch) <= outcome.resumed_after) {
-        logger.on_epoch(report).map_err(anyhow::Error::msg)?;
+        logger.log(report)?;
     }
     log_outcome(store, run_id, &outcome, valid_metric, &test)?;
     store.set_tags(run_id, &crate::private_runs::outcome_tags(t, &outcome))?;
@@ -133,9 +143,9 @@ fn t_max_len(data: &attnlab_data::Prepared) -> usize {
     data.sequences.as_ref().map_or(1, |s| s.max_len)
 }
 
-fn log_parameters(store: &Store, run_id: &str, vs: &VarStore) -> anyhow::Result<()> {
+fn log_parameters(store: &Store, run_id: &str, vs: &VarStore) -> Result<()> {
     let parameters: i64 = vs.trainable_variables().iter().map(|v| v.numel() as i64).sum();
-    store.set_tags(run_id, &[("model.parameters".into(), parameters.to_string())]).context("tagging the run")?;
+    store.set_tags(run_id, &[("model.parameters".into(), parameters.to_string())]).context_with(|| "tagging the run".into())?;
     Ok(())
 }
 
@@ -145,7 +155,7 @@ fn log_outcome(
     outcome: &TrainOutcome,
     valid_metric: TaskMetric,
     test: &[(String, f64)],
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let step = outcome.best_epoch as i64;
     let mut points: Vec<MetricPoint> = test.iter().map(|(m, v)| MetricPoint::now(format!("test.{m}"), *v, step)).collect();
     points.push(MetricPoint::now(format!("best.valid.{}", valid_metric.name()), outcome.best_valid, step));

@@ -11,16 +11,15 @@
 //!
 //! Models still train on dense ids in memory: pseudonyms replace user ids
 //! wherever they leave the process, through [`public_user_id`] (per-user
-//! test values, attention samples). The run is tagged with a key id
+//! test values, attention samples). The pseudonymiser is a value the caller
+//! passes with each run (`None`: ids stay as they are). The run is tagged with a key id
 //! (an HMAC of a fixed label, not the key) so runs made with different keys
 //! can be told apart, and that id is part of the run's identity.
-
-use std::sync::RwLock;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::exit::BadInput;
+use crate::ExperimentError;
 
 /// Where the key comes from.
 pub const KEY_ENV: &str = "ATTNLAB_PSEUDONYM_KEY";
@@ -36,15 +35,15 @@ pub struct Pseudonymiser {
 
 impl Pseudonymiser {
     /// The key from [`KEY_ENV`]; missing or short is bad input (exit 2).
-    pub fn from_env() -> Result<Pseudonymiser, BadInput> {
+    pub fn from_env() -> Result<Pseudonymiser, ExperimentError> {
         let key = std::env::var(KEY_ENV).unwrap_or_default();
         if key.is_empty() {
-            return Err(BadInput(format!(
+            return Err(ExperimentError::bad(format!(
                 "dataset.pseudonymise is on but {KEY_ENV} is not set: export a secret key of at least {MIN_KEY_BYTES} characters"
             )));
         }
         if key.len() < MIN_KEY_BYTES {
-            return Err(BadInput(format!("{KEY_ENV} must be at least {MIN_KEY_BYTES} characters long, got {}", key.len())));
+            return Err(ExperimentError::bad(format!("{KEY_ENV} must be at least {MIN_KEY_BYTES} characters long, got {}", key.len())));
         }
         Ok(Pseudonymiser::new(key.as_bytes()))
     }
@@ -71,32 +70,24 @@ impl Pseudonymiser {
     }
 }
 
-/// The pseudonymiser of the run in progress (one run at a time per process).
-static CURRENT: RwLock<Option<Pseudonymiser>> = RwLock::new(None);
-
-/// Sets (or clears) the pseudonymiser of the run about to start.
-pub fn set_current(p: Option<Pseudonymiser>) {
-    *CURRENT.write().unwrap_or_else(|e| e.into_inner()) = p;
-}
-
 /// How user `dense` is named in anything written: its pseudonym when the
 /// run pseudonymises, else the id itself.
-pub fn public_user_id(dense: u32) -> u64 {
-    match &*CURRENT.read().unwrap_or_else(|e| e.into_inner()) {
+pub fn public_user_id(pseudonyms: Option<&Pseudonymiser>, dense: u32) -> u64 {
+    match pseudonyms {
         Some(p) => p.user(&dense.to_string()),
         None => u64::from(dense),
     }
 }
 
 /// Renames the users of per-user values with [`public_user_id`].
-pub fn pseudonymise_per_user(per_user: &mut [attnlab_eval::PerUser]) {
-    if CURRENT.read().unwrap_or_else(|e| e.into_inner()).is_none() {
+pub fn pseudonymise_per_user(pseudonyms: Option<&Pseudonymiser>, per_user: &mut [attnlab_eval::PerUser]) {
+    if pseudonyms.is_none() {
         return;
     }
     for p in per_user {
         for u in &mut p.users {
             // per-user values hold dense ids (u32) until they are written
-            *u = public_user_id(u32::try_from(*u).expect("a dense user id fits in u32"));
+            *u = public_user_id(pseudonyms, u32::try_from(*u).expect("a dense user id fits in u32"));
         }
     }
 }
@@ -117,5 +108,20 @@ mod tests {
         assert_ne!(a.user("17"), b.user("17"));
         assert_ne!(a.user("17"), a.user("18"));
         assert_ne!(a.key_id(), b.key_id());
+    }
+
+    #[test]
+    fn per_user_values_are_renamed_only_with_a_pseudonymiser() {
+        let p = Pseudonymiser::new(b"key-one-0123456789");
+        let values = || vec![attnlab_eval::PerUser { metric: "gauc".into(), users: vec![3, 7], values: vec![0.5, 0.75] }];
+        let mut plain = values();
+        pseudonymise_per_user(None, &mut plain);
+        assert_eq!(plain[0].users, vec![3, 7]);
+        let mut renamed = values();
+        pseudonymise_per_user(Some(&p), &mut renamed);
+        assert_eq!(renamed[0].users, vec![p.user("3"), p.user("7")]);
+        assert_eq!(renamed[0].values, vec![0.5, 0.75], "values stay with their users");
+        assert_eq!(public_user_id(Some(&p), 3), p.user("3"));
+        assert_eq!(public_user_id(None, 3), 3);
     }
 }

@@ -7,12 +7,14 @@
 //! evenly spaced ranks. A user's ids are those of the run's per-user
 //! artifact (the test split's user column), so the two can be joined.
 
-use anyhow::Context;
 use attnlab_data::{Impressions, Part};
 use attnlab_models::{CtrModel, NextItemModel};
 use attnlab_report::{AttendedItem, AttentionKind, AttentionSample, SampleUser, ATTENTION_ARTIFACT};
 use attnlab_track::{ArtifactSource, Store};
 use tch::{Device, Kind, Tensor};
+
+use crate::pseudonym::{public_user_id, Pseudonymiser};
+use crate::Result;
 
 /// Users per sample: enough to see a pattern, few enough to read.
 const SAMPLE_USERS: usize = 6;
@@ -21,7 +23,15 @@ const MIN_HISTORY: usize = 3;
 
 /// Saves the sample of a click model that has attention (DIN over the
 /// history, AutoInt over fields); others save nothing.
-pub fn save_ctr(store: &Store, run_id: &str, model: &str, net: &dyn CtrModel, test: &Impressions, device: Device) -> anyhow::Result<()> {
+pub fn save_ctr(
+    store: &Store,
+    run_id: &str,
+    model: &str,
+    net: &dyn CtrModel,
+    test: &Impressions,
+    device: Device,
+    pseudonyms: Option<&Pseudonymiser>,
+) -> Result<()> {
     let _guard = tch::no_grad_guard();
     let rows = ctr_rows(test);
     if rows.is_empty() {
@@ -39,7 +49,7 @@ pub fn save_ctr(store: &Store, run_id: &str, model: &str, net: &dyn CtrModel, te
                 let categories = &test.history_categories[row * k..(row + 1) * k];
                 let real: Vec<(u32, Option<u32>, f64)> = (0..k).filter(|&j| items[j] != 0).map(|j| (items[j], Some(categories[j]), w[j])).collect();
                 SampleUser {
-                    user: crate::pseudonym::public_user_id(test.user[row]),
+                    user: public_user_id(pseudonyms, test.user[row]),
                     target_item: test.item[row],
                     target_category: Some(test.category[row]),
                     clicked: Some(test.click[row] > 0.5),
@@ -68,7 +78,7 @@ pub fn save_ctr(store: &Store, run_id: &str, model: &str, net: &dyn CtrModel, te
             .iter()
             .zip(&flat)
             .map(|(&row, m)| SampleUser {
-                user: crate::pseudonym::public_user_id(test.user[row]),
+                user: public_user_id(pseudonyms, test.user[row]),
                 target_item: test.item[row],
                 target_category: Some(test.category[row]),
                 clicked: Some(test.click[row] > 0.5),
@@ -98,7 +108,8 @@ pub fn save_next_item(
     net: &dyn NextItemModel,
     data: &attnlab_data::Prepared,
     device: Device,
-) -> anyhow::Result<()> {
+    pseudonyms: Option<&Pseudonymiser>,
+) -> Result<()> {
     let _guard = tch::no_grad_guard();
     let Some(seq) = &data.sequences else { return Ok(()) };
     let split = data.split(Part::Test);
@@ -119,7 +130,7 @@ pub fn save_next_item(
             let input = seq.test.input(k, max_len);
             let real: Vec<(u32, Option<u32>, f64)> = (0..max_len).filter(|&j| input[j] != 0).map(|j| (input[j], None, w[j])).collect();
             SampleUser {
-                user: crate::pseudonym::public_user_id(split.user[k]),
+                user: public_user_id(pseudonyms, split.user[k]),
                 target_item: seq.test.targets[k],
                 target_category: None,
                 clicked: None,
@@ -181,13 +192,14 @@ fn shares(real: &[(u32, Option<u32>, f64)]) -> Vec<AttendedItem> {
 }
 
 /// A `[rows, n]` tensor as rows of f64.
-fn to_rows(t: &Tensor) -> anyhow::Result<Vec<Vec<f64>>> {
+fn to_rows(t: &Tensor) -> Result<Vec<Vec<f64>>> {
     let n = t.size()[1] as usize;
-    let flat = Vec::<f64>::try_from(t.to_kind(Kind::Double).to_device(Device::Cpu).reshape([-1])).context("reading attention weights")?;
+    let flat = Vec::<f64>::try_from(t.to_kind(Kind::Double).to_device(Device::Cpu).reshape([-1]))
+        .map_err(|e| crate::ExperimentError::from(e).context("reading attention weights"))?;
     Ok(flat.chunks(n.max(1)).map(<[f64]>::to_vec).collect())
 }
 
-fn save(store: &Store, run_id: &str, sample: &AttentionSample) -> anyhow::Result<()> {
+fn save(store: &Store, run_id: &str, sample: &AttentionSample) -> Result<()> {
     let json = serde_json::to_vec_pretty(sample)?;
     store.log_artifact(run_id, ATTENTION_ARTIFACT, ArtifactSource::Bytes(&json))?;
     Ok(())

@@ -1,7 +1,9 @@
 //! From a loaded spec to what every run of it shares: checked metric and
-//! model names, the data (simulated impressions split by time, or
-//! interactions prepared under a RecBole-style protocol, cached), and its
-//! fingerprint.
+//! model names, the data (simulated impressions split by time, interactions
+//! prepared under a RecBole-style protocol and cached, or a click log:
+//! [`ctr_log`]), and its fingerprint.
+
+pub mod ctr_log;
 
 use std::path::Path;
 
@@ -9,9 +11,9 @@ use attnlab_data::{simulate, split_temporal, AdPlacement, AdsConfig, Cardinaliti
 use attnlab_eval::auc;
 use attnlab_models::Task;
 use attnlab_spec::{DataSource, LoadedSpec, SpecError};
-use attnlab_train::TaskMetric;
+use attnlab_eval::TaskMetric;
 
-use crate::exit::BadInput;
+use crate::{ExperimentError, Result};
 
 /// The data of an experiment, by kind.
 pub enum Dataset {
@@ -35,6 +37,9 @@ pub struct Prepared {
     /// `protocol.metrics`, in order.
     pub metrics: Vec<TaskMetric>,
     pub valid_metric: TaskMetric,
+    /// What preparing said on the way (rows skipped, cache entries
+    /// rebuilt), for the caller to show.
+    pub notes: Vec<String>,
 }
 
 impl Prepared {
@@ -124,11 +129,11 @@ pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecE
 }
 
 /// Prepares the spec's data; interaction data is cached under `cache_root`.
-pub fn prepare(loaded: &LoadedSpec, cache_root: &Path) -> anyhow::Result<Prepared> {
+pub fn prepare(loaded: &LoadedSpec, cache_root: &Path) -> Result<Prepared> {
     match loaded.spec.dataset.source {
         DataSource::Simulator => prepare_impressions(loaded),
         DataSource::RecboleAtomic => prepare_interactions(loaded, cache_root),
-        DataSource::CtrLog => crate::ctr_log::prepare_ctr_log(loaded),
+        DataSource::CtrLog => ctr_log::prepare_ctr_log(loaded),
     }
 }
 
@@ -169,11 +174,11 @@ pub fn simulator_config(spec: &attnlab_spec::Spec) -> SimulatorConfig {
     }
 }
 
-fn prepare_impressions(loaded: &LoadedSpec) -> anyhow::Result<Prepared> {
+fn prepare_impressions(loaded: &LoadedSpec) -> Result<Prepared> {
     let (metrics, valid_metric) = check(loaded)?;
     let spec = &loaded.spec;
     let config = simulator_config(spec);
-    let in_file = |e: &dyn std::fmt::Display| BadInput(format!("{}: dataset: {e}", loaded.path.display()));
+    let in_file = |e: &dyn std::fmt::Display| ExperimentError::bad(format!("{}: dataset: {e}", loaded.path.display()));
     let data = simulate(&config).map_err(|e| in_file(&e))?;
     let splits = split_temporal(&data, spec.protocol.ratios).map_err(|e| in_file(&e))?;
     let data_fingerprint = {
@@ -186,12 +191,12 @@ fn prepare_impressions(loaded: &LoadedSpec) -> anyhow::Result<Prepared> {
     };
     let oracle_test_auc = auc(&splits.test.click, &splits.test.true_ctr);
     let data = Dataset::Impressions { splits, sizes: config.cardinalities(), oracle_test_auc };
-    Ok(Prepared { data, data_fingerprint, metrics, valid_metric })
+    Ok(Prepared { data, data_fingerprint, metrics, valid_metric, notes: Vec::new() })
 }
 
 /// Interaction data (file sources) prepared under the spec's protocol, from
 /// the cache when the same files and settings were prepared before.
-fn prepare_interactions(loaded: &LoadedSpec, cache_root: &Path) -> anyhow::Result<Prepared> {
+fn prepare_interactions(loaded: &LoadedSpec, cache_root: &Path) -> Result<Prepared> {
     use attnlab_data::{AtomicOptions, Candidates, GroupBy, OnBadRow, Order, Preprocess, Protocol, Split};
     use attnlab_spec::{BadRowPolicy, GroupKind, OrderKind, SplitKind};
 
@@ -204,12 +209,11 @@ fn prepare_interactions(loaded: &LoadedSpec, cache_root: &Path) -> anyhow::Resul
     };
     let inter = path.join(format!("{name}.inter"));
     if !inter.exists() {
-        return Err(BadInput(format!(
+        return Err(ExperimentError::bad(format!(
             "{}: dataset.path: {} does not exist; the spec's header comment says where to get the data (ml-100k: `attnlab data fetch ml-100k`)",
             loaded.path.display(),
             inter.display()
-        ))
-        .into());
+        )));
     }
     let p = &spec.protocol;
     let candidates = match p.candidates.split_once(':') {
@@ -249,21 +253,20 @@ fn prepare_interactions(loaded: &LoadedSpec, cache_root: &Path) -> anyhow::Resul
     // the .inter file decides the rows; feature files do not change them
     let source = attnlab_data::DataSource::files(&[&inter])?;
     let fingerprint = attnlab_data::fingerprint(&source, &(&preprocess, &protocol, on_bad_row == OnBadRow::Skip))?;
-    let (prepared, outcome) = attnlab_data::load_or_prepare(cache_root, &fingerprint, || -> anyhow::Result<_> {
+    let mut notes = Vec::new();
+    let (prepared, outcome) = attnlab_data::load_or_prepare(cache_root, &fingerprint, || -> Result<_> {
         let options = AtomicOptions { on_bad_row, ..AtomicOptions::default() };
         let loaded_data = attnlab_data::load_atomic(&path, &name, &options)?;
         for report in loaded_data.reports.iter().filter(|r| r.skipped > 0) {
-            eprintln!("{}: skipped {} bad rows (first: {})", report.path.display(), report.skipped, report.first_skipped.join("; "));
+            notes.push(format!("{}: skipped {} bad rows (first: {})", report.path.display(), report.skipped, report.first_skipped.join("; ")));
         }
         let (clean, _) = attnlab_data::preprocess(&loaded_data.interactions, &preprocess)?;
         Ok(attnlab_data::prepare(&clean, &protocol)?)
     })?;
     let cache_hit = matches!(outcome, attnlab_data::CacheOutcome::Hit);
     if let attnlab_data::CacheOutcome::Miss { warnings } = &outcome {
-        for w in warnings {
-            eprintln!("cache: {w}");
-        }
+        notes.extend(warnings.iter().map(|w| format!("cache: {w}")));
     }
     let data = Dataset::Interactions { prepared, cache_hit };
-    Ok(Prepared { data, data_fingerprint: fingerprint.as_str()[..16].to_string(), metrics, valid_metric })
+    Ok(Prepared { data, data_fingerprint: fingerprint.as_str()[..16].to_string(), metrics, valid_metric, notes })
 }

@@ -24,30 +24,29 @@ use attnlab_data::{
 };
 use attnlab_spec::{BadRowPolicy, ColumnSelection, CtrLogFormat, CtrLogSpec, LoadedSpec, NumericPreprocess};
 
-use crate::exit::BadInput;
-use crate::prepare::{check, Dataset, Prepared};
+use super::{check, Dataset, Prepared};
+use crate::{ExperimentError, Result};
 
 /// The four role fields, in `CtrBatch` order.
 const ROLES: [&str; 4] = ["user", "item", "category", "position"];
 
 /// Loads, encodes and splits the spec's click log.
-pub fn prepare_ctr_log(loaded: &LoadedSpec) -> anyhow::Result<Prepared> {
+pub fn prepare_ctr_log(loaded: &LoadedSpec) -> Result<Prepared> {
     let (metrics, valid_metric) = check(loaded)?;
     let spec = &loaded.spec;
-    let in_spec = |message: String| BadInput(format!("{}: {message}", loaded.path.display()));
+    let in_spec = |message: String| ExperimentError::bad(format!("{}: {message}", loaded.path.display()));
     let log = spec.dataset.ctr_log.as_ref().ok_or_else(|| in_spec("dataset.ctr_log: missing for source `ctr-log`".into()))?;
     let file = PathBuf::from(spec.dataset.path.as_deref().unwrap_or(".")).join(&log.file);
     if !file.exists() {
         return Err(in_spec(format!(
             "dataset.ctr_log.file: {} does not exist; the spec's header comment says where to get the data",
             file.display()
-        ))
-        .into());
+        )));
     }
     let mut schema = base_schema(log);
     let names = ctr_column_names(&file, &schema).map_err(|e| in_spec(format!("dataset.ctr_log: {e}")))?;
     if names.is_empty() {
-        return Err(in_spec(format!("dataset.ctr_log.file: {} is empty", file.display())).into());
+        return Err(in_spec(format!("dataset.ctr_log.file: {} is empty", file.display())));
     }
     let columns = choose_columns(log, &names, &file).map_err(in_spec)?;
     schema.dense = columns.numeric.iter().map(|n| ColumnRef::Name(n.clone())).collect();
@@ -57,11 +56,12 @@ pub fn prepare_ctr_log(loaded: &LoadedSpec) -> anyhow::Result<Prepared> {
         BadRowPolicy::Skip => OnBadRow::Skip,
     };
     let (mut table, report) = load_ctr(&file, &schema, on_bad_row).map_err(|e| in_spec(format!("dataset.ctr_log: {e}")))?;
+    let mut notes = Vec::new();
     if report.skipped > 0 {
-        eprintln!("{}: skipped {} bad rows (first: {})", file.display(), report.skipped, report.first_skipped.join("; "));
+        notes.push(format!("{}: skipped {} bad rows (first: {})", file.display(), report.skipped, report.first_skipped.join("; ")));
     }
     if table.is_empty() {
-        return Err(in_spec(format!("dataset.ctr_log.file: {} has no rows", file.display())).into());
+        return Err(in_spec(format!("dataset.ctr_log.file: {} has no rows", file.display())));
     }
     let (train_rows, _) = temporal_cut(table.len(), spec.protocol.ratios);
     encode_ctr_table(&mut table, train_rows, &encoding_of(log))
@@ -69,7 +69,7 @@ pub fn prepare_ctr_log(loaded: &LoadedSpec) -> anyhow::Result<Prepared> {
     let (data, sizes) = impressions_of(table, &columns.roles);
     let splits = split_temporal(&data, spec.protocol.ratios).map_err(|e| in_spec(format!("protocol.ratios: {e}")))?;
     let data_fingerprint = fingerprint(&file, spec, &columns)?;
-    Ok(Prepared { data: Dataset::Impressions { splits, sizes, oracle_test_auc: None }, data_fingerprint, metrics, valid_metric })
+    Ok(Prepared { data: Dataset::Impressions { splits, sizes, oracle_test_auc: None }, data_fingerprint, metrics, valid_metric, notes })
 }
 
 /// The columns a spec reads, resolved against the file's column names.
@@ -242,7 +242,7 @@ fn token_ids(column: Column) -> (Vec<u32>, usize) {
 /// `min_count`, numeric preprocessing), the columns they resolved to, and
 /// the split; through `attnlab_data::fingerprint` (canonical JSON, format
 /// version).
-fn fingerprint(file: &Path, spec: &attnlab_spec::Spec, columns: &ChosenColumns) -> anyhow::Result<String> {
+fn fingerprint(file: &Path, spec: &attnlab_spec::Spec, columns: &ChosenColumns) -> Result<String> {
     let source = attnlab_data::DataSource::Files(vec![attnlab_data::SourceFile::hash(file)?]);
     let settings = serde_json::json!({
         "ctr_log": spec.dataset.ctr_log,

@@ -1,8 +1,8 @@
 //! The name of a validation figure: any attnlab-eval [`Metric`] (CTR,
-//! ranking) or one of the multi-task AUCs, which are not spec metrics of
-//! their own in attnlab-eval.
+//! ranking) or one of the multi-task AUCs (CTR, CVR, CTCVR), which are not
+//! [`Metric`]s of their own: they need both towers of a model.
 
-use attnlab_eval::Metric;
+use crate::Metric;
 
 /// What a task's validation reports, and what early stopping watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,7 +33,7 @@ impl TaskMetric {
 
     /// Reads [`TaskMetric::name`] back (case-insensitive); anything else is
     /// parsed as a [`Metric`].
-    pub fn parse(name: &str) -> attnlab_eval::Result<TaskMetric> {
+    pub fn parse(name: &str) -> crate::Result<TaskMetric> {
         let lower = name.trim().to_ascii_lowercase();
         match TaskMetric::MULTITASK.into_iter().find(|m| m.name() == lower) {
             Some(m) => Ok(m),
