@@ -258,7 +258,7 @@ fn privacy_spec_errors_are_located_and_exit_2() {
         assert_eq!(r.code(), 2, "{to}: {}", r.stderr());
         assert!(r.stderr().contains("bad.yaml:12:") && r.stderr().contains(needle), "{to}: {}", r.stderr());
     }
-    // cross-field problems name the file and the field
+    // cross-field problems caused by an override name the override and the field
     for (overrides, needle) in [
         (&["train.privacy.noise_multiplier=1.0"][..], "exactly one of `noise_multiplier` and `target_epsilon`"),
         (&["train.clip_grad_norm=1.0"], "use train.privacy.max_grad_norm"),
@@ -269,7 +269,7 @@ fn privacy_spec_errors_are_located_and_exit_2() {
         let r = s.attnlab(&args);
         assert_eq!(r.code(), 2, "{overrides:?}: {}", r.stderr());
         assert!(r.stderr().contains(needle), "{overrides:?}: {}", r.stderr());
-        assert!(r.stderr().contains("private.yaml"), "names the file: {}", r.stderr());
+        assert!(r.stderr().contains("from the command line: train."), "names the override: {}", r.stderr());
     }
     // a budget too small for one epoch fails the run, with the reason
     let r = s.attnlab(&["run", spec, "seeds=[1]", "train.privacy.stop_at_epsilon=0.01", "train.privacy.target_epsilon=null", "train.privacy.noise_multiplier=0.5"]);
