@@ -3,7 +3,7 @@
 
 use attnlab_track::mlflow::MlflowClient;
 
-use crate::mlflow_server::Server;
+use attnlab_testkit::mlflow_server::Server;
 use crate::util::{quickstart, Scratch};
 
 #[test]
@@ -40,7 +40,7 @@ fn runs_are_mirrored_to_mlflow_and_resync_sends_nothing_new() {
 #[test]
 fn unreachable_server_fails_sync_clearly_but_not_the_run() {
     let s = Scratch::new();
-    let port = crate::mlflow_server::free_port();
+    let port = attnlab_testkit::mlflow_server::free_port();
     let uri = format!("http://127.0.0.1:{port}");
     let run = s
         .attnlab(&["run", &quickstart(), "train.epochs=1", "dataset.simulator.users=60", "models.1.params.embed_dim=4", &format!("tracking.mlflow={uri}")])

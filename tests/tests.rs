@@ -3,10 +3,6 @@
 
 mod util;
 
-/// The MLflow test server, shared with attnlab-track's tests.
-#[allow(dead_code)]
-#[path = "../crates/attnlab-track/tests/common/mod.rs"]
-mod mlflow_server;
 
 mod cli;
 mod ctr_log;

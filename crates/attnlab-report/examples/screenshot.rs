@@ -4,8 +4,7 @@
 //! phone width; prints the page's size and the time it took to open. Used
 //! for the pictures in `reports/examples/` (`scripts/report-screenshots.sh`).
 
-#[path = "../tests/common/chromium.rs"]
-mod chromium;
+use attnlab_testkit::chromium;
 
 use std::path::PathBuf;
 

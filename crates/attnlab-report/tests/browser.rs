@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use attnlab_report::{render_html, render_table, MetricSpec, ReportInput, RunSummary, TableFormat, TargetVerdict};
-use common::chromium::Browser;
+use attnlab_testkit::chromium::Browser;
 use serde_json::{json, Value};
 
 const EVIL: &str = "</script><script>window.pwned = 1</script>";

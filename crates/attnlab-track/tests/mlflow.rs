@@ -3,7 +3,6 @@
 //! wire-level checks (headers, attempt counts), against tiny HTTP listeners
 //! on real local sockets.
 
-mod common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -17,7 +16,7 @@ use attnlab_track::mlflow::{
     MAX_PARAM_VALUE_LEN, MlflowClient, MlflowError, RemoteMetric, RetryPolicy, TOKEN_ENV,
     digest_tag, fit_param, sanitize_key,
 };
-use common::{Server, client, free_port, now_ms, shared, unique};
+use attnlab_testkit::mlflow_server::{Server, client, free_port, now_ms, shared, unique};
 use serde_json::Value;
 
 // ---------------------------------------------------------------- helpers

@@ -4,7 +4,6 @@
 //! without duplicate runs or points. A small proxy in front of the server
 //! drops the answer to a chosen request and records what was sent.
 
-mod common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -18,7 +17,7 @@ use attnlab_track::{
     MetricPoint, NewRun, RunFilter, RunStatus, Store, SyncError, SyncReport, SyncState,
     sync_to_mlflow,
 };
-use common::{Server, client, free_port, now_ms, shared, unique};
+use attnlab_testkit::mlflow_server::{Server, client, free_port, now_ms, shared, unique};
 use serde_json::Value;
 
 // ---------------------------------------------------------------- fixture

@@ -1,7 +1,5 @@
 //! Inputs shared by the report's test files.
 
-pub mod chromium;
-
 use std::collections::BTreeMap;
 
 use attnlab_report::{MetricSpec, ReportInput, RunSummary};

@@ -6,7 +6,6 @@
 //!
 //! A missing browser is a failure, never a skip: `make browser` installs it.
 
-#![allow(dead_code)] // each test binary uses a part
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;

@@ -1,12 +1,10 @@
-//! Shared by the test binaries that talk to a real MLflow server
-//! (`tests/mlflow.rs`, `tests/sync.rs`): starting and stopping `mlflow
+//! For the tests that talk to a real MLflow server (attnlab-track's
+//! `mlflow.rs` and `sync.rs`, the binary's `mlflow.rs`): starting and stopping `mlflow
 //! server` (from `.venv-mlflow`, see scripts/bootstrap-mlflow.sh), ports,
 //! unique names.
 //!
 //! Process groups are signalled with `libc::killpg`, never with the external
 //! `kill` program (on some machines `kill -TERM -<pgid>` became kill(-1)).
-
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
