@@ -282,3 +282,51 @@ fn force_and_a_lost_store_start_afresh_not_from_a_finished_checkpoint() {
     let resumed: i64 = Connection::open(s.db()).unwrap().query_row("SELECT COUNT(*) FROM tags WHERE key = 'resumed'", [], |r| r.get(0)).unwrap();
     assert_eq!(resumed, 0, "nothing in the new store says a run was interrupted");
 }
+
+#[test]
+fn concurrent_runs_of_one_spec_train_each_identity_exactly_once() {
+    let s = Scratch::new();
+    let spec = quickstart();
+    let args = [
+        "run",
+        spec.as_str(),
+        "dataset.simulator.users=200",
+        "models=[{name: lr, model: LR}, {name: din, model: DIN, params: {embed_dim: 8}}]",
+        "seeds=[1, 2]",
+        "train.epochs=3",
+        "train.threads=1",
+    ];
+    // four processes of the same spec into one store, started together
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_attnlab"))
+                .args(args)
+                .current_dir(s.dir.path())
+                .env("ATTNLAB_DB", s.db())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    for out in &outputs {
+        assert!(out.status.success(), "every process ends well:\n{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let db = Connection::open(s.db()).unwrap();
+    let runs: Vec<(String, String)> = db
+        .prepare("SELECT run_key, status FROM runs ORDER BY run_key")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let keys: std::collections::BTreeSet<&str> = runs.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys.len(), 4, "two models x two seeds");
+    assert_eq!(runs.len(), 4, "one run per identity, no duplicate and no second attempt: {runs:?}");
+    assert!(runs.iter().all(|(_, status)| status == "FINISHED"), "{runs:?}");
+    // every process reports all four runs: the ones it trained and the ones it took from the others
+    let stderr: String = outputs.iter().map(|o| String::from_utf8_lossy(&o.stderr).into_owned()).collect();
+    let taken = stderr.matches("already finished as run").count();
+    assert_eq!(taken, 3 * 4, "each identity trained by one process and taken by the three others:\n{stderr}");
+}

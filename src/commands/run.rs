@@ -6,8 +6,10 @@ use attnlab_eval::TaskMetric;
 use attnlab_experiment::targets::target_rows;
 use attnlab_experiment::train_config::{set_threads, trial_device};
 use attnlab_experiment::{
-    prepare, run_key, run_one, sweep_parent_id, sweep_parent_run, Dataset, Prepared, Pseudonymiser, RunResult, TrialContext,
+    prepare, run_key, run_one, sweep_parent_id, sweep_parent_run, Attempt, Dataset, Prepared, Pseudonymiser, RunResult,
+    TrialContext,
 };
+use attnlab_spec::ModelSpec;
 use attnlab_spec::{expand_sweep, load_spec, Trial};
 use attnlab_track::Store;
 
@@ -129,16 +131,9 @@ pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_p
                 let key = run_key(loaded, &prepared.data_fingerprint, model, seed, pseudonyms);
                 let done = if force { None } else { store.finished_run_by_key(&key)? };
                 let mut result = match done {
-                    Some(record) => {
-                        eprintln!(
-                            "{} seed {seed}: unchanged and already finished as run {} (skipped; --force re-runs)",
-                            model.name,
-                            short(&record.id)
-                        );
-                        RunResult::from_record(&record)
-                    }
+                    Some(record) => skipped(model, seed, RunResult::from_record(&record)),
                     None if read_back_only => RunResult::missing(model, seed),
-                    None => run_one(&cx, model, seed, key)?,
+                    None => claim_and_run(&cx, model, seed, key, force)?,
                 };
                 if !t.label.is_empty() {
                     result.name = format!("{} [{}]", result.name, t.label);
@@ -175,6 +170,34 @@ pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_p
         anyhow::bail!("{} of {} runs failed", failed.len(), results.len());
     }
     Ok(())
+}
+
+/// How often a run waits to see whether another process finished the identity it trains.
+const IN_USE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Runs one model x seed unless another process of the same spec got to it
+/// first: while that process trains it, this one waits, then takes its
+/// result (or, when it was killed or failed, claims and trains it itself).
+fn claim_and_run(cx: &TrialContext<'_>, model: &ModelSpec, seed: u64, key: String, force: bool) -> anyhow::Result<RunResult> {
+    let mut waiting_for = None;
+    loop {
+        match run_one(cx, model, seed, key.clone(), force)? {
+            Attempt::Ran(result) => return Ok(result),
+            Attempt::AlreadyFinished(result) => return Ok(skipped(model, seed, result)),
+            Attempt::InUse { run_id, owner } => {
+                if waiting_for.as_ref() != Some(&run_id) {
+                    eprintln!("{} seed {seed}: run {} is being trained by {owner}; waiting for it", model.name, short(&run_id));
+                    waiting_for = Some(run_id);
+                }
+                std::thread::sleep(IN_USE_POLL);
+            }
+        }
+    }
+}
+
+fn skipped(model: &ModelSpec, seed: u64, result: RunResult) -> RunResult {
+    eprintln!("{} seed {seed}: unchanged and already finished as run {} (skipped; --force re-runs)", model.name, short(&result.run_id));
+    result
 }
 
 /// Per model, the sweep trial with the best validation value (what a

@@ -40,4 +40,4 @@ pub use error::{error_chain, ExperimentError, Result};
 pub use identity::{run_key, sweep_parent_id, sweep_parent_run, LIBTORCH_VERSION, SWEEP_MODEL, VERSION};
 pub use load_run::{load_run, LoadedRun};
 pub use pseudonym::Pseudonymiser;
-pub use run_one::{run_one, RunResult, TrialContext};
+pub use run_one::{run_one, Attempt, RunResult, TrialContext};

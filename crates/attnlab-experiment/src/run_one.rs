@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use attnlab_eval::write_per_user;
 use attnlab_spec::{LoadedSpec, ModelSpec, Trial};
-use attnlab_track::{peak_memory_bytes, ArtifactSource, NewRun, Provenance, RunRecord, RunStatus, Store};
+use attnlab_track::{peak_memory_bytes, ArtifactSource, Claim, NewRun, Provenance, RunRecord, RunStatus, Store};
 use attnlab_train::DeviceInfo;
 
 use crate::dataset::{Dataset, Prepared};
@@ -81,8 +81,22 @@ pub struct TrialContext<'a> {
     pub on_active_run: &'a dyn Fn(Option<&str>),
 }
 
-/// Trains and tests `model` with `seed` as a new run with identity `run_key`.
-pub fn run_one(cx: &TrialContext<'_>, model: &ModelSpec, seed: u64, run_key: String) -> Result<RunResult> {
+/// What became of one model x seed of a trial.
+#[derive(Debug)]
+pub enum Attempt {
+    /// Trained and tested here (or failed here: see `error`).
+    Ran(RunResult),
+    /// The identity had already finished, as this run.
+    AlreadyFinished(RunResult),
+    /// Another process is training this identity right now (`owner`: who).
+    InUse { run_id: String, owner: String },
+}
+
+/// Trains and tests `model` with `seed` as a new run with identity
+/// `run_key`, once the identity is claimed in the store: never while another
+/// live process trains it, and not again once it finished unless
+/// `rerun_finished`.
+pub fn run_one(cx: &TrialContext<'_>, model: &ModelSpec, seed: u64, run_key: String, rerun_finished: bool) -> Result<Attempt> {
     let TrialContext { store, store_path, loaded, prepared, device, trial, sweep_parent, pseudonyms, on_active_run } = *cx;
     let spec = &loaded.spec;
     let (init_from, init_parent) = resolve_init_from(store, spec.train.init_from.as_deref())?;
@@ -148,23 +162,21 @@ pub fn run_one(cx: &TrialContext<'_>, model: &ModelSpec, seed: u64, run_key: Str
     tags.extend(Provenance::collect(spec_dir, None).to_tags());
     tags.push(("prov.cargo_lock.blake3".into(), blake3::hash(CARGO_LOCK).to_hex()[..16].to_string()));
     let checkpoint_dir = spec.train.checkpoints.then(|| checkpoint_dir(store_path, &run_key));
+    let new_run = NewRun { experiment: spec.name.clone(), name: model.name.clone(), model: model.model.clone(), seed, run_key, parent, params, tags };
+    let (run_id, previous) = match store.claim_run(&new_run, rerun_finished)? {
+        Claim::Created { id, previous } => (id, previous),
+        Claim::Finished { id } => return Ok(Attempt::AlreadyFinished(RunResult::from_record(&store.run(&id)?))),
+        Claim::InUse { id, owner } => return Ok(Attempt::InUse { run_id: id, owner }),
+    };
+    // the checkpoint folder is this process's alone from here on
     if let Some(dir) = &checkpoint_dir {
-        discard_stale_checkpoint(store, &run_key, dir)?;
-        tags.push(("checkpoint.dir".into(), dir.display().to_string()));
+        discard_stale_checkpoint(previous, dir)?;
+        let mut tags = vec![("checkpoint.dir".to_string(), dir.display().to_string())];
         if dir.join("last.safetensors").exists() {
             tags.push(("resumed".into(), "from the last checkpoint of an interrupted run".into()));
         }
+        store.set_tags(&run_id, &tags)?;
     }
-    let run_id = store.create_run(&NewRun {
-        experiment: spec.name.clone(),
-        name: model.name.clone(),
-        model: model.model.clone(),
-        seed,
-        run_key,
-        parent,
-        params,
-        tags,
-    })?;
 
     let pseudonyms = pseudonyms.filter(|_| spec.dataset.pseudonymise);
     if let Some(p) = pseudonyms {
@@ -189,7 +201,7 @@ pub fn run_one(cx: &TrialContext<'_>, model: &ModelSpec, seed: u64, run_key: Str
     match outcome.and_then(|tested| save_per_user(store, &run_id, &tested, pseudonyms).map(|()| tested)) {
         Ok(tested) => {
             store.finish_run(&run_id, RunStatus::Finished)?;
-            Ok(RunResult {
+            Ok(Attempt::Ran(RunResult {
                 run_id,
                 name: model.name.clone(),
                 seed,
@@ -197,13 +209,13 @@ pub fn run_one(cx: &TrialContext<'_>, model: &ModelSpec, seed: u64, run_key: Str
                 seconds: tested.seconds,
                 test: tested.test,
                 error: None,
-            })
+            }))
         }
         Err(err) => {
             let message = error_chain(&err);
             store.set_tags(&run_id, &[("error".into(), message.clone())])?;
             store.finish_run(&run_id, RunStatus::Failed)?;
-            Ok(RunResult { run_id, name: model.name.clone(), seed, best_epoch: 0, seconds: 0.0, test: vec![], error: Some(message) })
+            Ok(Attempt::Ran(RunResult { run_id, name: model.name.clone(), seed, best_epoch: 0, seconds: 0.0, test: vec![], error: Some(message) }))
         }
     }
 }
@@ -214,13 +226,12 @@ pub fn checkpoint_dir(store_path: &Path, run_key: &str) -> PathBuf {
     store_path.parent().unwrap_or(Path::new(".")).join("checkpoints").join(run_key)
 }
 
-/// A run resumes from `last.*` only when its latest attempt in the store
-/// was KILLED (interrupted). After a FINISHED or FAILED attempt (a
+/// A run resumes from `last.*` only when its identity's previous attempt in
+/// the store was KILLED (interrupted). After a FINISHED or FAILED attempt (a
 /// `--force` re-run, a retry), or with no record of it at all (a deleted
 /// store), training starts afresh; `best.*` stays for `init_from`.
-pub fn discard_stale_checkpoint(store: &Store, run_key: &str, dir: &Path) -> Result<()> {
-    let latest = store.latest_run_by_key(run_key, None)?;
-    if latest.is_some_and(|r| r.status == RunStatus::Killed) {
+pub fn discard_stale_checkpoint(previous: Option<RunStatus>, dir: &Path) -> Result<()> {
+    if previous == Some(RunStatus::Killed) {
         return Ok(());
     }
     for file in ["last.safetensors", "last.json"] {
@@ -311,26 +322,37 @@ mod tests {
         let store = store(tmp.path());
         let dir = tmp.path().join("ck");
 
+        // the previous attempt as the claim reports it
+        let previous = |store: &Store| match store.claim_run(&new_run("k", vec![]), true).unwrap() {
+            Claim::Created { id, previous } => (id, previous),
+            other => panic!("expected a new run, got {other:?}"),
+        };
+
         // no record of the run (a deleted store): start afresh
         checkpoint(&dir);
-        discard_stale_checkpoint(&store, "k", &dir).unwrap();
+        let (first, before) = previous(&store);
+        assert_eq!(before, None);
+        discard_stale_checkpoint(before, &dir).unwrap();
         assert!(!has_last(&dir));
         assert!(dir.join("best.safetensors").exists(), "best stays for init_from");
 
         // the latest attempt was KILLED: resume
-        let killed = store.create_run(&new_run("k", vec![])).unwrap();
-        store.finish_run(&killed, RunStatus::Killed).unwrap();
+        store.finish_run(&first, RunStatus::Killed).unwrap();
         checkpoint(&dir);
-        discard_stale_checkpoint(&store, "k", &dir).unwrap();
+        let (mut latest, before) = previous(&store);
+        assert_eq!(before, Some(RunStatus::Killed));
+        discard_stale_checkpoint(before, &dir).unwrap();
         assert!(has_last(&dir), "an interrupted run resumes");
 
         // a later attempt FINISHED (or FAILED): a re-run starts afresh
         for status in [RunStatus::Finished, RunStatus::Failed] {
-            let again = store.create_run(&new_run("k", vec![])).unwrap();
-            store.finish_run(&again, status).unwrap();
+            store.finish_run(&latest, status).unwrap();
             checkpoint(&dir);
-            discard_stale_checkpoint(&store, "k", &dir).unwrap();
+            let (again, before) = previous(&store);
+            assert_eq!(before, Some(status));
+            discard_stale_checkpoint(before, &dir).unwrap();
             assert!(!has_last(&dir), "after a {status:?} attempt");
+            latest = again;
         }
     }
 

@@ -34,6 +34,7 @@
 //! Schema changes are append-only migrations (`schema.rs`), applied on open.
 
 mod artifacts;
+mod claim;
 mod delete;
 mod error;
 mod host;
@@ -51,6 +52,7 @@ pub mod sync;
 pub use error::{ParseRunStatusError, Result, TrackError};
 pub use model::{ExperimentRecord, MetricPoint, NewRun, RunRecord, RunStatus};
 pub use store::Store;
+pub use claim::Claim;
 pub use import::ImportReport;
 pub use artifacts::{ArtifactRecord, ArtifactSource};
 pub use provenance::{Provenance, peak_memory_bytes};

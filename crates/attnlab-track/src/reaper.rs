@@ -40,7 +40,18 @@ fn candidate(row: &rusqlite::Row<'_>) -> rusqlite::Result<Candidate> {
     })
 }
 
+/// The RUNNING attempts of one run identity, read inside the caller's transaction.
+pub(crate) fn running_writers_of_key(tx: &rusqlite::Transaction<'_>, run_key: &str) -> rusqlite::Result<Vec<Candidate>> {
+    tx.prepare_cached(&format!("SELECT {CANDIDATE_COLUMNS} FROM runs WHERE run_key = ?1 AND status = 'RUNNING'"))?
+        .query_map([run_key], candidate)?
+        .collect()
+}
+
 impl Candidate {
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
     /// Whether the recorded writer still runs; a writer on another host
     /// (or one that recorded nothing) cannot be checked from here.
     pub(crate) fn writer(&self, here: &str) -> Liveness {

@@ -251,7 +251,7 @@ impl Store {
         })
     }
 
-    fn insert_run(&self, tx: &Transaction<'_>, id: &str, new: &NewRun) -> Result<()> {
+    pub(crate) fn insert_run(&self, tx: &Transaction<'_>, id: &str, new: &NewRun) -> Result<()> {
         let me = ProcessIdentity::current();
         {
             if let Some(parent) = &new.parent {
