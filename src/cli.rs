@@ -7,6 +7,11 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// The memory a spec's data and models may use (e.g. 16G); default: the
+    /// machine's. `run`, `validate` and `data stats` refuse a spec whose
+    /// estimate exceeds it before allocating anything.
+    #[arg(long, env = "ATTNLAB_MAX_MEMORY", global = true, value_parser = attnlab_experiment::MemoryBudget::parse)]
+    pub max_memory: Option<attnlab_experiment::MemoryBudget>,
 }
 
 #[derive(Debug, Args, Clone)]

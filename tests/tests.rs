@@ -16,5 +16,6 @@ mod privacy;
 mod quickstart;
 mod reports;
 mod runs;
+mod sizes;
 mod slurm;
 mod stores;

@@ -7,7 +7,7 @@ use attnlab_data::{simulate, write_attention_log, PinnedDataset};
 use attnlab_spec::load_spec;
 
 use crate::exit::BadInput;
-use attnlab_experiment::{prepare, simulator_config, Dataset};
+use attnlab_experiment::{check_sizes, prepare, simulator_config, Dataset, MemoryBudget};
 
 pub fn fetch(name: &str, dest: Option<PathBuf>, python: &Path) -> anyhow::Result<()> {
     let Some(dataset) = PinnedDataset::named(name) else {
@@ -43,8 +43,11 @@ pub fn simulate_log(spec_path: &Path, overrides: &[String], output: &Path) -> an
 
 /// Users, items, interactions, density, sequence lengths, label balance and
 /// split sizes of the data a spec prepares.
-pub fn stats(spec_path: &Path, overrides: &[String], cache_root: &Path) -> anyhow::Result<()> {
+pub fn stats(spec_path: &Path, overrides: &[String], cache_root: &Path, memory: Option<MemoryBudget>) -> anyhow::Result<()> {
     let loaded = load_spec(spec_path, overrides)?;
+    if let Some(m) = memory {
+        check_sizes(&loaded, m)?;
+    }
     let prepared = prepare(&loaded, cache_root)?;
     crate::print_notes(&prepared);
     println!("{} (data fingerprint {})", loaded.spec.name, prepared.data_fingerprint);

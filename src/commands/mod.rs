@@ -13,18 +13,20 @@ mod validate;
 use crate::cli::{Cli, Command, DataCommand, PrivacyCommand, RunsCommand, SyncCommand};
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    // sizes are checked against what the user allows, else the machine's memory
+    let memory = cli.max_memory.or_else(attnlab_experiment::MemoryBudget::of_machine);
     match cli.command {
         Command::AbTest { spec, overrides, store } => ab_test::ab_test(&spec, &overrides, &store.path()),
         Command::Run { spec, overrides, force, trial, jobs, executor, store } => {
             let executor = crate::executor::Executor::from_args(executor)?;
-            run::run(&spec, &overrides, &run::RunOptions { trial, force, jobs: jobs.max(1), executor }, &store.path())
+            run::run(&spec, &overrides, &run::RunOptions { trial, force, jobs: jobs.max(1), executor, memory }, &store.path())
         }
         Command::Report { experiments, force, output, baseline, format, store } => report::report(
             &experiments,
             report::ReportOptions { output, baseline: baseline.as_deref(), format: &format, force },
             &store.path(),
         ),
-        Command::Validate { spec, overrides } => validate::validate(&spec, &overrides),
+        Command::Validate { spec, overrides } => validate::validate(&spec, &overrides, memory),
         Command::Explain { spec, overrides } => validate::explain(&spec, &overrides),
         Command::Runs { command } => match command {
             RunsCommand::List { experiment, status, tags, params, parent, json, store } => runs::list(
@@ -54,7 +56,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Data { command: DataCommand::Stats { spec, overrides, store } } => {
             let cache = store.path().parent().unwrap_or(std::path::Path::new(".")).join("cache");
-            data::stats(&spec, &overrides, &cache)
+            data::stats(&spec, &overrides, &cache, memory)
         }
         Command::Privacy { command: PrivacyCommand::Epsilon { sample_rate, noise_multiplier, steps, delta, target_epsilon } } => {
             privacy::epsilon_command(sample_rate, noise_multiplier, steps, delta, target_epsilon)

@@ -6,7 +6,7 @@ use attnlab_eval::TaskMetric;
 use attnlab_experiment::targets::target_rows;
 use attnlab_experiment::train_config::{set_threads, trial_device};
 use attnlab_experiment::{
-    prepare, run_key, run_one, sweep_parent_id, sweep_parent_run, Attempt, Dataset, Prepared, Pseudonymiser, RunResult,
+    check_sizes, prepare, run_key, run_one, MemoryBudget, sweep_parent_id, sweep_parent_run, Attempt, Dataset, Prepared, Pseudonymiser, RunResult,
     TrialContext,
 };
 use attnlab_spec::ModelSpec;
@@ -27,10 +27,12 @@ pub struct RunOptions {
     /// Trials run at once, each in its own process.
     pub jobs: usize,
     pub executor: Executor,
+    /// What the spec's data and models may use; `None`: not checked.
+    pub memory: Option<MemoryBudget>,
 }
 
 pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_path: &Path) -> anyhow::Result<()> {
-    let RunOptions { trial, force, jobs, ref executor } = *options;
+    let RunOptions { trial, force, jobs, ref executor, memory } = *options;
     let base = load_spec(spec_path, overrides)?;
     let trials = expand_sweep(&base.spec)?;
     let selected: Vec<&Trial> = match trial {
@@ -49,6 +51,9 @@ pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_p
         let loaded = load_spec(spec_path, &all)?;
         if loaded.spec.dataset.pseudonymise && pseudonyms.is_none() {
             pseudonyms = Some(Pseudonymiser::from_env()?); // no key: exit 2 before anything is written
+        }
+        if let Some(m) = memory {
+            check_sizes(&loaded, m)?; // before anything is allocated
         }
         let prepared = prepare(&loaded, &cache_root)?;
         crate::print_notes(&prepared);

@@ -3,10 +3,10 @@ use std::path::Path;
 use attnlab_spec::{expand_sweep, load_spec, render_explain, validate_all, DataSource};
 
 use crate::exit::BadInput;
-use attnlab_experiment::{check, simulator_config};
+use attnlab_experiment::{check, check_sizes, simulator_config, MemoryBudget};
 
 /// Reports every problem it can find, then the shape of the experiment.
-pub fn validate(spec: &Path, overrides: &[String]) -> anyhow::Result<()> {
+pub fn validate(spec: &Path, overrides: &[String], memory: Option<MemoryBudget>) -> anyhow::Result<()> {
     let mut problems = validate_all(spec, overrides);
     if let Some(last) = problems.pop() {
         for p in &problems {
@@ -25,6 +25,9 @@ pub fn validate(spec: &Path, overrides: &[String]) -> anyhow::Result<()> {
         if let Err(e) = simulator_config(&loaded.spec).check() {
             problems.push(BadInput(format!("{}: dataset.simulator: {e}", spec.display())).into());
         }
+    }
+    if let Some(Err(e)) = memory.map(|m| check_sizes(&loaded, m)) {
+        problems.push(e.into());
     }
     if let Some(last) = problems.pop() {
         for p in &problems {

@@ -34,6 +34,10 @@ pub enum ExperimentError {
         #[source]
         source: std::io::Error,
     },
+    /// libtorch gave up inside a call that panics instead of returning an
+    /// error (tch unwraps allocation failures in `VarStore`, for one).
+    #[error("libtorch failed: {0}")]
+    Panicked(String),
     /// What was being done when `source` happened.
     #[error("{what}")]
     Context {
@@ -69,7 +73,7 @@ impl ExperimentError {
             ExperimentError::Torch(e) => Some(e),
             ExperimentError::Json(e) => Some(e),
             ExperimentError::Number(e) => Some(e),
-            ExperimentError::BadInput(_) | ExperimentError::Io { .. } | ExperimentError::Context { .. } => None,
+            ExperimentError::BadInput(_) | ExperimentError::Panicked(_) | ExperimentError::Io { .. } | ExperimentError::Context { .. } => None,
         }
     }
 }

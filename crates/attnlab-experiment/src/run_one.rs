@@ -183,7 +183,8 @@ pub fn run_one(cx: &TrialContext<'_>, model: &ModelSpec, seed: u64, run_key: Str
         store.set_tags(&run_id, &[("privacy.pseudonym_key_id".into(), p.key_id())])?;
     }
     on_active_run(Some(&run_id));
-    let outcome = train_and_test(RunInputs {
+    // a panic inside tch (an allocation libtorch refused) fails this run, not the process
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| train_and_test(RunInputs {
         store,
         run_id: &run_id,
         prepared,
@@ -193,7 +194,8 @@ pub fn run_one(cx: &TrialContext<'_>, model: &ModelSpec, seed: u64, run_key: Str
         train: t,
         checkpoint_dir,
         pseudonyms,
-    });
+    })))
+    .unwrap_or_else(|panic| Err(ExperimentError::Panicked(panic_message(panic.as_ref()))));
     on_active_run(None);
     if let Some(peak) = peak_memory_bytes() {
         store.set_tags(&run_id, &[("prov.mem.peak_bytes".into(), peak.to_string())])?;
@@ -218,6 +220,18 @@ pub fn run_one(cx: &TrialContext<'_>, model: &ModelSpec, seed: u64, run_key: Str
             Ok(Attempt::Ran(RunResult { run_id, name: model.name.clone(), seed, best_epoch: 0, seconds: 0.0, test: vec![], error: Some(message) }))
         }
     }
+}
+
+/// The first line of what a panic carried (libtorch appends its C++ stack,
+/// escaped or not, after the message).
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    let end = [text.find('\n'), text.find("\\n")].into_iter().flatten().min().unwrap_or(text.len());
+    text[..end].to_string()
 }
 
 /// One checkpoint folder per run identity, beside the store: a killed run
