@@ -29,6 +29,7 @@ pub mod identity;
 pub mod load_run;
 pub mod private_runs;
 pub mod pseudonym;
+pub mod report_input;
 pub mod run_one;
 pub mod size_check;
 pub mod sync;
