@@ -34,7 +34,16 @@ fn small_quickstart_logs_runs_epochs_and_renders_a_report() {
         let test_auc: f64 = db
             .query_row("SELECT m.value FROM metrics m JOIN runs r ON r.id = m.run_id WHERE r.name = ?1 AND m.key = 'test.auc'", [name], |row| row.get(0))
             .unwrap();
-        assert!((0.5..1.0).contains(&test_auc), "{name}: test.auc {test_auc}");
+        // learned: well above an untrained model's 0.5 (measured: lr 0.61, din 0.71),
+        // below the simulator's true probabilities (0.83)
+        let oracle: f64 = db
+            .query_row("SELECT t.value FROM tags t JOIN runs r ON r.id = t.run_id WHERE r.name = ?1 AND t.key = 'data.oracle_test_auc'", [name], |row| {
+                row.get::<_, String>(0)
+            })
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(test_auc > 0.55 && test_auc < oracle, "{name}: test.auc {test_auc} (best possible {oracle})");
     }
     let overrides: String = db
         .query_row("SELECT value FROM tags WHERE key = 'spec.overrides' LIMIT 1", [], |row| row.get(0))
@@ -196,7 +205,8 @@ fn sequential_models_run_on_ml100k_and_reuse_the_prepared_data() {
     let runs: serde_json::Value = serde_json::from_str(&s.attnlab(&["runs", "list", "ml100k-sequential", "--json"]).ok().stdout()).unwrap();
     let ndcg = |name: &str| runs.as_array().unwrap().iter().find(|r| r["name"] == name).unwrap()["metrics"]["test.ndcg@10"].as_f64().unwrap();
     assert!(ndcg("pop") > 0.01 && ndcg("pop") < 0.1, "Pop's NDCG@10 on ml-100k is a few percent: {}", ndcg("pop"));
-    assert!(ndcg("sasrec") > 0.0);
+    // one epoch of a small SASRec already beats popularity (measured 0.0311 vs 0.0220)
+    assert!(ndcg("sasrec") > 1.2 * ndcg("pop"), "SASRec {} vs Pop {}", ndcg("sasrec"), ndcg("pop"));
     let param = |name: &str, key: &str| runs.as_array().unwrap().iter().find(|r| r["name"] == name).unwrap()["params"][key].clone();
     assert_eq!((param("sasrec", "train.batch_size"), param("sasrec", "train.window_stride")), ("32".into(), "10".into()));
     assert_eq!(param("pop", "train.batch_size"), "64", "the spec's batch for the other models");
