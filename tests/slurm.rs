@@ -187,6 +187,12 @@ fn a_sweep_runs_as_an_array_job_and_lands_under_its_parent() {
     }
     let pids: std::collections::BTreeSet<i64> = trials.iter().map(|r| r["pid"].as_i64().unwrap()).collect();
     assert_eq!(pids.len(), 2, "one array task per trial");
+    // each trial ran inside a task of the submitted array job, the one of its index
+    let job = stderr.split("submitted Slurm array job ").nth(1).and_then(|r| r.split(':').next()).unwrap_or_default();
+    let tasks: std::collections::BTreeSet<String> =
+        trials.iter().map(|t| t["tags"]["prov.slurm.array_task"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(tasks, [format!("{job}_0"), format!("{job}_1")].into(), "{trials:#?}");
+    assert!(trials.iter().all(|t| t["tags"]["prov.slurm.job_id"].as_str().is_some_and(|j| !j.is_empty())), "{trials:#?}");
     // submitting again finds everything finished and submits nothing
     let again = s.attnlab(&["run", spec.to_str().unwrap(), "--executor", "slurm", "--wait"]).ok();
     assert!(again.stderr().contains("every trial already finished"), "{}", again.stderr());

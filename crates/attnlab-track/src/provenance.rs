@@ -35,6 +35,10 @@ pub struct Provenance {
     /// Peak resident memory so far (see [`peak_memory_bytes`]); refresh it
     /// at the end of a run, since it only grows.
     pub peak_memory_bytes: Option<u64>,
+    /// The Slurm job this process runs in (`SLURM_JOB_ID`), when it does.
+    pub slurm_job_id: Option<String>,
+    /// Its array job and task, `ARRAYJOB_TASK` as `squeue` shows them.
+    pub slurm_array_task: Option<String>,
 }
 
 impl Provenance {
@@ -70,13 +74,16 @@ impl Provenance {
                 .filter(|s| !s.is_empty()),
             command: shell_join(std::env::args_os()).unwrap_or_default(),
             peak_memory_bytes: peak_memory_bytes(),
+            slurm_job_id: env("SLURM_JOB_ID"),
+            slurm_array_task: env("SLURM_ARRAY_JOB_ID").zip(env("SLURM_ARRAY_TASK_ID")).map(|(job, task)| format!("{job}_{task}")),
         }
     }
 
     /// The facts as tags: `prov.git.commit`, `prov.git.dirty` (`true`/`false`),
     /// `prov.cargo_lock.blake3`, `prov.cpu.model`, `prov.cpu.cores`,
     /// `prov.host`, `prov.os`, `prov.os.kernel`, `prov.command`,
-    /// `prov.mem.peak_bytes`. Unknown facts are left out, not written empty.
+    /// `prov.mem.peak_bytes`, and under Slurm `prov.slurm.job_id` and
+    /// `prov.slurm.array_task`. Unknown facts are left out, not written empty.
     pub fn to_tags(&self) -> Vec<(String, String)> {
         let mut tags = Vec::new();
         let mut put = |key: &str, value: Option<String>| {
@@ -94,8 +101,15 @@ impl Provenance {
         put("os.kernel", self.kernel.clone());
         put("command", Some(self.command.clone()));
         put("mem.peak_bytes", self.peak_memory_bytes.map(|b| b.to_string()));
+        put("slurm.job_id", self.slurm_job_id.clone());
+        put("slurm.array_task", self.slurm_array_task.clone());
         tags
     }
+}
+
+/// An environment variable that is set and not empty.
+fn env(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|v| !v.is_empty())
 }
 
 /// Peak resident set size of this process (VmHWM in /proc/self/status), in bytes.
