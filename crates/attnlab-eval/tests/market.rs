@@ -4,7 +4,7 @@
 use attnlab_eval::market::{
     Ad, AdCandidate, Arm, ArmPredictions, AuctionConfig, BidKind, FeedPolicy, LoggedBandit, MarketMetric, Mechanism,
     OrganicCandidate, Pacer, ReplayConfig, Session, TargetPolicy, Z_95, ips, position_examination, replay, run_auction,
-    sessions_needed, snips, standard_normal, uniform,
+    draw_index, sessions_needed, snips, standard_normal, uniform,
 };
 use attnlab_eval::significance::SplitMix64;
 
@@ -604,14 +604,7 @@ fn log(b: &Bandit, n: usize, seed: u64) -> Log {
     for _ in 0..n {
         let x = rng.below(CONTEXTS);
         contexts.push(x);
-        let u = uniform(&mut rng);
-        let mut acc = 0.0;
-        let a = (0..K)
-            .find(|&a| {
-                acc += b.logging[x][a];
-                u < acc
-            })
-            .unwrap_or(K - 1);
+        let a = draw_index(&b.logging[x], &mut rng);
         actions.push(a);
         props.push(b.logging[x][a]);
         rewards.push(if uniform(&mut rng) < b.means[x][a] { 1.0 } else { 0.0 });

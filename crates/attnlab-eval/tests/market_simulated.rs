@@ -6,7 +6,7 @@
 use attnlab_data::{AdsConfig, SessionDraw, SessionSampler, SimulatorConfig};
 use attnlab_eval::market::{
     AdCandidate, Arm, ArmPredictions, BidKind, Budgets, FeedPolicy, LoggedBandit, OrganicCandidate, ReplayConfig, Session,
-    TargetPolicy, ips, replay, snips, uniform,
+    TargetPolicy, draw_index, ips, replay, snips, uniform,
 };
 use attnlab_eval::ope::{self, Estimator, Terms};
 use attnlab_eval::significance::SplitMix64;
@@ -136,13 +136,7 @@ fn simulated_bandit_logs() -> BanditLogs {
         let ctr: Vec<f64> = rows.iter().map(|&r| d.true_ctr[r] as f64).collect();
         let mu = proportional(&rows.iter().map(|&r| d.bid[r] as f64).collect::<Vec<_>>(), 1.0);
         let pi = proportional(&ctr, 3.0);
-        let u = uniform(&mut rng);
-        let mut acc = 0.0;
-        let a = mu.iter().position(|p| {
-            acc += p;
-            u < acc
-        });
-        let a = a.unwrap_or(k - 1);
+        let a = draw_index(&mu, &mut rng);
         l.actions.push(a);
         l.propensities.push(mu[a]);
         l.rewards.push(if uniform(&mut rng) < ctr[a] { 1.0 } else { 0.0 });

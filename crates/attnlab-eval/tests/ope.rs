@@ -1,7 +1,7 @@
 //! The OPE estimators on hand-computed logs and against the textbook
 //! identities; the slot reward model and target policies; the bootstrap.
 
-use attnlab_eval::market::{uniform, LoggedBandit, TargetPolicy};
+use attnlab_eval::market::{draw_index, uniform, LoggedBandit, TargetPolicy};
 use attnlab_eval::ope::slots::slot_terms;
 use attnlab_eval::ope::{bootstrap, evaluate, Estimator, OpeConfig, SlotLogs, SlotPolicy, SlotRewardModel, Target, Terms};
 use attnlab_eval::significance::SplitMix64;
@@ -106,13 +106,7 @@ fn world(n: usize, k: usize, seed: u64, bernoulli: bool) -> World {
         let mu: Vec<f64> = mu.iter().map(|x| x / mu.iter().sum::<f64>()).collect();
         let pi: Vec<f64> = ctr.iter().map(|c| c * c).collect();
         let pi: Vec<f64> = pi.iter().map(|x| x / pi.iter().sum::<f64>()).collect();
-        let u = uniform(&mut rng);
-        let mut acc = 0.0;
-        let a = mu.iter().position(|p| {
-            acc += p;
-            u < acc
-        });
-        let a = a.unwrap_or(k - 1);
+        let a = draw_index(&mu, &mut rng);
         w.actions.push(a);
         w.propensities.push(mu[a]);
         w.rewards.push(if bernoulli { (uniform(&mut rng) < ctr[a]) as u8 as f64 } else { ctr[a] });

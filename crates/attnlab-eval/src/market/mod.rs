@@ -42,6 +42,20 @@ pub fn uniform(rng: &mut SplitMix64) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
+/// An index drawn with the probabilities `probs` (one uniform, by the
+/// inverse of their running sum; the last index takes any rounding gap).
+pub fn draw_index(probs: &[f64], rng: &mut SplitMix64) -> usize {
+    let u = uniform(rng);
+    let mut acc = 0.0;
+    probs
+        .iter()
+        .position(|p| {
+            acc += p;
+            u < acc
+        })
+        .unwrap_or(probs.len().saturating_sub(1))
+}
+
 /// A standard normal draw (Box–Muller, one of the pair).
 pub fn standard_normal(rng: &mut SplitMix64) -> f64 {
     let u1 = 1.0 - uniform(rng); // in (0, 1]
