@@ -183,18 +183,17 @@ const IN_USE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 /// Runs one model x seed unless another process of the same spec got to it
 /// first: while that process trains it, this one waits, then takes its
 /// result (or, when it was killed or failed, claims and trains it itself).
+/// The wait polls the store only; the next claim comes once the run ended.
 fn claim_and_run(cx: &TrialContext<'_>, model: &ModelSpec, seed: u64, key: String, force: bool) -> anyhow::Result<RunResult> {
-    let mut waiting_for = None;
     loop {
         match run_one(cx, model, seed, key.clone(), force)? {
             Attempt::Ran(result) => return Ok(result),
             Attempt::AlreadyFinished(result) => return Ok(skipped(model, seed, result)),
             Attempt::InUse { run_id, owner } => {
-                if waiting_for.as_ref() != Some(&run_id) {
-                    eprintln!("{} seed {seed}: run {} is being trained by {owner}; waiting for it", model.name, short(&run_id));
-                    waiting_for = Some(run_id);
+                eprintln!("{} seed {seed}: run {} is being trained by {owner}; waiting for it", model.name, short(&run_id));
+                while cx.store.in_use(&run_id)? {
+                    std::thread::sleep(IN_USE_POLL);
                 }
-                std::thread::sleep(IN_USE_POLL);
             }
         }
     }

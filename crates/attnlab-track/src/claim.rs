@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, params};
 use crate::error::Result;
 use crate::host::{Liveness, host_name};
 use crate::model::{NewRun, RunStatus};
-use crate::reaper::running_writers_of_key;
+use crate::reaper::{running_writer, running_writers_of_key};
 use crate::store::Store;
 
 /// What [`Store::claim_run`] found for a run identity.
@@ -66,6 +66,18 @@ impl Store {
             Ok(Claim::Created { id, previous })
         })
     }
+
+    /// Whether run `run_id` is still RUNNING under a live writer (or one this
+    /// host cannot check): what a process refused by [`Store::claim_run`]
+    /// polls, cheaply, before it claims again.
+    pub fn in_use(&self, run_id: &str) -> Result<bool> {
+        const OP: &str = "check run in use";
+        let here = host_name();
+        self.read(OP, |tx| {
+            let writer = running_writer(tx, run_id).map_err(self.err(OP))?;
+            Ok(writer.is_some_and(|w| w.writer(&here) != Liveness::Dead))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -90,6 +102,7 @@ mod tests {
         let (first, previous) = created(store.claim_run(&new_run(), false).unwrap());
         assert_eq!(previous, None);
         // this process is alive: a second claim is refused, naming it
+        assert!(store.in_use(&first).unwrap());
         match store.claim_run(&new_run(), true).unwrap() {
             Claim::InUse { id, owner } => {
                 assert_eq!(id, first);
@@ -98,6 +111,7 @@ mod tests {
             other => panic!("expected in use, got {other:?}"),
         }
         store.finish_run(&first, RunStatus::Finished).unwrap();
+        assert!(!store.in_use(&first).unwrap());
         assert_eq!(store.claim_run(&new_run(), false).unwrap(), Claim::Finished { id: first.clone() });
         let (again, previous) = created(store.claim_run(&new_run(), true).unwrap());
         assert_eq!(previous, Some(RunStatus::Finished), "a forced re-run");
@@ -112,6 +126,7 @@ mod tests {
         let (dead, _) = created(store.claim_run(&new_run(), false).unwrap());
         // a pid that cannot exist stands for a writer that died
         store.conn.execute("UPDATE runs SET pid = 2147483647, proc_start = 1 WHERE id = ?1", [&dead]).unwrap();
+        assert!(!store.in_use(&dead).unwrap(), "a dead writer's run is not in use");
         let (_, previous) = created(store.claim_run(&new_run(), false).unwrap());
         assert_eq!(previous, Some(RunStatus::Killed));
         assert_eq!(store.run(&dead).unwrap().status, RunStatus::Killed);
