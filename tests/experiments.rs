@@ -58,7 +58,8 @@ fn grid_sweep_runs_every_trial_and_trial_selects_one() {
 fn jobs_run_trials_in_parallel_processes() {
     let s = Scratch::new();
     let spec = sweep_spec(&s);
-    let run = s.attnlab(&["run", spec.to_str().unwrap(), "--jobs", "2"]).ok();
+    // enough epochs that each trial trains for a while after its process started
+    let run = s.attnlab(&["run", spec.to_str().unwrap(), "--jobs", "2", "train.epochs=20", "train.early_stopping.patience=30"]).ok();
     assert!(run.stdout().contains("din [lr=0.001]") && run.stdout().contains("din [lr=0.01]"), "{}", run.stdout());
     assert_eq!(run.stderr().matches("skipped").count(), 2, "the parent reads the trials' runs back: {}", run.stderr());
     let (parent, trials) = sweep_runs(&s);
@@ -66,6 +67,10 @@ fn jobs_run_trials_in_parallel_processes() {
     assert_eq!(parent["status"], "FINISHED");
     let pids: std::collections::BTreeSet<i64> = trials.iter().map(|r| r["pid"].as_i64().unwrap()).collect();
     assert_eq!(pids.len(), 2, "in two processes");
+    // at the same time: each trial started before the other ended
+    let span = |r: &serde_json::Value| (r["start_ms"].as_i64().unwrap(), r["end_ms"].as_i64().unwrap());
+    let ((start_a, end_a), (start_b, end_b)) = (span(&trials[0]), span(&trials[1]));
+    assert!(start_a < end_b && start_b < end_a, "the trials overlapped: {:?} and {:?}", (start_a, end_a), (start_b, end_b));
     assert!(run.stderr().contains("FINISHED 1/1"), "the live trial table: {}", run.stderr());
 }
 
@@ -174,12 +179,12 @@ fn jobs_2_gives_the_metrics_of_jobs_1() {
 fn a_killed_sweep_resumes_with_only_what_is_missing() {
     let s = Scratch::new();
     let spec = sweep_spec(&s);
-    let args = ["run", spec.to_str().unwrap(), "train.epochs=6", "train.early_stopping.patience=10"];
-    // trial 0's six epochs and two of trial 1's: its first checkpoint is
-    // written (before the second epoch began), four epochs remain
-    let mut child = crate::runs::start_and_wait_for_epochs(&s, &args, 8);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let args = ["run", spec.to_str().unwrap(), "train.epochs=12", "train.early_stopping.patience=20"];
+    // trial 0's twelve epochs and two of trial 1's: its first checkpoint is
+    // written (before the second epoch began); the kill comes under the
+    // store's write lock, so trial 1 cannot have finished
+    let logged = crate::runs::kill_after_epochs(&s, &args, 14);
+    assert!((14..24).contains(&logged), "killed inside trial 1: {logged} epochs logged");
     let rerun = s.attnlab(&args).ok();
     assert_eq!(rerun.stderr().matches("skipped").count(), 1, "trial 0 is not run again: {}", rerun.stderr());
     assert!(rerun.stderr().contains("KILLED"), "{}", rerun.stderr());
@@ -188,5 +193,5 @@ fn a_killed_sweep_resumes_with_only_what_is_missing() {
     assert_eq!(statuses, ["FINISHED", "KILLED", "FINISHED"], "one run per trial, plus the killed attempt");
     assert_eq!(parent["status"], "FINISHED", "the latest attempt of each trial counts");
     let resumed = trials[2]["id"].as_str().unwrap();
-    assert!(crate::runs::assert_resumed(&s, resumed, 6) >= 1);
+    assert!(crate::runs::assert_resumed(&s, resumed, 12) >= 1);
 }

@@ -9,13 +9,13 @@ use attnlab_spec::load_spec;
 use crate::exit::BadInput;
 use attnlab_experiment::{check_sizes, prepare, simulator_config, Dataset, MemoryBudget};
 
-pub fn fetch(name: &str, dest: Option<PathBuf>, python: &Path) -> anyhow::Result<()> {
+pub fn fetch(name: &str, dest: Option<PathBuf>, source: &FetchSource) -> anyhow::Result<()> {
     let Some(dataset) = PinnedDataset::named(name) else {
         let known: Vec<&str> = PINNED.iter().map(|d| d.name).collect();
         return Err(BadInput(format!("unknown dataset `{name}` (known: {})", known.join(", "))).into());
     };
     let dest = dest.unwrap_or_else(|| PathBuf::from("data").join(name));
-    let report = fetch_pinned(&dataset, &dest, &FetchSource::Pip { python: python.to_path_buf() })?;
+    let report = fetch_pinned(&dataset, &dest, source)?;
     if !report.downloaded {
         println!("{name}: already in {} (sha256 verified)", dest.display());
     } else {

@@ -50,7 +50,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let budget = std::time::Duration::from_secs(budget);
             sync::sync_mlflow(&uri, experiment.as_deref(), into.as_deref(), budget, &store.path())
         }
-        Command::Data { command: DataCommand::Fetch { name, dest, python } } => data::fetch(&name, dest, &python),
+        Command::Data { command: DataCommand::Fetch { name, dest, python, wheel } } => {
+            let source = match wheel {
+                Some(wheel) => attnlab_data::FetchSource::Wheel(wheel),
+                None => attnlab_data::FetchSource::Pip { python },
+            };
+            data::fetch(&name, dest, &source)
+        }
         Command::Data { command: DataCommand::Simulate { spec, overrides, output } } => {
             data::simulate_log(&spec, &overrides, &output)
         }

@@ -6,7 +6,7 @@ use attnlab_data::loaders::{
 };
 use attnlab_data::{
     AtomicOptions, CtrSchema, DataError, Event, FetchSource, ML100K_FILES, OnBadRow, PAD, Vocab,
-    fetch_ml100k, fetch_ml100k_from, load_atomic, load_attention_log, load_ctr,
+    fetch_ml100k_from, load_atomic, load_attention_log, load_ctr,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -446,19 +446,18 @@ fn fetch_rejects_a_wheel_with_other_files() {
     assert!(!dest.join("ml-100k.inter").exists());
 }
 
-/// The real data: from `ATTNLAB_RECBOLE_WHEEL` (a local recbole-1.2.1
-/// wheel) or else with `python3 -m pip download` (needs the network).
+/// The real files, from a wheel rebuilt from the copy `make data` fetched
+/// (no download at test time): fetched, verified, repaired, loaded.
 #[test]
 fn fetch_ml100k_verify_repair_and_load() {
     let dir = tempfile::tempdir().unwrap();
+    let files: Vec<&str> = ML100K_FILES.iter().map(|(name, _)| *name).collect();
+    let wheel = dir.path().join("recbole-1.2.1-py3-none-any.whl");
+    let fetched = attnlab_testkit::pinned_data::fetched("ml-100k", &files);
+    attnlab_testkit::pinned_data::wheel_from(&fetched, attnlab_data::fetch::ML100K.wheel_dir, &files, &wheel);
     let dest = dir.path().join("ml-100k");
-    let fetch = || match std::env::var_os("ATTNLAB_RECBOLE_WHEEL") {
-        Some(w) => fetch_ml100k_from(&dest, &FetchSource::Wheel(w.into())),
-        None => fetch_ml100k(&dest, Path::new("python3")),
-    };
-    let report = fetch().expect(
-        "fetch ml-100k (set ATTNLAB_RECBOLE_WHEEL to a local recbole-1.2.1 wheel when offline)",
-    );
+    let fetch = || fetch_ml100k_from(&dest, &FetchSource::Wheel(wheel.clone()));
+    let report = fetch().unwrap();
     assert!(report.downloaded && report.repaired.is_empty());
     let again = fetch().unwrap();
     assert!(!again.downloaded);

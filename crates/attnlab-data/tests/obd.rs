@@ -25,17 +25,17 @@ fn fetch_rejects_an_obp_wheel_with_other_files() {
     assert!(!dest.join("random").exists(), "nothing reaches the destination");
 }
 
-/// The real wheel: from `ATTNLAB_OBP_WHEEL` (a local obp-0.4.1 wheel) or
-/// else with `python3 -m pip download` (needs the network); then every log.
+/// The real files, from a wheel rebuilt from the copy `make data` fetched
+/// (no download at test time): fetched, verified, repaired; then every log.
 #[test]
 fn fetch_obd_verify_repair_and_load_every_log() {
     let dir = tempfile::tempdir().unwrap();
+    let files: Vec<&str> = OBD.files.iter().map(|(name, _)| *name).collect();
+    let wheel = dir.path().join("obp-0.4.1-py3-none-any.whl");
+    attnlab_testkit::pinned_data::wheel_from(&attnlab_testkit::pinned_data::fetched("obd", &files), OBD.wheel_dir, &files, &wheel);
     let dest = dir.path().join("obd");
-    let get = || match std::env::var_os("ATTNLAB_OBP_WHEEL") {
-        Some(w) => fetch(&OBD, &dest, &FetchSource::Wheel(w.into())),
-        None => fetch(&OBD, &dest, &FetchSource::Pip { python: "python3".into() }),
-    };
-    let report = get().expect("fetch obd (set ATTNLAB_OBP_WHEEL to a local obp-0.4.1 wheel when offline)");
+    let get = || fetch(&OBD, &dest, &FetchSource::Wheel(wheel.clone()));
+    let report = get().unwrap();
     assert!(report.downloaded && report.repaired.is_empty());
     assert_eq!(report.before.len(), 12);
     assert!(!get().unwrap().downloaded, "idempotent");

@@ -4,7 +4,7 @@ use std::path::Path;
 use attnlab_data::cache::{entry_dir, read_file};
 use attnlab_data::{
     CacheOutcome, Candidates, DataSource, GroupBy, Interactions, Order, Part, Prepared, Preprocess, Protocol, Rng,
-    SourceFile, Split, fingerprint, load_or_prepare, prepare, preprocess, recbole_split_sizes, stats,
+    SourceFile, Split, fingerprint, load_or_prepare, prepare, preprocess, stats,
 };
 
 /// A table from (user, item, timestamp) triples of raw tokens.
@@ -62,8 +62,20 @@ fn assert_partition(d: &Interactions, p: &Prepared) {
     assert_eq!(p.train.len() + p.valid.len() + p.test.len(), d.len());
 }
 
+/// How RecBole 1.2.1 itself splits a user's N interactions 8:1:1, for N up
+/// to 100 (`scripts/recbole_split_rounding.py` runs RecBole's own code).
+fn recbole_8_1_1_sizes() -> HashMap<usize, Vec<usize>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/recbole_split_sizes.json");
+    let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(fixture["ratios"], serde_json::json!([0.8, 0.1, 0.1]));
+    let sizes = fixture["sizes"].as_object().unwrap();
+    let as_sizes = |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+    sizes.iter().map(|(n, v)| (n.parse().unwrap(), as_sizes(v))).collect()
+}
+
 #[test]
 fn ratio_split_per_user_follows_recbole_rounding() {
+    let recbole = recbole_8_1_1_sizes();
     let d = random_table(1, 40, 60, 900);
     for order in [Order::Random, Order::Time] {
         let p = prepare(&d, &proto(Split::Ratio([0.8, 0.1, 0.1]), order, GroupBy::User, full())).unwrap();
@@ -71,7 +83,8 @@ fn ratio_split_per_user_follows_recbole_rounding() {
         for (u, rows) in rows_by_user(&d) {
             let count = |s: &attnlab_data::SplitRows| s.user.iter().filter(|&&x| x == u).count();
             let got = [count(&p.train), count(&p.valid), count(&p.test)];
-            assert_eq!(got.to_vec(), recbole_split_sizes(rows.len(), &[0.8, 0.1, 0.1]), "user {u}");
+            let want = recbole.get(&rows.len()).expect("the fixture covers every user's count");
+            assert_eq!(&got.to_vec(), want, "user {u} with {} rows", rows.len());
             if order == Order::Time {
                 // time order: every train row is no later than any valid row, valid before test
                 let times = |s: &attnlab_data::SplitRows| -> Vec<i64> {
@@ -102,8 +115,9 @@ fn ratio_split_global_and_random_order_is_seeded() {
     let pr = proto(Split::Ratio([0.7, 0.2, 0.1]), Order::Random, GroupBy::None, full());
     let p = prepare(&d, &pr).unwrap();
     assert_partition(&d, &p);
-    let want = recbole_split_sizes(d.len(), &[0.7, 0.2, 0.1]);
-    assert_eq!(vec![p.train.len(), p.valid.len(), p.test.len()], want);
+    // RecBole: valid and test rounded down (int(0.2 * 1006), int(0.1 * 1006)), train the rest
+    assert_eq!(d.len(), 1006);
+    assert_eq!([p.train.len(), p.valid.len(), p.test.len()], [705, 201, 100]);
     assert_eq!(p, prepare(&d, &pr).unwrap(), "same seed, same split");
     let other = prepare(&d, &Protocol { seed: 6, ..pr.clone() }).unwrap();
     let set = |p: &Prepared| p.test.row.iter().copied().collect::<BTreeSet<_>>();
@@ -422,8 +436,7 @@ fn stats_of_tables_and_prepared_data() {
     }
 }
 
-/// The real data: RecBole 1.2.1's ml-100k (from `ATTNLAB_RECBOLE_WHEEL` or
-/// `python3 -m pip download`). Figures checked against RecBole 1.2.1 itself
+/// The real data: RecBole 1.2.1's ml-100k, as `make data` fetched it. Figures checked against RecBole 1.2.1 itself
 /// (`create_dataset(config).build()` on CPU; `scripts/recbole_split_counts.py`
 /// prints them again): BPR's default RS 8:1:1 by user
 /// gives 80808 / 9596 / 9596 rows; SASRec's LS gives one valid and one test
@@ -431,13 +444,8 @@ fn stats_of_tables_and_prepared_data() {
 /// each train sequence (98114 train rows minus each user's first item).
 #[test]
 fn ml100k_matches_recbole() {
-    let dir = tempfile::tempdir().unwrap();
-    let dest = dir.path().join("ml-100k");
-    match std::env::var_os("ATTNLAB_RECBOLE_WHEEL") {
-        Some(w) => attnlab_data::fetch_ml100k_from(&dest, &attnlab_data::FetchSource::Wheel(w.into())),
-        None => attnlab_data::fetch_ml100k(&dest, Path::new("python3")),
-    }
-    .expect("fetch ml-100k (set ATTNLAB_RECBOLE_WHEEL to a local recbole-1.2.1 wheel when offline)");
+    let files: Vec<&str> = attnlab_data::ML100K_FILES.iter().map(|(name, _)| *name).collect();
+    let dest = attnlab_testkit::pinned_data::fetched("ml-100k", &files);
     let raw = attnlab_data::load_atomic(&dest, "ml-100k", &Default::default()).unwrap().interactions;
     let (d, report) = preprocess(&raw, &Preprocess::default()).unwrap();
     assert_eq!(report.rows_out, 100_000);
