@@ -1,6 +1,6 @@
 //! `attnlab data ...` and `attnlab metrics`.
 
-use crate::util::{quickstart, repo, Scratch};
+use crate::util::{quickstart, Scratch};
 
 #[test]
 fn simulate_writes_an_attention_log() {
