@@ -7,6 +7,7 @@ mod privacy;
 mod report;
 mod run;
 mod runs;
+mod serve;
 mod sync;
 mod validate;
 
@@ -45,6 +46,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             RunsCommand::Rm { runs: ids, force, store } => runs::remove(&ids, force, &store.path()),
             RunsCommand::Import { sources, store } => runs::import(&sources, &store.path()),
         },
+        Command::Serve(args) => serve::serve(&args),
         Command::Doctor { store } => doctor::doctor(&store.path()),
         Command::Sync { command: SyncCommand::Mlflow { uri, experiment, into, budget, store } } => {
             let budget = std::time::Duration::from_secs(budget);
