@@ -307,3 +307,22 @@ fn serve_refuses_what_it_cannot_serve_with_exit_2() {
     let models: Value = serde_json::from_str(&models).unwrap();
     assert_eq!(models["models"].as_array().unwrap().iter().map(|m| m["run"].clone()).collect::<Vec<_>>(), vec![best]);
 }
+
+/// SIGTERM while a request waits in the batcher: it is answered, then the
+/// server exits 0.
+#[test]
+fn sigterm_lets_the_request_in_flight_finish() {
+    let s = Scratch::new();
+    let (sasrec, _) = trained(&s);
+    // a batch waits up to 3 s for company: the request is in flight meanwhile
+    let mut server = Server::start(&s, &["--run", &sasrec, "--max-batch", "64", "--max-wait-us", "3000000"]);
+    let (base, pid) = (server.base.clone(), server.child.id() as i32);
+    let in_flight = std::thread::spawn(move || {
+        reqwest::blocking::Client::new().post(format!("{base}/v1/recommend")).body(json!({ "user": "u005", "k": 3 }).to_string()).send().map(|r| r.status().as_u16())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(in_flight.join().unwrap().expect("the request in flight is answered"), 200);
+    let status = server.child.wait().unwrap();
+    assert!(status.success() && server.logs().contains("stopped after 1 requests"), "{status:?}: {}", server.logs());
+}
