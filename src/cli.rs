@@ -120,7 +120,7 @@ pub enum Command {
         #[command(subcommand)]
         command: RunsCommand,
     },
-    /// Serve finished runs over HTTP/JSON: /v1/recommend, /v1/events, /healthz, /v1/models, /metrics.
+    /// Serve finished runs over HTTP/JSON: /v1/recommend, /v1/events, /healthz, /v1/models, /metrics, /admin/reload.
     Serve(ServeArgs),
     /// Versions, libtorch, CUDA, threads and the store path.
     Doctor {
@@ -320,7 +320,7 @@ pub struct ServeArgs {
     /// The event log (JSON lines, fsync'd). Default: serve-events.jsonl beside the store.
     #[arg(long)]
     pub events: Option<PathBuf>,
-    /// Bearer token required by /v1/events.
+    /// Bearer token required by /v1/events and /admin/reload.
     #[arg(long = "token-from-env", env = "ATTNLAB_SERVE_TOKEN", hide_env_values = true, hide = true)]
     pub token: Option<String>,
     #[command(flatten)]

@@ -200,7 +200,9 @@ fn recommend_equals_the_offline_ranking_events_change_it_and_sigterm_drains() {
     assert_eq!(status, 200);
     assert_eq!(models["models"].as_array().unwrap().iter().map(|m| m["run"].clone()).collect::<Vec<_>>(), vec![json!(sasrec), json!(bpr)]);
     assert!(models["models"][0]["metrics"]["test.ndcg@5"].is_f64() && models["models"][0]["data_fingerprint"].as_str().unwrap().len() == 16, "{models}");
-    assert_eq!(server.get("/healthz"), (200, json!({ "status": "ok", "models": 2 }).to_string()));
+    let (status, health) = server.get("/healthz");
+    let health: Value = serde_json::from_str(&health).unwrap();
+    assert_eq!((status, health["status"].as_str(), health["models"].as_u64()), (200, Some("ok"), Some(2)), "{health}");
     let (_, metrics) = server.get("/metrics");
     assert!(metrics.contains("attnlab_requests_total{endpoint=\"recommend\",status=\"200\"} 10\n"), "{metrics}");
     assert!(metrics.contains("attnlab_requests_total{endpoint=\"events\",status=\"401\"} 2\n"), "{metrics}");
@@ -289,7 +291,7 @@ fn client_mistakes_are_400_naming_the_field_and_big_bodies_413() {
 }
 
 #[test]
-fn serve_refuses_what_it_cannot_serve_with_exit_2() {
+fn serve_picks_the_best_run_reloads_and_refuses_what_it_cannot_serve() {
     let s = Scratch::new();
     let (sasrec, _) = trained(&s);
     let run = s.attnlab(&["serve", "--run", "ffffffff"]);
@@ -303,9 +305,30 @@ fn serve_refuses_what_it_cannot_serve_with_exit_2() {
     let best = runs.as_array().unwrap().iter().max_by(|a, b| ndcg(a).total_cmp(&ndcg(b))).unwrap()["id"].clone();
     assert!(runs.as_array().unwrap().iter().any(|r| r["id"] == json!(sasrec)));
     let server = Server::start(&s, &["--experiment", "toyserve", "--best", "test.ndcg@5"]);
-    let (_, models) = server.get("/v1/models");
-    let models: Value = serde_json::from_str(&models).unwrap();
-    assert_eq!(models["models"].as_array().unwrap().iter().map(|m| m["run"].clone()).collect::<Vec<_>>(), vec![best]);
+    let served = |server: &Server| {
+        let (_, models) = server.get("/v1/models");
+        let models: Value = serde_json::from_str(&models).unwrap();
+        models["models"].as_array().unwrap().iter().map(|m| m["run"].clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(served(&server), vec![best.clone()]);
+
+    // hot reload: the best run left the store, so the other one is served now
+    let other = runs.as_array().unwrap().iter().find(|r| r["id"] != best).unwrap()["id"].clone();
+    s.attnlab(&["runs", "rm", best.as_str().unwrap()]).ok();
+    assert_eq!(server.post("/admin/reload", "", None).0, 401);
+    let (status, v) = server.post("/admin/reload", "", Some(TOKEN));
+    assert_eq!((status, v["models"][0]["run"].clone()), (200, other.clone()), "{v}");
+    assert_eq!(served(&server), vec![other.clone()]);
+    // SIGHUP reloads too (the same runs again)
+    unsafe { libc::kill(server.child.id() as i32, libc::SIGHUP) };
+    let health = (0..100)
+        .map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            serde_json::from_str::<Value>(&server.get("/healthz").1).unwrap()
+        })
+        .find(|h| h["reloads"] == json!(2))
+        .expect("SIGHUP reloads the runs");
+    assert_eq!((health["last_reload_error"].clone(), served(&server)), (Value::Null, vec![other]));
 }
 
 /// SIGTERM while a request waits in the batcher: it is answered, then the

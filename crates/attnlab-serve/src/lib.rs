@@ -3,7 +3,8 @@
 //! feedback arrives through `POST /v1/events` into a durable log, and
 //! `/healthz`, `/v1/models` and `/metrics` (Prometheus) describe the server.
 //!
-//! - [`select`]: which runs, loaded with `attnlab_experiment::load_run`.
+//! - [`select`]: which runs, loaded with `attnlab_experiment::load_run`,
+//!   and loaded again on `POST /admin/reload` or SIGHUP.
 //! - [`catalog`]: a run made ready to serve (vocabularies, histories).
 //! - [`scorer`]: the thread that owns a model, with dynamic batching.
 //! - [`recommend`]: the top-K of a request and the cold-start fallback.
@@ -29,5 +30,5 @@ pub use catalog::ServedModel;
 pub use error::{Result, ServeError};
 pub use metrics::Metrics;
 pub use scorer::Batching;
-pub use select::{load_selected, Selection};
+pub use select::{load_selected, RunSource, Selection};
 pub use server::{serve, wait_us, ServeConfig, ServeSummary};

@@ -1,13 +1,14 @@
 //! Which runs to serve: given ids, or an experiment's best finished run by
-//! a metric.
+//! a metric; and [`RunSource`], the same selection loaded again on reload.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use attnlab_experiment::{load_run, LoadedRun};
 use attnlab_track::{RunFilter, RunStatus, Store};
 use attnlab_train::DeviceInfo;
 
-use crate::{Result, ServeError};
+use crate::{Batching, Metrics, Result, ServeError, ServedModel};
 
 /// The runs asked for on the command line.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,4 +46,26 @@ pub fn best_run(store: &Store, experiment: &str, metric: &str) -> Result<String>
     best.map(|(r, _)| r.id.clone()).ok_or_else(|| {
         ServeError::bad(format!("--best {metric}: no finished run of experiment `{experiment}` has the metric `{metric}`"))
     })
+}
+
+/// Where the served runs come from, kept so that a reload
+/// (`POST /admin/reload`, SIGHUP) loads them again: a `--best` selection
+/// then picks the best run finished by now.
+pub struct RunSource {
+    pub store: PathBuf,
+    pub selection: Selection,
+    pub cache_root: PathBuf,
+    pub device: DeviceInfo,
+    pub batching: Batching,
+}
+
+impl RunSource {
+    /// Loads the selected runs and starts their scoring threads.
+    pub fn load(&self, metrics: &Arc<Metrics>) -> Result<Vec<ServedModel>> {
+        let store = Store::open_for_reading(&self.store)?;
+        load_selected(&store, &self.selection, &self.device, &self.cache_root)?
+            .into_iter()
+            .map(|run| ServedModel::new(run, self.batching, metrics.clone(), self.device.device))
+            .collect()
+    }
 }

@@ -1,5 +1,7 @@
 //! The HTTP server: routes, the bearer token, body limits, metrics per
-//! request, and a graceful stop on SIGTERM or Ctrl-C (in-flight requests
+//! request, hot reload (`POST /admin/reload` or SIGHUP: the runs are loaded
+//! again and swapped in; a request in flight keeps the models it started
+//! with), and a graceful stop on SIGTERM or Ctrl-C (in-flight requests
 //! finish, then the event log is synced).
 
 use std::net::SocketAddr;
@@ -20,6 +22,7 @@ use crate::api::{ok, ApiError};
 use crate::catalog::ServedModel;
 use crate::feedback::Feedback;
 use crate::metrics::Metrics;
+use crate::select::RunSource;
 use crate::request::{events_from_json, parse_body, RecommendRequest};
 use crate::{Result, ServeError};
 
@@ -29,7 +32,7 @@ pub struct ServeConfig {
     pub bind: SocketAddr,
     /// Threads for the HTTP runtime (and for libtorch's intra-op pool).
     pub threads: usize,
-    /// The bearer token `/v1/events` requires, if any.
+    /// The bearer token `/v1/events` and `/admin/*` require, if any.
     pub token: Option<String>,
     /// The largest request body accepted (larger: 413).
     pub max_body_bytes: usize,
@@ -45,7 +48,12 @@ pub struct ServeSummary {
 }
 
 struct App {
-    models: Vec<ServedModel>,
+    /// Swapped whole on reload; a request holds the set it started with.
+    models: std::sync::RwLock<Arc<Vec<ServedModel>>>,
+    source: RunSource,
+    /// Reloads done, and the last one's error if it failed (the old models
+    /// then keep serving).
+    reloads: Mutex<(u64, Option<String>)>,
     feedback: Arc<Mutex<Feedback>>,
     metrics: Arc<Metrics>,
     token: Option<String>,
@@ -54,9 +62,23 @@ struct App {
 
 /// Serves `models` until SIGTERM or Ctrl-C; `on_ready` gets the bound
 /// address (the port, when `bind` asked for port 0) once requests are taken.
-pub fn serve(config: &ServeConfig, models: Vec<ServedModel>, metrics: Arc<Metrics>, on_ready: impl FnOnce(SocketAddr)) -> Result<ServeSummary> {
+pub fn serve(
+    config: &ServeConfig,
+    source: RunSource,
+    models: Vec<ServedModel>,
+    metrics: Arc<Metrics>,
+    on_ready: impl FnOnce(SocketAddr),
+) -> Result<ServeSummary> {
     let feedback = Arc::new(Mutex::new(Feedback::open(&config.events)?));
-    let app = Arc::new(App { models, feedback: feedback.clone(), metrics, token: config.token.clone(), requests: 0.into() });
+    let app = Arc::new(App {
+        models: std::sync::RwLock::new(Arc::new(models)),
+        source,
+        reloads: Mutex::new((0, None)),
+        feedback: feedback.clone(),
+        metrics,
+        token: config.token.clone(),
+        requests: 0.into(),
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.threads.max(1))
         .enable_all()
@@ -72,8 +94,17 @@ pub fn serve(config: &ServeConfig, models: Vec<ServedModel>, metrics: Arc<Metric
             .route("/metrics", get(metrics_text))
             .route("/v1/recommend", post(recommend))
             .route("/v1/events", post(events))
+            .route("/admin/reload", post(admin_reload))
             .layer(DefaultBodyLimit::max(config.max_body_bytes))
             .with_state(app.clone());
+        if let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            let app = app.clone();
+            tokio::spawn(async move {
+                while hangup.recv().await.is_some() {
+                    let _ = reload(&app).await;
+                }
+            });
+        }
         on_ready(addr);
         axum::serve(listener, router)
             .with_graceful_shutdown(stop_signal())
@@ -111,14 +142,9 @@ impl App {
         response
     }
 
-    fn model(&self, key: Option<&str>) -> Result<&ServedModel, ApiError> {
-        match key {
-            None => self.models.first().ok_or_else(|| ApiError::status(StatusCode::SERVICE_UNAVAILABLE, "no model loaded")),
-            Some(k) => self.models.iter().find(|m| m.is(k)).ok_or_else(|| {
-                let names: Vec<&str> = self.models.iter().map(|m| m.name.as_str()).collect();
-                ApiError::field("model", format!("`{k}` is no loaded run (loaded: {})", names.join(", ")))
-            }),
-        }
+    /// The models now served.
+    fn models(&self) -> Arc<Vec<ServedModel>> {
+        self.models.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// 401 unless the request carries the token (when one is set). The
@@ -135,6 +161,54 @@ impl App {
             Err(ApiError { status: StatusCode::UNAUTHORIZED, message: "a valid bearer token is required".into(), field: Some("Authorization".into()) })
         }
     }
+}
+
+/// The model `key` names (the first when `None`).
+fn pick<'a>(models: &'a [ServedModel], key: Option<&str>) -> Result<&'a ServedModel, ApiError> {
+    match key {
+        None => models.first().ok_or_else(|| ApiError::status(StatusCode::SERVICE_UNAVAILABLE, "no model loaded")),
+        Some(k) => models.iter().find(|m| m.is(k)).ok_or_else(|| {
+            let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+            ApiError::field("model", format!("`{k}` is no loaded run (loaded: {})", names.join(", ")))
+        }),
+    }
+}
+
+/// Loads the runs again and swaps them in; on failure the old ones stay.
+async fn reload(app: &Arc<App>) -> Result<Arc<Vec<ServedModel>>, String> {
+    let loader = app.clone();
+    let loaded = tokio::task::spawn_blocking(move || loader.source.load(&loader.metrics).map_err(|e| error_chain(&e)))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
+    let mut reloads = app.reloads.lock().unwrap_or_else(|p| p.into_inner());
+    reloads.0 += 1;
+    match loaded {
+        Ok(models) => {
+            let models = Arc::new(models);
+            *app.models.write().unwrap_or_else(|p| p.into_inner()) = models.clone();
+            reloads.1 = None;
+            Ok(models)
+        }
+        Err(e) => {
+            reloads.1 = Some(e.clone());
+            Err(e)
+        }
+    }
+}
+
+/// `err` and its causes, as one line.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// The JSON object of a body; 413 when the body passed the limit.
@@ -154,12 +228,14 @@ fn now_ms() -> i64 {
 
 async fn healthz(State(app): State<Arc<App>>) -> Response {
     let started = Instant::now();
-    app.finish("healthz", started, Ok(ok(&json!({ "status": "ok", "models": app.models.len() }))))
+    let (reloads, last_error) = app.reloads.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let body = json!({ "status": "ok", "models": app.models().len(), "reloads": reloads, "last_reload_error": last_error });
+    app.finish("healthz", started, Ok(ok(&body)))
 }
 
 async fn list_models(State(app): State<Arc<App>>) -> Response {
     let started = Instant::now();
-    let list: Vec<Value> = app.models.iter().map(ServedModel::describe).collect();
+    let list: Vec<Value> = app.models().iter().map(ServedModel::describe).collect();
     app.finish("models", started, Ok(ok(&json!({ "models": list }))))
 }
 
@@ -173,7 +249,8 @@ async fn recommend(State(app): State<Arc<App>>, body: std::result::Result<Bytes,
     let started = Instant::now();
     let result = async {
         let req = RecommendRequest::from_json(&read_body(body)?)?;
-        let model = app.model(req.model.as_deref())?;
+        let models = app.models();
+        let model = pick(&models, req.model.as_deref())?;
         let live = match &req.user {
             Some(u) => app.feedback.lock().unwrap_or_else(|p| p.into_inner()).consumed(u),
             None => Vec::new(),
@@ -208,4 +285,16 @@ async fn events(State(app): State<Arc<App>>, headers: HeaderMap, body: std::resu
 /// How long a scoring batch may wait, from microseconds.
 pub fn wait_us(us: u64) -> Duration {
     Duration::from_micros(us)
+}
+
+async fn admin_reload(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let started = Instant::now();
+    let result = async {
+        app.authorize(&headers)?;
+        let models = reload(&app).await.map_err(|e| ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, format!("reload failed; the runs loaded before keep serving: {e}")))?;
+        let list: Vec<Value> = models.iter().map(ServedModel::describe).collect();
+        Ok::<Response, ApiError>(ok(&json!({ "models": list })))
+    }
+    .await;
+    app.finish("reload", started, result)
 }
