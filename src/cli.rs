@@ -120,6 +120,20 @@ pub enum Command {
         #[command(subcommand)]
         command: RunsCommand,
     },
+    /// Write a finished next-item run as a bundle (weights, vocabularies, spec, model card).
+    Export {
+        /// The run (an id or unique prefix).
+        run: String,
+        /// The bundle folder to create.
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+        /// none, or int8: id embedding tables as int8 with per-row scales
+        /// (the test metrics before and after are measured and printed).
+        #[arg(long, default_value = "none", value_parser = ["none", "int8"])]
+        quantize: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Serve finished runs over HTTP/JSON: /v1/recommend, /v1/events, /healthz, /v1/models, /metrics, /admin/reload.
     Serve(ServeArgs),
     /// Versions, libtorch, CUDA, threads and the store path.

@@ -10,7 +10,8 @@
 //! - [`recommend`]: the top-K of a request and the cold-start fallback.
 //! - [`feedback`]: the fsync'd event log and the live histories.
 //! - [`request`]: request bodies checked field by field.
-//! - [`server`]: routes, token, limits, graceful stop.
+//! - [`server`]: routes, token, limits, hot reload, graceful stop.
+//! - [`export`]: a run as a bundle, optionally with int8 id tables.
 //!
 //! This crate prints nothing: the caller reports the bound address and the
 //! summary.
@@ -18,6 +19,7 @@
 pub mod api;
 pub mod catalog;
 mod error;
+pub mod export;
 pub mod feedback;
 pub mod metrics;
 pub mod recommend;
@@ -27,6 +29,7 @@ pub mod select;
 pub mod server;
 
 pub use catalog::ServedModel;
+pub use export::{export, ExportReport, Quantize};
 pub use error::{Result, ServeError};
 pub use metrics::Metrics;
 pub use scorer::Batching;
