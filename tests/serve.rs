@@ -349,3 +349,49 @@ fn sigterm_lets_the_request_in_flight_finish() {
     let status = server.child.wait().unwrap();
     assert!(status.success() && server.logs().contains("stopped after 1 requests"), "{status:?}: {}", server.logs());
 }
+
+/// An int8 bundle: per-row codes within half a step of the trained table,
+/// the test metric evaluated as the run was (before) and after, bounded drop.
+#[test]
+fn export_int8_stores_close_codes_and_measures_the_metric_drop() {
+    let s = Scratch::new();
+    let (sasrec, bpr) = trained(&s);
+    let store = attnlab_track::Store::open_for_reading(&s.db()).unwrap();
+    for run in [&sasrec, &bpr] {
+        let dir = s.path(&format!("bundle-{}", &run[..8]));
+        let out = s.attnlab(&["export", run, "-o", dir.to_str().unwrap(), "--quantize", "int8"]).ok();
+        assert!(out.stdout().contains("test.ndcg@5: "), "{}", out.stdout());
+        let card: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("model_card.json")).unwrap()).unwrap();
+        let record = store.run(run).unwrap();
+        let w = &card["weights"];
+        // evaluated exactly as the run was tested
+        assert!((w["test_before"]["ndcg@5"].as_f64().unwrap() - record.metrics["test.ndcg@5"]).abs() < 1e-9, "{card}");
+        let drop = w["test_before"]["ndcg@5"].as_f64().unwrap() - w["test_after"]["ndcg@5"].as_f64().unwrap();
+        assert!(drop.abs() <= 0.05, "int8 moved test NDCG@5 by {drop}: {card}");
+        assert!(w["bytes_stored"].as_u64().unwrap() < w["bytes_f32"].as_u64().unwrap(), "{card}");
+        assert_eq!(card["data_fingerprint"].as_str(), record.tags.get("data.fingerprint").map(String::as_str));
+
+        // every int8 table is the trained one to within half a step of its row's scale
+        let trained: std::collections::HashMap<String, Tensor> =
+            Tensor::read_safetensors(std::path::Path::new(&record.tags["checkpoint.dir"]).join("best.safetensors")).unwrap().into_iter().collect();
+        let bundle: std::collections::HashMap<String, Tensor> = Tensor::read_safetensors(dir.join("weights.safetensors")).unwrap().into_iter().collect();
+        let tables: Vec<&str> = w["int8_tables"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+        assert!(tables.contains(&"item.weight"), "{card}");
+        for name in tables {
+            // the checkpoint keeps model weights under `model.`
+            let (codes, scale, original) = (&bundle[name], &bundle[&format!("{name}.scale")], &trained[&format!("model.{name}")]);
+            assert_eq!(codes.kind(), tch::Kind::Int8, "{name}");
+            let scale = scale.view([-1, 1]);
+            let max_row = original.abs().amax([1i64].as_slice(), true);
+            let scale_error = f64::try_from((&scale * 127.0 - &max_row).abs().max()).unwrap();
+            assert!(scale_error < 1e-5, "{name}: scales are not max|row|/127 ({scale_error})");
+            let step_error = f64::try_from(((codes.to_kind(tch::Kind::Float) * &scale - original).abs() / &scale.clamp_min(1e-12)).max()).unwrap();
+            assert!(step_error <= 0.5 + 1e-4, "{name}: a code is {step_error} steps from the trained value");
+        }
+        let vocab: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("vocab.json")).unwrap()).unwrap();
+        assert_eq!((vocab["users"].as_array().unwrap().len(), vocab["items"].as_array().unwrap().len()), (40, 25));
+        // a bundle is never written over
+        let again = s.attnlab(&["export", run, "-o", dir.to_str().unwrap()]);
+        assert_eq!(again.code(), 2, "{}", again.stderr());
+    }
+}
