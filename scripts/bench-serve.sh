@@ -18,7 +18,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 export ATTNLAB_DB=$work/store/attnlab.db
 
 "$bin" run experiments/ml100k-sequential.yaml train.epochs=1 "dataset.path=$PWD/data/ml-100k" \
-  "models=[{name: sasrec, model: SASRec, params: {hidden: 64, layers: 2, heads: 2}}, {name: bpr, model: BPR, params: {embed_dim: 64}}]" \
+  "models=[{name: sasrec, model: SASRec, params: {hidden: 64, layers: 2, heads: 2}}, {name: bpr, model: BPR, params: {embed_dim: 64}, train: {batch_size: 256}}]" \
   >"$work/run.log" 2>&1
 python3 - "$work/bodies.jsonl" <<'PY'
 import json, random, sys
