@@ -39,7 +39,9 @@ for name in bpr sasrec; do
       >"$work/serve.out" 2>"$work/serve.err" &
     pid=$!
     for _ in $(seq 300); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
-    url=$(sed -n 's/^listening on //p' "$work/serve.out")/v1/recommend
+    base=$(sed -n 's/^listening on //p' "$work/serve.out")
+    [ -n "$base" ] || { echo "serve did not start:" >&2; cat "$work/serve.err" >&2; exit 1; }
+    url=$base/v1/recommend
     for point in "200 1" "200 8" "1000 8" "1000 64" "0 1" "0 8" "0 64"; do
       set -- $point
       r=$(python3 scripts/load_serve.py "$url" "$work/bodies.jsonl" "$1" "$2" "$secs")
