@@ -120,6 +120,22 @@ pub enum Command {
         #[command(subcommand)]
         command: RunsCommand,
     },
+    /// Write a finished next-item run as a bundle (weights, vocabularies, spec, model card).
+    Export {
+        /// The run (an id or unique prefix).
+        run: String,
+        /// The bundle folder to create.
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+        /// none, or int8: id embedding tables as int8 with per-row scales
+        /// (the test metrics before and after are measured and printed).
+        #[arg(long, default_value = "none", value_parser = ["none", "int8"])]
+        quantize: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Serve finished runs over HTTP/JSON: /v1/recommend, /v1/events, /healthz, /v1/models, /metrics, /admin/reload.
+    Serve(ServeArgs),
     /// Versions, libtorch, CUDA, threads and the store path.
     Doctor {
         #[command(flatten)]
@@ -290,4 +306,41 @@ pub enum PrivacyCommand {
         #[arg(long)]
         target_epsilon: Option<f64>,
     },
+}
+
+/// `attnlab serve`.
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// A run to serve (an id or unique prefix); repeat for several.
+    #[arg(long = "run", value_name = "ID")]
+    pub runs: Vec<String>,
+    /// Serve this experiment's best finished run (with --best).
+    #[arg(long, requires = "best", conflicts_with = "runs")]
+    pub experiment: Option<String>,
+    /// The metric that picks the best run, e.g. valid.ndcg@10.
+    #[arg(long, requires = "experiment", value_name = "METRIC")]
+    pub best: Option<String>,
+    /// Address to listen on (loopback by default; port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: std::net::SocketAddr,
+    /// Threads for HTTP and for libtorch.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// The most concurrent requests scored in one forward pass (1: no batching).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_batch: u64,
+    /// How long (microseconds) a request waits for others to share its forward pass.
+    #[arg(long, default_value_t = 0)]
+    pub max_wait_us: u64,
+    /// The largest request body accepted, in bytes (larger: 413).
+    #[arg(long, default_value_t = 65536)]
+    pub max_body_bytes: usize,
+    /// The event log (JSON lines, fsync'd). Default: serve-events.jsonl beside the store.
+    #[arg(long)]
+    pub events: Option<PathBuf>,
+    /// Bearer token required by /v1/events and /admin/reload.
+    #[arg(long = "token-from-env", env = "ATTNLAB_SERVE_TOKEN", hide_env_values = true, hide = true)]
+    pub token: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }

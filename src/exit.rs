@@ -38,6 +38,14 @@ fn is_bad_input(cause: &(dyn std::error::Error + 'static)) -> bool {
         // the library's own bad input, or an error of another crate it carries
         return matches!(e, ExperimentError::BadInput(_)) || e.wrapped().is_some_and(is_bad_input);
     }
+    if let Some(e) = cause.downcast_ref::<attnlab_serve::ServeError>() {
+        return match e {
+            attnlab_serve::ServeError::BadInput(_) => true,
+            attnlab_serve::ServeError::Experiment(inner) => is_bad_input(inner),
+            attnlab_serve::ServeError::Track(inner) => is_bad_input(inner),
+            attnlab_serve::ServeError::Io { .. } => false,
+        };
+    }
     cause.is::<BadInput>()
         || cause.is::<SpecError>()
         || matches!(cause.downcast_ref::<ModelError>(), Some(ModelError::UnknownModel { .. } | ModelError::Params { .. } | ModelError::WrongTask { .. }))

@@ -16,6 +16,7 @@ mod privacy;
 mod quickstart;
 mod reports;
 mod runs;
+mod serve;
 mod sizes;
 mod slurm;
 mod stores;

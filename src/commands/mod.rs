@@ -1,12 +1,14 @@
 mod ab_test;
 mod data;
 mod doctor;
+mod export;
 mod metrics;
 pub(crate) mod ope;
 mod privacy;
 mod report;
 mod run;
 mod runs;
+mod serve;
 mod sync;
 mod validate;
 
@@ -45,6 +47,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             RunsCommand::Rm { runs: ids, force, store } => runs::remove(&ids, force, &store.path()),
             RunsCommand::Import { sources, store } => runs::import(&sources, &store.path()),
         },
+        Command::Serve(args) => serve::serve(&args),
+        Command::Export { run, output, quantize, store } => export::export(&run, &output, &quantize, &store.path()),
         Command::Doctor { store } => doctor::doctor(&store.path()),
         Command::Sync { command: SyncCommand::Mlflow { uri, experiment, into, budget, store } } => {
             let budget = std::time::Duration::from_secs(budget);

@@ -194,74 +194,111 @@ fn prepare_impressions(loaded: &LoadedSpec) -> Result<Prepared> {
     Ok(Prepared { data, data_fingerprint, metrics, valid_metric, notes: Vec::new() })
 }
 
-/// Interaction data (file sources) prepared under the spec's protocol, from
-/// the cache when the same files and settings were prepared before.
-fn prepare_interactions(loaded: &LoadedSpec, cache_root: &Path) -> Result<Prepared> {
-    use attnlab_data::{AtomicOptions, Candidates, GroupBy, OnBadRow, Order, Preprocess, Protocol, Split};
-    use attnlab_spec::{BadRowPolicy, GroupKind, OrderKind, SplitKind};
+/// How a spec reads and prepares its interaction files.
+struct InteractionSettings {
+    /// The folder and base name of the RecBole atomic files.
+    path: std::path::PathBuf,
+    name: String,
+    protocol: attnlab_data::Protocol,
+    preprocess: attnlab_data::Preprocess,
+    on_bad_row: attnlab_data::OnBadRow,
+}
 
-    let spec = &loaded.spec;
-    let (metrics, valid_metric) = check(loaded)?;
-    let path = std::path::PathBuf::from(spec.dataset.path.as_deref().unwrap_or("."));
-    let name = match &spec.dataset.name {
-        Some(n) => n.clone(),
-        None => path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-    };
-    let inter = path.join(format!("{name}.inter"));
-    if !inter.exists() {
-        return Err(ExperimentError::bad(format!(
-            "{}: dataset.path: {} does not exist; the spec's header comment says where to get the data (ml-100k: `attnlab data fetch ml-100k`)",
-            loaded.path.display(),
-            inter.display()
-        )));
+impl InteractionSettings {
+    fn of(loaded: &LoadedSpec) -> Result<InteractionSettings> {
+        use attnlab_data::{Candidates, GroupBy, OnBadRow, Order, Preprocess, Protocol, Split};
+        use attnlab_spec::{BadRowPolicy, GroupKind, OrderKind, SplitKind};
+
+        let spec = &loaded.spec;
+        let path = std::path::PathBuf::from(spec.dataset.path.as_deref().unwrap_or("."));
+        let name = match &spec.dataset.name {
+            Some(n) => n.clone(),
+            None => path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        };
+        let inter = path.join(format!("{name}.inter"));
+        if !inter.exists() {
+            return Err(ExperimentError::bad(format!(
+                "{}: dataset.path: {} does not exist; the spec's header comment says where to get the data (ml-100k: `attnlab data fetch ml-100k`)",
+                loaded.path.display(),
+                inter.display()
+            )));
+        }
+        let p = &spec.protocol;
+        let candidates = match p.candidates.split_once(':') {
+            Some(("uniform", n)) => Candidates::Uniform(n.parse()?),
+            Some(("popularity", n)) => Candidates::Popularity(n.parse()?),
+            _ => Candidates::Full { exclude_history: p.exclude_history },
+        };
+        let protocol = Protocol {
+            split: match p.split {
+                SplitKind::LeaveOneOut => Split::LeaveOneOut,
+                _ => Split::Ratio(p.ratios),
+            },
+            order: match p.order {
+                OrderKind::Random => Order::Random,
+                OrderKind::Time => Order::Time,
+            },
+            group_by: match p.group_by {
+                GroupKind::User => GroupBy::User,
+                GroupKind::None => GroupBy::None,
+            },
+            candidates,
+            seed: spec.dataset.seed,
+            max_len: Some(p.max_len as usize),
+        };
+        let pre = &spec.dataset.preprocess;
+        let preprocess = Preprocess {
+            dedup: pre.dedup,
+            label_threshold: pre.label_threshold,
+            positives_only: pre.positives_only,
+            min_user_inter: pre.min_user_inter as usize,
+            min_item_inter: pre.min_item_inter as usize,
+        };
+        let on_bad_row = match spec.dataset.on_bad_row {
+            BadRowPolicy::Error => OnBadRow::Error,
+            BadRowPolicy::Skip => OnBadRow::Skip,
+        };
+        Ok(InteractionSettings { path, name, protocol, preprocess, on_bad_row })
     }
-    let p = &spec.protocol;
-    let candidates = match p.candidates.split_once(':') {
-        Some(("uniform", n)) => Candidates::Uniform(n.parse()?),
-        Some(("popularity", n)) => Candidates::Popularity(n.parse()?),
-        _ => Candidates::Full { exclude_history: p.exclude_history },
-    };
-    let protocol = Protocol {
-        split: match p.split {
-            SplitKind::LeaveOneOut => Split::LeaveOneOut,
-            _ => Split::Ratio(p.ratios),
-        },
-        order: match p.order {
-            OrderKind::Random => Order::Random,
-            OrderKind::Time => Order::Time,
-        },
-        group_by: match p.group_by {
-            GroupKind::User => GroupBy::User,
-            GroupKind::None => GroupBy::None,
-        },
-        candidates,
-        seed: spec.dataset.seed,
-        max_len: Some(p.max_len as usize),
-    };
-    let pre = &spec.dataset.preprocess;
-    let preprocess = Preprocess {
-        dedup: pre.dedup,
-        label_threshold: pre.label_threshold,
-        positives_only: pre.positives_only,
-        min_user_inter: pre.min_user_inter as usize,
-        min_item_inter: pre.min_item_inter as usize,
-    };
-    let on_bad_row = match spec.dataset.on_bad_row {
-        BadRowPolicy::Error => OnBadRow::Error,
-        BadRowPolicy::Skip => OnBadRow::Skip,
-    };
-    // the .inter file decides the rows; feature files do not change them
-    let source = attnlab_data::DataSource::files(&[&inter])?;
-    let fingerprint = attnlab_data::fingerprint(&source, &(&preprocess, &protocol, on_bad_row == OnBadRow::Skip))?;
-    let mut notes = Vec::new();
-    let (prepared, outcome) = attnlab_data::load_or_prepare(cache_root, &fingerprint, || -> Result<_> {
-        let options = AtomicOptions { on_bad_row, ..AtomicOptions::default() };
-        let loaded_data = attnlab_data::load_atomic(&path, &name, &options)?;
+
+    fn inter(&self) -> std::path::PathBuf {
+        self.path.join(format!("{}.inter", self.name))
+    }
+
+    /// The files read and preprocessed (rows skipped are noted in `notes`).
+    fn load_clean(&self, notes: &mut Vec<String>) -> Result<attnlab_data::Interactions> {
+        let options = attnlab_data::AtomicOptions { on_bad_row: self.on_bad_row, ..attnlab_data::AtomicOptions::default() };
+        let loaded_data = attnlab_data::load_atomic(&self.path, &self.name, &options)?;
         for report in loaded_data.reports.iter().filter(|r| r.skipped > 0) {
             notes.push(format!("{}: skipped {} bad rows (first: {})", report.path.display(), report.skipped, report.first_skipped.join("; ")));
         }
-        let (clean, _) = attnlab_data::preprocess(&loaded_data.interactions, &preprocess)?;
-        Ok(attnlab_data::prepare(&clean, &protocol)?)
+        let (clean, _) = attnlab_data::preprocess(&loaded_data.interactions, &self.preprocess)?;
+        Ok(clean)
+    }
+}
+
+/// The user and item vocabularies (original token <-> dense id) of a spec's
+/// interaction files, as its runs were trained with: the files read and
+/// preprocessed again (the prepared-data cache holds ids only).
+pub fn interaction_vocabularies(loaded: &LoadedSpec) -> Result<(attnlab_data::Vocab, attnlab_data::Vocab)> {
+    let clean = InteractionSettings::of(loaded)?.load_clean(&mut Vec::new())?;
+    Ok((clean.users, clean.items))
+}
+
+/// Interaction data (file sources) prepared under the spec's protocol, from
+/// the cache when the same files and settings were prepared before.
+fn prepare_interactions(loaded: &LoadedSpec, cache_root: &Path) -> Result<Prepared> {
+    let (metrics, valid_metric) = check(loaded)?;
+    let settings = InteractionSettings::of(loaded)?;
+    let on_bad_row = settings.on_bad_row;
+    // the .inter file decides the rows; feature files do not change them
+    let source = attnlab_data::DataSource::files(&[&settings.inter()])?;
+    let fingerprint =
+        attnlab_data::fingerprint(&source, &(&settings.preprocess, &settings.protocol, on_bad_row == attnlab_data::OnBadRow::Skip))?;
+    let mut notes = Vec::new();
+    let (prepared, outcome) = attnlab_data::load_or_prepare(cache_root, &fingerprint, || -> Result<_> {
+        let clean = settings.load_clean(&mut notes)?;
+        Ok(attnlab_data::prepare(&clean, &settings.protocol)?)
     })?;
     let cache_hit = matches!(outcome, attnlab_data::CacheOutcome::Hit);
     if let attnlab_data::CacheOutcome::Miss { warnings } = &outcome {

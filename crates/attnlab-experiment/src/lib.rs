@@ -37,10 +37,10 @@ pub mod targets;
 pub mod task_runs;
 pub mod train_config;
 
-pub use dataset::{check, prepare, simulator_config, Dataset, Prepared};
+pub use dataset::{check, interaction_vocabularies, prepare, simulator_config, Dataset, Prepared};
 pub use error::{error_chain, ExperimentError, Result};
 pub use identity::{run_key, sweep_parent_id, sweep_parent_run, LIBTORCH_VERSION, SWEEP_MODEL, VERSION};
-pub use load_run::{load_run, LoadedRun};
+pub use load_run::{load_run, InteractionData, LoadedRun, RunData};
 pub use pseudonym::Pseudonymiser;
 pub use size_check::{check_sizes, MemoryBudget};
 pub use run_one::{run_one, Attempt, RunResult, TrialContext};

@@ -4,19 +4,22 @@
 //! front end that serves a model needs.
 //!
 //! The id spaces ("vocabularies") of a simulated world are rebuilt from the
-//! spec alone; runs on file data would need their prepared vocabularies,
-//! which are not stored, so they are refused.
+//! spec alone. Those of interaction files (original user and item tokens
+//! <-> dense ids) are not stored with a run: they are rebuilt by reading and
+//! preparing the run's files again, and the result is checked against the
+//! run's data fingerprint, so a file changed since the run is refused rather
+//! than served with shifted ids.
 
 use std::path::{Path, PathBuf};
 
-use attnlab_data::Cardinalities;
-use attnlab_models::BuiltModel;
-use attnlab_spec::{DataSource, ModelSpec, Spec};
+use attnlab_data::{Cardinalities, Vocab};
+use attnlab_models::{BuiltModel, NextItemSizes};
+use attnlab_spec::{DataSource, LoadedSpec, ModelSpec, Spec};
 use attnlab_track::{RunRecord, Store};
 use attnlab_train::DeviceInfo;
 use tch::nn::VarStore;
 
-use crate::dataset::simulator_config;
+use crate::dataset::{interaction_vocabularies, prepare, simulator_config, Dataset};
 use crate::{ExperimentError, Result};
 
 /// A run's resolved spec and its model's entry in it.
@@ -30,11 +33,30 @@ pub struct LoadedRun {
     pub run: RunRecord,
     pub spec: Spec,
     pub model: ModelSpec,
-    /// The id spaces the model was built for.
-    pub sizes: Cardinalities,
+    /// The id spaces the model was built for, and their data.
+    pub data: RunData,
     /// The model's weights (the run's best checkpoint).
     pub vs: VarStore,
     pub net: BuiltModel,
+}
+
+/// What a loaded run's ids mean.
+pub enum RunData {
+    /// A simulated world: its id spaces, rebuilt from the spec.
+    Simulated(Cardinalities),
+    /// Interaction files, prepared again as the run saw them.
+    Interactions(Box<InteractionData>),
+}
+
+/// A next-item run's data: the prepared splits and the vocabularies.
+pub struct InteractionData {
+    pub prepared: attnlab_data::Prepared,
+    /// User tokens <-> ids `0..num_users`.
+    pub users: Vocab,
+    /// Item tokens <-> ids `1..num_items` (0 is padding).
+    pub items: Vocab,
+    /// The data fingerprint, equal to the run's `data.fingerprint` tag.
+    pub fingerprint: String,
 }
 
 /// The first 8 characters of a run id, as messages show it.
@@ -58,23 +80,23 @@ impl RunSpec {
     }
 }
 
-/// Loads run `run_id` (an id or a unique prefix) of `store` onto `device`.
-pub fn load_run(store: &Store, run_id: &str, device: &DeviceInfo) -> Result<LoadedRun> {
+/// Loads run `run_id` (an id or a unique prefix) of `store` onto `device`;
+/// a run on interaction files has them prepared again under `cache_root`.
+pub fn load_run(store: &Store, run_id: &str, device: &DeviceInfo, cache_root: &Path) -> Result<LoadedRun> {
     let id = store.resolve_run_id(run_id)?;
     let run = store.run(&id)?;
     let spec = RunSpec::of(&run)?;
-    load_record(run, spec, device)
+    load_record_in(run, spec, device, Some(cache_root))
 }
 
-/// Builds the model of `run` (whose spec is `spec`) and loads its best checkpoint.
-pub fn load_record(run: RunRecord, RunSpec { spec, model }: RunSpec, device: &DeviceInfo) -> Result<LoadedRun> {
+/// Builds the model of simulator run `run` (whose spec is `spec`) and loads
+/// its best checkpoint.
+pub fn load_record(run: RunRecord, spec: RunSpec, device: &DeviceInfo) -> Result<LoadedRun> {
+    load_record_in(run, spec, device, None)
+}
+
+fn load_record_in(run: RunRecord, RunSpec { spec, model }: RunSpec, device: &DeviceInfo, cache_root: Option<&Path>) -> Result<LoadedRun> {
     let short = short(&run.id).to_string();
-    if spec.dataset.source != DataSource::Simulator {
-        return Err(ExperimentError::bad(format!(
-            "run {short} ({}) was trained on file data, whose vocabularies are not stored; only simulator runs can be loaded",
-            run.name
-        )));
-    }
     let best = run.tags.get("checkpoint.dir").map(|d| PathBuf::from(d).join("best.safetensors"));
     let best = match best {
         Some(path) if path.is_file() => path,
@@ -85,9 +107,53 @@ pub fn load_record(run: RunRecord, RunSpec { spec, model }: RunSpec, device: &De
             )));
         }
     };
-    let sizes = simulator_config(&spec).cardinalities();
     let vs = VarStore::new(device.device);
-    let net = attnlab_models::build_any(&run.model, &vs.root(), &sizes, &model.params)?;
+    let (net, data) = match (spec.dataset.source, cache_root) {
+        (DataSource::Simulator, _) => {
+            let sizes = simulator_config(&spec).cardinalities();
+            (attnlab_models::build_any(&run.model, &vs.root(), &sizes, &model.params)?, RunData::Simulated(sizes))
+        }
+        (DataSource::RecboleAtomic, Some(cache_root)) => {
+            let data = interaction_data(&run, &spec, cache_root)?;
+            let p = &data.prepared;
+            let sizes = NextItemSizes { users: p.num_users, items: p.num_items, max_len: p.sequences.as_ref().map_or(1, |s| s.max_len) };
+            let net = attnlab_models::build_next_item(&run.model, &vs.root(), &sizes, &model.params, Some(p.item_popularity.as_slice()))?;
+            (BuiltModel::NextItem(net), RunData::Interactions(Box::new(data)))
+        }
+        _ => {
+            return Err(ExperimentError::bad(format!(
+                "run {short} ({}) was trained on file data; only simulator and interaction-file (next-item) runs can be loaded here",
+                run.name
+            )));
+        }
+    };
     attnlab_train::finetune::init_from(&vs, &best).map_err(|e| ExperimentError::from(e).context(format!("loading {}", best.display())))?;
-    Ok(LoadedRun { run, spec, model, sizes, vs, net })
+    Ok(LoadedRun { run, spec, model, data, vs, net })
+}
+
+/// The run's interaction files prepared again, with their vocabularies;
+/// refused when the files no longer give the run's data fingerprint.
+fn interaction_data(run: &RunRecord, spec: &Spec, cache_root: &Path) -> Result<InteractionData> {
+    let short = short(&run.id);
+    let loaded = LoadedSpec {
+        spec: spec.clone(),
+        path: PathBuf::from(format!("run {short} (spec.resolved)")),
+        overrides: Vec::new(),
+        fingerprint: run.tags.get("spec.fingerprint").cloned().unwrap_or_default(),
+    };
+    let prepared = prepare(&loaded, cache_root)?;
+    let expected = run.tags.get("data.fingerprint").map(String::as_str).unwrap_or_default();
+    if prepared.data_fingerprint != expected {
+        return Err(ExperimentError::bad(format!(
+            "run {short} ({}): its data files changed since it ran (data fingerprint {} now, {expected} then)",
+            run.name, prepared.data_fingerprint
+        )));
+    }
+    let (users, items) = interaction_vocabularies(&loaded)?;
+    match prepared.data {
+        Dataset::Interactions { prepared: data, .. } => {
+            Ok(InteractionData { prepared: data, users, items, fingerprint: prepared.data_fingerprint })
+        }
+        _ => Err(ExperimentError::bad(format!("run {short}: its data are not interactions"))),
+    }
 }

@@ -1,0 +1,37 @@
+//! Serving finished runs over HTTP/JSON (`attnlab serve`): next-item runs
+//! answer `POST /v1/recommend` with a top-K in the data's original ids,
+//! feedback arrives through `POST /v1/events` into a durable log, and
+//! `/healthz`, `/v1/models` and `/metrics` (Prometheus) describe the server.
+//!
+//! - [`select`]: which runs, loaded with `attnlab_experiment::load_run`,
+//!   and loaded again on `POST /admin/reload` or SIGHUP.
+//! - [`catalog`]: a run made ready to serve (vocabularies, histories).
+//! - [`scorer`]: the thread that owns a model, with dynamic batching.
+//! - [`recommend`]: the top-K of a request and the cold-start fallback.
+//! - [`feedback`]: the fsync'd event log and the live histories.
+//! - [`request`]: request bodies checked field by field.
+//! - [`server`]: routes, token, limits, hot reload, graceful stop.
+//! - [`export`]: a run as a bundle, optionally with int8 id tables.
+//!
+//! This crate prints nothing: the caller reports the bound address and the
+//! summary.
+
+pub mod api;
+pub mod catalog;
+mod error;
+pub mod export;
+pub mod feedback;
+pub mod metrics;
+pub mod recommend;
+pub mod request;
+pub mod scorer;
+pub mod select;
+pub mod server;
+
+pub use catalog::ServedModel;
+pub use export::{export, ExportReport, Quantize};
+pub use error::{Result, ServeError};
+pub use metrics::Metrics;
+pub use scorer::Batching;
+pub use select::{load_selected, RunSource, Selection};
+pub use server::{serve, wait_us, ServeConfig, ServeSummary};
