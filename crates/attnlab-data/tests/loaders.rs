@@ -390,9 +390,34 @@ fn attention_header_matches_the_writer() {
     std::fs::write(&path, "user,item,timestamp,event\n").unwrap();
     let e = load_attention_log(&path, OnBadRow::Skip).unwrap_err();
     assert!(
-        e.to_string().contains("is not the attention-log header"),
+        e.to_string().contains("does not start with the attention-log header"),
         "{e}"
     );
+    let header = format!("{},category,colour\n", attnlab_data::ATTENTION_LOG_HEADER);
+    std::fs::write(&path, header).unwrap();
+    let e = load_attention_log(&path, OnBadRow::Skip).unwrap_err().to_string();
+    assert!(
+        e.contains("h.csv:1: field 11 (colour): unknown column `colour` (optional columns: category, session)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn attention_log_optional_columns_and_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.csv");
+    let header = format!("{},session,category", attnlab_data::ATTENTION_LOG_HEADER);
+    let rows = "u9,i1,10,impression,0,,0,,,s1,shoes\n\nu9,i1,10,click,0,1200,0,,,s1,shoes\nu2,i7,11,impression,1,,1,0.5,,s2,hats\n";
+    std::fs::write(&path, format!("{header}\n{rows}")).unwrap();
+    let (log, _) = load_attention_log(&path, OnBadRow::Error).unwrap();
+    assert_eq!(log.line, [2, 4, 5], "empty lines are not rows");
+    assert_eq!(log.session, Some(vec![0, 0, 1]));
+    assert_eq!(log.category, Some(vec![1, 1, 2]));
+    assert_eq!(log.categories.display(2), "hats");
+    assert_eq!((log.users.display(0), log.items.display(2)), ("u9", "i7"));
+    std::fs::write(&path, format!("{header}\nu9,i1,10,impression,0,,0,,,s1,\n")).unwrap();
+    let e = load_attention_log(&path, OnBadRow::Error).unwrap_err().to_string();
+    assert!(e.contains("o.csv:2: field 11 (category): empty value"), "{e}");
 }
 
 #[test]

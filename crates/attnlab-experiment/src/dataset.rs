@@ -1,16 +1,19 @@
 //! From a loaded spec to what every run of it shares: checked metric and
 //! model names, the data (simulated impressions split by time, interactions
-//! prepared under a RecBole-style protocol and cached, or a click log:
-//! [`ctr_log`]), and its fingerprint.
+//! prepared under a RecBole-style protocol and cached, a click log:
+//! [`ctr_log`], MovieLens raw files: [`movielens`], an attention log:
+//! [`attention_log`]), and its fingerprint.
 
+pub mod attention_log;
 pub mod ctr_log;
+pub mod movielens;
 
 use std::path::Path;
 
 use attnlab_data::{simulate, split_temporal, AdPlacement, AdsConfig, Cardinalities, SimulatorConfig, Splits, SIMULATOR_VERSION};
 use attnlab_eval::auc;
 use attnlab_models::Task;
-use attnlab_spec::{DataSource, LoadedSpec, SpecError};
+use attnlab_spec::{DataKind, DataSource, LoadedSpec, SpecError};
 use attnlab_eval::TaskMetric;
 
 use crate::{ExperimentError, Result};
@@ -103,29 +106,48 @@ pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecE
     let valid_metric =
         TaskMetric::parse(&protocol.valid_metric).map_err(|e| invalid("protocol.valid_metric".into(), e.to_string()))?;
     let source = loaded.spec.dataset.source;
+    let kind = loaded.spec.dataset.kind();
     for (i, m) in loaded.spec.models.iter().enumerate() {
         attnlab_models::check_params(&m.model, &m.params).map_err(|e| invalid(format!("models[{i}]"), e.to_string()))?;
         let task = attnlab_models::task_of(&m.model).map_err(|e| invalid(format!("models[{i}]"), e.to_string()))?;
-        let fits = match source {
-            DataSource::Simulator => matches!(task, Task::Ctr | Task::MultiTask),
-            DataSource::RecboleAtomic => task == Task::NextItem,
-            DataSource::CtrLog => task == Task::Ctr,
+        let fits = match (source, kind) {
+            (DataSource::CtrLog, _) => task == Task::Ctr,
+            (_, DataKind::Impressions) => matches!(task, Task::Ctr | Task::MultiTask),
+            (_, DataKind::Interactions) => task == Task::NextItem,
         };
         if !fits {
-            let data = match source {
-                DataSource::Simulator => "simulated impressions train CTR and multi-task models",
-                DataSource::RecboleAtomic => "interaction files train next-item models",
-                DataSource::CtrLog => "a click log trains CTR models",
+            let data = match (source, kind) {
+                (DataSource::CtrLog, _) => "a click log trains CTR models",
+                (DataSource::Simulator, _) => "simulated impressions train CTR and multi-task models",
+                (_, DataKind::Impressions) => "impressions train CTR and multi-task models",
+                (_, DataKind::Interactions) => "interaction data trains next-item models",
             };
             return Err(invalid(format!("models[{i}].model"), format!("`{}` is a {task} model; {data}", m.model)));
         }
     }
-    if source == DataSource::RecboleAtomic {
+    if kind == DataKind::Interactions {
         if let Some((i, m)) = metrics.iter().enumerate().find(|(_, m)| !matches!(m, TaskMetric::Metric(x) if x.ranking().is_some())) {
             return Err(invalid(format!("protocol.metrics[{i}]"), format!("`{}` is not a ranking metric (e.g. ndcg@10)", m.name())));
         }
     }
     Ok((metrics, valid_metric))
+}
+
+/// `run`'s first check: a spec without models can be validated and its
+/// data explored, but there is nothing to train.
+pub fn require_models(loaded: &LoadedSpec) -> Result<(), SpecError> {
+    if !loaded.spec.models.is_empty() {
+        return Ok(());
+    }
+    let example = match loaded.spec.dataset.kind() {
+        DataKind::Interactions => "models: [{ name: pop, model: Pop }, { name: sasrec, model: SASRec }]",
+        DataKind::Impressions => "models: [{ name: lr, model: LR }, { name: din, model: DIN }]",
+    };
+    Err(SpecError::Invalid {
+        path: loaded.path.clone(),
+        field: "models".into(),
+        message: format!("no models to train: add a `models:` list, e.g. `{example}`"),
+    })
 }
 
 /// Prepares the spec's data; interaction data is cached under `cache_root`.
@@ -134,6 +156,8 @@ pub fn prepare(loaded: &LoadedSpec, cache_root: &Path) -> Result<Prepared> {
         DataSource::Simulator => prepare_impressions(loaded),
         DataSource::RecboleAtomic => prepare_interactions(loaded, cache_root),
         DataSource::CtrLog => ctr_log::prepare_ctr_log(loaded),
+        DataSource::Movielens => movielens::prepare_movielens(loaded, cache_root),
+        DataSource::AttentionLog => attention_log::prepare_attention_log(loaded, cache_root),
     }
 }
 
@@ -194,14 +218,11 @@ fn prepare_impressions(loaded: &LoadedSpec) -> Result<Prepared> {
     Ok(Prepared { data, data_fingerprint, metrics, valid_metric, notes: Vec::new() })
 }
 
-/// Interaction data (file sources) prepared under the spec's protocol, from
-/// the cache when the same files and settings were prepared before.
+/// RecBole atomic files prepared under the spec's protocol.
 fn prepare_interactions(loaded: &LoadedSpec, cache_root: &Path) -> Result<Prepared> {
-    use attnlab_data::{AtomicOptions, Candidates, GroupBy, OnBadRow, Order, Preprocess, Protocol, Split};
-    use attnlab_spec::{BadRowPolicy, GroupKind, OrderKind, SplitKind};
+    use attnlab_data::AtomicOptions;
 
     let spec = &loaded.spec;
-    let (metrics, valid_metric) = check(loaded)?;
     let path = std::path::PathBuf::from(spec.dataset.path.as_deref().unwrap_or("."));
     let name = match &spec.dataset.name {
         Some(n) => n.clone(),
@@ -215,6 +236,32 @@ fn prepare_interactions(loaded: &LoadedSpec, cache_root: &Path) -> Result<Prepar
             inter.display()
         )));
     }
+    // the .inter file decides the rows; feature files do not change them
+    prepare_interaction_rows(loaded, cache_root, &inter, None, |on_bad_row| {
+        let options = AtomicOptions { on_bad_row, ..AtomicOptions::default() };
+        let data = attnlab_data::load_atomic(&path, &name, &options)?;
+        Ok((data.interactions, data.reports))
+    })
+}
+
+/// Interaction data of any file source prepared under the spec's protocol,
+/// from the cache when the same file and settings were prepared before.
+/// `rows` is the file the rows come from (its sha256 is in the
+/// fingerprint), `settings` what else of the source shapes them (`None`
+/// for atomic files, whose fingerprints stay as they were), `load` reads
+/// the interactions and the report of each file it read.
+pub(crate) fn prepare_interaction_rows(
+    loaded: &LoadedSpec,
+    cache_root: &Path,
+    rows: &Path,
+    settings: Option<serde_json::Value>,
+    load: impl FnOnce(attnlab_data::OnBadRow) -> Result<(attnlab_data::Interactions, Vec<attnlab_data::LoadReport>)>,
+) -> Result<Prepared> {
+    use attnlab_data::{Candidates, GroupBy, OnBadRow, Order, Preprocess, Protocol, Split};
+    use attnlab_spec::{BadRowPolicy, GroupKind, OrderKind, SplitKind};
+
+    let spec = &loaded.spec;
+    let (metrics, valid_metric) = check(loaded)?;
     let p = &spec.protocol;
     let candidates = match p.candidates.split_once(':') {
         Some(("uniform", n)) => Candidates::Uniform(n.parse()?),
@@ -250,17 +297,19 @@ fn prepare_interactions(loaded: &LoadedSpec, cache_root: &Path) -> Result<Prepar
         BadRowPolicy::Error => OnBadRow::Error,
         BadRowPolicy::Skip => OnBadRow::Skip,
     };
-    // the .inter file decides the rows; feature files do not change them
-    let source = attnlab_data::DataSource::files(&[&inter])?;
-    let fingerprint = attnlab_data::fingerprint(&source, &(&preprocess, &protocol, on_bad_row == OnBadRow::Skip))?;
+    let source = attnlab_data::DataSource::files(&[rows])?;
+    let skip = on_bad_row == OnBadRow::Skip;
+    let fingerprint = match &settings {
+        None => attnlab_data::fingerprint(&source, &(&preprocess, &protocol, skip))?,
+        Some(settings) => attnlab_data::fingerprint(&source, &(&preprocess, &protocol, skip, settings))?,
+    };
     let mut notes = Vec::new();
     let (prepared, outcome) = attnlab_data::load_or_prepare(cache_root, &fingerprint, || -> Result<_> {
-        let options = AtomicOptions { on_bad_row, ..AtomicOptions::default() };
-        let loaded_data = attnlab_data::load_atomic(&path, &name, &options)?;
-        for report in loaded_data.reports.iter().filter(|r| r.skipped > 0) {
+        let (interactions, reports) = load(on_bad_row)?;
+        for report in reports.iter().filter(|r| r.skipped > 0) {
             notes.push(format!("{}: skipped {} bad rows (first: {})", report.path.display(), report.skipped, report.first_skipped.join("; ")));
         }
-        let (clean, _) = attnlab_data::preprocess(&loaded_data.interactions, &preprocess)?;
+        let (clean, _) = attnlab_data::preprocess(&interactions, &preprocess)?;
         Ok(attnlab_data::prepare(&clean, &protocol)?)
     })?;
     let cache_hit = matches!(outcome, attnlab_data::CacheOutcome::Hit);
