@@ -87,6 +87,11 @@ fn a_simulated_attention_log_trains_exactly_as_the_simulator_does() {
     let (from_log, in_memory) = (stats(&s, &spec, &log), stats(&s, &quickstart(), &world));
     assert_eq!(from_log, in_memory, "the same impressions, clicks, positions and dwell times");
     assert_eq!(from_log["interactions"].as_u64(), Some(300 * 12 * 8));
+    // the same log as interactions: its clicks, split leave-one-out
+    let clicks = (from_log["positive_rate"].as_f64().unwrap() * (300 * 12 * 8) as f64).round() as u64;
+    let as_interactions = stats(&s, &spec, &["dataset.path=logs", "dataset.attention_log.kind=interactions"]);
+    assert_eq!(as_interactions["interactions"].as_u64(), Some(clicks), "{as_interactions}");
+    assert!(as_interactions["protocol"].as_str().unwrap().contains("LS"), "{as_interactions}");
     // the same recipe for both: the attention-log experiment's
     let same = ["train.epochs=2", "train.early_stopping.patience=3", "train.device=cpu", "train.threads=1", "seeds=[2024]"];
     let models = "models=[{name: lr, model: LR}, {name: din, model: DIN, params: {embed_dim: 8}}]";
