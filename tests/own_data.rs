@@ -89,7 +89,7 @@ fn a_simulated_attention_log_trains_exactly_as_the_simulator_does() {
     assert_eq!(from_log["interactions"].as_u64(), Some(300 * 12 * 8));
     // the same log as interactions: its clicks, split leave-one-out
     let clicks = (from_log["positive_rate"].as_f64().unwrap() * (300 * 12 * 8) as f64).round() as u64;
-    let as_interactions = stats(&s, &spec, &["dataset.path=logs", "dataset.attention_log.kind=interactions"]);
+    let as_interactions = stats(&s, &spec, &["dataset.path=logs", "dataset.attention_log.kind=interactions", "models=[]"]);
     assert_eq!(as_interactions["interactions"].as_u64(), Some(clicks), "{as_interactions}");
     assert!(as_interactions["protocol"].as_str().unwrap().contains("LS"), "{as_interactions}");
     // the same recipe for both: the attention-log experiment's
