@@ -85,7 +85,7 @@ pub(crate) fn fill_protocol_defaults(tree: &mut Value) {
     let Value::Mapping(protocol) = protocol else { return };
     let split_set = protocol.contains_key("split");
     for (key, value) in kind.protocol_defaults() {
-        if !protocol.contains_key(*key) && !(*key == "order" && split_set) {
+        if !protocol.contains_key(*key) && (*key != "order" || !split_set) {
             let value: Value = serde_yaml::from_str(value).unwrap_or(Value::Null);
             protocol.insert(Value::from(*key), value);
         }
@@ -119,6 +119,10 @@ mod tests {
         let mut tree: Value = serde_yaml::from_str("dataset: { source: attention-log, attention_log: { file: f } }").unwrap();
         fill_protocol_defaults(&mut tree);
         assert_eq!(tree["protocol"]["metrics"], serde_yaml::from_str::<Value>("[auc, gauc, logloss]").unwrap());
+        let mut chosen_split: Value = serde_yaml::from_str("dataset: { source: recbole-atomic }\nprotocol: { split: ratio }").unwrap();
+        fill_protocol_defaults(&mut chosen_split);
+        assert!(chosen_split["protocol"].get("order").is_none(), "the order belongs to the split the spec chose");
+        assert_eq!(chosen_split["protocol"]["valid_metric"], Value::from("ndcg@10"));
         let mut no_source: Value = serde_yaml::from_str("name: x").unwrap();
         fill_protocol_defaults(&mut no_source);
         assert!(no_source.get("protocol").is_none());
