@@ -525,3 +525,24 @@ fn fetch_ml100k_verify_repair_and_load() {
     let mean = ratings.iter().map(|&r| r as f64).sum::<f64>() / 1e5;
     assert!((mean - 3.52986).abs() < 1e-4, "{mean}");
 }
+
+/// ML-20M/25M: `ratings.csv` after its header, detected from the file
+/// names; ids are text, ratings halves.
+#[test]
+fn movielens_20m_ratings_csv_is_detected_and_read() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(MovieLensFormat::detect(dir.path()), None);
+    let header = attnlab_data::loaders::ML20M_RATINGS_HEADER;
+    std::fs::write(dir.path().join("ratings.csv"), format!("{header}\n1,296,5.0,1147880044\n1,306,3.5,1147868817\n7,296,4.0,1147868828\n")).unwrap();
+    assert_eq!(MovieLensFormat::detect(dir.path()), Some(MovieLensFormat::Ml20m));
+    std::fs::write(dir.path().join("u.data"), "1\t2\t3\t4\n").unwrap();
+    assert_eq!(MovieLensFormat::detect(dir.path()), Some(MovieLensFormat::Ml100k), "u.data first");
+    let (data, reports) = attnlab_data::load_movielens(dir.path(), MovieLensFormat::Ml20m, OnBadRow::Error).unwrap();
+    assert_eq!((data.len(), reports.len()), (3, 1));
+    assert_eq!(data.rating, Some(vec![5.0, 3.5, 4.0]));
+    assert_eq!(data.item, [1, 2, 1]);
+    assert_eq!(data.items.display(2), "306");
+    std::fs::write(dir.path().join("ratings.csv"), "user,item,rating,timestamp\n1,2,3,4\n").unwrap();
+    let e = attnlab_data::load_movielens(dir.path(), MovieLensFormat::Ml20m, OnBadRow::Error).unwrap_err().to_string();
+    assert!(e.contains("ratings.csv:1: header `user,item,rating,timestamp` is not `userId,movieId,rating,timestamp`"), "{e}");
+}
