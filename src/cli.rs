@@ -249,10 +249,14 @@ pub enum DataCommand {
         #[arg(long)]
         wheel: Option<PathBuf>,
     },
-    /// Statistics of the data a spec prepares, per split.
+    /// Statistics of the data a spec prepares: counts, interactions per
+    /// user and item, sparsity, time span, label balance, rates by position.
     Stats {
         spec: PathBuf,
         overrides: Vec<String>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         store: StoreArgs,
     },

@@ -19,7 +19,7 @@ fn simulate_writes_an_attention_log() {
         .ok();
     let text = std::fs::read_to_string(&out).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("user,item,timestamp,event,position,dwell_ms,is_ad,bid,price"));
+    assert_eq!(lines.next(), Some("user,item,timestamp,event,position,dwell_ms,is_ad,bid,price,category,session"));
     let events: Vec<&str> = lines.map(|l| l.split(',').nth(3).unwrap()).collect();
     let impressions = events.iter().filter(|e| **e == "impression").count();
     assert_eq!(impressions, 50 * 12 * 8, "one impression row per simulated impression");

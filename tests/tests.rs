@@ -12,6 +12,7 @@ mod market;
 mod mlflow;
 mod ope;
 mod outputs;
+mod own_data;
 mod privacy;
 mod quickstart;
 mod reports;

@@ -41,19 +41,31 @@ pub fn simulate_log(spec_path: &Path, overrides: &[String], output: &Path) -> an
     Ok(())
 }
 
-/// Users, items, interactions, density, sequence lengths, label balance and
-/// split sizes of the data a spec prepares.
-pub fn stats(spec_path: &Path, overrides: &[String], cache_root: &Path, memory: Option<MemoryBudget>) -> anyhow::Result<()> {
+/// Users, items, interactions, per-user and per-item counts, sparsity, time
+/// span, label balance, rates by position and split sizes of the data a
+/// spec prepares; `json`: the same as one JSON object.
+pub fn stats(spec_path: &Path, overrides: &[String], cache_root: &Path, memory: Option<MemoryBudget>, json: bool) -> anyhow::Result<()> {
     let loaded = load_spec(spec_path, overrides)?;
     if let Some(m) = memory {
         check_sizes(&loaded, m)?;
     }
     let prepared = prepare(&loaded, cache_root)?;
     crate::print_notes(&prepared);
-    println!("{} (data fingerprint {})", loaded.spec.name, prepared.data_fingerprint);
-    match &prepared.data {
-        Dataset::Impressions { splits, .. } => print!("{}", attnlab_data::stats(splits)),
-        Dataset::Interactions { prepared, .. } => print!("{}", attnlab_data::stats(prepared)),
+    let stats = match &prepared.data {
+        Dataset::Impressions { splits, .. } => attnlab_data::stats(splits),
+        Dataset::Interactions { prepared, .. } => attnlab_data::stats(prepared),
+    };
+    if json {
+        let out = serde_json::json!({
+            "name": loaded.spec.name,
+            "kind": loaded.spec.dataset.kind().name(),
+            "data_fingerprint": prepared.data_fingerprint,
+            "stats": stats,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("{} ({}; data fingerprint {})", loaded.spec.name, loaded.spec.dataset.kind().name(), prepared.data_fingerprint);
+        print!("{stats}");
     }
     Ok(())
 }

@@ -64,9 +64,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Data { command: DataCommand::Simulate { spec, overrides, output } } => {
             data::simulate_log(&spec, &overrides, &output)
         }
-        Command::Data { command: DataCommand::Stats { spec, overrides, store } } => {
+        Command::Data { command: DataCommand::Stats { spec, overrides, json, store } } => {
             let cache = store.path().parent().unwrap_or(std::path::Path::new(".")).join("cache");
-            data::stats(&spec, &overrides, &cache, memory)
+            data::stats(&spec, &overrides, &cache, memory, json)
         }
         Command::Privacy { command: PrivacyCommand::Epsilon { sample_rate, noise_multiplier, steps, delta, target_epsilon } } => {
             privacy::epsilon_command(sample_rate, noise_multiplier, steps, delta, target_epsilon)

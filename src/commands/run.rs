@@ -6,7 +6,7 @@ use attnlab_eval::TaskMetric;
 use attnlab_experiment::targets::target_rows;
 use attnlab_experiment::train_config::{set_threads, trial_device};
 use attnlab_experiment::{
-    check_sizes, prepare, run_key, run_one, MemoryBudget, sweep_parent_id, sweep_parent_run, Attempt, Dataset, Prepared, Pseudonymiser, RunResult,
+    check_sizes, prepare, require_models, run_key, run_one, MemoryBudget, sweep_parent_id, sweep_parent_run, Attempt, Dataset, Prepared, Pseudonymiser, RunResult,
     TrialContext,
 };
 use attnlab_spec::ModelSpec;
@@ -34,6 +34,7 @@ pub struct RunOptions {
 pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_path: &Path) -> anyhow::Result<()> {
     let RunOptions { trial, force, jobs, ref executor, memory } = *options;
     let base = load_spec(spec_path, overrides)?;
+    require_models(&base)?;
     let trials = expand_sweep(&base.spec)?;
     let selected: Vec<&Trial> = match trial {
         None => trials.iter().collect(),

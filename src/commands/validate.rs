@@ -3,7 +3,7 @@ use std::path::Path;
 use attnlab_spec::{expand_sweep, load_spec, render_explain, validate_all, DataSource};
 
 use crate::exit::BadInput;
-use attnlab_experiment::{check, check_sizes, simulator_config, MemoryBudget};
+use attnlab_experiment::{check, check_sizes, require_models, simulator_config, MemoryBudget};
 
 /// Reports every problem it can find, then the shape of the experiment.
 pub fn validate(spec: &Path, overrides: &[String], memory: Option<MemoryBudget>) -> anyhow::Result<()> {
@@ -46,6 +46,9 @@ pub fn validate(spec: &Path, overrides: &[String], memory: Option<MemoryBudget>)
         if trials.len() > 1 { format!(" x {} trials", trials.len()) } else { String::new() },
         loaded.fingerprint
     );
+    if let Err(e) = require_models(&loaded) {
+        println!("note: `run` needs models: {e}");
+    }
     Ok(())
 }
 

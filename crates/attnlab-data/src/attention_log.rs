@@ -13,7 +13,11 @@
 //! | `purchase`   | `conversion = 1`     | impression + dwell_ms/1000 | empty    | item price |
 //!
 //! `user` is the 0-based user id, `item` the 1-based item id, `position`
-//! the 0-based slot, all on every row. `is_ad` is `0`/`1` on every row, and
+//! the 0-based slot, all on every row; so are the optional columns
+//! `category` (the item's 1-based topic) and `session` (the feed the row
+//! was shown in, counted from 0: the simulator's rows come feed by feed,
+//! each from slot 0), with which the loader rebuilds exactly the
+//! simulator's behaviour histories and category ids. `is_ad` is `0`/`1` on every row, and
 //! `bid` the ad's bid on every row of an ad impression (empty for organic).
 //! Empty means "not applicable", never zero. Numbers are plain decimals
 //! (Rust's shortest round-trip form for prices and bids). Rows are in table
@@ -31,25 +35,30 @@ use crate::Impressions;
 /// a buffer: memory does not grow with the table.
 pub fn write_attention_log(data: &Impressions, writer: impl Write) -> io::Result<u64> {
     let mut w = BufWriter::with_capacity(1 << 16, writer);
-    writeln!(w, "{ATTENTION_LOG_HEADER}")?;
+    writeln!(w, "{ATTENTION_LOG_HEADER},category,session")?;
     let mut rows = 0u64;
+    let mut session = 0u64;
     for i in 0..data.len() {
         let (user, item, ts, pos) = (data.user[i], data.item[i], data.timestamp[i], data.position[i]);
+        if pos == 0 && i > 0 {
+            session += 1;
+        }
+        let tail = Tail { category: data.category[i], session };
         let is_ad = u8::from(data.is_ad[i]);
         // the bid field, shared by every row of the impression
         let bid = Bid(data.is_ad[i].then_some(data.bid[i]));
-        writeln!(w, "{user},{item},{ts},impression,{pos},,{is_ad},{bid},")?;
+        writeln!(w, "{user},{item},{ts},impression,{pos},,{is_ad},{bid},{tail}")?;
         rows += 1;
         if data.click[i] > 0.5 {
             let dwell = data.dwell_ms[i];
-            writeln!(w, "{user},{item},{ts},click,{pos},{dwell},{is_ad},{bid},")?;
+            writeln!(w, "{user},{item},{ts},click,{pos},{dwell},{is_ad},{bid},{tail}")?;
             let end = ts + u64::from(dwell) / 1000;
             if data.cart[i] > 0.5 {
-                writeln!(w, "{user},{item},{end},cart,{pos},,{is_ad},{bid},")?;
+                writeln!(w, "{user},{item},{end},cart,{pos},,{is_ad},{bid},{tail}")?;
                 rows += 1;
             }
             if data.conversion[i] > 0.5 {
-                writeln!(w, "{user},{item},{end},purchase,{pos},,{is_ad},{bid},{}", data.price[i])?;
+                writeln!(w, "{user},{item},{end},purchase,{pos},,{is_ad},{bid},{}{tail}", data.price[i])?;
                 rows += 1;
             }
             rows += 1;
@@ -57,6 +66,18 @@ pub fn write_attention_log(data: &Impressions, writer: impl Write) -> io::Result
     }
     w.flush()?;
     Ok(rows)
+}
+
+/// The optional columns that end every row: `,category,session`.
+struct Tail {
+    category: u32,
+    session: u64,
+}
+
+impl std::fmt::Display for Tail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, ",{},{}", self.category, self.session)
+    }
 }
 
 struct Bid(Option<f32>);
@@ -103,7 +124,7 @@ mod tests {
         let mut buf = Vec::new();
         let n = write_attention_log(&d, &mut buf).unwrap();
         let text = String::from_utf8(buf).unwrap();
-        assert_eq!(text.lines().next().unwrap(), ATTENTION_LOG_HEADER);
+        assert_eq!(text.lines().next().unwrap(), format!("{ATTENTION_LOG_HEADER},category,session"));
         assert_eq!(ATTENTION_LOG_HEADER, "user,item,timestamp,event,position,dwell_ms,is_ad,bid,price");
         assert!(text.ends_with('\n'));
         let (_, rows) = parse(&text);
@@ -116,7 +137,7 @@ mod tests {
         assert_eq!(count("purchase"), sum(&d.conversion));
         assert!(count("purchase") > 0 && count("cart") > count("purchase"), "the sample exercises carts and purchases");
         assert_eq!(n as usize, d.len() + sum(&d.click) + sum(&d.cart) + sum(&d.conversion));
-        assert!(rows.iter().all(|r| r.len() == 9));
+        assert!(rows.iter().all(|r| r.len() == 11));
     }
 
     #[test]
@@ -191,6 +212,6 @@ mod tests {
     fn empty_table_writes_only_the_header() {
         let mut buf = Vec::new();
         assert_eq!(write_attention_log(&Impressions::default(), &mut buf).unwrap(), 0);
-        assert_eq!(buf, format!("{ATTENTION_LOG_HEADER}\n").into_bytes());
+        assert_eq!(buf, format!("{ATTENTION_LOG_HEADER},category,session\n").into_bytes());
     }
 }

@@ -20,7 +20,7 @@ pub use fetch::{fetch_ml100k, fetch_ml100k_from, verify_ml100k, FetchReport, Fet
 pub use interactions::{Column, ColumnData, FeatureTable, FieldType, Interactions, Vocab};
 pub use loaders::{
     load_atomic, load_attention_log, load_ctr, load_movielens, AtomicDataset, AtomicOptions, AttentionLog, CtrSchema, CtrTable,
-    Event, LoadReport, OnBadRow, ATTENTION_LOG_HEADER,
+    Event, LoadReport, OnBadRow, ATTENTION_LOG_HEADER, ATTENTION_LOG_OPTIONAL,
 };
 pub use loaders::{load_obd, ObdLog, OBD_SLOTS};
 pub use extra_fields::{CategoricalField, ExtraColumns, ExtraFields};
@@ -30,6 +30,8 @@ pub use simulator::{simulate, SimulatorConfig};
 pub use split::{split_temporal, temporal_cut, Splits};
 mod attention_log;
 pub use attention_log::write_attention_log;
+mod log_impressions;
+pub use log_impressions::{impressions_from_log, LogImpressions};
 pub use simulator::{
     simulate_market, AdPlacement, Advertiser, AdsConfig, Bidding, Market, MarketSessions, SessionDraw, SessionRows, SessionSampler,
     SIMULATOR_VERSION,
@@ -44,4 +46,4 @@ pub use protocol::{
     prepare, preprocess, recbole_split_sizes, Candidates, Csr, GroupBy, Order, Part, Prepared, Preprocess, PreprocessReport,
     Protocol, SequenceData, Split, SplitRows,
 };
-pub use stats::{stats, DatasetStats, StatsSource};
+pub use stats::{stats, DatasetStats, ImpressionStats, LengthDist, PositionRates, StatsSource};

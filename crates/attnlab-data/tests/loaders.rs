@@ -390,9 +390,34 @@ fn attention_header_matches_the_writer() {
     std::fs::write(&path, "user,item,timestamp,event\n").unwrap();
     let e = load_attention_log(&path, OnBadRow::Skip).unwrap_err();
     assert!(
-        e.to_string().contains("is not the attention-log header"),
+        e.to_string().contains("does not start with the attention-log header"),
         "{e}"
     );
+    let header = format!("{},category,colour\n", attnlab_data::ATTENTION_LOG_HEADER);
+    std::fs::write(&path, header).unwrap();
+    let e = load_attention_log(&path, OnBadRow::Skip).unwrap_err().to_string();
+    assert!(
+        e.contains("h.csv:1: field 11 (colour): unknown column `colour` (optional columns: category, session)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn attention_log_optional_columns_and_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.csv");
+    let header = format!("{},session,category", attnlab_data::ATTENTION_LOG_HEADER);
+    let rows = "u9,i1,10,impression,0,,0,,,s1,shoes\n\nu9,i1,10,click,0,1200,0,,,s1,shoes\nu2,i7,11,impression,1,,1,0.5,,s2,hats\n";
+    std::fs::write(&path, format!("{header}\n{rows}")).unwrap();
+    let (log, _) = load_attention_log(&path, OnBadRow::Error).unwrap();
+    assert_eq!(log.line, [2, 4, 5], "empty lines are not rows");
+    assert_eq!(log.session, Some(vec![0, 0, 1]));
+    assert_eq!(log.category, Some(vec![1, 1, 2]));
+    assert_eq!(log.categories.display(2), "hats");
+    assert_eq!((log.users.display(0), log.items.display(2)), ("u9", "i7"));
+    std::fs::write(&path, format!("{header}\nu9,i1,10,impression,0,,0,,,s1,\n")).unwrap();
+    let e = load_attention_log(&path, OnBadRow::Error).unwrap_err().to_string();
+    assert!(e.contains("o.csv:2: field 11 (category): empty value"), "{e}");
 }
 
 #[test]
@@ -498,4 +523,25 @@ fn fetch_ml100k_verify_repair_and_load() {
     assert!(ratings.iter().all(|r| (1.0..=5.0).contains(r)));
     let mean = ratings.iter().map(|&r| r as f64).sum::<f64>() / 1e5;
     assert!((mean - 3.52986).abs() < 1e-4, "{mean}");
+}
+
+/// ML-20M/25M: `ratings.csv` after its header, detected from the file
+/// names; ids are text, ratings halves.
+#[test]
+fn movielens_20m_ratings_csv_is_detected_and_read() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(MovieLensFormat::detect(dir.path()), None);
+    let header = attnlab_data::loaders::ML20M_RATINGS_HEADER;
+    std::fs::write(dir.path().join("ratings.csv"), format!("{header}\n1,296,5.0,1147880044\n1,306,3.5,1147868817\n7,296,4.0,1147868828\n")).unwrap();
+    assert_eq!(MovieLensFormat::detect(dir.path()), Some(MovieLensFormat::Ml20m));
+    std::fs::write(dir.path().join("u.data"), "1\t2\t3\t4\n").unwrap();
+    assert_eq!(MovieLensFormat::detect(dir.path()), Some(MovieLensFormat::Ml100k), "u.data first");
+    let (data, reports) = attnlab_data::load_movielens(dir.path(), MovieLensFormat::Ml20m, OnBadRow::Error).unwrap();
+    assert_eq!((data.len(), reports.len()), (3, 1));
+    assert_eq!(data.rating, Some(vec![5.0, 3.5, 4.0]));
+    assert_eq!(data.item, [1, 2, 1]);
+    assert_eq!(data.items.display(2), "306");
+    std::fs::write(dir.path().join("ratings.csv"), "user,item,rating,timestamp\n1,2,3,4\n").unwrap();
+    let e = attnlab_data::load_movielens(dir.path(), MovieLensFormat::Ml20m, OnBadRow::Error).unwrap_err().to_string();
+    assert!(e.contains("ratings.csv:1: header `user,item,rating,timestamp` is not `userId,movieId,rating,timestamp`"), "{e}");
 }

@@ -15,6 +15,11 @@
 //! interactions the file holds); [`evaluate_csv_with`] takes the training
 //! set's instead.
 //!
+//! User and item ids are any text without a comma (`u17`, a hash, `42`),
+//! interned in order of appearance: only equality matters. The exception is
+//! an item popularity given by the caller ([`CsvOptions::ranking`]), which
+//! is indexed by integer item ids, so items must then be such ids.
+//!
 //! Labels are 0 or 1; any other label is an error at its line (a wrong
 //! column, or ratings where clicks were meant), unless the labels are
 //! declared graded ([`CsvOptions::graded_labels`]), which only the
@@ -155,6 +160,9 @@ fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric], csv: &CsvOpti
     let ncols = header.len();
     let mut rows = Rows { users: Vec::new(), items: item_col.map(|_| Vec::new()), labels: Vec::new(), scores: Vec::new() };
     let needs_probability = metrics.contains(&Metric::LogLoss);
+    let mut users = Interner::default();
+    let given_popularity = csv.ranking.as_ref().is_some_and(|r| r.item_popularity.is_some());
+    let mut item_ids = (!given_popularity).then(Interner::default);
     let mut lineno = 1;
     loop {
         line.clear();
@@ -170,7 +178,10 @@ fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric], csv: &CsvOpti
         if fields.len() != ncols {
             return Err(err(lineno, "row", format!("expected {ncols} fields, found {}", fields.len())));
         }
-        let user = fields[cu].parse::<u32>().map_err(|e| err(lineno, "user", format!("`{}` is not a user id: {e}", fields[cu])))?;
+        if fields[cu].is_empty() {
+            return Err(err(lineno, "user", "empty user id".into()));
+        }
+        let user = users.intern(fields[cu]);
         let label = fields[cl].parse::<f32>().ok().filter(|l| l.is_finite());
         let label = label.ok_or_else(|| err(lineno, "label", format!("`{}` is not a finite number", fields[cl])))?;
         let score = fields[cs].parse::<f32>().ok().filter(|s| s.is_finite());
@@ -184,7 +195,14 @@ fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric], csv: &CsvOpti
             return Err(err(lineno, "score", message));
         }
         if let (Some(ci), Some(items)) = (item_col, rows.items.as_mut()) {
-            let item = fields[ci].parse::<u32>().map_err(|e| err(lineno, "item", format!("`{}` is not an item id: {e}", fields[ci])))?;
+            let item = match &mut item_ids {
+                _ if fields[ci].is_empty() => return Err(err(lineno, "item", "empty item id".into())),
+                Some(ids) => ids.intern(fields[ci]),
+                None => fields[ci].parse::<u32>().map_err(|e| {
+                    let why = "the item popularity given is indexed by integer item ids";
+                    err(lineno, "item", format!("`{}` is not an item id ({why}): {e}", fields[ci]))
+                })?,
+            };
             items.push(item);
         }
         rows.users.push(user);
@@ -192,4 +210,17 @@ fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric], csv: &CsvOpti
         rows.scores.push(score);
     }
     Ok(rows)
+}
+
+/// Dense ids for the tokens of one column, in order of appearance.
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<String, u32>,
+}
+
+impl Interner {
+    fn intern(&mut self, token: &str) -> u32 {
+        let next = self.ids.len() as u32;
+        *self.ids.entry(token.to_string()).or_insert(next)
+    }
 }

@@ -48,6 +48,19 @@ fn ranking_csv_groups_users_in_any_order() {
     assert!((r[1].1 - 0.01).abs() < 1e-12);
 }
 
+/// Ids are text: string ids give exactly what integer ids for the same
+/// users and items give.
+#[test]
+fn string_ids_evaluate_as_integer_ids_do() {
+    let numbers = file("user,item,score,label\n1,10,0.9,0\n2,11,0.5,1\n1,12,0.8,1\n2,10,0.7,0\n1,13,0.1,0\n3,12,0.4,1\n3,13,0.6,0\n");
+    let strings = file("user,item,score,label\nu1,i-a,0.9,0\n9f3c,x y,0.5,1\nu1,007,0.8,1\n9f3c,i-a,0.7,0\nu1,i13,0.1,0\n1,007,0.4,1\n1,i13,0.6,0\n");
+    let all = [m("auc"), m("gauc"), m("ndcg@2"), m("mrr@3"), m("itemcoverage@1"), m("averagepopularity@1")];
+    let a = evaluate_csv(numbers.path(), &all).unwrap();
+    let b = evaluate_csv(strings.path(), &all).unwrap();
+    assert_eq!(a, b);
+    assert!(a[1].1 > 0.0 && a[1].1 < 1.0, "gauc groups by user: {a:?}");
+}
+
 #[test]
 fn bad_rows_name_file_line_and_column() {
     let f = file("user,label,score\n1,1,0.9\n1,0,abc\n");
@@ -56,14 +69,18 @@ fn bad_rows_name_file_line_and_column() {
     assert!(matches!(&e, EvalError::Csv { line: 3, column, .. } if column == "score"), "{text}");
     assert!(text.contains(&f.path().display().to_string()) && text.contains(":3:") && text.contains("`score`"), "{text}");
 
-    let f = file("user,label,score\nx,1,0.9\n");
-    assert!(matches!(evaluate_csv(f.path(), &[m("auc")]).unwrap_err(), EvalError::Csv { line: 2, column, .. } if column == "user"));
+    let f = file("user,label,score\nx,1,0.9\n,0,0.1\n");
+    assert!(matches!(evaluate_csv(f.path(), &[m("auc")]).unwrap_err(), EvalError::Csv { line: 3, column, .. } if column == "user"));
     let f = file("user,label,score\n1,1\n");
     assert!(matches!(evaluate_csv(f.path(), &[m("auc")]).unwrap_err(), EvalError::Csv { line: 2, column, .. } if column == "row"));
     let f = file("user,label,score\n1,nan,0.5\n");
     assert!(matches!(evaluate_csv(f.path(), &[m("auc")]).unwrap_err(), EvalError::Csv { line: 2, column, .. } if column == "label"));
     let f = file("user,item,score,label\n1,-3,0.5,1\n");
-    assert!(matches!(evaluate_csv(f.path(), &[m("hit@1")]).unwrap_err(), EvalError::Csv { line: 2, column, .. } if column == "item"));
+    let popularity = RankingOptions { num_items: Some(10), item_popularity: Some(vec![1; 10]), exclude_history: false };
+    let csv = CsvOptions { ranking: Some(popularity), ..CsvOptions::default() };
+    let e = evaluate_csv_with(f.path(), &[m("hit@1")], &csv).unwrap_err();
+    assert!(matches!(&e, EvalError::Csv { line: 2, column, .. } if column == "item"), "{e}");
+    assert!(e.to_string().contains("indexed by integer item ids"), "{e}");
     let f = file("user,lable,score\n");
     assert!(matches!(evaluate_csv(f.path(), &[m("auc")]).unwrap_err(), EvalError::Csv { line: 1, column, .. } if column == "header"));
     let f = file("");

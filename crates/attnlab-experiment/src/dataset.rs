@@ -1,16 +1,19 @@
 //! From a loaded spec to what every run of it shares: checked metric and
 //! model names, the data (simulated impressions split by time, interactions
-//! prepared under a RecBole-style protocol and cached, or a click log:
-//! [`ctr_log`]), and its fingerprint.
+//! prepared under a RecBole-style protocol and cached, a click log:
+//! [`ctr_log`], MovieLens raw files: [`movielens`], an attention log:
+//! [`attention_log`]), and its fingerprint.
 
+pub mod attention_log;
 pub mod ctr_log;
+pub mod movielens;
 
 use std::path::Path;
 
 use attnlab_data::{simulate, split_temporal, AdPlacement, AdsConfig, Cardinalities, SimulatorConfig, Splits, SIMULATOR_VERSION};
 use attnlab_eval::auc;
 use attnlab_models::Task;
-use attnlab_spec::{DataSource, LoadedSpec, SpecError};
+use attnlab_spec::{DataKind, DataSource, LoadedSpec, SpecError};
 use attnlab_eval::TaskMetric;
 
 use crate::{ExperimentError, Result};
@@ -103,24 +106,26 @@ pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecE
     let valid_metric =
         TaskMetric::parse(&protocol.valid_metric).map_err(|e| invalid("protocol.valid_metric".into(), e.to_string()))?;
     let source = loaded.spec.dataset.source;
+    let kind = loaded.spec.dataset.kind();
     for (i, m) in loaded.spec.models.iter().enumerate() {
         attnlab_models::check_params(&m.model, &m.params).map_err(|e| invalid(format!("models[{i}]"), e.to_string()))?;
         let task = attnlab_models::task_of(&m.model).map_err(|e| invalid(format!("models[{i}]"), e.to_string()))?;
-        let fits = match source {
-            DataSource::Simulator => matches!(task, Task::Ctr | Task::MultiTask),
-            DataSource::RecboleAtomic => task == Task::NextItem,
-            DataSource::CtrLog => task == Task::Ctr,
+        let fits = match (source, kind) {
+            (DataSource::CtrLog, _) => task == Task::Ctr,
+            (_, DataKind::Impressions) => matches!(task, Task::Ctr | Task::MultiTask),
+            (_, DataKind::Interactions) => task == Task::NextItem,
         };
         if !fits {
-            let data = match source {
-                DataSource::Simulator => "simulated impressions train CTR and multi-task models",
-                DataSource::RecboleAtomic => "interaction files train next-item models",
-                DataSource::CtrLog => "a click log trains CTR models",
+            let data = match (source, kind) {
+                (DataSource::CtrLog, _) => "a click log trains CTR models",
+                (DataSource::Simulator, _) => "simulated impressions train CTR and multi-task models",
+                (_, DataKind::Impressions) => "impressions train CTR and multi-task models",
+                (_, DataKind::Interactions) => "interaction data trains next-item models",
             };
             return Err(invalid(format!("models[{i}].model"), format!("`{}` is a {task} model; {data}", m.model)));
         }
     }
-    if source == DataSource::RecboleAtomic {
+    if kind == DataKind::Interactions {
         if let Some((i, m)) = metrics.iter().enumerate().find(|(_, m)| !matches!(m, TaskMetric::Metric(x) if x.ranking().is_some())) {
             return Err(invalid(format!("protocol.metrics[{i}]"), format!("`{}` is not a ranking metric (e.g. ndcg@10)", m.name())));
         }
@@ -128,12 +133,31 @@ pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecE
     Ok((metrics, valid_metric))
 }
 
+/// `run`'s first check: a spec without models can be validated and its
+/// data explored, but there is nothing to train.
+pub fn require_models(loaded: &LoadedSpec) -> Result<(), SpecError> {
+    if !loaded.spec.models.is_empty() {
+        return Ok(());
+    }
+    let example = match loaded.spec.dataset.kind() {
+        DataKind::Interactions => "models: [{ name: pop, model: Pop }, { name: sasrec, model: SASRec }]",
+        DataKind::Impressions => "models: [{ name: lr, model: LR }, { name: din, model: DIN }]",
+    };
+    Err(SpecError::Invalid {
+        path: loaded.path.clone(),
+        field: "models".into(),
+        message: format!("no models to train: add a `models:` list, e.g. `{example}`"),
+    })
+}
+
 /// Prepares the spec's data; interaction data is cached under `cache_root`.
 pub fn prepare(loaded: &LoadedSpec, cache_root: &Path) -> Result<Prepared> {
     match loaded.spec.dataset.source {
         DataSource::Simulator => prepare_impressions(loaded),
-        DataSource::RecboleAtomic => prepare_interactions(loaded, cache_root),
+        DataSource::RecboleAtomic => prepare_interaction_rows(loaded, cache_root, atomic_rows(loaded)?),
         DataSource::CtrLog => ctr_log::prepare_ctr_log(loaded),
+        DataSource::Movielens => prepare_interaction_rows(loaded, cache_root, movielens::movielens_rows(loaded)?),
+        DataSource::AttentionLog => attention_log::prepare_attention_log(loaded, cache_root),
     }
 }
 
@@ -194,86 +218,67 @@ fn prepare_impressions(loaded: &LoadedSpec) -> Result<Prepared> {
     Ok(Prepared { data, data_fingerprint, metrics, valid_metric, notes: Vec::new() })
 }
 
-/// How a spec reads and prepares its interaction files.
-struct InteractionSettings {
-    /// The folder and base name of the RecBole atomic files.
-    path: std::path::PathBuf,
-    name: String,
-    protocol: attnlab_data::Protocol,
-    preprocess: attnlab_data::Preprocess,
-    on_bad_row: attnlab_data::OnBadRow,
+/// Where a spec's interaction rows come from: the file that decides them
+/// (its sha256 is in the fingerprint), what else of the source shapes them
+/// (`None` for atomic files, whose fingerprints stay as they were), and how
+/// to read them (the interactions and the report of each file read).
+pub(crate) struct InteractionRows<'a> {
+    pub file: std::path::PathBuf,
+    pub settings: Option<serde_json::Value>,
+    #[allow(clippy::type_complexity)]
+    pub load: Box<dyn Fn(attnlab_data::OnBadRow) -> Result<(attnlab_data::Interactions, Vec<attnlab_data::LoadReport>)> + 'a>,
 }
 
-impl InteractionSettings {
-    fn of(loaded: &LoadedSpec) -> Result<InteractionSettings> {
-        use attnlab_data::{Candidates, GroupBy, OnBadRow, Order, Preprocess, Protocol, Split};
-        use attnlab_spec::{BadRowPolicy, GroupKind, OrderKind, SplitKind};
-
-        let spec = &loaded.spec;
-        let path = std::path::PathBuf::from(spec.dataset.path.as_deref().unwrap_or("."));
-        let name = match &spec.dataset.name {
-            Some(n) => n.clone(),
-            None => path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        };
-        let inter = path.join(format!("{name}.inter"));
-        if !inter.exists() {
-            return Err(ExperimentError::bad(format!(
-                "{}: dataset.path: {} does not exist; the spec's header comment says where to get the data (ml-100k: `attnlab data fetch ml-100k`)",
-                loaded.path.display(),
-                inter.display()
-            )));
-        }
-        let p = &spec.protocol;
-        let candidates = match p.candidates.split_once(':') {
-            Some(("uniform", n)) => Candidates::Uniform(n.parse()?),
-            Some(("popularity", n)) => Candidates::Popularity(n.parse()?),
-            _ => Candidates::Full { exclude_history: p.exclude_history },
-        };
-        let protocol = Protocol {
-            split: match p.split {
-                SplitKind::LeaveOneOut => Split::LeaveOneOut,
-                _ => Split::Ratio(p.ratios),
-            },
-            order: match p.order {
-                OrderKind::Random => Order::Random,
-                OrderKind::Time => Order::Time,
-            },
-            group_by: match p.group_by {
-                GroupKind::User => GroupBy::User,
-                GroupKind::None => GroupBy::None,
-            },
-            candidates,
-            seed: spec.dataset.seed,
-            max_len: Some(p.max_len as usize),
-        };
-        let pre = &spec.dataset.preprocess;
-        let preprocess = Preprocess {
-            dedup: pre.dedup,
-            label_threshold: pre.label_threshold,
-            positives_only: pre.positives_only,
-            min_user_inter: pre.min_user_inter as usize,
-            min_item_inter: pre.min_item_inter as usize,
-        };
-        let on_bad_row = match spec.dataset.on_bad_row {
-            BadRowPolicy::Error => OnBadRow::Error,
-            BadRowPolicy::Skip => OnBadRow::Skip,
-        };
-        Ok(InteractionSettings { path, name, protocol, preprocess, on_bad_row })
+/// The RecBole atomic files a spec names.
+fn atomic_rows(loaded: &LoadedSpec) -> Result<InteractionRows<'static>> {
+    let spec = &loaded.spec;
+    let path = std::path::PathBuf::from(spec.dataset.path.as_deref().unwrap_or("."));
+    let name = match &spec.dataset.name {
+        Some(n) => n.clone(),
+        None => path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+    };
+    let inter = path.join(format!("{name}.inter"));
+    if !inter.exists() {
+        return Err(ExperimentError::bad(format!(
+            "{}: dataset.path: {} does not exist; the spec's header comment says where to get the data (ml-100k: `attnlab data fetch ml-100k`)",
+            loaded.path.display(),
+            inter.display()
+        )));
     }
+    // the .inter file decides the rows; feature files do not change them
+    let load = move |on_bad_row| {
+        let options = attnlab_data::AtomicOptions { on_bad_row, ..attnlab_data::AtomicOptions::default() };
+        let data = attnlab_data::load_atomic(&path, &name, &options)?;
+        Ok((data.interactions, data.reports))
+    };
+    Ok(InteractionRows { file: inter, settings: None, load: Box::new(load) })
+}
 
-    fn inter(&self) -> std::path::PathBuf {
-        self.path.join(format!("{}.inter", self.name))
+/// The interaction rows of a spec whose data are interactions from files.
+fn interaction_rows(loaded: &LoadedSpec) -> Result<InteractionRows<'static>> {
+    match loaded.spec.dataset.source {
+        DataSource::RecboleAtomic => atomic_rows(loaded),
+        DataSource::Movielens => movielens::movielens_rows(loaded),
+        DataSource::AttentionLog => attention_log::interaction_rows(loaded),
+        _ => Err(ExperimentError::bad(format!("{}: dataset.source: its data are not interactions read from files", loaded.path.display()))),
     }
+}
 
-    /// The files read and preprocessed (rows skipped are noted in `notes`).
-    fn load_clean(&self, notes: &mut Vec<String>) -> Result<attnlab_data::Interactions> {
-        let options = attnlab_data::AtomicOptions { on_bad_row: self.on_bad_row, ..attnlab_data::AtomicOptions::default() };
-        let loaded_data = attnlab_data::load_atomic(&self.path, &self.name, &options)?;
-        for report in loaded_data.reports.iter().filter(|r| r.skipped > 0) {
-            notes.push(format!("{}: skipped {} bad rows (first: {})", report.path.display(), report.skipped, report.first_skipped.join("; ")));
-        }
-        let (clean, _) = attnlab_data::preprocess(&loaded_data.interactions, &self.preprocess)?;
-        Ok(clean)
+fn on_bad_row_of(spec: &attnlab_spec::Spec) -> attnlab_data::OnBadRow {
+    match spec.dataset.on_bad_row {
+        attnlab_spec::BadRowPolicy::Error => attnlab_data::OnBadRow::Error,
+        attnlab_spec::BadRowPolicy::Skip => attnlab_data::OnBadRow::Skip,
+    }
+}
+
+fn preprocess_of(spec: &attnlab_spec::Spec) -> attnlab_data::Preprocess {
+    let pre = &spec.dataset.preprocess;
+    attnlab_data::Preprocess {
+        dedup: pre.dedup,
+        label_threshold: pre.label_threshold,
+        positives_only: pre.positives_only,
+        min_user_inter: pre.min_user_inter as usize,
+        min_item_inter: pre.min_item_inter as usize,
     }
 }
 
@@ -281,24 +286,61 @@ impl InteractionSettings {
 /// interaction files, as its runs were trained with: the files read and
 /// preprocessed again (the prepared-data cache holds ids only).
 pub fn interaction_vocabularies(loaded: &LoadedSpec) -> Result<(attnlab_data::Vocab, attnlab_data::Vocab)> {
-    let clean = InteractionSettings::of(loaded)?.load_clean(&mut Vec::new())?;
+    let rows = interaction_rows(loaded)?;
+    let (interactions, _) = (rows.load)(on_bad_row_of(&loaded.spec))?;
+    let (clean, _) = attnlab_data::preprocess(&interactions, &preprocess_of(&loaded.spec))?;
     Ok((clean.users, clean.items))
 }
 
-/// Interaction data (file sources) prepared under the spec's protocol, from
-/// the cache when the same files and settings were prepared before.
-fn prepare_interactions(loaded: &LoadedSpec, cache_root: &Path) -> Result<Prepared> {
+/// Interaction data of any file source prepared under the spec's protocol,
+/// from the cache when the same file and settings were prepared before.
+pub(crate) fn prepare_interaction_rows(loaded: &LoadedSpec, cache_root: &Path, rows: InteractionRows<'_>) -> Result<Prepared> {
+    use attnlab_data::{Candidates, GroupBy, OnBadRow, Order, Protocol, Split};
+    use attnlab_spec::{GroupKind, OrderKind, SplitKind};
+
+    let spec = &loaded.spec;
     let (metrics, valid_metric) = check(loaded)?;
-    let settings = InteractionSettings::of(loaded)?;
-    let on_bad_row = settings.on_bad_row;
-    // the .inter file decides the rows; feature files do not change them
-    let source = attnlab_data::DataSource::files(&[&settings.inter()])?;
-    let fingerprint =
-        attnlab_data::fingerprint(&source, &(&settings.preprocess, &settings.protocol, on_bad_row == attnlab_data::OnBadRow::Skip))?;
+    let p = &spec.protocol;
+    let candidates = match p.candidates.split_once(':') {
+        Some(("uniform", n)) => Candidates::Uniform(n.parse()?),
+        Some(("popularity", n)) => Candidates::Popularity(n.parse()?),
+        _ => Candidates::Full { exclude_history: p.exclude_history },
+    };
+    let protocol = Protocol {
+        split: match p.split {
+            SplitKind::LeaveOneOut => Split::LeaveOneOut,
+            _ => Split::Ratio(p.ratios),
+        },
+        order: match p.order {
+            OrderKind::Random => Order::Random,
+            OrderKind::Time => Order::Time,
+        },
+        group_by: match p.group_by {
+            GroupKind::User => GroupBy::User,
+            GroupKind::None => GroupBy::None,
+        },
+        candidates,
+        seed: spec.dataset.seed,
+        max_len: Some(p.max_len as usize),
+    };
+    let preprocess = preprocess_of(spec);
+    let on_bad_row = on_bad_row_of(spec);
+    let InteractionRows { file, settings, load } = rows;
+    let rows = file.as_path();
+    let source = attnlab_data::DataSource::files(&[rows])?;
+    let skip = on_bad_row == OnBadRow::Skip;
+    let fingerprint = match &settings {
+        None => attnlab_data::fingerprint(&source, &(&preprocess, &protocol, skip))?,
+        Some(settings) => attnlab_data::fingerprint(&source, &(&preprocess, &protocol, skip, settings))?,
+    };
     let mut notes = Vec::new();
     let (prepared, outcome) = attnlab_data::load_or_prepare(cache_root, &fingerprint, || -> Result<_> {
-        let clean = settings.load_clean(&mut notes)?;
-        Ok(attnlab_data::prepare(&clean, &settings.protocol)?)
+        let (interactions, reports) = load(on_bad_row)?;
+        for report in reports.iter().filter(|r| r.skipped > 0) {
+            notes.push(format!("{}: skipped {} bad rows (first: {})", report.path.display(), report.skipped, report.first_skipped.join("; ")));
+        }
+        let (clean, _) = attnlab_data::preprocess(&interactions, &preprocess)?;
+        Ok(attnlab_data::prepare(&clean, &protocol)?)
     })?;
     let cache_hit = matches!(outcome, attnlab_data::CacheOutcome::Hit);
     if let attnlab_data::CacheOutcome::Miss { warnings } = &outcome {

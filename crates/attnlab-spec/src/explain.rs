@@ -26,6 +26,9 @@ pub enum Source {
     File { path: PathBuf, line: usize },
     /// Set by this command-line override.
     Override { text: String },
+    /// Not written anywhere: the default of the spec's kind of data
+    /// (`DataKind::protocol_defaults`), e.g. ranking metrics for interactions.
+    KindDefault { kind: &'static str },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +47,7 @@ impl fmt::Display for Source {
             Source::File { path, line: 0 } => write!(f, "{}", path.display()),
             Source::File { path, line } => write!(f, "{}:{line}", path.display()),
             Source::Override { text } => write!(f, "override `{text}`"),
+            Source::KindDefault { kind } => write!(f, "default for {kind} data"),
         }
     }
 }
@@ -76,13 +80,27 @@ pub fn explain(path: &Path, cli_overrides: &[String]) -> Result<Vec<ExplainLine>
     let outlines: Vec<_> = resolved.layers.iter().map(|l| outline(&l.text)).collect();
     let mut leaves = Vec::new();
     walk(&tree, &mut Vec::new(), &mut leaves);
+    let kind = resolved.spec.dataset.kind();
     Ok(leaves
         .into_iter()
         .map(|(key, value)| {
-            let source = source_of(&key, &overrides, &resolved.layers, &outlines);
+            let mut source = source_of(&key, &overrides, &resolved.layers, &outlines);
+            if source == Source::Default && chosen_by_kind(kind, &key, value) {
+                source = Source::KindDefault { kind: kind.name() };
+            }
             ExplainLine { key: key.join("."), value: inline(value), source }
         })
         .collect())
+}
+
+/// Whether an unwritten value is the one its data kind sets for this key.
+fn chosen_by_kind(kind: crate::DataKind, key: &[String], value: &Value) -> bool {
+    let [section, field] = key else { return false };
+    section == "protocol"
+        && kind
+            .protocol_defaults()
+            .iter()
+            .any(|(k, text)| k == field && serde_yaml::from_str::<Value>(text).ok().as_ref() == Some(value))
 }
 
 fn is_scalar(v: &Value) -> bool {

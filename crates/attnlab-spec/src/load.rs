@@ -138,7 +138,7 @@ pub(crate) fn resolve(text: &str, path: &Path, overrides: &[Override]) -> std::r
     for layer in &layers {
         merge(&mut merged, layer.tree.clone());
     }
-    let spec: Spec = serde_yaml::from_value(merged.clone()).map_err(|e| {
+    let spec: Spec = typed(merged.clone()).map_err(|e| {
         let message = suggest(&e.to_string());
         let message = if layers.len() > 1 { format!("{message} (after merging its defaults)") } else { message };
         vec![SpecError::File { path: path.to_path_buf(), message }]
@@ -157,7 +157,7 @@ pub(crate) fn resolve(text: &str, path: &Path, overrides: &[Override]) -> std::r
     if !errors.is_empty() {
         return Err(errors);
     }
-    match serde_yaml::from_value(tree) {
+    match typed(tree) {
         Ok(spec) => Ok(Resolved { layers, spec }),
         Err(e) => {
             // Blame the overrides that fail on their own; else all of them.
@@ -166,7 +166,7 @@ pub(crate) fn resolve(text: &str, path: &Path, overrides: &[Override]) -> std::r
                 .filter_map(|o| {
                     let mut alone = merged.clone();
                     apply_overrides(&mut alone, std::slice::from_ref(o)).ok()?;
-                    let err = serde_yaml::from_value::<Spec>(alone).err()?;
+                    let err = typed(alone).err()?;
                     Some(SpecError::Override { text: o.text.clone(), message: suggest(&err.to_string()) })
                 })
                 .collect();
@@ -178,6 +178,13 @@ pub(crate) fn resolve(text: &str, path: &Path, overrides: &[Override]) -> std::r
             })
         }
     }
+}
+
+/// The typed spec of a merged tree, its unset `protocol` keys first set
+/// to the defaults of its data's kind.
+fn typed(mut tree: Value) -> std::result::Result<Spec, serde_yaml::Error> {
+    crate::data_kind::fill_protocol_defaults(&mut tree);
+    serde_yaml::from_value(tree)
 }
 
 /// Pushes the layers of `path` (its defaults, recursively, then itself).

@@ -21,10 +21,15 @@ pub struct Spec {
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "optional_short_text")]
     pub description: Option<String>,
     pub dataset: DatasetSpec,
+    /// Keys left out take the defaults of the data's kind
+    /// (`DataKind::protocol_defaults`), then those of `ProtocolSpec`.
     #[serde(default)]
     pub protocol: ProtocolSpec,
     #[serde(default)]
     pub train: TrainSpec,
+    /// What `run` trains; a spec without models can still be validated,
+    /// explained and its data explored (`data stats`).
+    #[serde(default)]
     pub models: Vec<ModelSpec>,
     #[serde(default = "default_seeds")]
     pub seeds: Vec<u64>,
@@ -93,6 +98,12 @@ pub enum DataSource {
     /// A click log in `path` (Criteo/Avazu-style, see `ctr_log`), one row per
     /// impression in time order (impressions: CTR models).
     CtrLog,
+    /// MovieLens raw files in `path` (`u.data`, `ratings.dat` or
+    /// `ratings.csv`; see `movielens`) (interactions).
+    Movielens,
+    /// An attention log `attention_log.file` in `path` (impressions, or
+    /// interactions of chosen events; see `attention_log`).
+    AttentionLog,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,6 +130,12 @@ pub struct DatasetSpec {
     /// The file and columns of a `ctr-log` source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ctr_log: Option<CtrLogSpec>,
+    /// The layout of a `movielens` source (detected when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub movielens: Option<crate::MovieLensSpec>,
+    /// The file and its use of an `attention-log` source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attention_log: Option<crate::AttentionLogSpec>,
     /// Replace user ids in everything written (store, artifacts, reports)
     /// by keyed hashes: HMAC-SHA256 with the key in `ATTNLAB_PSEUDONYM_KEY`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

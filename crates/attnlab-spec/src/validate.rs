@@ -36,9 +36,6 @@ pub(crate) fn rules(spec: &Spec, path: &Path) -> Vec<SpecError> {
     if !safe_name(&spec.name) {
         errors.push(invalid("name", format!("`{}` must be non-empty letters, digits, `-`, `_` or `.`", spec.name)));
     }
-    if spec.models.is_empty() {
-        errors.push(invalid("models", "at least one model is required".into()));
-    }
     let mut names = HashSet::new();
     for (i, m) in spec.models.iter().enumerate() {
         if !safe_name(&m.name) {
@@ -75,6 +72,24 @@ pub(crate) fn rules(spec: &Spec, path: &Path) -> Vec<SpecError> {
             }
             if spec.dataset.ctr_log.is_none() {
                 errors.push(invalid("dataset.ctr_log", "source `ctr-log` needs `ctr_log: { file, format, fields }`".into()));
+            }
+        }
+        (DataSource::AttentionLog, split) => {
+            if spec.dataset.path.is_none() {
+                errors.push(invalid("dataset.path", "a file source needs the folder of its files".into()));
+            }
+            match &spec.dataset.attention_log {
+                None => errors.push(invalid("dataset.attention_log", "source `attention-log` needs `attention_log: { file }`".into())),
+                Some(log) if log.kind == crate::AttentionLogKind::Impressions && split != SplitKind::Temporal => {
+                    errors.push(invalid("protocol.split", "impressions of an attention log are split by time: use `temporal`".into()));
+                }
+                Some(log) if log.kind == crate::AttentionLogKind::Interactions && split == SplitKind::Temporal => {
+                    errors.push(invalid("protocol.split", "interaction data is split by `ratio` or `leave-one-out`".into()));
+                }
+                Some(log) if log.events.is_empty() => {
+                    errors.push(invalid("dataset.attention_log.events", "at least one event is required".into()));
+                }
+                Some(_) => {}
             }
         }
         (_, SplitKind::Temporal) => {

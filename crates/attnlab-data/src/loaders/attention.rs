@@ -4,12 +4,12 @@
 use std::path::Path;
 
 use super::reader::{Delimiter, Encoding, LineReader, quoted};
-use super::table::{Col, ColSpec, TableFormat, read_rows};
+use super::table::{Col, ColSpec, TableFormat, read_numbered_rows};
 use super::{LoadReport, OnBadRow};
 use crate::interactions::{Interactions, Vocab};
 use crate::{DataError, Result};
 
-/// The exact header line of an attention log. Columns:
+/// The columns every attention log starts with, as its header line. Columns:
 /// - `user`, `item`: tokens (any string without a comma);
 /// - `timestamp`: integer (seconds);
 /// - `event`: `impression`, `click`, `cart` or `purchase`;
@@ -17,8 +17,17 @@ use crate::{DataError, Result};
 /// - `dwell_ms`: non-negative integer, empty where not applicable (`None`);
 /// - `is_ad`: 0 or 1;
 /// - `bid`, `price`: numbers, empty for organic items (read as NaN).
+///
+/// Optional columns may follow, in any order ([`ATTENTION_LOG_OPTIONAL`]):
+/// - `category`: the item's category, a token;
+/// - `session`: the feed request (session) the row belongs to, a token: an
+///   impression's behaviour history holds the clicks before its session
+///   began, not the clicks earlier in the same feed.
 pub const ATTENTION_LOG_HEADER: &str =
     "user,item,timestamp,event,position,dwell_ms,is_ad,bid,price";
+
+/// The optional columns an attention log may add after the required ones.
+pub const ATTENTION_LOG_OPTIONAL: [&str; 2] = ["category", "session"];
 
 /// An event of an attention log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -68,8 +77,16 @@ pub struct AttentionLog {
     pub bid: Vec<f32>,
     /// NaN where empty.
     pub price: Vec<f32>,
+    /// 1-based category ids (0 = padding), when the log has a `category`
+    /// column; ids in `categories`.
+    pub category: Option<Vec<u32>>,
+    /// 0-based session ids, when the log has a `session` column.
+    pub session: Option<Vec<u32>>,
+    /// The 1-based line of each row in the file.
+    pub line: Vec<u64>,
     pub users: Vocab,
     pub items: Vocab,
+    pub categories: Vocab,
 }
 
 impl AttentionLog {
@@ -115,30 +132,20 @@ impl AttentionLog {
     }
 }
 
-/// Reads an attention log; the first line must be [`ATTENTION_LOG_HEADER`].
+/// Reads an attention log: its header must start with
+/// [`ATTENTION_LOG_HEADER`], followed by any of [`ATTENTION_LOG_OPTIONAL`].
 pub fn load_attention_log(path: &Path, on_bad_row: OnBadRow) -> Result<(AttentionLog, LoadReport)> {
     let delimiter = Delimiter::Byte(b',');
     let mut reader = LineReader::open(path, Encoding::Utf8, delimiter)?;
-    match reader.next_line()? {
-        Some((_, line)) if line == ATTENTION_LOG_HEADER => {}
-        Some((n, line)) => {
-            return Err(DataError::Parse {
-                path: path.to_path_buf(),
-                line: n,
-                field: String::new(),
-                message: format!(
-                    "header {} is not the attention-log header `{ATTENTION_LOG_HEADER}`",
-                    quoted(line)
-                ),
-            });
-        }
+    let optional = match reader.next_line()? {
+        Some((n, line)) => optional_columns(path, n, line)?,
         None => {
             return Err(DataError::Schema {
                 path: path.to_path_buf(),
                 message: "empty file: no header".into(),
             });
         }
-    }
+    };
     const EVENTS: &[&str] = &["impression", "click", "cart", "purchase"];
     let cols = [
         ("user", Col::token(Vocab::unpadded(), true)),
@@ -157,12 +164,15 @@ pub fn load_attention_log(path: &Path, on_bad_row: OnBadRow) -> Result<(Attentio
         ("bid", Col::float(false)),
         ("price", Col::float(false)),
     ];
+    let optional_col = |name: &str| match name {
+        "category" => Col::token(Vocab::padded(), true),
+        _ => Col::token(Vocab::unpadded(), true),
+    };
     let mut cols: Vec<ColSpec> = cols
         .into_iter()
-        .map(|(n, col)| ColSpec {
-            name: n.into(),
-            col,
-        })
+        .map(|(n, col)| (n.to_string(), col))
+        .chain(optional.iter().map(|n| (n.to_string(), optional_col(n))))
+        .map(|(name, col)| ColSpec { name, col })
         .collect();
     let format = TableFormat {
         delimiter,
@@ -171,9 +181,22 @@ pub fn load_attention_log(path: &Path, on_bad_row: OnBadRow) -> Result<(Attentio
         on_bad_row,
     };
     let mut report = LoadReport::new(path);
-    read_rows(&mut reader, &mut cols, format, &mut report)?;
+    let mut line = Vec::new();
+    read_numbered_rows(&mut reader, &mut cols, format, &mut report, Some(&mut line))?;
+    let mut category = None;
+    let mut categories = Vocab::padded();
+    let mut session = None;
+    for spec in cols.drain(ATTENTION_LOG_HEADER.split(',').count()..) {
+        if let Col::Token { ids, vocab, .. } = spec.col {
+            if spec.name == "category" {
+                (category, categories) = (Some(ids), vocab);
+            } else {
+                session = Some(ids);
+            }
+        }
+    }
     let mut it = cols.into_iter().map(|c| c.col);
-    let mut next = || it.next().unwrap();
+    let mut next = || it.next().unwrap_or(Col::Skip);
     let (
         Col::Token {
             ids: user,
@@ -185,25 +208,16 @@ pub fn load_attention_log(path: &Path, on_bad_row: OnBadRow) -> Result<(Attentio
             vocab: items,
             ..
         },
-    ) = (next(), next())
+        Col::Int { values: timestamp },
+        Col::Choice { values: event, .. },
+        Col::U32 { values: position },
+        Col::OptU32 { values: dwell_ms },
+        Col::Bool { values: is_ad },
+        Col::Float { values: bid, .. },
+        Col::Float { values: price, .. },
+    ) = (next(), next(), next(), next(), next(), next(), next(), next(), next())
     else {
-        unreachable!()
-    };
-    let Col::Int { values: timestamp } = next() else {
-        unreachable!()
-    };
-    let Col::Choice { values: event, .. } = next() else {
-        unreachable!()
-    };
-    let (Col::U32 { values: position }, Col::OptU32 { values: dwell_ms }) = (next(), next()) else {
-        unreachable!()
-    };
-    let Col::Bool { values: is_ad } = next() else {
-        unreachable!()
-    };
-    let (Col::Float { values: bid, .. }, Col::Float { values: price, .. }) = (next(), next())
-    else {
-        unreachable!()
+        unreachable!("the columns are built above in this order")
     };
     let event = event.into_iter().map(|k| Event::ALL[k as usize]).collect();
     Ok((
@@ -217,9 +231,53 @@ pub fn load_attention_log(path: &Path, on_bad_row: OnBadRow) -> Result<(Attentio
             is_ad,
             bid,
             price,
+            category,
+            session,
+            line,
             users,
             items,
+            categories,
         },
         report,
     ))
+}
+
+/// The optional columns a header adds after the required ones.
+fn optional_columns(path: &Path, line_no: u64, line: &str) -> Result<Vec<String>> {
+    let bad = |message: String| DataError::Parse {
+        path: path.to_path_buf(),
+        line: line_no,
+        field: String::new(),
+        message,
+    };
+    let Some(rest) = line.strip_prefix(ATTENTION_LOG_HEADER) else {
+        return Err(bad(format!(
+            "header {} does not start with the attention-log header `{ATTENTION_LOG_HEADER}`",
+            quoted(line)
+        )));
+    };
+    let mut names: Vec<String> = Vec::new();
+    if rest.is_empty() {
+        return Ok(names);
+    }
+    let Some(rest) = rest.strip_prefix(',') else {
+        return Err(bad(format!("header {} does not start with the attention-log header `{ATTENTION_LOG_HEADER}`", quoted(line))));
+    };
+    let required = ATTENTION_LOG_HEADER.split(',').count();
+    for (k, name) in rest.split(',').enumerate() {
+        let field = crate::loaders::reader::field_label(required + k, name);
+        if !ATTENTION_LOG_OPTIONAL.contains(&name) {
+            return Err(DataError::Parse {
+                path: path.to_path_buf(),
+                line: line_no,
+                field,
+                message: format!("unknown column {} (optional columns: {})", quoted(name), ATTENTION_LOG_OPTIONAL.join(", ")),
+            });
+        }
+        if names.iter().any(|n| n == name) {
+            return Err(DataError::Parse { path: path.to_path_buf(), line: line_no, field, message: format!("column {} appears twice", quoted(name)) });
+        }
+        names.push(name.to_string());
+    }
+    Ok(names)
 }

@@ -21,10 +21,10 @@ pub use atomic::{
     AtomicDataset, AtomicField, AtomicOptions, load_atomic, load_atomic_features,
     load_atomic_inter, read_atomic_header,
 };
-pub use attention::{ATTENTION_LOG_HEADER, AttentionLog, Event, load_attention_log};
+pub use attention::{ATTENTION_LOG_HEADER, ATTENTION_LOG_OPTIONAL, AttentionLog, Event, load_attention_log};
 pub use ctr::{ColumnRef, CtrSchema, CtrTable, DenseColumn, ctr_column_names, load_ctr};
 pub use movielens::{
-    ML100K_GENRES, MovieLensFormat, load_movielens, load_movielens_items, load_movielens_ratings,
+    ML100K_GENRES, ML20M_RATINGS_HEADER, MovieLensFormat, load_movielens, load_movielens_items, load_movielens_ratings,
     load_movielens_users,
 };
 pub use obd::{OBD_SLOTS, ObdItems, ObdLog, TokenColumn, load_obd};

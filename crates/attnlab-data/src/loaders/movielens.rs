@@ -1,6 +1,9 @@
 //! MovieLens raw files: ml-100k (`u.data` tab-separated, `u.user` and
-//! `u.item` `|`-separated, `u.item` in Latin-1) and ml-1m (`ratings.dat`,
-//! `users.dat`, `movies.dat`, `::`-separated, `movies.dat` in Latin-1).
+//! `u.item` `|`-separated, `u.item` in Latin-1), ml-1m and ml-10m
+//! (`ratings.dat`, `users.dat`, `movies.dat`, `::`-separated, `movies.dat`
+//! in Latin-1; ml-10m has no `users.dat`) and ml-20m, ml-25m and the
+//! "latest" releases (`ratings.csv` with a header; their `movies.csv` quotes
+//! titles, which these loaders do not read, so only ratings are loaded).
 
 use std::path::Path;
 
@@ -17,7 +20,12 @@ pub enum MovieLensFormat {
     Ml100k,
     /// `ratings.dat`, `users.dat`, `movies.dat`.
     Ml1m,
+    /// `ratings.csv` (`userId,movieId,rating,timestamp`).
+    Ml20m,
 }
+
+/// The header line of ml-20m's `ratings.csv`.
+pub const ML20M_RATINGS_HEADER: &str = "userId,movieId,rating,timestamp";
 
 /// The 19 genres of `u.item`'s flag columns, in file order.
 pub const ML100K_GENRES: [&str; 19] = [
@@ -43,12 +51,22 @@ pub const ML100K_GENRES: [&str; 19] = [
 ];
 
 impl MovieLensFormat {
-    /// File names of ratings, users and items.
+    /// File names of ratings, users and items (ml-20m: users and items
+    /// are not read).
     pub fn files(self) -> [&'static str; 3] {
         match self {
             MovieLensFormat::Ml100k => ["u.data", "u.user", "u.item"],
             MovieLensFormat::Ml1m => ["ratings.dat", "users.dat", "movies.dat"],
+            MovieLensFormat::Ml20m => ["ratings.csv", "users.csv", "movies.csv"],
         }
+    }
+
+    /// The layout of the MovieLens folder `dir`: the first of `u.data`,
+    /// `ratings.dat`, `ratings.csv` it holds.
+    pub fn detect(dir: &Path) -> Option<MovieLensFormat> {
+        [MovieLensFormat::Ml100k, MovieLensFormat::Ml1m, MovieLensFormat::Ml20m]
+            .into_iter()
+            .find(|f| dir.join(f.files()[0]).is_file())
     }
 
     fn delimiter(self, item_or_user: bool) -> Delimiter {
@@ -56,6 +74,7 @@ impl MovieLensFormat {
             (MovieLensFormat::Ml100k, false) => Delimiter::Byte(b'\t'),
             (MovieLensFormat::Ml100k, true) => Delimiter::Byte(b'|'),
             (MovieLensFormat::Ml1m, _) => Delimiter::Str("::"),
+            (MovieLensFormat::Ml20m, _) => Delimiter::Byte(b','),
         }
     }
 }
@@ -78,6 +97,9 @@ pub fn load_movielens(
     let [ratings, users, items] = format.files().map(|f| dir.join(f));
     let (mut data, report) = load_movielens_ratings(&ratings, format, on_bad_row)?;
     let mut reports = vec![report];
+    if format == MovieLensFormat::Ml20m {
+        return Ok((data, reports));
+    }
     if users.exists() {
         let (t, r) = load_movielens_users(&users, format, &mut data.users, on_bad_row)?;
         data.user_features = Some(t);
@@ -92,7 +114,8 @@ pub fn load_movielens(
 }
 
 /// `u.data` (`user \t item \t rating \t timestamp`) or `ratings.dat`
-/// (`UserID::MovieID::Rating::Timestamp`); no header.
+/// (`UserID::MovieID::Rating::Timestamp`), no header; or `ratings.csv`
+/// after its header [`ML20M_RATINGS_HEADER`].
 pub fn load_movielens_ratings(
     path: &Path,
     format: MovieLensFormat,
@@ -100,6 +123,22 @@ pub fn load_movielens_ratings(
 ) -> Result<(Interactions, LoadReport)> {
     let delimiter = format.delimiter(false);
     let mut reader = LineReader::open(path, Encoding::Utf8, delimiter)?;
+    if format == MovieLensFormat::Ml20m {
+        match reader.next_line()? {
+            Some((_, line)) if line == ML20M_RATINGS_HEADER => {}
+            Some((n, line)) => {
+                return Err(crate::DataError::Parse {
+                    path: path.to_path_buf(),
+                    line: n,
+                    field: String::new(),
+                    message: format!("header {} is not `{ML20M_RATINGS_HEADER}`", super::reader::quoted(line)),
+                });
+            }
+            None => {
+                return Err(crate::DataError::Schema { path: path.to_path_buf(), message: "empty file: no header".into() });
+            }
+        }
+    }
     let mut cols = vec![
         ColSpec {
             name: "user_id".into(),
@@ -160,7 +199,7 @@ pub fn load_movielens_users(
 ) -> Result<(FeatureTable, LoadReport)> {
     let names: &[&str] = match format {
         MovieLensFormat::Ml100k => &["user_id", "age", "gender", "occupation", "zip_code"],
-        MovieLensFormat::Ml1m => &["user_id", "gender", "age", "occupation", "zip_code"],
+        MovieLensFormat::Ml1m | MovieLensFormat::Ml20m => &["user_id", "gender", "age", "occupation", "zip_code"],
     };
     let cols = names
         .iter()
@@ -204,7 +243,7 @@ pub fn load_movielens_items(
                 col: Col::Bool { values: Vec::new() },
             }));
         }
-        MovieLensFormat::Ml1m => {
+        MovieLensFormat::Ml1m | MovieLensFormat::Ml20m => {
             cols.push(ColSpec {
                 name: "genres".into(),
                 col: Col::of_type(crate::FieldType::TokenSeq),

@@ -149,6 +149,18 @@ pub(crate) fn read_rows(
     format: TableFormat,
     report: &mut LoadReport,
 ) -> Result<()> {
+    read_numbered_rows(reader, cols, format, report, None)
+}
+
+/// [`read_rows`], also pushing each kept row's 1-based line number into
+/// `lines`, for errors a later pass finds in a row.
+pub(crate) fn read_numbered_rows(
+    reader: &mut LineReader,
+    cols: &mut [ColSpec],
+    format: TableFormat,
+    report: &mut LoadReport,
+    mut lines: Option<&mut Vec<u64>>,
+) -> Result<()> {
     let path = reader.path().to_path_buf();
     let mut ranges: Vec<Range<usize>> = Vec::with_capacity(cols.len() + 1);
     let mut vals: Vec<Val> = Vec::with_capacity(cols.len());
@@ -188,6 +200,9 @@ pub(crate) fn read_rows(
             continue;
         }
         commit_row(line, line_no, cols, &vals, &tok_scratch, &f_scratch);
+        if let Some(lines) = lines.as_deref_mut() {
+            lines.push(line_no);
+        }
         report.rows += 1;
     }
     Ok(())
