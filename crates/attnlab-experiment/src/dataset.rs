@@ -1,9 +1,11 @@
 //! From a loaded spec to what every run of it shares: checked metric and
 //! model names, the data (simulated impressions split by time, interactions
 //! prepared under a RecBole-style protocol and cached, or a click log:
-//! [`ctr_log`]), and its fingerprint.
+//! [`ctr_log`], or a log of the Open Bandit Dataset: [`obd`]), and its
+//! fingerprint.
 
 pub mod ctr_log;
+pub mod obd;
 
 use std::path::Path;
 
@@ -110,12 +112,14 @@ pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecE
             DataSource::Simulator => matches!(task, Task::Ctr | Task::MultiTask),
             DataSource::RecboleAtomic => task == Task::NextItem,
             DataSource::CtrLog => task == Task::Ctr,
+            DataSource::Obd => task == Task::Ctr,
         };
         if !fits {
             let data = match source {
                 DataSource::Simulator => "simulated impressions train CTR and multi-task models",
                 DataSource::RecboleAtomic => "interaction files train next-item models",
                 DataSource::CtrLog => "a click log trains CTR models",
+                DataSource::Obd => "an Open Bandit Dataset log trains CTR models",
             };
             return Err(invalid(format!("models[{i}].model"), format!("`{}` is a {task} model; {data}", m.model)));
         }
@@ -134,6 +138,7 @@ pub fn prepare(loaded: &LoadedSpec, cache_root: &Path) -> Result<Prepared> {
         DataSource::Simulator => prepare_impressions(loaded),
         DataSource::RecboleAtomic => prepare_interactions(loaded, cache_root),
         DataSource::CtrLog => ctr_log::prepare_ctr_log(loaded),
+        DataSource::Obd => obd::prepare_obd(loaded),
     }
 }
 

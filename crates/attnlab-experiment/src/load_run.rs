@@ -4,8 +4,10 @@
 //! front end that serves a model needs.
 //!
 //! The id spaces ("vocabularies") of a simulated world are rebuilt from the
-//! spec alone; runs on file data would need their prepared vocabularies,
-//! which are not stored, so they are refused.
+//! spec alone, those of an Open Bandit Dataset log by encoding the log again
+//! (they depend on its training rows only); runs on other file data would
+//! need their prepared vocabularies, which are not stored, so they are
+//! refused.
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +18,7 @@ use attnlab_track::{RunRecord, Store};
 use attnlab_train::DeviceInfo;
 use tch::nn::VarStore;
 
+use crate::dataset::obd::encode_obd;
 use crate::dataset::simulator_config;
 use crate::{ExperimentError, Result};
 
@@ -69,12 +72,16 @@ pub fn load_run(store: &Store, run_id: &str, device: &DeviceInfo) -> Result<Load
 /// Builds the model of `run` (whose spec is `spec`) and loads its best checkpoint.
 pub fn load_record(run: RunRecord, RunSpec { spec, model }: RunSpec, device: &DeviceInfo) -> Result<LoadedRun> {
     let short = short(&run.id).to_string();
-    if spec.dataset.source != DataSource::Simulator {
-        return Err(ExperimentError::bad(format!(
-            "run {short} ({}) was trained on file data, whose vocabularies are not stored; only simulator runs can be loaded",
-            run.name
-        )));
-    }
+    let sizes = match spec.dataset.source {
+        DataSource::Simulator => simulator_config(&spec).cardinalities(),
+        DataSource::Obd => encode_obd(&spec, Path::new(&format!("run {short} (spec.resolved)")), None)?.1,
+        _ => {
+            return Err(ExperimentError::bad(format!(
+                "run {short} ({}) was trained on file data, whose vocabularies are not stored; only simulator and OBD runs can be loaded",
+                run.name
+            )));
+        }
+    };
     let best = run.tags.get("checkpoint.dir").map(|d| PathBuf::from(d).join("best.safetensors"));
     let best = match best {
         Some(path) if path.is_file() => path,
@@ -85,7 +92,6 @@ pub fn load_record(run: RunRecord, RunSpec { spec, model }: RunSpec, device: &De
             )));
         }
     };
-    let sizes = simulator_config(&spec).cardinalities();
     let vs = VarStore::new(device.device);
     let net = attnlab_models::build_any(&run.model, &vs.root(), &sizes, &model.params)?;
     attnlab_train::finetune::init_from(&vs, &best).map_err(|e| ExperimentError::from(e).context(format!("loading {}", best.display())))?;

@@ -93,6 +93,10 @@ pub enum DataSource {
     /// A click log in `path` (Criteo/Avazu-style, see `ctr_log`), one row per
     /// impression in time order (impressions: CTR models).
     CtrLog,
+    /// One log of the Open Bandit Dataset (`obd: { policy, campaign }`) in
+    /// `path` (default `data/obd`), one row per shown item in time order
+    /// (impressions: CTR models).
+    Obd,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,6 +123,9 @@ pub struct DatasetSpec {
     /// The file and columns of a `ctr-log` source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ctr_log: Option<CtrLogSpec>,
+    /// The log of an `obd` source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub obd: Option<crate::ObdSource>,
     /// Replace user ids in everything written (store, artifacts, reports)
     /// by keyed hashes: HMAC-SHA256 with the key in `ATTNLAB_PSEUDONYM_KEY`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
