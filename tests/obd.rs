@@ -25,9 +25,9 @@ protocol:
   metrics: [auc, logloss]
   valid_metric: logloss
 train:
-  epochs: 3
+  epochs: 4
   batch_size: 256
-  optimizer: {{ name: adam, lr: 0.002 }}
+  optimizer: {{ name: adam, lr: 0.02 }}
   device: cpu
 models:
   - {{ name: lr, model: LR }}
@@ -108,7 +108,8 @@ fn click_models_train_on_obd_and_become_an_ope_target() {
     let html = s.path("ope.html");
     s.attnlab(&["report", "obdope", "-o", html.to_str().unwrap()]).ok();
     let page = std::fs::read_to_string(&html).unwrap();
-    assert!(page.contains("id=\"ope\"") && page.contains("run:obdclick/deepfm") && page.contains("class=\"whisker\""), "no OPE section");
+    // (the template escapes `/` as `&#x2F;`)
+    assert!(page.contains("id=\"ope\"") && page.contains("run:obdclick&#x2F;deepfm") && page.contains("class=\"whisker\""), "no OPE section");
     assert!(page.contains("no truth"), "a trained policy's section says it has no truth");
 
     // a run of another campaign, or a missing one, is bad input naming the key

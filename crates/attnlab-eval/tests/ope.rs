@@ -270,7 +270,7 @@ fn per_record_targets_and_reward_models_by_hand() {
     let records = evaluate_with(&logs, Target::Records(&per_record), RewardModel::SlotCtr, None, &config).unwrap();
     for (x, y) in slot.results.iter().zip(&records.results) {
         assert!(close(x.estimate, y.estimate) && x.samples.len() == y.samples.len(), "{x:?} {y:?}");
-        assert!(x.samples.iter().zip(&y.samples).all(|(a, b)| close(*a, b)));
+        assert!(x.samples.iter().zip(&y.samples).all(|(a, b)| close(*a, *b)));
     }
     // a fixed reward model that equals the true mean reward of every (record, action):
     // DR's correction averages to zero, and DM is that model's value of the target
