@@ -147,7 +147,7 @@ mod tests {
         let without = crate::ReportInput { experiment: "obd-ope".into(), ..Default::default() };
         assert!(!crate::render_html(&without).unwrap().contains("id=\"ope\""));
         let html = crate::render_html(&crate::ReportInput { ope: Some(sample(Some(0.0042))), ..without }).unwrap();
-        assert!(html.contains("id=\"ope\"") && html.contains("Off-policy evaluation") && html.contains("obd:random/all"));
+        assert!(html.contains("id=\"ope\"") && html.contains("Off-policy evaluation") && html.contains("obd:random&#x2F;all"));
         assert!(html.contains("class=\"whisker\""));
         assert!(!html.contains("<dr>"), "estimator names are escaped");
         let json: OpeSection = serde_json::from_str(&serde_json::to_string(&sample(None)).unwrap()).unwrap();
