@@ -137,6 +137,22 @@ fn obd_specs_with_bad_input_exit_2() {
     let run = s.attnlab(&["validate", no_log.to_str().unwrap()]);
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("dataset.obd"), "{}", run.stderr());
+    // a broken log fails the run before training, naming file, line and column
+    let dir = s.path("broken/random/all");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(repo("data/obd/random/all/item_context.csv"), dir.join("item_context.csv")).unwrap();
+    let good = std::fs::read_to_string(repo("data/obd/random/all/all.csv")).unwrap();
+    let mut lines: Vec<String> = good.lines().map(String::from).collect();
+    let mut fields: Vec<&str> = lines[2].split(',').collect();
+    fields[5] = "0";
+    lines[2] = fields.join(",");
+    std::fs::write(dir.join("all.csv"), lines.join("\n") + "\n").unwrap();
+    let broken = s.write("broken.yaml", &spec(s.path("broken").to_str().unwrap()));
+    let run = s.attnlab(&["run", broken.to_str().unwrap()]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("all.csv:3: field 6 (propensity_score): propensity 0 is not a probability in (0, 1]"), "{}", run.stderr());
+    let runs = s.attnlab(&["runs", "list", "obdclick", "--json"]);
+    assert!(runs.code() != 0 || !runs.stdout().contains("FINISHED"), "nothing trained: {}", runs.stdout());
     let sasrec = s.write("sasrec.yaml", &spec(&d).replace("model: LR", "model: SASRec"));
     let run = s.attnlab(&["validate", sasrec.to_str().unwrap()]);
     assert_eq!(run.code(), 2, "{}", run.stderr());
