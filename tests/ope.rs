@@ -59,7 +59,7 @@ fn the_shipped_spec_prints_the_relative_errors() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.starts_with("obd:bts/all estimated from obd:random/all\n"), "{stdout}");
+    assert!(stdout.starts_with("obd:bts/all estimated from obd:random/all (truth: mean click of obd:bts/all)\n"), "{stdout}");
     assert!(stdout.contains("truth (on-policy mean reward): 0.004200"), "{stdout}");
     for name in ["dm ", "ipw ", "snipw ", "dr ", "sndr ", "switch-dr(tau=10) ", "dros(lambda=10) "] {
         let line = stdout.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name}: {stdout}"));

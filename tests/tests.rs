@@ -10,6 +10,7 @@ mod data;
 mod experiments;
 mod market;
 mod mlflow;
+mod obd;
 mod ope;
 mod outputs;
 mod own_data;

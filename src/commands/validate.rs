@@ -1,12 +1,15 @@
 use std::path::Path;
 
-use attnlab_spec::{expand_sweep, load_spec, render_explain, validate_all, DataSource};
+use attnlab_spec::{expand_sweep, is_ope_spec, load_ope, load_spec, render_explain, validate_all, DataSource, OpeTarget};
 
 use crate::exit::BadInput;
 use attnlab_experiment::{check, check_sizes, require_models, simulator_config, MemoryBudget};
 
 /// Reports every problem it can find, then the shape of the experiment.
 pub fn validate(spec: &Path, overrides: &[String], memory: Option<MemoryBudget>) -> anyhow::Result<()> {
+    if is_ope_spec(spec) {
+        return validate_ope(spec, overrides);
+    }
     let mut problems = validate_all(spec, overrides);
     if let Some(last) = problems.pop() {
         for p in &problems {
@@ -49,6 +52,29 @@ pub fn validate(spec: &Path, overrides: &[String], memory: Option<MemoryBudget>)
     if let Err(e) = require_models(&loaded) {
         println!("note: `run` needs models: {e}");
     }
+    Ok(())
+}
+
+/// An OPE spec: its types and cross-field rules (`attnlab ope` runs the same
+/// checks first); overrides apply to experiment specs only.
+fn validate_ope(spec: &Path, overrides: &[String]) -> anyhow::Result<()> {
+    if !overrides.is_empty() {
+        return Err(BadInput(format!("{}: an OPE spec takes no key=value overrides", spec.display())).into());
+    }
+    let file = load_ope(spec)?;
+    let o = &file.ope;
+    let policy = match &o.target {
+        OpeTarget::Run(_) => format!(" as a {} policy", serde_json::to_value(o.ranking)?.as_str().unwrap_or_default()),
+        _ => String::new(),
+    };
+    println!(
+        "{}: ok (off-policy evaluation of {}{policy} from {}: {} estimators, {} bootstrap resamples)",
+        spec.display(),
+        o.target,
+        o.logs,
+        o.estimators.len(),
+        o.bootstrap
+    );
     Ok(())
 }
 

@@ -2,11 +2,13 @@
 //! model names, the data (simulated impressions split by time, interactions
 //! prepared under a RecBole-style protocol and cached, a click log:
 //! [`ctr_log`], MovieLens raw files: [`movielens`], an attention log:
-//! [`attention_log`]), and its fingerprint.
+//! [`attention_log`], a log of the Open Bandit Dataset: [`obd`]), and its
+//! fingerprint.
 
 pub mod attention_log;
 pub mod ctr_log;
 pub mod movielens;
+pub mod obd;
 
 use std::path::Path;
 
@@ -111,13 +113,14 @@ pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecE
         attnlab_models::check_params(&m.model, &m.params).map_err(|e| invalid(format!("models[{i}]"), e.to_string()))?;
         let task = attnlab_models::task_of(&m.model).map_err(|e| invalid(format!("models[{i}]"), e.to_string()))?;
         let fits = match (source, kind) {
-            (DataSource::CtrLog, _) => task == Task::Ctr,
+            (DataSource::CtrLog | DataSource::Obd, _) => task == Task::Ctr,
             (_, DataKind::Impressions) => matches!(task, Task::Ctr | Task::MultiTask),
             (_, DataKind::Interactions) => task == Task::NextItem,
         };
         if !fits {
             let data = match (source, kind) {
                 (DataSource::CtrLog, _) => "a click log trains CTR models",
+                (DataSource::Obd, _) => "an Open Bandit Dataset log trains CTR models",
                 (DataSource::Simulator, _) => "simulated impressions train CTR and multi-task models",
                 (_, DataKind::Impressions) => "impressions train CTR and multi-task models",
                 (_, DataKind::Interactions) => "interaction data trains next-item models",
@@ -158,6 +161,7 @@ pub fn prepare(loaded: &LoadedSpec, cache_root: &Path) -> Result<Prepared> {
         DataSource::CtrLog => ctr_log::prepare_ctr_log(loaded),
         DataSource::Movielens => prepare_interaction_rows(loaded, cache_root, movielens::movielens_rows(loaded)?),
         DataSource::AttentionLog => attention_log::prepare_attention_log(loaded, cache_root),
+        DataSource::Obd => obd::prepare_obd(loaded),
     }
 }
 

@@ -16,6 +16,8 @@
 //! - [`targets`]: reproduction targets judged on the runs.
 //! - [`load_run`]: a finished run back as a model with its weights.
 //! - [`ab_test`]: the offline A/B test of finished runs on fresh sessions.
+//! - [`ope`]: off-policy evaluation on the Open Bandit Dataset, with trained
+//!   click runs as target policy or reward model, stored as a run.
 //! - [`sync`]: mirroring runs to MLflow.
 //!
 //! Interruption is the caller's: [`run_one::TrialContext::on_active_run`]
@@ -27,6 +29,7 @@ pub mod dataset;
 mod error;
 pub mod identity;
 pub mod load_run;
+pub mod ope;
 pub mod private_runs;
 pub mod pseudonym;
 pub mod report_input;

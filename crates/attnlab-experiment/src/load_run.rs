@@ -4,7 +4,8 @@
 //! front end that serves a model needs.
 //!
 //! The id spaces ("vocabularies") of a simulated world are rebuilt from the
-//! spec alone. Those of interaction files (original user and item tokens
+//! spec alone, those of an Open Bandit Dataset log by encoding the log again
+//! (they depend on its training rows only). Those of interaction files (original user and item tokens
 //! <-> dense ids) are not stored with a run: they are rebuilt by reading and
 //! preparing the run's files again, and the result is checked against the
 //! run's data fingerprint, so a file changed since the run is refused rather
@@ -19,6 +20,7 @@ use attnlab_track::{RunRecord, Store};
 use attnlab_train::DeviceInfo;
 use tch::nn::VarStore;
 
+use crate::dataset::obd::encode_obd;
 use crate::dataset::{interaction_vocabularies, prepare, simulator_config, Dataset};
 use crate::{ExperimentError, Result};
 
@@ -42,8 +44,8 @@ pub struct LoadedRun {
 
 /// What a loaded run's ids mean.
 pub enum RunData {
-    /// A simulated world: its id spaces, rebuilt from the spec.
-    Simulated(Cardinalities),
+    /// Impressions (a simulated world, an OBD log): their id spaces.
+    Impressions(Cardinalities),
     /// Interaction files, prepared again as the run saw them.
     Interactions(Box<InteractionData>),
 }
@@ -89,7 +91,7 @@ pub fn load_run(store: &Store, run_id: &str, device: &DeviceInfo, cache_root: &P
     load_record_in(run, spec, device, Some(cache_root))
 }
 
-/// Builds the model of simulator run `run` (whose spec is `spec`) and loads
+/// Builds the model of simulator or OBD run `run` (whose spec is `spec`) and loads
 /// its best checkpoint.
 pub fn load_record(run: RunRecord, spec: RunSpec, device: &DeviceInfo) -> Result<LoadedRun> {
     load_record_in(run, spec, device, None)
@@ -109,9 +111,12 @@ fn load_record_in(run: RunRecord, RunSpec { spec, model }: RunSpec, device: &Dev
     };
     let vs = VarStore::new(device.device);
     let (net, data) = match (spec.dataset.source, cache_root) {
-        (DataSource::Simulator, _) => {
-            let sizes = simulator_config(&spec).cardinalities();
-            (attnlab_models::build_any(&run.model, &vs.root(), &sizes, &model.params)?, RunData::Simulated(sizes))
+        (DataSource::Simulator | DataSource::Obd, _) => {
+            let sizes = match spec.dataset.source {
+                DataSource::Obd => encode_obd(&spec, Path::new(&format!("run {short} (spec.resolved)")), None)?.1,
+                _ => simulator_config(&spec).cardinalities(),
+            };
+            (attnlab_models::build_any(&run.model, &vs.root(), &sizes, &model.params)?, RunData::Impressions(sizes))
         }
         (DataSource::RecboleAtomic, Some(cache_root)) => {
             let data = interaction_data(&run, &spec, cache_root)?;
@@ -122,7 +127,7 @@ fn load_record_in(run: RunRecord, RunSpec { spec, model }: RunSpec, device: &Dev
         }
         _ => {
             return Err(ExperimentError::bad(format!(
-                "run {short} ({}) was trained on file data; only simulator and interaction-file (next-item) runs can be loaded here",
+                "run {short} ({}) was trained on file data; only simulator, OBD and interaction-file (next-item) runs can be loaded here",
                 run.name
             )));
         }

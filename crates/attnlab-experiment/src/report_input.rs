@@ -1,7 +1,7 @@
 //! What `attnlab report` shows, read from the store: one experiment's runs,
 //! or several side by side when their protocols match, with significance
 //! against a baseline, reproduction targets, attention samples, the A/B
-//! test and notes, as the report crate's [`ReportInput`].
+//! test, the off-policy evaluation and notes, as the report crate's [`ReportInput`].
 
 mod protocol;
 
@@ -15,6 +15,7 @@ use attnlab_report::{
 use attnlab_track::{RunRecord, RunStatus, Store};
 
 use crate::ab_test::split_ab_tests;
+use crate::ope::split_ope;
 use crate::targets::target_rows;
 use crate::{ExperimentError, Result, SWEEP_MODEL};
 use protocol::{differences, Protocol};
@@ -57,6 +58,7 @@ pub fn report_input(store: &Store, names: &[String], baseline: Option<&str>, for
     let mut notes = notes(&runs);
     // an A/B test is a section of its own, not a row of the results
     let (ab_test, runs) = split_ab_tests(&store, runs, &mut notes)?;
+    let (ope, runs) = split_ope(store, runs, &mut notes)?;
     Ok(ReportInput {
         experiment: names.join(" vs "),
         description: if many { None } else { description(&runs) },
@@ -68,6 +70,7 @@ pub fn report_input(store: &Store, names: &[String], baseline: Option<&str>, for
         targets: by_experiment.iter().flat_map(|(name, runs)| targets(runs, many.then_some(name.as_str()))).collect(),
         attention: attention(&store, &runs, many, &mut notes)?,
         ab_test,
+        ope,
         notes,
         warnings,
     })

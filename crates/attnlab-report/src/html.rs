@@ -73,6 +73,7 @@ struct View<'a> {
     significance: &'a [crate::Significance],
     targets: &'a [crate::TargetVerdict],
     ab_test: Option<crate::market::AbTestView>,
+    ope: Option<crate::ope::OpeView>,
 }
 
 #[derive(Serialize)]
@@ -277,6 +278,7 @@ fn build_view(input: &ReportInput) -> Result<View<'_>> {
         significance: &input.significance,
         targets: &input.targets,
         ab_test: crate::market::build_ab_test(input.ab_test.as_ref()),
+        ope: crate::ope::build_ope(input.ope.as_ref()),
     })
 }
 

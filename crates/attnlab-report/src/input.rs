@@ -31,6 +31,8 @@ pub struct ReportInput {
     pub attention: Vec<crate::AttentionRun>,
     /// The experiment's latest offline A/B test on the simulated ad market.
     pub ab_test: Option<crate::AbTestReport>,
+    /// The experiment's latest off-policy evaluation.
+    pub ope: Option<crate::OpeSection>,
 }
 
 impl ReportInput {

@@ -1,6 +1,6 @@
 //! Hand-written, deterministic SVG charts: line charts (with optional
-//! min-max bands) here; scatter plots, parallel coordinates and heatmaps in
-//! the submodules, all on the same axes, palette and number formatting.
+//! min-max bands) here; scatter plots, parallel coordinates, heatmaps and
+//! interval charts in the submodules, all on the same axes, palette and number formatting.
 //!
 //! The HTML template inserts this output with `| safe`, so every piece of
 //! text embedded here goes through [`escape_xml`] first. Non-finite values
@@ -519,10 +519,12 @@ fn ticks(lo: f64, hi: f64, step: f64) -> Vec<f64> {
 
 mod colour;
 mod heatmap;
+mod intervals;
 mod parallel;
 mod scatter;
 
 pub use heatmap::{heatmap, HeatCell, HeatRow};
+pub use intervals::{interval_chart, Interval};
 pub use parallel::{parallel_coordinates, ParallelAxis, ParallelLine};
 pub use scatter::{scatter_chart, Scale, ScatterSeries};
 

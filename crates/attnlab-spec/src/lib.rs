@@ -8,8 +8,9 @@
 //! before the typed parse. The resolved spec has a canonical JSON form whose
 //! blake3 hash identifies it. A `sweep:` section expands into trials
 //! (`expand_sweep`); `explain` says where every value came from;
-//! `validate_all` lists every problem it can find. OPE specs (`load_ope`)
-//! are their own small document: a `name` and an `ope:` section.
+//! `validate_all` lists every problem it can find. OPE specs (`load_ope`,
+//! recognised by `is_ope_spec`) are their own small document: a `name` and
+//! an `ope:` section.
 
 mod ab_test;
 mod blame;
@@ -21,6 +22,7 @@ mod explain;
 mod load;
 mod locate;
 mod model_train;
+mod obd_source;
 mod ope;
 mod overrides;
 mod privacy;
@@ -39,7 +41,8 @@ pub use error::{Place, Result, SpecError};
 pub use explain::{explain, render_explain, ExplainLine, Source};
 pub use load::{fingerprint, load_spec, parse_spec, validate_all, LoadedSpec};
 pub use model_train::PER_MODEL_KEYS;
-pub use ope::{load_ope, ObdRef, OpeEstimator, OpeFile, OpeSpec, OpeTarget, OBD_CAMPAIGNS, OBD_POLICIES};
+pub use obd_source::{ObdCampaign, ObdPolicy, ObdSource, OBD_DEFAULT_PATH};
+pub use ope::{is_ope_spec, load_ope, ObdRef, OpeEstimator, OpeFile, OpeSpec, OpeTarget, Ranking, RunRef, OBD_CAMPAIGNS, OBD_POLICIES};
 pub use overrides::Override;
 pub use sources::{AttentionLogKind, AttentionLogSpec, LogEvent, MovieLensLayout, MovieLensSpec};
 pub use sweep::{expand_sweep, Trial, MAX_TRIALS};

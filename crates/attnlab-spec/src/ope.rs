@@ -7,7 +7,11 @@
 //! name: obd-ope
 //! ope:
 //!   logs: obd:random/all        # obd:POLICY/CAMPAIGN, POLICY random|bts, CAMPAIGN all|men|women
-//!   target: obd:bts/all         # uniform, or a logged policy's empirical action distribution
+//!   target: obd:bts/all         # uniform, a logged policy's empirical action distribution,
+//!                               # or a trained click run: run:EXPERIMENT/MODEL or run:ID_PREFIX
+//!   ranking: top-3              # a run's scores as a policy: top-3 or softmax
+//!   temperature: 1.0            # softmax over the run's logits / temperature
+//!   reward_model: run:obd-click/deepfm   # optional: DM/DR's reward model (default: item x slot CTR)
 //!   truth: obd:bts/all          # optional: the log whose mean click is the truth (default: the target's)
 //!   estimators: [dm, ipw, snipw, dr, sndr, switch-dr, dros]
 //!   switch_tau: 10              # Switch-DR's weight threshold
@@ -45,6 +49,16 @@ pub struct OpeSpec {
     pub logs: ObdRef,
     #[serde(deserialize_with = "target_field")]
     pub target: OpeTarget,
+    /// How a run target's scores become a policy.
+    #[serde(default)]
+    pub ranking: Ranking,
+    /// The softmax's temperature (`ranking: softmax`).
+    #[serde(default = "default_one")]
+    pub temperature: f64,
+    /// A trained click run whose predictions are DM's and the DR family's
+    /// reward model (default: the logs' smoothed item x slot CTR).
+    #[serde(default, deserialize_with = "reward_model_field", skip_serializing_if = "Option::is_none")]
+    pub reward_model: Option<RunRef>,
     /// A log whose mean click is the target's true value (default: the
     /// target's own log; `uniform` has none, `obd:random/CAMPAIGN` is its truth).
     #[serde(default, deserialize_with = "truth_field", skip_serializing_if = "Option::is_none")]
@@ -80,6 +94,10 @@ fn target_field<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<O
     parsed(d, "target")
 }
 
+fn reward_model_field<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<RunRef>, D::Error> {
+    parsed(d, "reward_model").map(Some)
+}
+
 fn truth_field<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<ObdRef>, D::Error> {
     parsed(d, "truth").map(Some)
 }
@@ -89,6 +107,9 @@ fn all_estimators() -> Vec<OpeEstimator> {
 }
 fn default_ten() -> f64 {
     10.0
+}
+fn default_one() -> f64 {
+    1.0
 }
 fn default_bootstrap() -> u64 {
     1000
@@ -106,6 +127,9 @@ impl OpeSpec {
         OpeSpec {
             logs,
             target,
+            ranking: Ranking::default(),
+            temperature: default_one(),
+            reward_model: None,
             truth: None,
             estimators: all_estimators(),
             switch_tau: default_ten(),
@@ -140,6 +164,12 @@ impl OpeSpec {
         if self.bootstrap < 2 {
             bad("bootstrap", format!("{} resamples cannot make an interval (at least 2)", self.bootstrap));
         }
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            bad("temperature", format!("{} must be a finite number > 0", self.temperature));
+        }
+        if let (OpeTarget::Run(r), Some(_)) = (&self.target, &self.truth) {
+            bad("truth", format!("no log follows the policy of {r}: its value has no truth to compare with"));
+        }
         if let Some(t) = self.truth.as_ref().filter(|t| t.campaign != self.logs.campaign) {
             bad("truth", format!("campaign `{}` shows other items than the logs' campaign `{}`", t.campaign, self.logs.campaign));
         }
@@ -166,8 +196,24 @@ impl OpeSpec {
 pub fn load_ope(path: &Path) -> Result<OpeFile> {
     let text = read(path)?;
     let file: OpeFile = serde_yaml::from_str(&text).map_err(|e| located(path, &e))?;
+    let safe = !file.name.is_empty() && file.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !safe {
+        return Err(SpecError::Invalid {
+            path: path.to_path_buf(),
+            field: "name".into(),
+            message: format!("`{}` must be non-empty letters, digits, `-`, `_` or `.`", file.name),
+        });
+    }
     file.ope.check(path)?;
     Ok(file)
+}
+
+/// Whether the file is an OPE spec: a YAML mapping with a top-level `ope`
+/// key (what `attnlab validate` reads it as). Unreadable or non-YAML files
+/// are not; loading them as experiment specs reports why.
+pub fn is_ope_spec(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else { return false };
+    matches!(serde_yaml::from_str::<serde_yaml::Value>(&text), Ok(serde_yaml::Value::Mapping(m)) if m.contains_key("ope"))
 }
 
 /// The policy being evaluated.
@@ -179,6 +225,8 @@ pub enum OpeTarget {
     /// A logged policy's empirical item distribution per slot; its truth is
     /// its logs' mean click.
     Logged(ObdRef),
+    /// A trained click run's scores made a policy ([`Ranking`]); no truth.
+    Run(RunRef),
 }
 
 impl FromStr for OpeTarget {
@@ -187,7 +235,10 @@ impl FromStr for OpeTarget {
         if s == "uniform" {
             return Ok(OpeTarget::Uniform);
         }
-        s.parse().map(OpeTarget::Logged).map_err(|_| format!("expected `uniform` or {}, found `{s}`", obd_syntax()))
+        if s.starts_with("run:") {
+            return s.parse().map(OpeTarget::Run);
+        }
+        s.parse().map(OpeTarget::Logged).map_err(|_| format!("expected `uniform`, {} or {RUN_SYNTAX}, found `{s}`", obd_syntax()))
     }
 }
 
@@ -209,6 +260,7 @@ impl fmt::Display for OpeTarget {
         match self {
             OpeTarget::Uniform => f.write_str("uniform"),
             OpeTarget::Logged(r) => r.fmt(f),
+            OpeTarget::Run(r) => r.fmt(f),
         }
     }
 }
@@ -310,5 +362,90 @@ impl FromStr for OpeEstimator {
 impl fmt::Display for OpeEstimator {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// How a run's scores for every item in a slot become the target policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ranking {
+    /// Deterministic: slot 1 shows the item of highest score there, each
+    /// later slot the best of the items not shown yet.
+    #[default]
+    #[serde(rename = "top-3")]
+    Top3,
+    /// Stochastic: each slot draws an item with probability
+    /// `softmax(logit / temperature)` of the scores there.
+    Softmax,
+}
+
+const RUN_SYNTAX: &str = "run:EXPERIMENT/MODEL or run:RUN_ID_PREFIX";
+
+/// `run:EXPERIMENT/MODEL` (the finished run of that model with the lowest
+/// seed, latest first) or `run:ID_PREFIX`: a trained click run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum RunRef {
+    Model { experiment: String, model: String },
+    Id(String),
+}
+
+impl FromStr for RunRef {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let expected = || format!("expected {RUN_SYNTAX}, found `{s}`");
+        let rest = s.strip_prefix("run:").filter(|r| !r.is_empty()).ok_or_else(expected)?;
+        let name_ok = |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        match rest.split_once('/') {
+            Some((e, m)) if name_ok(e) && name_ok(m) => Ok(RunRef::Model { experiment: e.into(), model: m.into() }),
+            None if rest.chars().all(|c| c.is_ascii_hexdigit() || c == '-') => Ok(RunRef::Id(rest.into())),
+            _ => Err(expected()),
+        }
+    }
+}
+
+impl TryFrom<String> for RunRef {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<RunRef> for String {
+    fn from(r: RunRef) -> String {
+        r.to_string()
+    }
+}
+
+impl fmt::Display for RunRef {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            RunRef::Model { experiment, model } => write!(f, "run:{experiment}/{model}"),
+            RunRef::Id(id) => write!(f, "run:{id}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_references() {
+        let t: OpeTarget = "run:obd-click/deepfm".parse().unwrap();
+        assert_eq!(t, OpeTarget::Run(RunRef::Model { experiment: "obd-click".into(), model: "deepfm".into() }));
+        assert_eq!(t.to_string(), "run:obd-click/deepfm");
+        assert_eq!("run:3fa9c2".parse::<RunRef>().unwrap(), RunRef::Id("3fa9c2".into()));
+        for bad in ["run:", "run:a/", "run:/b", "run:x y", "run:not-hex!"] {
+            assert!(bad.parse::<RunRef>().is_err(), "{bad}");
+        }
+        let e = "greedy".parse::<OpeTarget>().unwrap_err();
+        assert!(e.contains("run:EXPERIMENT/MODEL"), "{e}");
+        let mut spec = OpeSpec::new("obd:random/all".parse().unwrap(), t);
+        assert!(spec.problems().is_empty());
+        spec.truth = Some("obd:bts/all".parse().unwrap());
+        spec.temperature = 0.0;
+        let fields: Vec<String> = spec.problems().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["ope.temperature", "ope.truth"]);
     }
 }

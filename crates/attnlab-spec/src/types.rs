@@ -104,6 +104,10 @@ pub enum DataSource {
     /// An attention log `attention_log.file` in `path` (impressions, or
     /// interactions of chosen events; see `attention_log`).
     AttentionLog,
+    /// One log of the Open Bandit Dataset (`obd: { policy, campaign }`) in
+    /// `path` (default `data/obd`), one row per shown item in time order
+    /// (impressions: CTR models).
+    Obd,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,6 +140,9 @@ pub struct DatasetSpec {
     /// The file and its use of an `attention-log` source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attention_log: Option<crate::AttentionLogSpec>,
+    /// The log of an `obd` source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub obd: Option<crate::ObdSource>,
     /// Replace user ids in everything written (store, artifacts, reports)
     /// by keyed hashes: HMAC-SHA256 with the key in `ATTNLAB_PSEUDONYM_KEY`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -92,6 +92,14 @@ pub(crate) fn rules(spec: &Spec, path: &Path) -> Vec<SpecError> {
                 Some(_) => {}
             }
         }
+        (DataSource::Obd, split) => {
+            if split != SplitKind::Temporal {
+                errors.push(invalid("protocol.split", "an Open Bandit Dataset log is split in time order: use `temporal`".into()));
+            }
+            if spec.dataset.obd.is_none() {
+                errors.push(invalid("dataset.obd", "source `obd` needs `obd: { policy: random|bts, campaign: all|men|women }`".into()));
+            }
+        }
         (_, SplitKind::Temporal) => {
             errors.push(invalid("protocol.split", "interaction data is split by `ratio` or `leave-one-out`".into()));
         }

@@ -50,7 +50,7 @@ fn bad_values_name_the_field() {
     // serde_yaml places a field's own error at its mapping (line 3 here); the message names the field
     assert_eq!(
         error("name: x\nope:\n  logs: obd:random/all\n  target: greedy\n"),
-        "ope.yaml:3:3: ope: target: expected `uniform` or obd:POLICY/CAMPAIGN (POLICY random|bts, CAMPAIGN all|men|women), found `greedy`"
+        "ope.yaml:3:3: ope: target: expected `uniform`, obd:POLICY/CAMPAIGN (POLICY random|bts, CAMPAIGN all|men|women) or run:EXPERIMENT/MODEL or run:RUN_ID_PREFIX, found `greedy`"
     );
     let e = error("name: x\nope:\n  logs: obd:random/all\n  target: uniform\n  estimators: [ipw, ips]\n");
     assert!(e.starts_with("ope.yaml:5:21: ope.estimators[1]: unknown variant `ips`"), "{e}");

@@ -5,9 +5,10 @@
 use std::fmt::Write;
 
 use super::bootstrap::{bootstrap, EstimatorResult};
+use super::records::{record_terms, PolicyRows, RecordMatrix, RewardRows};
 use super::slots::{slot_terms, SlotLogs, SlotPolicy, SlotRewardModel};
 use super::Estimator;
-use crate::Result;
+use crate::{EvalError, Result};
 
 /// The policy being evaluated.
 #[derive(Debug, Clone, Copy)]
@@ -16,6 +17,20 @@ pub enum Target<'a> {
     Uniform,
     /// Another log's empirical action distribution per slot.
     Logged(&'a SlotLogs),
+    /// A distribution at each record's own context and slot (a trained
+    /// model's policy); no truth is known.
+    Records(&'a RecordMatrix),
+}
+
+/// The reward model of DM and the DR family.
+#[derive(Debug, Clone, Copy)]
+pub enum RewardModel<'a> {
+    /// The item x slot CTR of the logs ([`SlotRewardModel`], with
+    /// [`OpeConfig::reward_prior`]), refitted on every resample.
+    SlotCtr,
+    /// Fixed predictions at each record's context and slot (a trained click
+    /// model's), for every action.
+    Records(&'a RecordMatrix),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -39,16 +54,45 @@ pub struct OpeReport {
     pub relative_errors: Vec<(f64, f64)>,
 }
 
-/// Evaluates `target` on `logs`. The truth of a [`Target::Logged`] target
-/// is its log's mean reward (its on-policy value); `truth` overrides it.
+/// Evaluates `target` on `logs` with the item x slot CTR reward model.
+/// The truth of a [`Target::Logged`] target is its log's mean reward (its
+/// on-policy value); `truth` overrides it.
 pub fn evaluate(logs: &SlotLogs, target: Target, truth: Option<f64>, config: &OpeConfig) -> Result<OpeReport> {
-    let (policy, truth) = match target {
-        Target::Uniform => (SlotPolicy::uniform(logs.n_slots, logs.n_actions), truth),
-        Target::Logged(other) => (SlotPolicy::empirical(other)?, truth.or(Some(other.on_policy_value()))),
+    evaluate_with(logs, target, RewardModel::SlotCtr, truth, config)
+}
+
+/// [`evaluate`] with a choice of reward model.
+pub fn evaluate_with(logs: &SlotLogs, target: Target, reward: RewardModel, truth: Option<f64>, config: &OpeConfig) -> Result<OpeReport> {
+    let slot_policy = match target {
+        Target::Uniform => Some(SlotPolicy::uniform(logs.n_slots, logs.n_actions)),
+        Target::Logged(other) => Some(SlotPolicy::empirical(other)?),
+        Target::Records(_) => None,
     };
-    let results = bootstrap(logs.len(), &config.estimators, config.resamples, 0.95, config.seed, |rows| {
-        slot_terms(logs, rows, &policy, &SlotRewardModel::fit(logs, rows, config.reward_prior))
-    })?;
+    let truth = match target {
+        Target::Logged(other) => truth.or(Some(other.on_policy_value())),
+        _ => truth,
+    };
+    let policy = match (&slot_policy, target) {
+        (_, Target::Records(m)) => PolicyRows::Records(m),
+        (Some(p), _) => PolicyRows::Slots(p),
+        (None, _) => return Err(EvalError::InvalidArgument("a context-free target without a slot policy".into())),
+    };
+    let (estimators, resamples, seed) = (&config.estimators, config.resamples, config.seed);
+    let results = match (reward, &slot_policy) {
+        // the original path, one weighted sum per slot
+        (RewardModel::SlotCtr, Some(p)) => bootstrap(logs.len(), estimators, resamples, 0.95, seed, |rows| {
+            slot_terms(logs, rows, p, &SlotRewardModel::fit(logs, rows, config.reward_prior))
+        })?,
+        (RewardModel::SlotCtr, None) => bootstrap(logs.len(), estimators, resamples, 0.95, seed, |rows| {
+            record_terms(logs, rows, policy, RewardRows::Slots(&SlotRewardModel::fit(logs, rows, config.reward_prior)))
+        })?,
+        // a fixed model: the terms of every record once, resampled
+        (RewardModel::Records(q), _) => {
+            let all: Vec<usize> = (0..logs.len()).collect();
+            let terms = record_terms(logs, &all, policy, RewardRows::Records(q))?;
+            bootstrap(logs.len(), estimators, resamples, 0.95, seed, |rows| Ok(terms.select(rows)))?
+        }
+    };
     let relative_errors = match truth {
         Some(t) if t > 0.0 => results.iter().map(|r| r.relative_error(t)).collect(),
         _ => Vec::new(),

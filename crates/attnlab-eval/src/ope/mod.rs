@@ -23,6 +23,8 @@
 //!   (uniform, or another log's empirical action distribution), and the
 //!   reward model fitted from the logs themselves: a smoothed CTR per
 //!   item x slot.
+//! - [`records`]: target policies and reward models at each record's own
+//!   context (a trained click model's policy and predictions).
 //! - [`bootstrap`]: the percentile bootstrap over records, recomputing
 //!   every estimator (and refitting the reward model) on each resample.
 //! - [`evaluate`]: one evaluation of slot logs, its table and the relative
@@ -31,11 +33,13 @@
 pub mod bootstrap;
 pub mod estimators;
 pub mod evaluate;
+pub mod records;
 pub mod slots;
 pub mod terms;
 
 pub use bootstrap::{bootstrap, EstimatorResult};
 pub use estimators::{Estimator, ESTIMATORS};
-pub use evaluate::{evaluate, OpeConfig, OpeReport, Target};
+pub use evaluate::{evaluate, evaluate_with, OpeConfig, OpeReport, RewardModel, Target};
+pub use records::{record_terms, PolicyRows, RecordMatrix, RewardRows};
 pub use slots::{SlotLogs, SlotPolicy, SlotRewardModel};
 pub use terms::Terms;

@@ -98,7 +98,8 @@ impl SlotPolicy {
         self.probs[slot * self.n_actions + action]
     }
 
-    fn row(&self, slot: usize) -> &[f64] {
+    /// The row of `slot`, over actions.
+    pub fn row(&self, slot: usize) -> &[f64] {
         &self.probs[slot * self.n_actions..(slot + 1) * self.n_actions]
     }
 }
@@ -145,7 +146,8 @@ impl SlotRewardModel {
         self.q[slot * self.n_actions + action]
     }
 
-    fn row(&self, slot: usize) -> &[f64] {
+    /// The row of `slot`, over actions.
+    pub fn row(&self, slot: usize) -> &[f64] {
         &self.q[slot * self.n_actions..(slot + 1) * self.n_actions]
     }
 }

@@ -179,7 +179,7 @@ fn encoding_of(log: &CtrLogSpec) -> CtrEncoding {
 /// fields: the role columns become user, item, category and position ids
 /// (an unmapped role is the constant id 0 with an id space of 1), the rest
 /// extra fields; and the sizes of every id space.
-fn impressions_of(table: CtrTable, roles: &[Option<String>; 4]) -> (Impressions, Cardinalities) {
+pub(super) fn impressions_of(table: CtrTable, roles: &[Option<String>; 4]) -> (Impressions, Cardinalities) {
     let n = table.len();
     let mut categorical = table.categorical.into_iter();
     let mut role = |slot: usize| -> (Vec<u32>, usize) {
