@@ -59,6 +59,10 @@ pub fn load_bundle(dir: &Path, batching: Batching, metrics: Arc<Metrics>, device
     let card = read_json(dir, CARD)?;
     let vocabs = read_json(dir, VOCAB)?;
     let users = vocab(&vocabs, &shown(VOCAB), "users", Vocab::unpadded())?;
+    // item ids start after PAD, as the trained model's do
+    if vocabs.get("item_ids_start_at").and_then(Value::as_u64) != Some(1) {
+        return Err(ServeError::bad(format!("{}: field `item_ids_start_at` must be 1 (item id 0 is padding)", shown(VOCAB))));
+    }
     let items = vocab(&vocabs, &shown(VOCAB), "items", Vocab::padded())?;
     let state = ServingState::from_json(&read_json(dir, STATE)?, &shown(STATE), users.len())?;
     if items.len() + items.specials() as usize != state.num_items {
