@@ -324,6 +324,9 @@ pub struct ServeArgs {
     /// The metric that picks the best run, e.g. valid.ndcg@10.
     #[arg(long, requires = "experiment", value_name = "METRIC")]
     pub best: Option<String>,
+    /// A bundle written by `attnlab export`, served without the store; repeat for several.
+    #[arg(long = "bundle", value_name = "DIR", conflicts_with_all = ["runs", "experiment"])]
+    pub bundles: Vec<PathBuf>,
     /// Address to listen on (loopback by default; port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub bind: std::net::SocketAddr,

@@ -395,3 +395,71 @@ fn export_int8_stores_close_codes_and_measures_the_metric_drop() {
         assert_eq!(again.code(), 2, "{}", again.stderr());
     }
 }
+
+/// `attnlab export` then `attnlab serve --bundle`, with the store and the
+/// data files moved away: the bundle answers `/v1/recommend` as the run
+/// served from the store did (same items, scores to 1e-5) and describes the
+/// same run; an int8 bundle is dequantized at load, its scores close to the
+/// trained model's but not equal to them.
+#[test]
+fn a_bundle_served_without_the_store_answers_as_the_run_did() {
+    let s = Scratch::new();
+    let (sasrec, bpr) = trained(&s);
+    let export = |run: &str, dir: &str, extra: &[&str]| {
+        let dir = s.path(dir);
+        s.attnlab(&[&["export", run, "-o", dir.to_str().unwrap()], extra].concat()).ok();
+        dir.to_str().unwrap().to_string()
+    };
+    let (sasrec_dir, bpr_dir, int8_dir) = (export(&sasrec, "b-sasrec", &[]), export(&bpr, "b-bpr", &[]), export(&bpr, "b-bpr-int8", &["--quantize", "int8"]));
+    let requests: Vec<Value> = ["sasrec", "bpr"]
+        .iter()
+        .flat_map(|model| {
+            ["u003", "u017", "u030", "nobody"].iter().map(move |user| json!({ "model": model, "user": user, "k": 5 }))
+        })
+        .chain([json!({ "model": "sasrec", "history": ["i3", "i10", "i17"], "k": 5 })])
+        .collect();
+    let all_items = |server: &Server, user: &str| -> std::collections::BTreeMap<String, f64> {
+        ranked(&server.recommend(json!({ "model": "bpr", "user": user, "k": 25, "exclude_seen": false }))).into_iter().collect()
+    };
+    let models = |server: &Server| serde_json::from_str::<Value>(&server.get("/v1/models").1).unwrap()["models"].clone();
+
+    let from_store = Server::start(&s, &["--run", &sasrec, "--run", &bpr]);
+    let expected: Vec<Value> = requests.iter().map(|r| from_store.recommend(r.clone())).collect();
+    let (expected_scores, expected_models) = (all_items(&from_store, "u011"), models(&from_store));
+    drop(from_store);
+    // neither the store (runs, checkpoints) nor the data files are there now
+    std::fs::rename(s.path("store"), s.path("store-gone")).unwrap();
+    std::fs::rename(s.path("toy"), s.path("toy-gone")).unwrap();
+
+    let bundled = Server::start(&s, &["--bundle", &sasrec_dir, "--bundle", &bpr_dir]);
+    for (request, want) in requests.iter().zip(&expected) {
+        let got = bundled.recommend(request.clone());
+        let items = |v: &Value| ranked(v).into_iter().map(|(i, _)| i).collect::<Vec<_>>();
+        assert_eq!(items(&got), items(want), "{request}: bundle {got} vs store {want}");
+        for ((_, a), (_, b)) in ranked(&got).iter().zip(&ranked(want)) {
+            assert!((a - b).abs() <= 1e-5, "{request}: bundle {got} vs store {want}");
+        }
+        for key in ["model", "history", "fallback", "known_user"] {
+            assert_eq!(got[key], want[key], "{request}: {key}");
+        }
+    }
+    let got_models = models(&bundled);
+    for key in ["run", "name", "model", "experiment", "spec_fingerprint", "data_fingerprint", "metrics", "sequential", "users", "items"] {
+        for m in 0..2 {
+            assert_eq!(got_models[m][key], expected_models[m][key], "{key}: {got_models} vs {expected_models}");
+        }
+    }
+    drop(bundled);
+    // a folder that is no bundle is bad input, named
+    std::fs::remove_file(s.path("b-bpr/serving.json")).unwrap();
+    let refused = s.attnlab(&["serve", "--bundle", &bpr_dir]);
+    assert_eq!(refused.code(), 2, "{}", refused.stderr());
+    assert!(refused.stderr().contains("b-bpr/serving.json"), "{}", refused.stderr());
+
+    let int8 = Server::start(&s, &["--bundle", &int8_dir]);
+    let scores = all_items(&int8, "u011");
+    assert_eq!(scores.keys().collect::<Vec<_>>(), expected_scores.keys().collect::<Vec<_>>());
+    let largest = expected_scores.values().fold(0.0f64, |m, v| m.max(v.abs()));
+    let moved = scores.iter().map(|(i, v)| (v - expected_scores[i]).abs()).fold(0.0f64, f64::max);
+    assert!(moved > 0.0 && moved <= 0.1 * largest, "int8 moved scores by {moved} (largest {largest}): {scores:?} vs {expected_scores:?}");
+}

@@ -2,7 +2,7 @@
 //! bound address and the final summary printed.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use attnlab_serve::{serve as run_server, wait_us, Batching, Metrics, RunSource, Selection, ServeConfig};
@@ -12,14 +12,20 @@ use crate::cli::ServeArgs;
 
 pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let store_path = args.store.path();
-    // a missing store is bad input, said before anything loads
-    crate::exit::open_store_for_reading(&store_path)?;
     let selection = match (&args.experiment, &args.best) {
+        _ if !args.bundles.is_empty() => Selection::Bundles(args.bundles.clone()),
         (Some(experiment), Some(metric)) => Selection::Best { experiment: experiment.clone(), metric: metric.clone() },
         _ => Selection::Runs(args.runs.clone()),
     };
+    let root = if matches!(selection, Selection::Bundles(_)) {
+        // bundles need no store: the event log defaults to the current folder
+        PathBuf::from(".")
+    } else {
+        // a missing store is bad input, said before anything loads
+        crate::exit::open_store_for_reading(&store_path)?;
+        store_path.parent().unwrap_or(Path::new(".")).to_path_buf()
+    };
     tch::set_num_threads(args.threads.max(1) as i32);
-    let root = store_path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let source = RunSource {
         store: store_path.clone(),
         selection,

@@ -1,24 +1,35 @@
-//! A loaded next-item run made ready to serve: its vocabularies, what it
-//! knew of each user when it was tested, its popularity ranking for cold
-//! starts, and the [`Scorer`] thread that owns its weights.
+//! A next-item model made ready to serve: its vocabularies, its
+//! [`ServingState`] (what it knew of each user when it was tested, its
+//! popularity ranking for cold starts), and the [`Scorer`] thread that owns
+//! its weights. Built from a run of the store ([`ServedModel::new`]) or from
+//! an exported bundle (`crate::bundle`), through one constructor.
 //!
-//! A user's starting point is the run's test: their history is the input
-//! sequence the offline evaluator scored their (first) test row with, and
-//! the items they had seen are those of their train and valid rows. So the
-//! top-K for a known user with no new events is the evaluator's ranking for
-//! that user; events then extend the history.
+//! So the top-K for a known user with no new events is the evaluator's
+//! ranking for that user; events then extend the history.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use attnlab_data::{Part, Vocab};
+use attnlab_data::Vocab;
 use attnlab_experiment::{LoadedRun, RunData};
-use attnlab_models::BuiltModel;
+use attnlab_models::{BuiltModel, NextItemModel};
 use serde_json::{json, Value};
 
 use crate::metrics::Metrics;
 use crate::scorer::{Batching, Scorer, ScoringModel};
+use crate::state::ServingState;
 use crate::{Result, ServeError};
+
+/// Which run a served model is, as `GET /v1/models` shows it.
+pub(crate) struct Identity {
+    pub run_id: String,
+    pub name: String,
+    pub model: String,
+    pub experiment: String,
+    pub spec_fingerprint: String,
+    pub data_fingerprint: String,
+    pub metrics: BTreeMap<String, f64>,
+}
 
 pub struct ServedModel {
     pub run_id: String,
@@ -56,41 +67,9 @@ impl ServedModel {
                 )));
             }
         };
-        let p = &data.prepared;
-        let sequences = p.sequences.as_ref().filter(|_| net.sequential());
-        let width = sequences.map_or(1, |s| s.max_len.max(1));
-        let mut base_history: Vec<Option<Vec<u32>>> = vec![None; p.num_users];
-        if let Some(seq) = sequences {
-            for (k, &u) in p.test.user.iter().enumerate() {
-                let slot = &mut base_history[u as usize];
-                if slot.is_none() {
-                    *slot = Some(seq.test.input(k, seq.max_len).iter().copied().filter(|&i| i != 0).collect());
-                }
-            }
-        }
-        let base_history = base_history
-            .into_iter()
-            .enumerate()
-            .map(|(u, h)| match (h, sequences) {
-                (Some(h), _) => h,
-                // a user with no test row: their training sequence
-                (None, Some(seq)) => seq.train.get(u).to_vec(),
-                (None, None) => Vec::new(),
-            })
-            .collect();
-        let mut seen: Vec<Vec<u32>> = (0..p.num_users).map(|u| p.train_items.get(u).to_vec()).collect();
-        let valid = p.split(Part::Valid);
-        for (&u, &i) in valid.user.iter().zip(&valid.item) {
-            seen[u as usize].push(i);
-        }
-        for s in &mut seen {
-            s.sort_unstable();
-            s.dedup();
-        }
+        let state = ServingState::of(&data.prepared, net.sequential());
         let tag = |key: &str| loaded.run.tags.get(key).cloned().unwrap_or_default();
-        let scoring = ScoringModel { net, vs: loaded.vs, device, width, num_items: p.num_items };
-        let scorer = Scorer::spawn(scoring, batching, metrics, short).map_err(ServeError::io("starting a scoring thread"))?;
-        Ok(ServedModel {
+        let identity = Identity {
             run_id: loaded.run.id.clone(),
             name: loaded.run.name.clone(),
             model: loaded.run.model.clone(),
@@ -98,13 +77,43 @@ impl ServedModel {
             spec_fingerprint: tag("spec.fingerprint"),
             data_fingerprint: data.fingerprint.clone(),
             metrics: loaded.run.metrics.clone(),
-            sequential: sequences.is_some(),
-            width,
-            base_history,
-            seen,
-            popularity: p.item_popularity.clone(),
-            users: data.users,
-            items: data.items,
+        };
+        let data = *data;
+        ServedModel::assemble(identity, state, (data.users, data.items), net, loaded.vs, batching, metrics, device)
+    }
+
+    /// A model whose weights are in `vs`, with its users' state: the
+    /// weights move to a scoring thread.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn assemble(
+        identity: Identity,
+        state: ServingState,
+        (users, items): (Vocab, Vocab),
+        net: Box<dyn NextItemModel>,
+        vs: tch::nn::VarStore,
+        batching: Batching,
+        metrics: Arc<Metrics>,
+        device: tch::Device,
+    ) -> Result<ServedModel> {
+        let short = &identity.run_id[..8.min(identity.run_id.len())];
+        let scoring = ScoringModel { net, vs, device, width: state.width, num_items: state.num_items };
+        let scorer = Scorer::spawn(scoring, batching, metrics, short).map_err(ServeError::io("starting a scoring thread"))?;
+        let Identity { run_id, name, model, experiment, spec_fingerprint, data_fingerprint, metrics } = identity;
+        Ok(ServedModel {
+            run_id,
+            name,
+            model,
+            experiment,
+            spec_fingerprint,
+            data_fingerprint,
+            metrics,
+            sequential: state.sequential,
+            width: state.width,
+            base_history: state.base_history,
+            seen: state.seen,
+            popularity: state.popularity,
+            users,
+            items,
             scorer,
         })
     }

@@ -4,9 +4,11 @@
 //! The bundle (a folder, written beside its target and renamed into place,
 //! so it is complete or absent) holds `weights.safetensors`, `vocab.json`
 //! (original user and item ids, in id order), `spec.yaml` (the resolved
-//! spec) and `model_card.json` (run, metrics, data fingerprint, params and
-//! provenance tags, and the compression: sizes and test metrics before and
-//! after).
+//! spec), `serving.json` (each user's history at test time, seen items and
+//! item popularity: [`crate::state::ServingState`], what `attnlab serve
+//! --bundle` starts from) and `model_card.json` (run, metrics, data
+//! fingerprint, params and provenance tags, and the compression: sizes and
+//! test metrics before and after).
 //!
 //! `int8`: every table indexed by a user or item id (a 2-D weight with as
 //! many rows as that id space) is stored as int8 with one f32 scale per row
@@ -26,6 +28,8 @@ use attnlab_train::evaluate_next_item;
 use serde_json::{json, Value};
 use tch::{Kind, Tensor};
 
+use crate::bundle::{CARD, SPEC, STATE, VOCAB, WEIGHTS};
+use crate::state::ServingState;
 use crate::{Result, ServeError};
 
 /// How the weights are stored.
@@ -84,6 +88,7 @@ pub fn export(loaded: LoadedRun, dir: &Path, quantize: Quantize, device: tch::De
         Ok(report.values.iter().map(|(m, v)| (m.name().to_string(), *v)).collect())
     };
     let test_before = evaluate()?;
+    let state = ServingState::of(&data.prepared, net.sequential());
 
     let id_rows = [data.prepared.num_items as i64, data.prepared.num_users as i64];
     let mut variables: Vec<(String, Tensor)> = loaded.vs.variables().into_iter().collect();
@@ -120,8 +125,8 @@ pub fn export(loaded: LoadedRun, dir: &Path, quantize: Quantize, device: tch::De
     ));
     let write = |tmp: &Path| -> Result<()> {
         std::fs::create_dir_all(tmp).map_err(ServeError::io(format!("creating {}", tmp.display())))?;
-        Tensor::write_safetensors(&stored, tmp.join("weights.safetensors"))
-            .map_err(|e| ServeError::bad(format!("writing {}: {e}", tmp.join("weights.safetensors").display())))?;
+        Tensor::write_safetensors(&stored, tmp.join(WEIGHTS))
+            .map_err(|e| ServeError::bad(format!("writing {}: {e}", tmp.join(WEIGHTS).display())))?;
         let vocab = json!({
             "users": data.users.tokens().collect::<Vec<_>>(),
             "items": data.items.tokens().collect::<Vec<_>>(),
@@ -151,9 +156,10 @@ pub fn export(loaded: LoadedRun, dir: &Path, quantize: Quantize, device: tch::De
         let file = |name: &str, text: String| {
             std::fs::write(tmp.join(name), text).map_err(ServeError::io(format!("writing {}", tmp.join(name).display())))
         };
-        file("vocab.json", vocab.to_string())?;
-        file("spec.yaml", loaded.run.tags.get("spec.resolved").cloned().unwrap_or_default())?;
-        file("model_card.json", serde_json::to_string_pretty(&card).unwrap_or_default())?;
+        file(VOCAB, vocab.to_string())?;
+        file(STATE, state.to_json().to_string())?;
+        file(SPEC, loaded.run.tags.get("spec.resolved").cloned().unwrap_or_default())?;
+        file(CARD, serde_json::to_string_pretty(&card).unwrap_or_default())?;
         std::fs::rename(tmp, dir).map_err(ServeError::io(format!("moving the bundle to {}", dir.display())))
     };
     if let Err(e) = write(&tmp) {

@@ -5,7 +5,9 @@
 //!
 //! - [`select`]: which runs, loaded with `attnlab_experiment::load_run`,
 //!   and loaded again on `POST /admin/reload` or SIGHUP.
-//! - [`catalog`]: a run made ready to serve (vocabularies, histories).
+//! - [`catalog`]: a model made ready to serve (vocabularies, scorer).
+//! - [`state`]: what it knew of each user (histories, seen items, popularity).
+//! - [`bundle`]: a bundle of `attnlab export` served without the store.
 //! - [`scorer`]: the thread that owns a model, with dynamic batching.
 //! - [`recommend`]: the top-K of a request and the cold-start fallback.
 //! - [`feedback`]: the fsync'd event log and the live histories.
@@ -17,6 +19,7 @@
 //! summary.
 
 pub mod api;
+pub mod bundle;
 pub mod catalog;
 mod error;
 pub mod export;
@@ -27,7 +30,9 @@ pub mod request;
 pub mod scorer;
 pub mod select;
 pub mod server;
+pub mod state;
 
+pub use bundle::load_bundle;
 pub use catalog::ServedModel;
 pub use export::{export, ExportReport, Quantize};
 pub use error::{Result, ServeError};

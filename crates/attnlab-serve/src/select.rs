@@ -1,5 +1,6 @@
-//! Which runs to serve: given ids, or an experiment's best finished run by
-//! a metric; and [`RunSource`], the same selection loaded again on reload.
+//! Which runs to serve: given ids, an experiment's best finished run by a
+//! metric, or exported bundles (no store); and [`RunSource`], the same
+//! selection loaded again on reload.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +18,8 @@ pub enum Selection {
     Runs(Vec<String>),
     /// The finished run of `experiment` with the best `metric` (e.g. `valid.ndcg@10`).
     Best { experiment: String, metric: String },
+    /// Folders written by `attnlab export`, served without the store.
+    Bundles(Vec<PathBuf>),
 }
 
 /// Loads the selected runs; data files are prepared under `cache_root`.
@@ -25,6 +28,7 @@ pub fn load_selected(store: &Store, selection: &Selection, device: &DeviceInfo, 
         Selection::Runs(ids) if ids.is_empty() => return Err(ServeError::bad("no run to serve: pass --run ID or --experiment NAME --best METRIC")),
         Selection::Runs(ids) => ids.clone(),
         Selection::Best { experiment, metric } => vec![best_run(store, experiment, metric)?],
+        Selection::Bundles(_) => return Err(ServeError::bad("bundles are not runs of the store; RunSource::load serves them")),
     };
     ids.iter().map(|id| load_run(store, id, device, cache_root).map_err(ServeError::from)).collect()
 }
@@ -48,7 +52,7 @@ pub fn best_run(store: &Store, experiment: &str, metric: &str) -> Result<String>
     })
 }
 
-/// Where the served runs come from, kept so that a reload
+/// Where the served models come from, kept so that a reload
 /// (`POST /admin/reload`, SIGHUP) loads them again: a `--best` selection
 /// then picks the best run finished by now.
 pub struct RunSource {
@@ -62,6 +66,9 @@ pub struct RunSource {
 impl RunSource {
     /// Loads the selected runs and starts their scoring threads.
     pub fn load(&self, metrics: &Arc<Metrics>) -> Result<Vec<ServedModel>> {
+        if let Selection::Bundles(dirs) = &self.selection {
+            return dirs.iter().map(|dir| crate::load_bundle(dir, self.batching, metrics.clone(), self.device.device)).collect();
+        }
         let store = Store::open_for_reading(&self.store)?;
         load_selected(&store, &self.selection, &self.device, &self.cache_root)?
             .into_iter()

@@ -7,12 +7,15 @@
 //! the arm's own [`ArmPredictions`]. For each session an arm builds a feed
 //! of `examination.len()` positions:
 //!
-//! 1. its [`FeedPolicy::ad_slots`] are auctioned ([`run_auction`], the arm's
+//! 1. its [`FeedPolicy::ad_slots`] are auctioned ([`super::run_auction`], the arm's
 //!    mechanism, reserve and quality floor) with eCPMs from the arm's
 //!    predicted pCTR/pCVR; winners take the ad positions top first;
 //! 2. every other position, and every ad position nobody bought, gets the
 //!    next organic item by the arm's predicted engagement (descending; ties
 //!    to the lower index). With too few organic items positions stay empty.
+//!
+//! Steps 1 and 2 are [`super::rank_feed`], shared with anything that ranks
+//! a live request.
 //!
 //! Outcomes come from the truth: an item at position `p` is clicked when
 //! `u_click < e_p · true_ctr`, and a clicked ad converts when
@@ -53,7 +56,8 @@
 //! and `d_s = z_s^b − z_s^0`, whose mean is exactly `R_b − R_0`. An
 //! undefined ratio (no denominator) is NaN, and so is its difference.
 
-use super::auction::{Ad, AuctionConfig, BidKind, Mechanism, Pacer, run_auction};
+use super::auction::{BidKind, Mechanism, Pacer};
+use super::feed::{Placement, rank_feed};
 use super::{Z_95, mean_var, normal_quantile, normal_two_sided};
 use crate::{EvalError, Result};
 
@@ -480,70 +484,49 @@ fn play(
     };
     let mut out = SessionOutcome::default();
 
-    let mut ad_positions = policy.ad_slots.clone();
-    ad_positions.sort_unstable();
-    let ads: Vec<Ad> = session
-        .ads
-        .iter()
-        .enumerate()
-        .map(|(j, a)| Ad {
-            advertiser: a.advertiser,
-            // a spent budget bids 0, which no auction accepts
-            bid: match pacers.as_deref() {
-                Some(p) => p[a.advertiser as usize - 1].shade(a.bid).unwrap_or(0.0),
-                None => a.bid,
-            },
-            pctr: pred.ad_pctr[j],
-            pcvr: pred.ad_pcvr[j],
-            bid_kind: a.bid_kind,
-            quality: a.quality,
-        })
-        .collect();
-    let auction = AuctionConfig {
-        examination: ad_positions.iter().map(|&p| e[p]).collect(),
-        reserve_cpc: policy.reserve_cpc,
-        quality_floor: policy.quality_floor,
-        mechanism: policy.mechanism,
+    let shaded = |a: &AdCandidate| match pacers.as_deref() {
+        // a spent budget bids 0, which no auction accepts
+        Some(p) => p[a.advertiser as usize - 1].shade(a.bid).unwrap_or(0.0),
+        None => a.bid,
     };
-    let winners = run_auction(&ads, &auction)?.winners;
-
-    let mut organic: Vec<usize> = (0..session.organic.len()).collect();
-    organic.sort_by(|&a, &b| pred.organic[b].total_cmp(&pred.organic[a]).then(a.cmp(&b)));
-    let mut organic = organic.into_iter();
-    for (p, &examine) in e.iter().enumerate() {
-        let sold = ad_positions.iter().position(|&q| q == p).and_then(|k| winners.get(k));
-        if let Some(w) = sold {
-            let ad = &session.ads[w.candidate];
-            // `advertisers` holds every advertiser of the sessions, sorted by id
-            let slot = advertisers.partition_point(|a| a.advertiser < ad.advertiser);
-            let by_advertiser = &mut advertisers[slot];
-            by_advertiser.impressions += 1.0;
-            by_advertiser.exposure += examine;
-            out.ad_impressions += 1.0;
-            if draw(AD, w.candidate, CLICK) < examine * ad.true_ctr {
-                out.ad_clicks += 1.0;
-                by_advertiser.clicks += 1.0;
-                out.attention += ad.expected_dwell;
-                let converted = draw(AD, w.candidate, CONVERSION) < ad.true_cvr;
-                if converted {
-                    out.conversions += 1.0;
-                    out.advertiser_value += ad.conversion_value;
-                }
-                if w.bid_kind == BidKind::Cpc || converted {
-                    out.revenue += w.price;
-                    advertisers[slot].spend += w.price;
-                    if let Some(p) = pacers.as_deref_mut() {
-                        p[w.advertiser as usize - 1].charge(w.price);
+    let feed = rank_feed(session, pred, policy, e, shaded)?;
+    for (placement, &examine) in feed.iter().zip(e) {
+        match placement {
+            Some(Placement::Ad(w)) => {
+                let ad = &session.ads[w.candidate];
+                // `advertisers` holds every advertiser of the sessions, sorted by id
+                let slot = advertisers.partition_point(|a| a.advertiser < ad.advertiser);
+                let by_advertiser = &mut advertisers[slot];
+                by_advertiser.impressions += 1.0;
+                by_advertiser.exposure += examine;
+                out.ad_impressions += 1.0;
+                if draw(AD, w.candidate, CLICK) < examine * ad.true_ctr {
+                    out.ad_clicks += 1.0;
+                    by_advertiser.clicks += 1.0;
+                    out.attention += ad.expected_dwell;
+                    let converted = draw(AD, w.candidate, CONVERSION) < ad.true_cvr;
+                    if converted {
+                        out.conversions += 1.0;
+                        out.advertiser_value += ad.conversion_value;
+                    }
+                    if w.bid_kind == BidKind::Cpc || converted {
+                        out.revenue += w.price;
+                        advertisers[slot].spend += w.price;
+                        if let Some(p) = pacers.as_deref_mut() {
+                            p[w.advertiser as usize - 1].charge(w.price);
+                        }
                     }
                 }
             }
-        } else if let Some(i) = organic.next() {
-            let item = &session.organic[i];
-            out.organic_impressions += 1.0;
-            if draw(ORGANIC, i, CLICK) < examine * item.true_ctr {
-                out.organic_clicks += 1.0;
-                out.attention += item.expected_dwell;
+            Some(Placement::Organic(i)) => {
+                let item = &session.organic[*i];
+                out.organic_impressions += 1.0;
+                if draw(ORGANIC, *i, CLICK) < examine * item.true_ctr {
+                    out.organic_clicks += 1.0;
+                    out.attention += item.expected_dwell;
+                }
             }
+            None => {}
         }
     }
     Ok(out)

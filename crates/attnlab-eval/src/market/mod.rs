@@ -20,6 +20,7 @@
 
 pub mod abtest;
 pub mod auction;
+pub mod feed;
 pub mod ips;
 
 pub use abtest::{
@@ -29,6 +30,7 @@ pub use abtest::{
 pub use auction::{
     Ad, AuctionConfig, AuctionOutcome, BidKind, Mechanism, Pacer, Winner, position_examination, run_auction,
 };
+pub use feed::{Placement, rank_feed};
 pub use ips::{Estimate, LoggedBandit, TargetPolicy, ips, snips};
 
 use crate::significance::SplitMix64;
