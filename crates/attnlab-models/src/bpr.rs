@@ -9,7 +9,7 @@ use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
 use crate::blocks::{embedding_table, embedding_with_padding};
-use crate::next_item::NextItemSizes;
+use crate::next_item::{last_target, DotProduct, NextItemSizes};
 use crate::registry::{Checks, ModelParams};
 use crate::{NextItemModel, SeqBatch};
 
@@ -57,7 +57,7 @@ impl NextItemModel for Bpr {
     fn training_loss(&self, batch: &SeqBatch, _train: bool) -> Tensor {
         let negatives = batch.negatives.as_ref().expect("BPR needs sampled negatives in the batch");
         let user = self.user.forward(&batch.users);
-        let positive = self.pair_scores(&user, &crate::next_item::last_target(&batch.targets));
+        let positive = self.pair_scores(&user, &last_target(&batch.targets));
         let negative = self.pair_scores(&user, negatives);
         // every negative against the positive of its row
         -(positive - negative).log_sigmoid().mean(Kind::Float)
@@ -69,5 +69,24 @@ impl NextItemModel for Bpr {
 
     fn sequential(&self) -> bool {
         false
+    }
+
+    fn dot_product(&self) -> Option<&dyn DotProduct> {
+        Some(self)
+    }
+}
+
+impl DotProduct for Bpr {
+    /// The user's vector for each row's positive.
+    fn training_queries(&self, batch: &SeqBatch, _train: bool) -> (Tensor, Tensor) {
+        (self.user.forward(&batch.users), last_target(&batch.targets).view([-1]))
+    }
+
+    fn queries(&self, users: &Tensor, _inputs: &Tensor, _timestamps: Option<&Tensor>) -> Tensor {
+        self.user.forward(users)
+    }
+
+    fn item_table(&self) -> Tensor {
+        self.item.ws.shallow_clone()
     }
 }
