@@ -146,8 +146,8 @@ impl HstuBlock {
     fn new(p: &nn::Path, params: &HstuParams, max_len: usize) -> HstuBlock {
         let (d, h) = (params.hidden as i64, params.heads as i64);
         let (dqk, dv) = (params.attention_dim as i64, params.linear_dim as i64);
-        let fan = (h * dv, d);
-        let bound = (6.0 / (fan.0 + fan.1) as f64).sqrt(); // Xavier-uniform, as the reference's `_o`
+        // Xavier-uniform, as the reference's output projection
+        let bound = (6.0 / (h * dv + d) as f64).sqrt();
         let out = nn::linear(p / "out", h * dv, d, nn::LinearConfig { ws_init: nn::Init::Uniform { lo: -bound, up: bound }, ..Default::default() });
         HstuBlock {
             uvqk: p.var("uvqk", &[d, h * (2 * dv + 2 * dqk)], INIT),

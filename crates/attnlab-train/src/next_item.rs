@@ -30,6 +30,11 @@
 //!   `negatives [B, 1]` an item the user has no training row with,
 //!   `inputs [B, 1]` padding.
 //!
+//! Sequence examples carry their items' timestamps when the data has them
+//! (`SeqBatch::timestamps`: each input's, then the last target's, the time
+//! the prediction is made), and so do evaluated rows; time-aware models
+//! (HSTU) read them, the others ignore them.
+//!
 //! Negatives are drawn uniformly from `1..num_items`, never one of the
 //! user's training items (given up after a few draws for a user who has
 //! nearly all), from a seed of (run seed, epoch, step): the same batches
