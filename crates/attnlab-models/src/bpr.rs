@@ -2,13 +2,14 @@
 //! Bayesian personalised ranking loss, `-log sigmoid(s(u, i+) - s(u, i-))`,
 //! on the batch's positives (`targets [B, 1]`) and sampled negatives
 //! (`negatives [B, 1]` or `[B, k]`). The input sequence is not used: a
-//! general model, trained on the train split's rows.
+//! general model, trained on the train split's rows. Initialised as
+//! RecBole's (Xavier-normal embeddings).
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
-use crate::blocks::{embedding_table, embedding_with_padding};
+use crate::blocks::padded_embedding;
 use crate::next_item::{last_target, DotProduct, NextItemSizes};
 use crate::registry::{Checks, ModelParams};
 use crate::{NextItemModel, SeqBatch};
@@ -38,11 +39,20 @@ pub struct Bpr {
     item: nn::Embedding,
 }
 
+/// Xavier-normal rows for a `[rows, dim]` table: N(0, 2 / (rows + dim)),
+/// PyTorch's `xavier_normal_` on an embedding weight, which RecBole's BPR
+/// starts from.
+fn xavier_normal(rows: usize, dim: usize) -> nn::Init {
+    nn::Init::Randn { mean: 0.0, stdev: (2.0 / (rows + dim) as f64).sqrt() }
+}
+
 impl Bpr {
     pub fn new(p: &nn::Path, sizes: &NextItemSizes, params: &BprParams) -> Bpr {
+        let d = params.embed_dim;
+        let users = nn::EmbeddingConfig { ws_init: xavier_normal(sizes.users, d), ..Default::default() };
         Bpr {
-            user: embedding_table(&(p / "user"), sizes.users, params.embed_dim),
-            item: embedding_with_padding(&(p / "item"), sizes.items, params.embed_dim),
+            user: nn::embedding(p / "user", sizes.users as i64, d as i64, users),
+            item: padded_embedding(&(p / "item"), sizes.items, d, xavier_normal(sizes.items, d)),
         }
     }
 
