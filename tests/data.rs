@@ -152,3 +152,39 @@ fn privacy_epsilon_and_its_inverse() {
     let bad = s.attnlab(&["privacy", "epsilon", "--sample-rate", "2", "--noise-multiplier", "1", "--steps", "10"]);
     assert_eq!(bad.code(), 2, "{}", bad.stderr());
 }
+
+/// HSTU's relative-time bias on interactions without timestamps: exit 2
+/// naming the key, before any run exists; without the bias it trains.
+#[test]
+fn hstu_time_bias_on_data_without_timestamps_exits_2_naming_the_key() {
+    let s = Scratch::new();
+    std::fs::create_dir_all(s.path("untimed")).unwrap();
+    let mut inter = String::from("user_id:token\titem_id:token\n");
+    for u in 0..6 {
+        for i in 0..7 {
+            inter += &format!("u{u}\ti{}\n", (u + 2 * i) % 9);
+        }
+    }
+    s.write("untimed/untimed.inter", &inter);
+    let spec = s.write(
+        "hstu.yaml",
+        "name: untimed
+dataset: { source: recbole-atomic, path: untimed }
+protocol: { split: leave-one-out, candidates: full, max_len: 5, metrics: [ndcg@10], valid_metric: ndcg@10 }
+train: { epochs: 1, batch_size: 4 }
+models:
+  - { name: hstu, model: HSTU, params: { hidden: 8, attention_dim: 4, linear_dim: 4 } }
+seeds: [1]
+",
+    );
+    let spec = spec.to_str().unwrap();
+    let run = s.attnlab(&["run", spec]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    let says = "models[0].params.time_bias: HSTU reads timestamps, and untimed/untimed.inter has none";
+    assert!(run.stderr().contains(says), "{}", run.stderr());
+    if s.db().exists() {
+        let runs = s.attnlab(&["runs", "list", "--json"]).ok().stdout();
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&runs).unwrap(), serde_json::json!([]), "a run was written: {runs}");
+    }
+    s.attnlab(&["run", spec, "models.0.params.time_bias=false"]).ok();
+}

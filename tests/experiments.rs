@@ -144,7 +144,7 @@ fn every_shipped_spec_validates() {
 fn a_spec_whose_data_is_missing_says_where_to_get_it() {
     let s = Scratch::new();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    for name in ["ml1m-bpr.yaml", "criteo-ctr.yaml"] {
+    for name in ["ml1m-bpr.yaml", "ml1m-hstu.yaml", "criteo-ctr.yaml"] {
         let spec = root.join("experiments").join(name);
         let run = s.attnlab(&["run", spec.to_str().unwrap()]);
         assert_eq!(run.code(), 2, "{name}: {}", run.stderr());

@@ -239,6 +239,9 @@ impl Encoder {
         self.u32s(&format!("{name}.inputs"), &e.inputs);
         self.u32s(&format!("{name}.lengths"), &e.lengths);
         self.u32s(&format!("{name}.targets"), &e.targets);
+        if let Some(t) = &e.times {
+            self.i64s(&format!("{name}.times"), t);
+        }
     }
 
     fn finish(self) -> Vec<u8> {
@@ -283,6 +286,9 @@ fn encode(p: &Prepared) -> Vec<u8> {
     if let Some(s) = &p.sequences {
         e.u64s("seq.max_len", &[s.max_len as u64]);
         e.csr("seq.train", &s.train);
+        if let Some(t) = &s.train_times {
+            e.i64s("seq.train.times", t);
+        }
         e.eval_seq("seq.valid", &s.valid);
         e.eval_seq("seq.test", &s.test);
     }
@@ -424,6 +430,7 @@ impl<'a> Columns<'a> {
             inputs: self.u32s(&format!("{name}.inputs"))?,
             lengths: self.u32s(&format!("{name}.lengths"))?,
             targets: self.u32s(&format!("{name}.targets"))?,
+            times: self.opt_i64(&format!("{name}.times"))?,
         })
     }
 }
@@ -497,10 +504,18 @@ fn decode(bytes: &[u8]) -> std::result::Result<Prepared, CacheReadError> {
         Some(max_len) => Some(SequenceData {
             max_len: max_len as usize,
             train: cols.csr("seq.train", num_users)?,
+            train_times: cols.opt_i64("seq.train.times")?,
             valid: cols.eval_seq("seq.valid")?,
             test: cols.eval_seq("seq.test")?,
         }),
     };
+    if let Some(s) = &sequences {
+        let width = s.max_len + 1;
+        let eval_ok = |e: &EvalSequences| e.times.as_ref().is_none_or(|t| t.len() == e.targets.len() * width);
+        if s.train_times.as_ref().is_some_and(|t| t.len() != s.train.items.len()) || !eval_ok(&s.valid) || !eval_ok(&s.test) {
+            return Err(corrupt("the sequence timestamps differ in length from their items"));
+        }
+    }
     Ok(Prepared {
         protocol,
         num_users,

@@ -21,7 +21,7 @@ use crate::{DataError, Result, SIMULATOR_VERSION};
 
 /// Bumped whenever the prepared data or its binary cache format change
 /// meaning, so every older cache entry misses.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A blake3 digest as 64 lowercase hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -255,6 +255,19 @@ fn sequences_for_next_item_models() {
     assert_eq!(s.test.targets, vec![id("i15"), id("i12")]);
     assert_eq!(s.test.input(1, 3), &ids(&["", "", "i10"])[..], "left padding with PAD = 0");
     assert_eq!(s.test.lengths[1], 1);
+    // every item carries its timestamp: train items aligned with `train`,
+    // eval inputs (0 under padding) followed by the target's time
+    assert_eq!(s.train_times.as_deref(), Some(&[1, 2, 3, 4, 1][..]));
+    assert_eq!(s.valid.input_times(0, 3), Some(&[2, 3, 4, 5][..]));
+    assert_eq!(s.test.input_times(0, 3), Some(&[3, 4, 5, 6][..]));
+    assert_eq!(s.test.input_times(1, 3), Some(&[0, 0, 1, 2][..]));
+
+    // a table without timestamps gives sequences without times
+    let mut untimed = d.clone();
+    untimed.timestamp = None;
+    let pr = Protocol { order: Order::Random, ..pr };
+    let s = prepare(&untimed, &pr).unwrap().sequences.unwrap();
+    assert_eq!((s.train_times, s.valid.times, s.test.times), (None, None, None));
 }
 
 #[test]

@@ -99,8 +99,9 @@ pub fn save_ctr(
     save(store, run_id, &sample)
 }
 
-/// Saves the sample of a next-item model with self-attention (SASRec): the
-/// last position's attention over the input sequence of a test row.
+/// Saves the sample of a next-item model with self-attention (SASRec,
+/// HSTU): the last position's attention over the input sequence of a test
+/// row (with its timestamps, where the data has them).
 pub fn save_next_item(
     store: &Store,
     run_id: &str,
@@ -121,7 +122,9 @@ pub fn save_next_item(
     }
     let inputs: Vec<i64> = rows.iter().flat_map(|&k| seq.test.input(k, max_len).iter().map(|&i| i64::from(i))).collect();
     let inputs = Tensor::from_slice(&inputs).view([rows.len() as i64, max_len as i64]).to_device(device);
-    let Some(weights) = net.attention(&inputs) else { return Ok(()) };
+    let times: Option<Vec<&[i64]>> = rows.iter().map(|&k| seq.test.input_times(k, max_len)).collect();
+    let times = times.map(|t| Tensor::from_slice(&t.concat()).view([rows.len() as i64, max_len as i64 + 1]).to_device(device));
+    let Some(weights) = net.attention_at(&inputs, times.as_ref()) else { return Ok(()) };
     let weights = to_rows(&weights)?;
     let users = rows
         .iter()

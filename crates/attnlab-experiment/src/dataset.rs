@@ -127,6 +127,11 @@ pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecE
             };
             return Err(invalid(format!("models[{i}].model"), format!("`{}` is a {task} model; {data}", m.model)));
         }
+        let sampled = loaded.spec.train_for(m).is_ok_and(|t| t.loss.name != attnlab_spec::LossName::Model);
+        if sampled && task != Task::NextItem {
+            let key = if m.train.contains_key("loss") { format!("models[{i}].train.loss") } else { "train.loss".into() };
+            return Err(invalid(key, format!("a sampled softmax trains next-item models; `{}` is a {task} model", m.model)));
+        }
     }
     if kind == DataKind::Interactions {
         if let Some((i, m)) = metrics.iter().enumerate().find(|(_, m)| !matches!(m, TaskMetric::Metric(x) if x.ranking().is_some())) {
@@ -346,10 +351,30 @@ pub(crate) fn prepare_interaction_rows(loaded: &LoadedSpec, cache_root: &Path, r
         let (clean, _) = attnlab_data::preprocess(&interactions, &preprocess)?;
         Ok(attnlab_data::prepare(&clean, &protocol)?)
     })?;
+    check_timestamps(loaded, &prepared, &inter)?;
     let cache_hit = matches!(outcome, attnlab_data::CacheOutcome::Hit);
     if let attnlab_data::CacheOutcome::Miss { warnings } = &outcome {
         notes.extend(warnings.iter().map(|w| format!("cache: {w}")));
     }
     let data = Dataset::Interactions { prepared, cache_hit };
     Ok(Prepared { data, data_fingerprint: fingerprint.as_str()[..16].to_string(), metrics, valid_metric, notes })
+}
+
+/// A model that reads time (HSTU's relative-time bias) needs data with
+/// timestamps: refused before any run starts, naming the key that asks.
+fn check_timestamps(loaded: &LoadedSpec, prepared: &attnlab_data::Prepared, inter: &Path) -> Result<()> {
+    if prepared.sequences.as_ref().is_some_and(|s| s.train_times.is_some()) {
+        return Ok(());
+    }
+    for (i, m) in loaded.spec.models.iter().enumerate() {
+        if let Some(key) = attnlab_models::time_key(&m.model, &m.params)? {
+            return Err(ExperimentError::bad(format!(
+                "{}: models[{i}].params.{key}: {} reads timestamps, and {} has none (no `timestamp` field); set `{key}: false` or use data with timestamps",
+                loaded.path.display(),
+                m.model,
+                inter.display()
+            )));
+        }
+    }
+    Ok(())
 }

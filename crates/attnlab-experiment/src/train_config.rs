@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use attnlab_spec::{AmpSpec, DecayName, OptimizerName, TrainSpec};
-use attnlab_train::{Amp, Decay, OptimizerConfig, OptimizerKind, TrainConfig};
+use attnlab_spec::{AmpSpec, DecayName, LossName, OptimizerName, SamplerName, TrainSpec};
+use attnlab_train::{Amp, Decay, NegativeSampler, OptimizerConfig, OptimizerKind, SampledSoftmaxConfig, TrainConfig};
 
 use attnlab_eval::Metric;
 
@@ -70,6 +70,21 @@ pub fn train_config(
             attnlab_spec::SequenceExamples::Prefixes => attnlab_train::SequenceExamples::Prefixes,
         },
     }
+}
+
+/// The sampled softmax of `train.loss`, or `None` for the model's own
+/// objective.
+pub fn sampled_softmax(t: &TrainSpec) -> Option<SampledSoftmaxConfig> {
+    let loss = &t.loss;
+    (loss.name == LossName::SampledSoftmax).then(|| SampledSoftmaxConfig {
+        negatives: loss.negatives as usize,
+        temperature: loss.temperature,
+        l2_normalize: loss.l2_normalize,
+        sampler: match loss.sampler {
+            SamplerName::Uniform => NegativeSampler::Uniform,
+            SamplerName::InBatch => NegativeSampler::InBatch,
+        },
+    })
 }
 
 /// The device of sweep trial `trial`: `given` (a trial process's own, set

@@ -14,7 +14,7 @@ use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
 use crate::blocks::{last_position_attention, linear_config, padded_embedding, TransformerConfig, TransformerEncoder};
-use crate::next_item::{cross_entropy, last_target, NextItemSizes};
+use crate::next_item::{cross_entropy, last_target, DotProduct, NextItemSizes};
 use crate::registry::ModelParams;
 use crate::{NextItemModel, SeqBatch};
 
@@ -99,20 +99,20 @@ impl Bert4Rec {
         self.encoder.forward_t(&self.item.forward(inputs), inputs, train)
     }
 
+    /// The output transform of hidden states `[N, hidden]`: the vectors
+    /// scored against the item table.
+    fn transform(&self, hidden: &Tensor) -> Tensor {
+        self.norm.forward(&self.dense.forward(hidden).gelu("none"))
+    }
+
     /// Item logits `[N, items]` of hidden states `[N, hidden]`.
     fn logits(&self, hidden: &Tensor) -> Tensor {
-        let h = self.norm.forward(&self.dense.forward(hidden).gelu("none"));
-        h.matmul(&self.item.ws.narrow(0, 0, self.items).tr()) + &self.bias
+        self.transform(hidden).matmul(&self.item_table().tr()) + &self.bias
     }
 
-    /// `inputs` shifted left with `[MASK]` appended.
-    fn with_mask(&self, inputs: &Tensor) -> Tensor {
-        Self::shifted(inputs, &inputs.narrow(1, 0, 1).full_like(self.items))
-    }
-}
-
-impl NextItemModel for Bert4Rec {
-    fn training_loss(&self, batch: &SeqBatch, train: bool) -> Tensor {
+    /// The masked training sequence of a batch: hidden states at its masked
+    /// positions `[N, hidden]` and the items they must recover `[N]`.
+    fn masked_hidden(&self, batch: &SeqBatch, train: bool) -> (Tensor, Tensor) {
         let full = Self::shifted(&batch.inputs, &last_target(&batch.targets));
         let (b, t) = (full.size()[0], full.size()[1]);
         let real = full.ne(0);
@@ -124,8 +124,23 @@ impl NextItemModel for Bert4Rec {
         let masked = masked.logical_and(&real);
         let (hidden, _) = self.encode(&full.masked_fill(&masked, self.items), train);
         let keep = masked.view([-1]).nonzero().view([-1]);
-        let hidden = hidden.view([b * t, -1]).index_select(0, &keep);
-        cross_entropy(&self.logits(&hidden), &full.view([-1]).index_select(0, &keep))
+        (hidden.view([b * t, -1]).index_select(0, &keep), full.view([-1]).index_select(0, &keep))
+    }
+
+    /// `inputs` shifted left with `[MASK]` appended.
+    fn with_mask(&self, inputs: &Tensor) -> Tensor {
+        Self::shifted(inputs, &inputs.narrow(1, 0, 1).full_like(self.items))
+    }
+}
+
+impl NextItemModel for Bert4Rec {
+    fn training_loss(&self, batch: &SeqBatch, train: bool) -> Tensor {
+        let (hidden, targets) = self.masked_hidden(batch, train);
+        cross_entropy(&self.logits(&hidden), &targets)
+    }
+
+    fn dot_product(&self) -> Option<&dyn DotProduct> {
+        Some(self)
     }
 
     fn score(&self, _users: &Tensor, inputs: &Tensor) -> Tensor {
@@ -140,5 +155,26 @@ impl NextItemModel for Bert4Rec {
         let weights = last_position_attention(&self.encode(&self.with_mask(inputs), false).1);
         let t = weights.size()[1];
         Some(Tensor::cat(&[weights.zeros_like().narrow(1, 0, 1), weights.narrow(1, 0, t - 1)], 1))
+    }
+}
+
+/// The cloze task's queries: the output transform at the masked positions
+/// (the per-item output bias is the own objective's only; a sampled
+/// softmax leaves it out).
+impl DotProduct for Bert4Rec {
+    fn training_queries(&self, batch: &SeqBatch, train: bool) -> (Tensor, Tensor) {
+        let (hidden, targets) = self.masked_hidden(batch, train);
+        (self.transform(&hidden), targets)
+    }
+
+    fn queries(&self, _users: &Tensor, inputs: &Tensor, _timestamps: Option<&Tensor>) -> Tensor {
+        let (hidden, _) = self.encode(&self.with_mask(inputs), false);
+        let t = hidden.size()[1];
+        self.transform(&hidden.select(1, t - 1))
+    }
+
+    /// The real items' rows (`[MASK]` is never a candidate).
+    fn item_table(&self) -> Tensor {
+        self.item.ws.narrow(0, 0, self.items)
     }
 }

@@ -2,14 +2,15 @@
 //! Bayesian personalised ranking loss, `-log sigmoid(s(u, i+) - s(u, i-))`,
 //! on the batch's positives (`targets [B, 1]`) and sampled negatives
 //! (`negatives [B, 1]` or `[B, k]`). The input sequence is not used: a
-//! general model, trained on the train split's rows.
+//! general model, trained on the train split's rows. Initialised as
+//! RecBole's (Xavier-normal embeddings).
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
-use crate::blocks::{embedding_table, embedding_with_padding};
-use crate::next_item::NextItemSizes;
+use crate::blocks::padded_embedding;
+use crate::next_item::{last_target, DotProduct, NextItemSizes};
 use crate::registry::{Checks, ModelParams};
 use crate::{NextItemModel, SeqBatch};
 
@@ -38,11 +39,20 @@ pub struct Bpr {
     item: nn::Embedding,
 }
 
+/// Xavier-normal rows for a `[rows, dim]` table: N(0, 2 / (rows + dim)),
+/// PyTorch's `xavier_normal_` on an embedding weight, which RecBole's BPR
+/// starts from.
+fn xavier_normal(rows: usize, dim: usize) -> nn::Init {
+    nn::Init::Randn { mean: 0.0, stdev: (2.0 / (rows + dim) as f64).sqrt() }
+}
+
 impl Bpr {
     pub fn new(p: &nn::Path, sizes: &NextItemSizes, params: &BprParams) -> Bpr {
+        let d = params.embed_dim;
+        let users = nn::EmbeddingConfig { ws_init: xavier_normal(sizes.users, d), ..Default::default() };
         Bpr {
-            user: embedding_table(&(p / "user"), sizes.users, params.embed_dim),
-            item: embedding_with_padding(&(p / "item"), sizes.items, params.embed_dim),
+            user: nn::embedding(p / "user", sizes.users as i64, d as i64, users),
+            item: padded_embedding(&(p / "item"), sizes.items, d, xavier_normal(sizes.items, d)),
         }
     }
 
@@ -57,7 +67,7 @@ impl NextItemModel for Bpr {
     fn training_loss(&self, batch: &SeqBatch, _train: bool) -> Tensor {
         let negatives = batch.negatives.as_ref().expect("BPR needs sampled negatives in the batch");
         let user = self.user.forward(&batch.users);
-        let positive = self.pair_scores(&user, &crate::next_item::last_target(&batch.targets));
+        let positive = self.pair_scores(&user, &last_target(&batch.targets));
         let negative = self.pair_scores(&user, negatives);
         // every negative against the positive of its row
         -(positive - negative).log_sigmoid().mean(Kind::Float)
@@ -69,5 +79,24 @@ impl NextItemModel for Bpr {
 
     fn sequential(&self) -> bool {
         false
+    }
+
+    fn dot_product(&self) -> Option<&dyn DotProduct> {
+        Some(self)
+    }
+}
+
+impl DotProduct for Bpr {
+    /// The user's vector for each row's positive.
+    fn training_queries(&self, batch: &SeqBatch, _train: bool) -> (Tensor, Tensor) {
+        (self.user.forward(&batch.users), last_target(&batch.targets).view([-1]))
+    }
+
+    fn queries(&self, users: &Tensor, _inputs: &Tensor, _timestamps: Option<&Tensor>) -> Tensor {
+        self.user.forward(users)
+    }
+
+    fn item_table(&self) -> Tensor {
+        self.item.ws.shallow_clone()
     }
 }

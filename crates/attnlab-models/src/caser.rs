@@ -11,7 +11,7 @@ use tch::nn::{self, Module};
 use tch::Tensor;
 
 use crate::blocks::{embedding_table, embedding_with_padding};
-use crate::next_item::{cross_entropy, hidden_at_targets, NextItemSizes};
+use crate::next_item::{dot_scores, full_softmax, hidden_at_targets, DotProduct, NextItemSizes};
 use crate::registry::{Checks, ModelParams};
 use crate::{NextItemModel, SeqBatch};
 
@@ -99,8 +99,8 @@ impl Caser {
     }
 }
 
-impl NextItemModel for Caser {
-    fn training_loss(&self, batch: &SeqBatch, train: bool) -> Tensor {
+impl DotProduct for Caser {
+    fn training_queries(&self, batch: &SeqBatch, train: bool) -> (Tensor, Tensor) {
         let windows = self.windows(&batch.inputs); // [B, T, L]
         let t = windows.size()[1];
         // the user of every window as its last "feature", so that one
@@ -108,13 +108,30 @@ impl NextItemModel for Caser {
         let users = batch.users.view([-1, 1, 1]).expand([-1, t, 1], false);
         let (rows, targets) = hidden_at_targets(&Tensor::cat(&[windows, users], 2), &batch.targets);
         let (windows, users) = (rows.narrow(1, 0, self.window), rows.select(1, self.window));
-        let out = self.encode(&windows, &users, train);
-        cross_entropy(&out.matmul(&self.item.ws.tr()), &targets)
+        (self.encode(&windows, &users, train), targets)
+    }
+
+    fn queries(&self, users: &Tensor, inputs: &Tensor, _timestamps: Option<&Tensor>) -> Tensor {
+        let windows = self.windows(inputs);
+        let t = windows.size()[1];
+        self.encode(&windows.select(1, t - 1), users, false)
+    }
+
+    fn item_table(&self) -> Tensor {
+        self.item.ws.shallow_clone()
+    }
+}
+
+impl NextItemModel for Caser {
+    fn training_loss(&self, batch: &SeqBatch, train: bool) -> Tensor {
+        full_softmax(self, batch, train)
     }
 
     fn score(&self, users: &Tensor, inputs: &Tensor) -> Tensor {
-        let windows = self.windows(inputs);
-        let t = windows.size()[1];
-        self.encode(&windows.select(1, t - 1), users, false).matmul(&self.item.ws.tr())
+        dot_scores(self, users, inputs, None)
+    }
+
+    fn dot_product(&self) -> Option<&dyn DotProduct> {
+        Some(self)
     }
 }

@@ -15,7 +15,7 @@ use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
 use crate::blocks::padded_embedding;
-use crate::next_item::{full_softmax_loss, NextItemSizes};
+use crate::next_item::{dot_scores, full_softmax, hidden_at_targets, DotProduct, NextItemSizes};
 use crate::registry::{Checks, ModelParams};
 use crate::{NextItemModel, SeqBatch};
 
@@ -116,14 +116,32 @@ impl Gru4Rec {
     }
 }
 
-impl NextItemModel for Gru4Rec {
-    fn training_loss(&self, batch: &SeqBatch, train: bool) -> Tensor {
-        full_softmax_loss(&self.encode(&batch.inputs, train), &batch.targets, &self.item.ws)
+impl DotProduct for Gru4Rec {
+    fn training_queries(&self, batch: &SeqBatch, train: bool) -> (Tensor, Tensor) {
+        hidden_at_targets(&self.encode(&batch.inputs, train), &batch.targets)
     }
 
-    fn score(&self, _users: &Tensor, inputs: &Tensor) -> Tensor {
+    fn queries(&self, _users: &Tensor, inputs: &Tensor, _timestamps: Option<&Tensor>) -> Tensor {
         let out = self.encode(inputs, false);
         let t = out.size()[1];
-        out.select(1, t - 1).matmul(&self.item.ws.tr())
+        out.select(1, t - 1)
+    }
+
+    fn item_table(&self) -> Tensor {
+        self.item.ws.shallow_clone()
+    }
+}
+
+impl NextItemModel for Gru4Rec {
+    fn training_loss(&self, batch: &SeqBatch, train: bool) -> Tensor {
+        full_softmax(self, batch, train)
+    }
+
+    fn score(&self, users: &Tensor, inputs: &Tensor) -> Tensor {
+        dot_scores(self, users, inputs, None)
+    }
+
+    fn dot_product(&self) -> Option<&dyn DotProduct> {
+        Some(self)
     }
 }

@@ -9,7 +9,7 @@
 //!   for the joint click + conversion objective (see [`multitask_loss`]);
 //! - [`NextItemModel`] reads a user's item sequence ([`SeqBatch`]) and scores
 //!   the whole catalogue for the next item (Pop, GRU4Rec, Caser, SASRec,
-//!   BERT4Rec, BPR).
+//!   HSTU, BERT4Rec, BPR).
 //!
 //! The [`registry`] maps a spec's `model:` name to its task and a constructor
 //! with typed, documented parameters.
@@ -26,6 +26,7 @@ mod bert4rec;
 mod bpr;
 mod caser;
 mod gru4rec;
+mod hstu;
 mod pop;
 mod sasrec;
 mod dcn_v2;
@@ -44,11 +45,12 @@ pub use dcn_v2::{DcnV2Params, DcnV2Structure};
 pub use deepfm::DeepFmParams;
 pub use din::DinParams;
 pub use error::{ModelError, Result};
-pub use next_item::{NextItemModel, NextItemSizes, SeqBatch};
+pub use next_item::{DotProduct, NextItemModel, NextItemSizes, SeqBatch};
 pub use bert4rec::Bert4RecParams;
 pub use bpr::BprParams;
 pub use caser::CaserParams;
 pub use gru4rec::Gru4RecParams;
+pub use hstu::HstuParams;
 pub use pop::PopParams;
 pub use sasrec::SasRecParams;
 pub use esmm::EsmmParams;
@@ -58,7 +60,7 @@ pub use mmoe::MmoeParams;
 pub use multitask_loss::{clicked_conversion_loss, esmm_loss, multitask_loss, LossWeights, Objective};
 pub use ple::PleParams;
 pub use registry::{
-    build, build_any, build_multitask, build_next_item, check_params, task_of, BuiltModel, ModelInfo, Sizes, Task, REGISTRY,
+    build, build_any, build_multitask, build_next_item, check_params, task_of, time_key, BuiltModel, ModelInfo, Sizes, Task, REGISTRY,
 };
 pub use shared_bottom::SharedBottomParams;
 

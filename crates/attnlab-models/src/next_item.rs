@@ -18,6 +18,11 @@ pub struct SeqBatch {
     /// `[B, T]` (or `[B, 1]`) sampled negative items for pairwise or
     /// sampled-softmax objectives; `None` when the objective needs none.
     pub negatives: Option<Tensor>,
+    /// `[B, T + 1]` when the data has timestamps: each input's timestamp (0
+    /// under padding), then the time of the prediction after the last input
+    /// (its target's), so position `i` predicts at time `[:, i + 1]`. Only
+    /// time-aware models ([`NextItemModel::reads_time`]) read it.
+    pub timestamps: Option<Tensor>,
 }
 
 /// A next-item recommender.
@@ -35,6 +40,32 @@ pub trait NextItemModel: Send {
         None
     }
 
+    /// [`NextItemModel::score`] with the inputs' `timestamps [B, T + 1]` (see
+    /// [`SeqBatch::timestamps`]), for the data that has them; a model that
+    /// does not read time ignores them.
+    fn score_at(&self, users: &Tensor, inputs: &Tensor, _timestamps: Option<&Tensor>) -> Tensor {
+        self.score(users, inputs)
+    }
+
+    /// [`NextItemModel::attention`] with the inputs' timestamps, as
+    /// [`NextItemModel::score_at`].
+    fn attention_at(&self, inputs: &Tensor, _timestamps: Option<&Tensor>) -> Option<Tensor> {
+        self.attention(inputs)
+    }
+
+    /// Whether the model needs the inputs' timestamps (HSTU's relative-time
+    /// bias); the data must then have them.
+    fn reads_time(&self) -> bool {
+        false
+    }
+
+    /// The model's query vectors and item table, for a model that scores by
+    /// their dot product; training objectives other than the model's own
+    /// (sampled softmax) apply to it through them.
+    fn dot_product(&self) -> Option<&dyn DotProduct> {
+        None
+    }
+
     /// False for models with nothing to train (Pop): the trainer evaluates
     /// them once.
     fn trainable(&self) -> bool {
@@ -49,6 +80,21 @@ pub trait NextItemModel: Send {
     fn sequential(&self) -> bool {
         true
     }
+}
+
+/// A next-item model whose score of item `i` is `query · items[i]`.
+pub trait DotProduct {
+    /// The query vector of every target of the batch, as training computes
+    /// it (dropout, masking), `[N, d]`, with those targets `[N]`.
+    fn training_queries(&self, batch: &SeqBatch, train: bool) -> (Tensor, Tensor);
+
+    /// The query vector `[B, d]` for the item after each input row
+    /// (`timestamps` as [`NextItemModel::score_at`]), in evaluation mode.
+    fn queries(&self, users: &Tensor, inputs: &Tensor, timestamps: Option<&Tensor>) -> Tensor;
+
+    /// The item table `[items, d]` the queries are scored against (row 0 is
+    /// PAD).
+    fn item_table(&self) -> Tensor;
 }
 
 /// The sizes a next-item model is built for.
@@ -91,12 +137,16 @@ pub(crate) fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Tensor {
     -sum / (n.max(1) as f64)
 }
 
-/// Mean cross entropy over the whole catalogue for the positions of
-/// `hidden [B, T, d]` that have a target, scored against `items [items, d]`
-/// (tied output embeddings).
-pub(crate) fn full_softmax_loss(hidden: &Tensor, targets: &Tensor, items: &Tensor) -> Tensor {
-    let (h, y) = hidden_at_targets(hidden, targets);
-    cross_entropy(&h.matmul(&items.tr()), &y)
+/// Mean cross entropy over the whole catalogue at the batch's targets: the
+/// own objective of a model that scores by a dot product.
+pub(crate) fn full_softmax(model: &dyn DotProduct, batch: &SeqBatch, train: bool) -> Tensor {
+    let (queries, targets) = model.training_queries(batch, train);
+    cross_entropy(&queries.matmul(&model.item_table().tr()), &targets)
+}
+
+/// Scores `[B, items]` of a dot-product model.
+pub(crate) fn dot_scores(model: &dyn DotProduct, users: &Tensor, inputs: &Tensor, timestamps: Option<&Tensor>) -> Tensor {
+    model.queries(users, inputs, timestamps).matmul(&model.item_table().tr())
 }
 
 /// The next item after every row of `inputs [B, T]`: the last column of

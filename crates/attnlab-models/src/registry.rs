@@ -28,6 +28,7 @@ use crate::bert4rec::{Bert4Rec, Bert4RecParams};
 use crate::bpr::{Bpr, BprParams};
 use crate::caser::{Caser, CaserParams};
 use crate::gru4rec::{Gru4Rec, Gru4RecParams};
+use crate::hstu::{Hstu, HstuParams};
 use crate::next_item::NextItemSizes;
 use crate::pop::{Pop, PopParams};
 use crate::sasrec::{SasRec, SasRecParams};
@@ -134,6 +135,7 @@ pub struct ModelInfo {
     build: Builder,
     check: fn(&Map<String, Value>) -> Result<()>,
     defaults: fn() -> Value,
+    time_key: fn(&Map<String, Value>) -> Option<&'static str>,
 }
 
 impl ModelInfo {
@@ -148,6 +150,12 @@ pub(crate) trait ModelParams: DeserializeOwned + Serialize + Default {
     /// Range checks serde cannot express; the message names the key.
     fn validate(&self) -> std::result::Result<(), ParamsOutOfRange> {
         Ok(())
+    }
+
+    /// The key that makes the model read timestamps, when it is on (the
+    /// data must then have them).
+    fn time_key(&self) -> Option<&'static str> {
+        None
     }
 }
 
@@ -221,6 +229,7 @@ macro_rules! model {
             },
             check: |params| checked::<$params>($name, params).map(drop),
             defaults: defaults::<$params>,
+            time_key: |params| checked::<$params>($name, params).ok().and_then(|p| p.time_key()),
         }
     };
 }
@@ -241,6 +250,7 @@ macro_rules! next_item_model {
             },
             check: |params| checked::<$params>($name, params).map(drop),
             defaults: defaults::<$params>,
+            time_key: |params| checked::<$params>($name, params).ok().and_then(|p| p.time_key()),
         }
     };
 }
@@ -268,6 +278,9 @@ pub const REGISTRY: &[ModelInfo] = &[
     next_item_model!("SASRec", SasRecParams, "causal self-attention over the item sequence, cross entropy on the next item", |p, s, _, c| {
         Ok(Box::new(SasRec::new(p, s, c)))
     }),
+    next_item_model!("HSTU", HstuParams, "pointwise aggregated attention with relative position and time biases (generative recommenders)", |p, s, _, c| {
+        Ok(Box::new(Hstu::new(p, s, c)))
+    }),
     next_item_model!("BERT4Rec", Bert4RecParams, "bidirectional self-attention trained to recover masked items", |p, s, _, c| {
         Ok(Box::new(Bert4Rec::new(p, s, c)))
     }),
@@ -286,6 +299,12 @@ fn lookup(name: &str) -> Result<&'static ModelInfo> {
 /// The task of the named model.
 pub fn task_of(name: &str) -> Result<Task> {
     Ok(lookup(name)?.task)
+}
+
+/// The params key that makes the named model read timestamps, when it is
+/// on (HSTU's `time_bias`): the data must then have them.
+pub fn time_key(name: &str, params: &Map<String, Value>) -> Result<Option<&'static str>> {
+    Ok((lookup(name)?.time_key)(params))
 }
 
 /// Checks a model name and its params without building anything.

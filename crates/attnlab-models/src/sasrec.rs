@@ -10,7 +10,7 @@ use tch::nn::{self, Module};
 use tch::Tensor;
 
 use crate::blocks::{last_position_attention, padded_embedding, TransformerConfig, TransformerEncoder};
-use crate::next_item::{full_softmax_loss, NextItemSizes};
+use crate::next_item::{dot_scores, full_softmax, hidden_at_targets, DotProduct, NextItemSizes};
 use crate::registry::ModelParams;
 use crate::{NextItemModel, SeqBatch};
 
@@ -70,19 +70,36 @@ impl SasRec {
     }
 }
 
-impl NextItemModel for SasRec {
-    fn training_loss(&self, batch: &SeqBatch, train: bool) -> Tensor {
-        let (hidden, _) = self.encode(&batch.inputs, train);
-        full_softmax_loss(&hidden, &batch.targets, &self.item.ws)
+impl DotProduct for SasRec {
+    fn training_queries(&self, batch: &SeqBatch, train: bool) -> (Tensor, Tensor) {
+        hidden_at_targets(&self.encode(&batch.inputs, train).0, &batch.targets)
     }
 
-    fn score(&self, _users: &Tensor, inputs: &Tensor) -> Tensor {
+    fn queries(&self, _users: &Tensor, inputs: &Tensor, _timestamps: Option<&Tensor>) -> Tensor {
         let (hidden, _) = self.encode(inputs, false);
         let t = hidden.size()[1];
-        hidden.select(1, t - 1).matmul(&self.item.ws.tr())
+        hidden.select(1, t - 1)
+    }
+
+    fn item_table(&self) -> Tensor {
+        self.item.ws.shallow_clone()
+    }
+}
+
+impl NextItemModel for SasRec {
+    fn training_loss(&self, batch: &SeqBatch, train: bool) -> Tensor {
+        full_softmax(self, batch, train)
+    }
+
+    fn score(&self, users: &Tensor, inputs: &Tensor) -> Tensor {
+        dot_scores(self, users, inputs, None)
     }
 
     fn attention(&self, inputs: &Tensor) -> Option<Tensor> {
         Some(last_position_attention(&self.encode(inputs, false).1))
+    }
+
+    fn dot_product(&self) -> Option<&dyn DotProduct> {
+        Some(self)
     }
 }

@@ -13,7 +13,7 @@ use crate::{ModelSpec, Spec, SpecError, TrainSpec};
 
 /// The `train` keys a model may set for itself.
 pub const PER_MODEL_KEYS: &[&str] =
-    &["epochs", "batch_size", "optimizer", "schedule", "early_stopping", "clip_grad_norm", "sequence_examples", "window_stride"];
+    &["epochs", "batch_size", "optimizer", "schedule", "early_stopping", "clip_grad_norm", "sequence_examples", "window_stride", "loss"];
 
 impl Spec {
     /// The training settings of `model`'s runs: the spec's, with the

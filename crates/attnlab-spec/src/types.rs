@@ -430,6 +430,65 @@ pub struct TrainSpec {
     /// (windows side by side); 1 trains as `prefixes` does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window_stride: Option<u64>,
+    /// The training objective of next-item models: the model's own (full
+    /// cross entropy, BPR, BERT4Rec's cloze) or a sampled softmax. Left out
+    /// of the spec's identity while at its default.
+    #[serde(skip_serializing_if = "LossSpec::is_default")]
+    pub loss: LossSpec,
+}
+
+/// `train.loss`: which objective a next-item model trains with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LossSpec {
+    pub name: LossName,
+    /// `sampled_softmax`: negatives per batch, shared by its targets.
+    #[serde(deserialize_with = "at_least_one")]
+    pub negatives: u64,
+    /// `sampled_softmax`: logits are divided by it.
+    #[serde(deserialize_with = "positive_f64")]
+    pub temperature: f64,
+    /// `sampled_softmax`: queries and item vectors scaled to unit length
+    /// (cosine logits), for training and scoring alike.
+    pub l2_normalize: bool,
+    /// `sampled_softmax`: where negatives come from.
+    pub sampler: SamplerName,
+}
+
+/// The objectives of `train.loss.name`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossName {
+    /// The model's own objective.
+    Model,
+    /// Softmax over the target and sampled negatives.
+    SampledSoftmax,
+}
+
+/// Negative samplers of a sampled softmax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SamplerName {
+    /// Uniform over the catalogue.
+    Uniform,
+    /// Other targets of the batch (popularity-distributed), with the
+    /// log-Q correction.
+    InBatch,
+}
+
+impl Default for LossSpec {
+    /// The model's own objective; a sampled softmax defaults to the HSTU
+    /// reference's MovieLens settings (128 negatives, temperature 0.05,
+    /// L2-normalised, uniform).
+    fn default() -> Self {
+        LossSpec { name: LossName::Model, negatives: 128, temperature: 0.05, l2_normalize: true, sampler: SamplerName::Uniform }
+    }
+}
+
+impl LossSpec {
+    fn is_default(&self) -> bool {
+        *self == LossSpec::default()
+    }
 }
 
 /// Training examples of sequential next-item models.
@@ -473,6 +532,7 @@ impl Default for TrainSpec {
             federated: None,
             sequence_examples: SequenceExamples::Windows,
             window_stride: None,
+            loss: LossSpec::default(),
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use crate::{SequenceExamples, Spec, SpecError, TrainSpec};
+use crate::{LossName, LossSpec, SequenceExamples, Spec, SpecError, TrainSpec};
 
 /// Parsed `train.device`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,6 +194,13 @@ fn recipe_problems(train: &TrainSpec, max_len: u64) -> Vec<(String, String)> {
             problems.push(("window_stride".into(), "applies to `sequence_examples: windows` only".into()));
         } else if stride == 0 || stride > max_len {
             problems.push(("window_stride".into(), format!("must be in 1..={max_len} (protocol.max_len), got {stride}")));
+        }
+    }
+    let loss = &train.loss;
+    if loss.name == LossName::Model {
+        let own = LossSpec { name: LossName::Model, ..LossSpec::default() };
+        if *loss != own {
+            problems.push(("loss".into(), "negatives, temperature, l2_normalize and sampler apply to `name: sampled_softmax` only".into()));
         }
     }
     problems

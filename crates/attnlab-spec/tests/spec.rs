@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use attnlab_spec::{load_spec, parse_spec, Override, Place, SpecError};
+use attnlab_spec::{load_spec, parse_spec, LossName, LossSpec, Override, Place, SpecError};
 
 const GOOD: &str = "\
 name: demo
@@ -117,6 +117,7 @@ fn load_validates_cross_field_rules() {
         (GOOD.replace("epochs: 3", "epochs: 3\n  window_stride: 51"), "train.window_stride"),
         (GOOD.replace("epochs: 3", "epochs: 3\n  window_stride: 0"), "train.window_stride"),
         (GOOD.replace("epochs: 3", "epochs: 3\n  window_stride: 5\n  sequence_examples: prefixes"), "train.window_stride"),
+        (GOOD.replace("epochs: 3", "epochs: 3\n  loss: { temperature: 0.1 }"), "train.loss"),
     ] {
         let err = load_spec(&write(dir.path(), &text), &[]).unwrap_err();
         // reported at the line that wrote the key, with the key in full
@@ -144,6 +145,12 @@ fn a_model_sets_its_own_training_recipe() {
     assert_eq!((lr.batch_size, lr.optimizer.lr, lr.window_stride), (spec.train.batch_size, 0.01, None), "LR keeps the spec's");
     assert_eq!((din.batch_size, din.optimizer.lr, din.window_stride), (4, 0.5, Some(5)));
     assert_eq!((din.epochs, din.optimizer.name), (3, spec.train.optimizer.name), "the rest is the spec's");
+    let sampled = GOOD.replace("    params: { embed_dim: 8 }", "    params: { embed_dim: 8 }\n    train: { loss: { name: sampled_softmax, negatives: 64 } }");
+    let spec = load_spec(&write(dir.path(), &sampled), &[]).unwrap().spec;
+    let (lr, din) = (spec.train_for(&spec.models[0]).unwrap(), spec.train_for(&spec.models[1]).unwrap());
+    assert_eq!(lr.loss, LossSpec::default(), "the model's own objective unless set");
+    let want = LossSpec { name: LossName::SampledSoftmax, negatives: 64, ..LossSpec::default() };
+    assert_eq!(din.loss, want, "a model's own loss, the other settings at their defaults");
     let overridden = parse_spec(&own, Path::new("s"), &[Override::parse("models.1.train.batch_size=8").unwrap()]).unwrap();
     assert_eq!(overridden.train_for(&overridden.models[1]).unwrap().batch_size, 8, "overrides reach a model's train");
 
@@ -226,6 +233,15 @@ fn range_errors_name_the_full_key_at_the_value() {
     for (from, to, (line, column), message) in cases {
         let err = parse_spec(&LONG.replace(from, to), Path::new("s.yaml"), &[]).unwrap_err();
         assert_eq!(err.to_string(), format!("s.yaml:{line}:{column}: {message}"), "{to}");
+    }
+    // the sampled softmax's counts and temperature, at their values
+    for (loss, message) in [
+        ("{ name: sampled_softmax, negatives: 0 }", "train.loss.negatives: must be at least 1"),
+        ("{ name: sampled_softmax, temperature: 0 }", "train.loss.temperature: must be a finite number > 0, got 0"),
+    ] {
+        let text = LONG.replace("epochs: 3", &format!("epochs: 3\n  loss: {loss}"));
+        let err = parse_spec(&text, Path::new("s.yaml"), &[]).unwrap_err().to_string();
+        assert!(err.starts_with("s.yaml:9:") && err.ends_with(message), "{err}");
     }
 }
 

@@ -25,7 +25,8 @@
 //!   `MultiTaskModel` with the loss of its objective, validated by CTR, CVR
 //!   and CTCVR AUC (`attnlab_eval::TaskMetric`);
 //! - next item ([`train_next_item`], [`evaluate_next_item`]): a
-//!   `NextItemModel` on a protocol's prepared data, ranking metrics.
+//!   `NextItemModel` on a protocol's prepared data, ranking metrics; its
+//!   own objective, or a sampled softmax ([`SampledSoftmax`] wraps it).
 
 pub mod amp;
 mod batches;
@@ -42,6 +43,7 @@ mod next_item;
 pub mod optim;
 mod prefetch;
 mod progress;
+pub mod sampled_softmax;
 pub mod schedule;
 mod snapshot;
 mod trainer;
@@ -57,6 +59,7 @@ pub use optim::{Optimizer, OptimizerConfig, OptimizerKind};
 pub use multitask::{multitask_metrics, predict_multitask, train_multitask, MultiTaskOptions};
 pub use next_item::{evaluate_next_item, train_next_item, NextItemExamples, SeqRaw, SequenceExamples, EVAL_CHUNK};
 pub use prefetch::{for_each_batch, prefetch};
+pub use sampled_softmax::{NegativeSampler, SampledSoftmax, SampledSoftmaxConfig};
 pub use schedule::{Decay, Schedule};
 pub use trainer::{epoch_seed, predict, train, EpochObserver, EpochReport, ObserverError, TrainConfig, TrainOutcome};
 
@@ -70,5 +73,7 @@ mod dp_tests;
 mod next_item_tests;
 #[cfg(test)]
 mod ml100k_tests;
+#[cfg(test)]
+mod ml100k_sequential_tests;
 #[cfg(all(test, feature = "cuda-tests"))]
 mod cuda_tests;

@@ -62,7 +62,8 @@ fn test_report(data: &Prepared, model: &str, epochs: usize) -> RankingReport {
 }
 
 /// Measured (test, 20 epochs, ~4 s on one thread): Pop recall@10 0.1242,
-/// ndcg@10 0.1403, hit@10 0.5705; BPR 0.2109, 0.2532, 0.7232. (RecBole
+/// ndcg@10 0.1403, hit@10 0.5705; BPR 0.2116, 0.2550, 0.7169 (from
+/// RecBole's Xavier-normal start; 0.2109, 0.2532, 0.7232 from N(0, 0.05)). (RecBole
 /// 1.2.1's BPR after 20 epochs on its own split of the same data: valid
 /// recall@10 0.181, ndcg@10 0.199, as attnlab's 0.178, 0.199.) A BPR that
 /// sees a fraction of the rows per epoch stays below Pop.

@@ -30,6 +30,11 @@
 //!   `negatives [B, 1]` an item the user has no training row with,
 //!   `inputs [B, 1]` padding.
 //!
+//! Sequence examples carry their items' timestamps when the data has them
+//! (`SeqBatch::timestamps`: each input's, then the last target's, the time
+//! the prediction is made), and so do evaluated rows; time-aware models
+//! (HSTU) read them, the others ignore them.
+//!
 //! Negatives are drawn uniformly from `1..num_items`, never one of the
 //! user's training items (given up after a few draws for a user who has
 //! nearly all), from a seed of (run seed, epoch, step): the same batches
@@ -77,6 +82,10 @@ pub struct SeqRaw {
     pub inputs: Vec<i64>,
     pub targets: Vec<i64>,
     pub negatives: Vec<i64>,
+    /// When the data has timestamps, `rows x (width + 1)`: each input's
+    /// timestamp (0 under padding), then the time of the last target
+    /// ([`SeqBatch::timestamps`]); empty otherwise.
+    pub times: Vec<i64>,
 }
 
 impl SeqRaw {
@@ -89,6 +98,7 @@ impl SeqRaw {
             inputs: ids(&self.inputs),
             targets: ids(&self.targets),
             negatives: Some(ids(&self.negatives)),
+            timestamps: (!self.times.is_empty()).then(|| Tensor::from_slice(&self.times).view([b, w + 1]).to_device(device)),
         }
     }
 }
@@ -119,9 +129,25 @@ enum Examples<'a> {
     Pairs { rows: &'a SplitRows },
 }
 
+/// The timestamps of a user's training sequence, aligned with its items.
+fn user_times<'t>(times: &'t [i64], sequences: &Csr, user: u32) -> &'t [i64] {
+    let u = user as usize;
+    &times[sequences.offsets[u] as usize..sequences.offsets[u + 1] as usize]
+}
+
+/// Appends one example's `width + 1` timestamps: those of `s[start..end]`
+/// left-padded with 0 to `width`, then that of `s[end]` (the last target).
+fn push_times(out: &mut Vec<i64>, times: &[i64], start: usize, end: usize, width: usize) {
+    out.extend(std::iter::repeat_n(0, width - (end - start)));
+    out.extend_from_slice(&times[start..=end]);
+}
+
 /// The training examples of a prepared data set (see the module docs).
 pub struct NextItemExamples<'a> {
     kind: Examples<'a>,
+    /// The training sequences' timestamps (aligned with their items), when
+    /// the data has them and the examples are sequences.
+    times: Option<&'a [i64]>,
     /// Per user, the items never drawn as their negatives.
     positives: &'a Csr,
     num_items: usize,
@@ -158,7 +184,11 @@ impl<'a> NextItemExamples<'a> {
             }
             (None, _) => Examples::Pairs { rows: &prepared.train },
         };
-        NextItemExamples { kind, positives: &prepared.train_items, num_items: prepared.num_items }
+        let times = match kind {
+            Examples::Pairs { .. } => None,
+            _ => prepared.sequences.as_ref().and_then(|seq| seq.train_times.as_deref()),
+        };
+        NextItemExamples { kind, times, positives: &prepared.train_items, num_items: prepared.num_items }
     }
 
     fn negative(&self, rng: &mut Rng, user: u32) -> i64 {
@@ -204,6 +234,9 @@ impl BatchSource for NextItemExamples<'_> {
                     let first_target = end.saturating_sub(*stride);
                     let pad = max_len - (end - start);
                     out.users.push(i64::from(user));
+                    if let Some(times) = self.times {
+                        push_times(&mut out.times, user_times(times, sequences, user), start, end, *max_len);
+                    }
                     out.inputs.extend(std::iter::repeat_n(0, pad));
                     out.targets.extend(std::iter::repeat_n(0, pad));
                     out.negatives.extend(std::iter::repeat_n(0, pad));
@@ -227,6 +260,9 @@ impl BatchSource for NextItemExamples<'_> {
                     let (s, j) = (sequences.get(user as usize), j as usize);
                     let before = &s[j.saturating_sub(w)..j];
                     out.users.push(i64::from(user));
+                    if let Some(times) = self.times {
+                        push_times(&mut out.times, user_times(times, sequences, user), j - before.len(), j, w);
+                    }
                     out.inputs.extend(std::iter::repeat_n(0, w - before.len()));
                     out.inputs.extend(before.iter().map(|&i| i64::from(i)));
                     // the target and its negative at the last position only
@@ -396,15 +432,25 @@ pub fn evaluate_next_item(
     for chunk in units.chunks(EVAL_CHUNK.max(1)) {
         let users: Vec<u32> = chunk.iter().map(|u| u.user).collect();
         let mut inputs: Vec<i64> = Vec::with_capacity(chunk.len() * width);
+        let mut times: Vec<i64> = Vec::new();
         for unit in chunk {
             match sequences {
-                Some((eval, max_len)) => inputs.extend(eval.input(unit.rows.start, max_len).iter().map(|&i| i64::from(i))),
+                Some((eval, max_len)) => {
+                    inputs.extend(eval.input(unit.rows.start, max_len).iter().map(|&i| i64::from(i)));
+                    times.extend_from_slice(eval.input_times(unit.rows.start, max_len).unwrap_or_default());
+                }
                 None => inputs.push(i64::from(PAD)),
             }
         }
         let user_ids: Vec<i64> = users.iter().map(|&u| i64::from(u)).collect();
+        let rows = chunk.len() as i64;
+        let timestamps = (!times.is_empty()).then(|| Tensor::from_slice(&times).view([rows, width as i64 + 1]).to_device(device));
         let scores = model
-            .score(&Tensor::from_slice(&user_ids).to_device(device), &Tensor::from_slice(&inputs).view([chunk.len() as i64, width as i64]).to_device(device))
+            .score_at(
+                &Tensor::from_slice(&user_ids).to_device(device),
+                &Tensor::from_slice(&inputs).view([rows, width as i64]).to_device(device),
+                timestamps.as_ref(),
+            )
             .to_kind(Kind::Float)
             .to_device(Device::Cpu);
         let n = prepared.num_items as i64;

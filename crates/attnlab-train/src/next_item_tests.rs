@@ -143,6 +143,10 @@ fn windows_cover_every_position_and_negatives_avoid_the_users_items() {
     assert_eq!(&batch.targets[..4], &ids(&seq[4..8])[..]);
     assert_eq!(&batch.inputs[4..8], &[&[0i64][..], &ids(&seq[0..3])].concat()[..]);
     assert_eq!(&batch.targets[4..8], &[&[0i64][..], &ids(&seq[1..4])].concat()[..]);
+    // user 0's items are at times 0, 1, 2, ...: each window's inputs, then
+    // its last target's, the inputs left-padded with 0
+    assert_eq!(batch.times, vec![3, 4, 5, 6, 7, 0, 0, 1, 2, 3]);
+    assert_eq!(batch.to_batch(Device::Cpu).timestamps.unwrap().size(), vec![2, 5]);
     let own = prepared.train_items.get(0);
     for (&n, &t) in batch.negatives.iter().zip(&batch.targets) {
         assert_eq!(n == 0, t == 0, "a negative for every real target");
@@ -224,6 +228,7 @@ fn one_example_per_prefix_with_its_full_context_and_negatives_avoid_the_users_it
     assert_eq!(&batch.targets[4..8], &last(seq[5]));
     assert_eq!(&batch.inputs[8..], &ids(&seq[3..7])[..]);
     assert_eq!(&batch.targets[8..], &last(seq[7]));
+    assert_eq!(batch.times, vec![0, 0, 0, 0, 1, 1, 2, 3, 4, 5, 3, 4, 5, 6, 7], "the inputs' times, then the target's");
     let own = prepared.train_items.get(0);
     for (&n, &t) in batch.negatives.iter().zip(&batch.targets) {
         assert_eq!(n == 0, t == 0, "a negative for every real target");

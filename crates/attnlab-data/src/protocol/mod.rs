@@ -347,11 +347,21 @@ pub struct EvalSequences {
     pub inputs: Vec<u32>,
     pub lengths: Vec<u32>,
     pub targets: Vec<u32>,
+    /// When the table has timestamps: row-major `[rows, max_len + 1]`, the
+    /// timestamp of every input (0 under padding) followed by the target's,
+    /// the time the prediction is made.
+    pub times: Option<Vec<i64>>,
 }
 
 impl EvalSequences {
     pub fn input(&self, k: usize, max_len: usize) -> &[u32] {
         &self.inputs[k * max_len..(k + 1) * max_len]
+    }
+
+    /// Row `k`'s `max_len + 1` timestamps (see [`EvalSequences::times`]).
+    pub fn input_times(&self, k: usize, max_len: usize) -> Option<&[i64]> {
+        let w = max_len + 1;
+        self.times.as_ref().map(|t| &t[k * w..(k + 1) * w])
     }
 }
 
@@ -362,6 +372,10 @@ pub struct SequenceData {
     /// Per user, the items of their train rows in the protocol's order
     /// (not truncated: a trainer takes one sample per prefix, as RecBole).
     pub train: Csr,
+    /// When the table has timestamps: the timestamp of every item of
+    /// `train`, aligned with `train.items` (time-aware models read them;
+    /// the others ignore them).
+    pub train_times: Option<Vec<i64>>,
     pub valid: EvalSequences,
     pub test: EvalSequences,
 }
@@ -500,15 +514,23 @@ fn build_sequences(
     num_users: usize,
     max_len: usize,
 ) -> SequenceData {
+    let ts = data.timestamp.as_ref();
     let mut train_offsets = vec![0u64; num_users + 1];
     let mut train_items = Vec::new();
-    let mut eval = [EvalSequences::default(), EvalSequences::default()];
+    let mut train_times = ts.map(|_| Vec::new());
+    let blank = || EvalSequences { times: ts.map(|_| Vec::new()), ..EvalSequences::default() };
+    let mut eval = [blank(), blank()];
     // eval rows come out user-major, in group order: the same order as the split rows
     for u in 0..num_users {
         let rows = groups.user_rows(u);
         for (p, &r) in rows.iter().enumerate() {
             match part_of[r as usize] {
-                0 => train_items.push(data.item[r as usize]),
+                0 => {
+                    train_items.push(data.item[r as usize]);
+                    if let (Some(out), Some(ts)) = (&mut train_times, ts) {
+                        out.push(ts[r as usize]);
+                    }
+                }
                 k @ (1 | 2) => {
                     let e = &mut eval[k as usize - 1];
                     let start = p.saturating_sub(max_len);
@@ -517,6 +539,11 @@ fn build_sequences(
                     e.inputs.extend(prefix.iter().map(|&q| data.item[q as usize]));
                     e.lengths.push(prefix.len() as u32);
                     e.targets.push(data.item[r as usize]);
+                    if let (Some(out), Some(ts)) = (&mut e.times, ts) {
+                        out.extend(std::iter::repeat_n(0, max_len - prefix.len()));
+                        out.extend(prefix.iter().map(|&q| ts[q as usize]));
+                        out.push(ts[r as usize]);
+                    }
                 }
                 _ => {}
             }
@@ -530,6 +557,7 @@ fn build_sequences(
             offsets: train_offsets,
             items: train_items,
         },
+        train_times,
         valid,
         test,
     }

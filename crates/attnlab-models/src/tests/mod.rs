@@ -6,6 +6,7 @@
 mod blocks;
 mod ctr;
 mod extra_fields;
+mod hstu;
 mod learning;
 mod multitask;
 mod next_item;

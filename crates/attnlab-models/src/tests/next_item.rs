@@ -18,7 +18,7 @@ pub(super) fn next_item_sizes() -> Sizes<'static> {
     Sizes::NextItem { sizes: &NEXT_SIZES, item_popularity: Some(&POPULARITY) }
 }
 
-const NEXT_ITEM_MODELS: [&str; 6] = ["Pop", "GRU4Rec", "Caser", "SASRec", "BERT4Rec", "BPR"];
+const NEXT_ITEM_MODELS: [&str; 7] = ["Pop", "GRU4Rec", "Caser", "SASRec", "HSTU", "BERT4Rec", "BPR"];
 const T: usize = 6;
 
 /// Builds `name` with `overrides` into a fresh CPU VarStore after seeding.
@@ -44,6 +44,8 @@ fn no_dropout(name: &str) -> Value {
 struct Seqs {
     users: Vec<i64>,
     rows: Vec<Vec<i64>>,
+    /// The timestamp of every item of `rows`, increasing.
+    times: Vec<Vec<i64>>,
 }
 
 impl Seqs {
@@ -55,7 +57,15 @@ impl Seqs {
         lengths.extend(std::iter::repeat_n(T + 1, extra));
         let rows = lengths.iter().map(|&n| (0..n).map(|_| 1 + rng.below(NEXT_SIZES.items as u64 - 1)).collect()).collect();
         let users = (0..lengths.len()).map(|_| rng.below(NEXT_SIZES.users as u64)).collect();
-        Seqs { users, rows }
+        // gaps from a second to about a day, so several time buckets occur
+        let times = lengths
+            .iter()
+            .map(|&n| (0..n).scan(1_000_000, |t, _| {
+                *t += 10i64.pow(rng.below(6) as u32) * (1 + rng.below(9));
+                Some(*t)
+            }).collect())
+            .collect();
+        Seqs { users, rows, times }
     }
 
     fn b(&self) -> i64 {
@@ -86,6 +96,21 @@ impl Seqs {
         Tensor::from_slice(&flat).reshape([self.b(), t as i64])
     }
 
+    /// `[B, t + 1]` timestamps of the inputs (left-padded with 0), then of
+    /// the last target ([`SeqBatch::timestamps`]).
+    fn timestamps(&self, t: usize) -> Tensor {
+        let flat: Vec<i64> = self
+            .times
+            .iter()
+            .flat_map(|r| {
+                let mut row = Self::padded(&r[..r.len() - 1], t);
+                row.push(*r.last().unwrap());
+                row
+            })
+            .collect();
+        Tensor::from_slice(&flat).reshape([self.b(), t as i64 + 1])
+    }
+
     /// The batch a model of `name` trains on, inputs of width `t`: BPR gets
     /// `[B, 1]` positives and a negative per row.
     fn batch(&self, name: &str, t: usize) -> SeqBatch {
@@ -97,9 +122,10 @@ impl Seqs {
                 inputs: self.inputs(t),
                 targets: Tensor::from_slice(&last).view([-1, 1]),
                 negatives: Some(Tensor::from_slice(&negative).view([-1, 1])),
+                timestamps: Some(self.timestamps(t)),
             }
         } else {
-            SeqBatch { users: self.users(), inputs: self.inputs(t), targets: self.targets(t), negatives: None }
+            SeqBatch { users: self.users(), inputs: self.inputs(t), targets: self.targets(t), negatives: None, timestamps: Some(self.timestamps(t)) }
         }
     }
 }
@@ -176,17 +202,20 @@ fn scores_and_losses_have_the_right_shapes_and_are_finite() {
             inputs: batch.inputs.narrow(0, 0, 1),
             targets: batch.targets.narrow(0, 0, 1).narrow(1, batch.targets.size()[1] - 1, 1),
             negatives: batch.negatives.as_ref().map(|n| n.narrow(0, 0, 1)),
+            timestamps: batch.timestamps.as_ref().map(|n| n.narrow(0, 0, 1)),
         };
         assert_eq!(model.score(&one.users, &one.inputs).size(), vec![1, NEXT_SIZES.items as i64], "{name}");
         assert!(scalar(&model.training_loss(&one, true)).is_finite(), "{name}");
         assert_eq!(model.trainable(), name != "Pop", "{name}");
         match model.attention(&batch.inputs) {
-            None => assert!(!matches!(name, "SASRec" | "BERT4Rec"), "{name} has attention weights"),
+            None => assert!(!matches!(name, "SASRec" | "HSTU" | "BERT4Rec"), "{name} has attention weights"),
             Some(w) => {
                 assert_eq!(w.size(), vec![seqs.b(), T as i64], "{name}");
                 let (w, x) = (to_vec(&w), to_vec(&batch.inputs));
+                // HSTU's pointwise weights are silu(.) / n: down to -0.28 / n
+                let least = if name == "HSTU" { -0.28 / NEXT_SIZES.max_len as f64 } else { 0.0 };
                 for (r, row) in w.chunks(T).enumerate() {
-                    assert!(row.iter().all(|v| v.is_finite() && *v >= 0.0), "{name}: {row:?}");
+                    assert!(row.iter().all(|v| v.is_finite() && *v >= least), "{name}: {row:?}");
                     for (j, v) in row.iter().enumerate() {
                         if x[r * T + j] == 0.0 {
                             assert_eq!(*v, 0.0, "{name}: padding at row {r} slot {j} is attended to");

@@ -202,6 +202,7 @@ fn train_sequential(setup: Setup, seed: i64) -> f64 {
                 inputs: rows(&w.inputs, MAX_LEN, batch),
                 targets: rows(&w.targets, MAX_LEN, batch),
                 negatives: None,
+                timestamps: None,
             };
             let loss = model.training_loss(&b, true);
             total += loss.double_value(&[]) * batch.len() as f64;

@@ -102,6 +102,7 @@ fn every_model_declares_its_task_and_builds_through_the_matching_entry_point() {
         ("GRU4Rec", Task::NextItem),
         ("Caser", Task::NextItem),
         ("SASRec", Task::NextItem),
+        ("HSTU", Task::NextItem),
         ("BERT4Rec", Task::NextItem),
         ("BPR", Task::NextItem),
     ];
