@@ -351,7 +351,7 @@ pub(crate) fn prepare_interaction_rows(loaded: &LoadedSpec, cache_root: &Path, r
         let (clean, _) = attnlab_data::preprocess(&interactions, &preprocess)?;
         Ok(attnlab_data::prepare(&clean, &protocol)?)
     })?;
-    check_timestamps(loaded, &prepared, &inter)?;
+    check_timestamps(loaded, &prepared, rows)?;
     let cache_hit = matches!(outcome, attnlab_data::CacheOutcome::Hit);
     if let attnlab_data::CacheOutcome::Miss { warnings } = &outcome {
         notes.extend(warnings.iter().map(|w| format!("cache: {w}")));
@@ -369,7 +369,7 @@ fn check_timestamps(loaded: &LoadedSpec, prepared: &attnlab_data::Prepared, inte
     for (i, m) in loaded.spec.models.iter().enumerate() {
         if let Some(key) = attnlab_models::time_key(&m.model, &m.params)? {
             return Err(ExperimentError::bad(format!(
-                "{}: models[{i}].params.{key}: {} reads timestamps, and {} has none (no `timestamp` field); set `{key}: false` or use data with timestamps",
+                "{}: models[{i}].params.{key}: {} reads timestamps, and {} has none (no timestamp column); set `{key}: false` or use data with timestamps",
                 loaded.path.display(),
                 m.model,
                 inter.display()
