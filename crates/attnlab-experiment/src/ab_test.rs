@@ -17,10 +17,11 @@ use attnlab_eval::market::{
 };
 use attnlab_report::{AbArm, AbDifference, AbPower, AbTestReport, AbTradeOff, AbTradeOffPoint, AB_TEST_ARTIFACT};
 use attnlab_spec::{ad_load_positions, AbTestSpec, ArmPolicy, ArmSource, DeviceChoice, LoadedSpec, MechanismSpec};
-use attnlab_track::{ArtifactSource, MetricPoint, NewRun, RunRecord, RunStatus, Store};
+use attnlab_track::{MetricPoint, RunRecord, RunStatus, Store};
 use attnlab_train::resolve_device;
 
 use crate::dataset::{simulator_config, Prepared};
+use crate::evaluation_run::{store_evaluation, EvaluationRun};
 use crate::identity::{run_key, VERSION};
 use crate::pseudonym::Pseudonymiser;
 use crate::train_config::device_choice;
@@ -351,16 +352,6 @@ fn store_result(
         ("attnlab.version".into(), VERSION.into()),
     ];
     tags.extend(inputs.iter().zip(&report.arms).map(|((name, _), a)| (format!("ab.arm.{name}"), a.source.clone())));
-    let run_id = store.create_run(&NewRun {
-        experiment: spec.name.clone(),
-        name: AB_TEST_MODEL.into(),
-        model: AB_TEST_MODEL.into(),
-        seed: ab.seed,
-        run_key: blake3::hash(identity.as_bytes()).to_hex()[..16].to_string(),
-        params,
-        tags,
-        parent: None,
-    })?;
     let mut points = Vec::new();
     for a in &report.arms {
         for (m, v) in report.metrics.iter().zip(&a.values) {
@@ -372,11 +363,19 @@ fn store_result(
             points.extend(v.map(|v| MetricPoint::now(format!("ab.{}.{}.{what}", d.arm, d.metric), v, 0)));
         }
     }
-    store.log_metrics(&run_id, &points)?;
-    let json = serde_json::to_vec_pretty(report)?;
-    store.log_artifact(&run_id, AB_TEST_ARTIFACT, ArtifactSource::Bytes(&json))?;
-    store.finish_run(&run_id, RunStatus::Finished)?;
-    Ok(run_id)
+    store_evaluation(
+        store,
+        EvaluationRun {
+            experiment: &spec.name,
+            model: AB_TEST_MODEL,
+            seed: ab.seed,
+            identity: &identity,
+            params,
+            tags,
+            metrics: points,
+            report: (AB_TEST_ARTIFACT, serde_json::to_vec_pretty(report)?),
+        },
+    )
 }
 
 /// The latest finished A/B test among `runs` (read from its artifact), and

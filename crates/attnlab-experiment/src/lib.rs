@@ -27,6 +27,7 @@ pub mod ab_test;
 pub mod attention_sample;
 pub mod dataset;
 mod error;
+mod evaluation_run;
 pub mod identity;
 pub mod load_run;
 pub mod ope;

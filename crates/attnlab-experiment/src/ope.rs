@@ -19,10 +19,11 @@ use std::path::Path;
 use attnlab_data::{load_obd, ObdLog, OBD_SLOTS};
 use attnlab_eval::ope::{evaluate_with, Estimator, OpeConfig, OpeReport, RewardModel, SlotLogs, Target};
 use attnlab_spec::{ObdRef, OpeFile, OpeTarget, RunRef};
-use attnlab_track::{ArtifactSource, MetricPoint, NewRun, RunRecord, RunStatus, Store};
+use attnlab_track::{MetricPoint, RunRecord, RunStatus, Store};
 use attnlab_train::DeviceInfo;
 use attnlab_report::{OpeRow, OpeSection, OPE_ARTIFACT};
 
+use crate::evaluation_run::{store_evaluation, EvaluationRun};
 use crate::identity::VERSION;
 use crate::load_run::{load_record, short, RunSpec};
 use crate::{ExperimentError, Result};
@@ -180,16 +181,6 @@ fn store_result(store: &Store, file: &OpeFile, path: &Path, report: &OpeReport, 
     ];
     tags.extend(result.target_run.iter().map(|id| ("ope.target_run".to_string(), id.clone())));
     tags.extend(result.reward_model_run.iter().map(|id| ("ope.reward_model_run".to_string(), id.clone())));
-    let run_id = store.create_run(&NewRun {
-        experiment: file.name.clone(),
-        name: OPE_MODEL.into(),
-        model: OPE_MODEL.into(),
-        seed: spec.seed,
-        run_key: blake3::hash(identity.as_bytes()).to_hex()[..16].to_string(),
-        params,
-        tags,
-        parent: None,
-    })?;
     let mut points = Vec::new();
     for (k, (e, r)) in spec.estimators.iter().zip(&report.results).enumerate() {
         let key = |what: &str| format!("ope.{}.{what}", e.name());
@@ -200,10 +191,19 @@ fn store_result(store: &Store, file: &OpeFile, path: &Path, report: &OpeReport, 
         }
     }
     points.extend(report.truth.map(|t| MetricPoint::now("ope.truth".to_string(), t, 0)));
-    store.log_metrics(&run_id, &points)?;
-    store.log_artifact(&run_id, OPE_ARTIFACT, ArtifactSource::Bytes(&serde_json::to_vec_pretty(result)?))?;
-    store.finish_run(&run_id, RunStatus::Finished)?;
-    Ok(run_id)
+    store_evaluation(
+        store,
+        EvaluationRun {
+            experiment: &file.name,
+            model: OPE_MODEL,
+            seed: spec.seed,
+            identity: &identity,
+            params,
+            tags,
+            metrics: points,
+            report: (OPE_ARTIFACT, serde_json::to_vec_pretty(result)?),
+        },
+    )
 }
 
 /// The latest finished OPE run among `runs` (read from its artifact), and
