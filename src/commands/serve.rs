@@ -36,7 +36,8 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
     let models = source.load(&metrics)?;
     for m in &models {
-        eprintln!("serving run {} ({}, {}) of {}", &m.run_id[..8.min(m.run_id.len())], m.name, m.model, m.experiment);
+        let id = &m.identity;
+        eprintln!("serving run {} ({}, {}) of {}", &id.run_id[..8.min(id.run_id.len())], id.name, id.model, id.experiment);
     }
     let config = ServeConfig {
         bind: args.bind,

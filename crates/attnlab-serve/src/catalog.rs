@@ -21,7 +21,7 @@ use crate::state::ServingState;
 use crate::{Result, ServeError};
 
 /// Which run a served model is, as `GET /v1/models` shows it.
-pub(crate) struct Identity {
+pub struct Identity {
     pub run_id: String,
     pub name: String,
     pub model: String,
@@ -32,13 +32,7 @@ pub(crate) struct Identity {
 }
 
 pub struct ServedModel {
-    pub run_id: String,
-    pub name: String,
-    pub model: String,
-    pub experiment: String,
-    pub spec_fingerprint: String,
-    pub data_fingerprint: String,
-    pub metrics: BTreeMap<String, f64>,
+    pub identity: Identity,
     pub users: Vocab,
     pub items: Vocab,
     /// Whether the model reads the history (SASRec) or only the user (BPR).
@@ -98,15 +92,8 @@ impl ServedModel {
         let short = &identity.run_id[..8.min(identity.run_id.len())];
         let scoring = ScoringModel { net, vs, device, width: state.width, num_items: state.num_items };
         let scorer = Scorer::spawn(scoring, batching, metrics, short).map_err(ServeError::io("starting a scoring thread"))?;
-        let Identity { run_id, name, model, experiment, spec_fingerprint, data_fingerprint, metrics } = identity;
         Ok(ServedModel {
-            run_id,
-            name,
-            model,
-            experiment,
-            spec_fingerprint,
-            data_fingerprint,
-            metrics,
+            identity,
             sequential: state.sequential,
             width: state.width,
             base_history: state.base_history,
@@ -120,14 +107,15 @@ impl ServedModel {
 
     /// The entry of `GET /v1/models`.
     pub fn describe(&self) -> Value {
+        let id = &self.identity;
         json!({
-            "run": self.run_id,
-            "name": self.name,
-            "model": self.model,
-            "experiment": self.experiment,
-            "spec_fingerprint": self.spec_fingerprint,
-            "data_fingerprint": self.data_fingerprint,
-            "metrics": self.metrics,
+            "run": id.run_id,
+            "name": id.name,
+            "model": id.model,
+            "experiment": id.experiment,
+            "spec_fingerprint": id.spec_fingerprint,
+            "data_fingerprint": id.data_fingerprint,
+            "metrics": id.metrics,
             "sequential": self.sequential,
             "users": self.users.len(),
             "items": self.items.len(),
@@ -136,6 +124,7 @@ impl ServedModel {
 
     /// Whether `key` names this model: its run id (or a prefix of 4+ characters) or its name.
     pub fn is(&self, key: &str) -> bool {
-        key == self.name || (key.len() >= 4 && self.run_id.starts_with(&key.to_ascii_lowercase()))
+        let id = &self.identity;
+        key == id.name || (key.len() >= 4 && id.run_id.starts_with(&key.to_ascii_lowercase()))
     }
 }

@@ -33,7 +33,7 @@ pub mod server;
 pub mod state;
 
 pub use bundle::load_bundle;
-pub use catalog::ServedModel;
+pub use catalog::{Identity, ServedModel};
 pub use export::{export, ExportReport, Quantize};
 pub use error::{Result, ServeError};
 pub use metrics::Metrics;

@@ -81,7 +81,7 @@ pub async fn recommend(model: &ServedModel, req: &RecommendRequest, live: &[Stri
         .map(|i| json!({ "item": model.token(i), "score": f64::from(scores[i as usize]) }))
         .collect();
     Ok(json!({
-        "model": model.run_id,
+        "model": model.identity.run_id,
         "user": req.user,
         "known_user": plan.user.is_some(),
         "items": items,

@@ -168,7 +168,7 @@ fn pick<'a>(models: &'a [ServedModel], key: Option<&str>) -> Result<&'a ServedMo
     match key {
         None => models.first().ok_or_else(|| ApiError::status(StatusCode::SERVICE_UNAVAILABLE, "no model loaded")),
         Some(k) => models.iter().find(|m| m.is(k)).ok_or_else(|| {
-            let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+            let names: Vec<&str> = models.iter().map(|m| m.identity.name.as_str()).collect();
             ApiError::field("model", format!("`{k}` is no loaded run (loaded: {})", names.join(", ")))
         }),
     }
