@@ -130,6 +130,8 @@ fn value(report: &attnlab_eval::RankingReport, m: Metric) -> f64 {
 /// The default: windows of `max_len` targets, a loss at every position.
 #[test]
 fn windows_cover_every_position_and_negatives_avoid_the_users_items() {
+    // Successor::new draws from libtorch's global generator
+    let _lock = torch_lock();
     let prepared = sequential(4);
     let model = Successor::new(&VarStore::new(Device::Cpu), prepared.num_users, prepared.num_items);
     let examples = NextItemExamples::new(&prepared, &model, SequenceExamples::default());
@@ -161,6 +163,8 @@ fn windows_cover_every_position_and_negatives_avoid_the_users_items() {
 /// context `prefixes` does, stride `max_len` the default windows.
 #[test]
 fn windows_with_a_stride_train_each_target_once_with_its_context() {
+    // Successor::new draws from libtorch's global generator
+    let _lock = torch_lock();
     let prepared = sequential(4);
     let model = Successor::new(&VarStore::new(Device::Cpu), prepared.num_users, prepared.num_items);
     let train = &prepared.sequences.as_ref().unwrap().train;
@@ -211,6 +215,8 @@ fn windows_with_a_stride_train_each_target_once_with_its_context() {
 /// at the last position only.
 #[test]
 fn one_example_per_prefix_with_its_full_context_and_negatives_avoid_the_users_items() {
+    // Successor::new draws from libtorch's global generator
+    let _lock = torch_lock();
     let prepared = sequential(4);
     let model = Successor::new(&VarStore::new(Device::Cpu), prepared.num_users, prepared.num_items);
     let examples = NextItemExamples::new(&prepared, &model, SequenceExamples::Prefixes);
@@ -334,6 +340,8 @@ fn padding_and_excluded_items_never_enter_a_top_k() {
 /// trained on ~1 example per user and hit@K equalled recall@K).
 #[test]
 fn general_models_ignore_the_sequences_a_protocol_also_built() {
+    // Successor::new draws from libtorch's global generator
+    let _lock = torch_lock();
     let data = successor_data(30, 40);
     let prepared = prepare(&data, &Protocol { max_len: Some(4), ..Protocol::recbole_general() }).unwrap();
     assert!(prepared.sequences.is_some());

@@ -12,7 +12,9 @@ use tch::{Device, Tensor};
 
 use crate::{predict, train, EpochObserver, EpochReport, TrainConfig, TrainError};
 
-/// Tests that train depend on libtorch's global seed: one at a time.
+/// Tests that train or draw random weights share libtorch's global
+/// generator (and thread count): one at a time, or a seeded test sees
+/// another's draws.
 pub(crate) static TORCH: Mutex<()> = Mutex::new(());
 
 pub(crate) fn torch_lock() -> MutexGuard<'static, ()> {
