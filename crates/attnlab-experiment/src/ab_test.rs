@@ -21,7 +21,7 @@ use attnlab_track::{MetricPoint, RunRecord, RunStatus, Store};
 use attnlab_train::resolve_device;
 
 use crate::dataset::{simulator_config, Prepared};
-use crate::evaluation_run::{store_evaluation, EvaluationRun};
+use crate::evaluation_run::{split_evaluation, store_evaluation, EvaluationRun};
 use crate::identity::{run_key, VERSION};
 use crate::pseudonym::Pseudonymiser;
 use crate::train_config::device_choice;
@@ -385,17 +385,5 @@ pub fn split_ab_tests(
     runs: Vec<RunRecord>,
     notes: &mut Vec<String>,
 ) -> Result<(Option<AbTestReport>, Vec<RunRecord>)> {
-    let (tests, others): (Vec<RunRecord>, Vec<RunRecord>) = runs.into_iter().partition(|r| r.model == AB_TEST_MODEL);
-    let Some(latest) = tests.iter().filter(|r| r.status == RunStatus::Finished).max_by_key(|r| r.start_ms) else {
-        return Ok((None, others));
-    };
-    let path = store.artifact_path(&latest.id, AB_TEST_ARTIFACT)?;
-    let text = std::fs::read_to_string(&path).map_err(|source| ExperimentError::Io { what: format!("reading {}", path.display()), source })?;
-    match serde_json::from_str::<AbTestReport>(&text) {
-        Ok(report) => Ok((Some(report), others)),
-        Err(e) => {
-            notes.push(format!("The A/B test of run {} ({}) is unreadable: {e}", &latest.id[..8], path.display()));
-            Ok((None, others))
-        }
-    }
+    split_evaluation(store, runs, (AB_TEST_MODEL, AB_TEST_ARTIFACT, "A/B test"), notes)
 }

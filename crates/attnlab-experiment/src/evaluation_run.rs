@@ -1,11 +1,12 @@
 //! An evaluation computed from other runs (an offline A/B test, an
 //! off-policy evaluation) kept as one finished run of its experiment: its
 //! figures as metrics at step 0 and its whole report as an artifact, which
-//! `report_input` reads back for its section.
+//! `report_input` reads back for its section ([`split_evaluation`]).
 
-use attnlab_track::{ArtifactSource, MetricPoint, NewRun, RunStatus, Store};
+use attnlab_track::{ArtifactSource, MetricPoint, NewRun, RunRecord, RunStatus, Store};
 
-use crate::Result;
+use crate::load_run::short;
+use crate::{ExperimentError, Result};
 
 pub(crate) struct EvaluationRun<'a> {
     pub experiment: &'a str,
@@ -38,4 +39,28 @@ pub(crate) fn store_evaluation(store: &Store, evaluation: EvaluationRun<'_>) -> 
     store.log_artifact(&run_id, artifact, ArtifactSource::Bytes(&json))?;
     store.finish_run(&run_id, RunStatus::Finished)?;
     Ok(run_id)
+}
+
+/// The report of the latest finished `model` run among `runs` (read from
+/// its `artifact`), and the other runs. An unreadable artifact becomes a
+/// note naming `what` it held.
+pub(crate) fn split_evaluation<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    runs: Vec<RunRecord>,
+    (model, artifact, what): (&str, &str, &str),
+    notes: &mut Vec<String>,
+) -> Result<(Option<T>, Vec<RunRecord>)> {
+    let (evaluations, others): (Vec<RunRecord>, Vec<RunRecord>) = runs.into_iter().partition(|r| r.model == model);
+    let Some(latest) = evaluations.iter().filter(|r| r.status == RunStatus::Finished).max_by_key(|r| r.start_ms) else {
+        return Ok((None, others));
+    };
+    let path = store.artifact_path(&latest.id, artifact)?;
+    let text = std::fs::read_to_string(&path).map_err(|source| ExperimentError::Io { what: format!("reading {}", path.display()), source })?;
+    match serde_json::from_str::<T>(&text) {
+        Ok(report) => Ok((Some(report), others)),
+        Err(e) => {
+            notes.push(format!("The {what} of run {} ({}) is unreadable: {e}", short(&latest.id), path.display()));
+            Ok((None, others))
+        }
+    }
 }

@@ -23,7 +23,7 @@ use attnlab_track::{MetricPoint, RunRecord, RunStatus, Store};
 use attnlab_train::DeviceInfo;
 use attnlab_report::{OpeRow, OpeSection, OPE_ARTIFACT};
 
-use crate::evaluation_run::{store_evaluation, EvaluationRun};
+use crate::evaluation_run::{split_evaluation, store_evaluation, EvaluationRun};
 use crate::identity::VERSION;
 use crate::load_run::{load_record, short, RunSpec};
 use crate::{ExperimentError, Result};
@@ -209,17 +209,5 @@ fn store_result(store: &Store, file: &OpeFile, path: &Path, report: &OpeReport, 
 /// The latest finished OPE run among `runs` (read from its artifact), and
 /// the other runs. An unreadable artifact becomes a note.
 pub fn split_ope(store: &Store, runs: Vec<RunRecord>, notes: &mut Vec<String>) -> Result<(Option<OpeSection>, Vec<RunRecord>)> {
-    let (evaluations, others): (Vec<RunRecord>, Vec<RunRecord>) = runs.into_iter().partition(|r| r.model == OPE_MODEL);
-    let Some(latest) = evaluations.iter().filter(|r| r.status == RunStatus::Finished).max_by_key(|r| r.start_ms) else {
-        return Ok((None, others));
-    };
-    let path = store.artifact_path(&latest.id, OPE_ARTIFACT)?;
-    let text = std::fs::read_to_string(&path).map_err(|source| ExperimentError::Io { what: format!("reading {}", path.display()), source })?;
-    match serde_json::from_str::<OpeSection>(&text) {
-        Ok(section) => Ok((Some(section), others)),
-        Err(e) => {
-            notes.push(format!("The off-policy evaluation of run {} ({}) is unreadable: {e}", short(&latest.id), path.display()));
-            Ok((None, others))
-        }
-    }
+    split_evaluation(store, runs, (OPE_MODEL, OPE_ARTIFACT, "off-policy evaluation"), notes)
 }
