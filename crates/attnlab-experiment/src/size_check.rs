@@ -7,6 +7,8 @@
 
 use attnlab_spec::{DataSource, LoadedSpec, SpecError};
 
+use crate::ExperimentError;
+
 /// How much memory a run may use: the machine's, or what `--max-memory` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryBudget {
@@ -24,7 +26,8 @@ impl MemoryBudget {
     }
 
     /// `--max-memory`: bytes, or a number with K, M, G or T (powers of 1024).
-    pub fn parse(text: &str) -> Result<MemoryBudget, String> {
+    pub fn parse(text: &str) -> Result<MemoryBudget, ExperimentError> {
+        let bad = |why: &str| ExperimentError::bad(format!("`{text}`: {why}"));
         let t = text.trim();
         let (number, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
             Some((i, _)) => (&t[..i], t[i..].trim_end_matches(['b', 'B', 'i'])),
@@ -36,11 +39,11 @@ impl MemoryBudget {
             "M" => 20,
             "G" => 30,
             "T" => 40,
-            _ => return Err(format!("`{text}`: a size is bytes or a number with K, M, G or T, e.g. 16G")),
+            _ => return Err(bad(NOT_A_SIZE)),
         };
-        let value: f64 = number.trim().parse().map_err(|_| format!("`{text}`: a size is bytes or a number with K, M, G or T, e.g. 16G"))?;
+        let value: f64 = number.trim().parse().map_err(|_| bad(NOT_A_SIZE))?;
         if !(value.is_finite() && value > 0.0) {
-            return Err(format!("`{text}`: the size must be positive"));
+            return Err(bad("the size must be positive"));
         }
         Ok(MemoryBudget { bytes: (value * (1u64 << shift) as f64).min(u64::MAX as f64) as u64, from_user: true })
     }
@@ -53,6 +56,8 @@ impl MemoryBudget {
         }
     }
 }
+
+const NOT_A_SIZE: &str = "a size is bytes or a number with K, M, G or T, e.g. 16G";
 
 /// The simulator's default `protocol.history_len`.
 const DEFAULT_HISTORY: f64 = 20.0;
