@@ -74,6 +74,44 @@ fn the_movielens_raw_experiment_runs() {
     assert!(ndcg("pop") > 0.01 && ndcg("sasrec") > 0.01, "{metrics:?}");
 }
 
+/// Runs on files name users and items as the files do: per-user values and
+/// attention samples carry the original string ids, never dense numbers.
+#[test]
+fn outputs_name_users_and_items_by_their_original_ids() {
+    let s = Scratch::new();
+    let inter = std::fs::read_to_string(repo("data/ml-100k/ml-100k.inter")).expect("ml-100k (make data)");
+    let rows: String = inter
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            format!("user-{}\tfilm,{}\t{}\t{}\n", f[0], f[1], f[2], f[3])
+        })
+        .collect();
+    std::fs::create_dir_all(s.path("named")).unwrap();
+    s.write("named/u.data", &rows);
+    let spec = repo("experiments/ml100k-raw.yaml").display().to_string();
+    let models = "models=[{name: sasrec, model: SASRec, params: {hidden: 16, layers: 1, heads: 1}}]";
+    let path = format!("dataset.path={}", s.path("named").display());
+    s.attnlab(&["run", &spec, &path, "train.epochs=1", "train.threads=1", models]).ok();
+    let runs: serde_json::Value = serde_json::from_str(&s.attnlab(&["runs", "list", "ml100k-raw", "--json"]).ok().stdout()).unwrap();
+    let run = runs[0]["id"].as_str().unwrap().to_string();
+    let artifact = |name: &str| std::fs::read_to_string(s.path("store/artifacts").join(&run).join(name)).unwrap();
+
+    let per_user = attnlab_eval::read_per_user(artifact("per_user/test.csv").as_bytes(), "per_user").unwrap();
+    let users: std::collections::BTreeSet<String> = per_user[0].users.iter().cloned().collect();
+    let want: std::collections::BTreeSet<String> = (1..=943).map(|u| format!("user-{u}")).collect();
+    assert_eq!(users, want, "every test user, by the file's id");
+    let sample: serde_json::Value = serde_json::from_str(&artifact("attention/sample.json")).unwrap();
+    let sampled = sample["users"].as_array().unwrap();
+    assert!(!sampled.is_empty());
+    for u in sampled {
+        assert!(want.contains(u["user"].as_str().unwrap()), "{u}");
+        assert!(u["target_item"].as_str().unwrap().starts_with("film,"), "{u}");
+        assert!(u["history"].as_array().unwrap().iter().all(|h| h["item"].as_str().unwrap().starts_with("film,")), "{u}");
+    }
+}
+
 /// `data simulate` then a spec reading the log: the same impressions as the
 /// simulator in memory, and a model trained on either the same test AUC.
 #[test]

@@ -195,7 +195,7 @@ fn pseudonymised_runs_write_keyed_hashes_joinable_by_key() {
     // the attention sample names its users by the same pseudonyms
     let sample: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(artifact(&s, &runs[0], "attention/sample.json")).unwrap()).unwrap();
-    let sampled: Vec<u64> = sample["users"].as_array().unwrap().iter().map(|u| u["user"].as_u64().unwrap()).collect();
+    let sampled: Vec<u64> = sample["users"].as_array().unwrap().iter().map(|u| u["user"].as_str().unwrap().parse().unwrap()).collect();
     assert!(!sampled.is_empty() && sampled.iter().all(|u| expected.contains(u)), "{sampled:?}");
     assert_eq!(tag(&s, &runs[0], "privacy.pseudonym_key_id"), tag(&s, &runs[1], "privacy.pseudonym_key_id"));
     assert_ne!(tag(&s, &runs[0], "privacy.pseudonym_key_id"), tag(&s, &runs[2], "privacy.pseudonym_key_id"));

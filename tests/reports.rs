@@ -58,7 +58,7 @@ sweep:
                 assert_eq!(sample.kind, AttentionKind::History);
                 assert!((1..=6).contains(&sample.users.len()), "{}", sample.users.len());
                 for u in &sample.users {
-                    assert!(u.history.len() >= 3 && u.history.iter().all(|h| h.item > 0), "real history items only");
+                    assert!(u.history.len() >= 3 && u.history.iter().all(|h| h.item != "0"), "real history items only");
                     let total: f64 = u.history.iter().map(|h| h.weight).sum();
                     assert!((total - 1.0).abs() < 1e-9, "user {}: weights sum to {total}", u.user);
                     let raw: Vec<f64> = u.history.iter().map(|h| h.raw).collect();
@@ -80,10 +80,10 @@ sweep:
         }
     }
     // Every DIN run picked the same users: the choice depends on the data only.
-    let din: Vec<Vec<u64>> = runs
+    let din: Vec<Vec<String>> = runs
         .iter()
         .filter(|r| r.name == "din")
-        .map(|r| sample_of(&store, &r.id).unwrap().users.iter().map(|u| u.user).collect())
+        .map(|r| sample_of(&store, &r.id).unwrap().users.iter().map(|u| u.user.clone()).collect())
         .collect();
     assert_eq!(din[0], din[1]);
 

@@ -17,6 +17,7 @@
 //! Lanczos log-gamma; tests/significance.rs checks them against SciPy.
 
 use std::collections::btree_map::{BTreeMap, Entry};
+use std::fmt::Display;
 
 use crate::{EvalError, PerUser, Result};
 
@@ -35,12 +36,15 @@ pub const WILCOXON_PERMUTATION_MAX_N: usize = 13;
 /// Aligns two runs' values by user id. Returns `(a_values, b_values,
 /// dropped)`, sorted by user id, where `dropped` counts the users present in
 /// only one of the two plus any repeated user rows (the first row of a user
-/// is kept).
-pub fn pair_by_user(a: &PerUser, b: &PerUser) -> (Vec<f64>, Vec<f64>, usize) {
-    fn index(p: &PerUser, dropped: &mut usize) -> BTreeMap<u64, f64> {
+/// is kept). Ids sort by length, then text: numeric ids (without leading
+/// zeros) so sort as numbers, whatever type holds them, and the bootstrap
+/// sees the same order from a run in memory as from its file.
+pub fn pair_by_user<U: Display>(a: &PerUser<U>, b: &PerUser<U>) -> (Vec<f64>, Vec<f64>, usize) {
+    fn index<U: Display>(p: &PerUser<U>, dropped: &mut usize) -> BTreeMap<(usize, String), f64> {
         let mut m = BTreeMap::new();
-        for (&u, &v) in p.users.iter().zip(&p.values) {
-            match m.entry(u) {
+        for (u, &v) in p.users.iter().zip(&p.values) {
+            let u = u.to_string();
+            match m.entry((u.len(), u)) {
                 Entry::Occupied(_) => *dropped += 1,
                 Entry::Vacant(e) => {
                     e.insert(v);
@@ -302,7 +306,7 @@ pub struct Comparison {
 /// Pairs `baseline` and `other` by user and runs the t-test, the Wilcoxon
 /// test and the bootstrap (seeded with `seed`) on `other - baseline`. Both
 /// must be the same metric, with at least 2 users in common.
-pub fn compare(baseline: &PerUser, other: &PerUser, seed: u64) -> Result<Comparison> {
+pub fn compare<U: Display>(baseline: &PerUser<U>, other: &PerUser<U>, seed: u64) -> Result<Comparison> {
     if baseline.metric != other.metric {
         return Err(EvalError::InvalidArgument(format!("cannot compare metric `{}` with `{}`", baseline.metric, other.metric)));
     }

@@ -104,12 +104,29 @@ fn per_user_round_trip() {
     write_per_user(&mut buf, &results).unwrap();
     let text = String::from_utf8(buf.clone()).unwrap();
     assert!(text.starts_with("user,metric,value\n3,ndcg@10,0.1\n"), "{text}");
-    assert_eq!(read_per_user(&buf[..], "mem").unwrap(), results);
+    let as_text: Vec<PerUser<String>> = results.iter().map(|p| p.named(|u| u.to_string())).collect();
+    assert_eq!(read_per_user(&buf[..], "mem").unwrap(), as_text);
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("per_user.csv");
     write_per_user_file(&path, &results).unwrap();
-    assert_eq!(read_per_user_file(&path).unwrap(), results);
+    assert_eq!(read_per_user_file(&path).unwrap(), as_text);
+
+    // original ids of any text, quoted where CSV needs it; a line break is refused
+    let names = ["u0", "a,b", "say \"hi\"", "u17"];
+    let named = [results[0].named(|u| names[u as usize])];
+    let mut buf = Vec::new();
+    write_per_user(&mut buf, &named).unwrap();
+    let text = String::from_utf8(buf.clone()).unwrap();
+    assert_eq!(text, "user,metric,value\nu17,ndcg@10,0.1\n\"a,b\",ndcg@10,0.3333333333333333\n\"say \"\"hi\"\"\",ndcg@10,0.0\n");
+    let back = read_per_user(&buf[..], "mem").unwrap();
+    assert_eq!(back[0].users, ["u17", "a,b", "say \"hi\""]);
+    assert_eq!(back[0].values, named[0].values);
+    assert!(write_per_user(Vec::new(), &[results[0].named(|_| "line\nbreak")]).is_err());
+    for bad in ["\"u1,ndcg@10,0.5", "\"u1\"x,ndcg@10,0.5", ",ndcg@10,0.5"] {
+        let e = read_per_user(format!("user,metric,value\n{bad}\n").as_bytes(), "f.csv").unwrap_err();
+        assert!(matches!(&e, EvalError::Csv { line: 2, column, .. } if column == "user"), "{bad}: {e}");
+    }
 
     let e = read_per_user(&b"user,metric,value\n1,auc,zz\n"[..], "f.csv").unwrap_err();
     assert!(matches!(&e, EvalError::Csv { line: 2, column, .. } if column == "value"), "{e}");

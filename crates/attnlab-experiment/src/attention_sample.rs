@@ -13,7 +13,7 @@ use attnlab_report::{AttendedItem, AttentionKind, AttentionSample, SampleUser, A
 use attnlab_track::{ArtifactSource, Store};
 use tch::{Device, Kind, Tensor};
 
-use crate::pseudonym::{public_user_id, Pseudonymiser};
+use crate::public_ids::PublicIds;
 use crate::Result;
 
 /// Users per sample: enough to see a pattern, few enough to read.
@@ -30,7 +30,7 @@ pub fn save_ctr(
     net: &dyn CtrModel,
     test: &Impressions,
     device: Device,
-    pseudonyms: Option<&Pseudonymiser>,
+    ids: &PublicIds<'_>,
 ) -> Result<()> {
     let _guard = tch::no_grad_guard();
     let rows = ctr_rows(test);
@@ -49,11 +49,11 @@ pub fn save_ctr(
                 let categories = &test.history_categories[row * k..(row + 1) * k];
                 let real: Vec<(u32, Option<u32>, f64)> = (0..k).filter(|&j| items[j] != 0).map(|j| (items[j], Some(categories[j]), w[j])).collect();
                 SampleUser {
-                    user: public_user_id(pseudonyms, test.user[row]),
-                    target_item: test.item[row],
+                    user: ids.user(test.user[row]),
+                    target_item: ids.item(test.item[row]),
                     target_category: Some(test.category[row]),
                     clicked: Some(test.click[row] > 0.5),
-                    history: shares(&real),
+                    history: shares(ids, &real),
                     field_weights: Vec::new(),
                 }
             })
@@ -78,8 +78,8 @@ pub fn save_ctr(
             .iter()
             .zip(&flat)
             .map(|(&row, m)| SampleUser {
-                user: public_user_id(pseudonyms, test.user[row]),
-                target_item: test.item[row],
+                user: ids.user(test.user[row]),
+                target_item: ids.item(test.item[row]),
                 target_category: Some(test.category[row]),
                 clicked: Some(test.click[row] > 0.5),
                 history: Vec::new(),
@@ -109,7 +109,7 @@ pub fn save_next_item(
     net: &dyn NextItemModel,
     data: &attnlab_data::Prepared,
     device: Device,
-    pseudonyms: Option<&Pseudonymiser>,
+    ids: &PublicIds<'_>,
 ) -> Result<()> {
     let _guard = tch::no_grad_guard();
     let Some(seq) = &data.sequences else { return Ok(()) };
@@ -133,11 +133,11 @@ pub fn save_next_item(
             let input = seq.test.input(k, max_len);
             let real: Vec<(u32, Option<u32>, f64)> = (0..max_len).filter(|&j| input[j] != 0).map(|j| (input[j], None, w[j])).collect();
             SampleUser {
-                user: public_user_id(pseudonyms, split.user[k]),
-                target_item: seq.test.targets[k],
+                user: ids.user(split.user[k]),
+                target_item: ids.item(seq.test.targets[k]),
                 target_category: None,
                 clicked: None,
-                history: shares(&real),
+                history: shares(ids, &real),
                 field_weights: Vec::new(),
             }
         })
@@ -187,10 +187,15 @@ fn sample_rows(candidates: impl Iterator<Item = (u32, usize)>) -> Vec<usize> {
 
 /// Each item's share `|w| / Σ|w|` of the user's weights (0 everywhere when
 /// every weight is 0).
-fn shares(real: &[(u32, Option<u32>, f64)]) -> Vec<AttendedItem> {
+fn shares(ids: &PublicIds<'_>, real: &[(u32, Option<u32>, f64)]) -> Vec<AttendedItem> {
     let total: f64 = real.iter().map(|(_, _, w)| w.abs()).sum();
     real.iter()
-        .map(|&(item, category, raw)| AttendedItem { item, category, raw, weight: if total > 0.0 { raw.abs() / total } else { 0.0 } })
+        .map(|&(item, category, raw)| AttendedItem {
+            item: ids.item(item),
+            category,
+            raw,
+            weight: if total > 0.0 { raw.abs() / total } else { 0.0 },
+        })
         .collect()
 }
 
@@ -214,11 +219,13 @@ mod tests {
 
     #[test]
     fn shares_are_absolute_weights_normalised_to_one() {
-        let s = shares(&[(1, None, 0.5), (2, None, -1.5), (3, None, 0.0)]);
+        let ids = PublicIds::dense(None);
+        let s = shares(&ids, &[(1, None, 0.5), (2, None, -1.5), (3, None, 0.0)]);
         let w: Vec<f64> = s.iter().map(|a| a.weight).collect();
         assert_eq!(w, vec![0.25, 0.75, 0.0]);
         assert_eq!(s[1].raw, -1.5, "the raw weight is kept as the model gave it");
-        assert!(shares(&[(1, None, 0.0)]).iter().all(|a| a.weight == 0.0), "no NaN from all-zero weights");
+        assert_eq!(s[2].item, "3");
+        assert!(shares(&ids, &[(1, None, 0.0)]).iter().all(|a| a.weight == 0.0), "no NaN from all-zero weights");
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //!
 //! Models still train on dense ids in memory: pseudonyms replace user ids
 //! wherever they leave the process, through [`public_user_id`] (per-user
-//! test values, attention samples). The pseudonymiser is a value the caller
+//! test values, attention samples; see [`crate::public_ids`]). The pseudonymiser is a value the caller
 //! passes with each run (`None`: ids stay as they are). The run is tagged with a key id
 //! (an HMAC of a fixed label, not the key) so runs made with different keys
 //! can be told apart, and that id is part of the run's identity.
@@ -79,19 +79,6 @@ pub fn public_user_id(pseudonyms: Option<&Pseudonymiser>, dense: u32) -> u64 {
     }
 }
 
-/// Renames the users of per-user values with [`public_user_id`].
-pub fn pseudonymise_per_user(pseudonyms: Option<&Pseudonymiser>, per_user: &mut [attnlab_eval::PerUser]) {
-    if pseudonyms.is_none() {
-        return;
-    }
-    for p in per_user {
-        for u in &mut p.users {
-            // per-user values hold dense ids (u32) until they are written
-            *u = public_user_id(pseudonyms, u32::try_from(*u).expect("a dense user id fits in u32"));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,16 +98,8 @@ mod tests {
     }
 
     #[test]
-    fn per_user_values_are_renamed_only_with_a_pseudonymiser() {
+    fn public_user_ids_are_pseudonyms_only_with_a_pseudonymiser() {
         let p = Pseudonymiser::new(b"key-one-0123456789");
-        let values = || vec![attnlab_eval::PerUser { metric: "gauc".into(), users: vec![3, 7], values: vec![0.5, 0.75] }];
-        let mut plain = values();
-        pseudonymise_per_user(None, &mut plain);
-        assert_eq!(plain[0].users, vec![3, 7]);
-        let mut renamed = values();
-        pseudonymise_per_user(Some(&p), &mut renamed);
-        assert_eq!(renamed[0].users, vec![p.user("3"), p.user("7")]);
-        assert_eq!(renamed[0].values, vec![0.5, 0.75], "values stay with their users");
         assert_eq!(public_user_id(Some(&p), 3), p.user("3"));
         assert_eq!(public_user_id(None, 3), 3);
     }

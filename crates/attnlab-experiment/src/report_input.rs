@@ -99,7 +99,7 @@ fn significance(
         let names: BTreeSet<&str> = finished.iter().map(|r| r.name.as_str()).collect();
         return Err(ExperimentError::bad(format!("--baseline `{base}` is not a finished run of this experiment (runs: {names:?})")));
     }
-    let per_user = |r: &RunRecord| -> Result<Vec<PerUser>> {
+    let per_user = |r: &RunRecord| -> Result<Vec<PerUser<String>>> {
         let path = store.artifact_path(&r.id, "per_user/test.csv")?;
         Ok(if path.is_file() { read_per_user_file(&path)? } else { Vec::new() })
     };

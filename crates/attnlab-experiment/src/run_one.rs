@@ -13,7 +13,8 @@ use attnlab_train::DeviceInfo;
 use crate::dataset::{Dataset, Prepared};
 use crate::error::error_chain;
 use crate::identity::{LIBTORCH_VERSION, VERSION};
-use crate::pseudonym::{pseudonymise_per_user, Pseudonymiser};
+use crate::pseudonym::Pseudonymiser;
+use crate::public_ids::PublicIds;
 use crate::task_runs::{train_and_test, RunInputs, Tested};
 use crate::{ExperimentError, Result};
 
@@ -183,24 +184,28 @@ pub fn run_one(cx: &TrialContext<'_>, model: &ModelSpec, seed: u64, run_key: Str
         store.set_tags(&run_id, &[("privacy.pseudonym_key_id".into(), p.key_id())])?;
     }
     on_active_run(Some(&run_id));
-    // a panic inside tch (an allocation libtorch refused) fails this run, not the process
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| train_and_test(RunInputs {
-        store,
-        run_id: &run_id,
-        prepared,
-        model,
-        seed,
-        device,
-        train: t,
-        checkpoint_dir,
-        pseudonyms,
-    })))
-    .unwrap_or_else(|panic| Err(ExperimentError::Panicked(panic_message(panic.as_ref()))));
+    let outcome = PublicIds::of(loaded, pseudonyms).and_then(|ids| {
+        // a panic inside tch (an allocation libtorch refused) fails this run, not the process
+        let tested = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| train_and_test(RunInputs {
+            store,
+            run_id: &run_id,
+            prepared,
+            model,
+            seed,
+            device,
+            train: t,
+            checkpoint_dir,
+            ids: &ids,
+        })))
+        .unwrap_or_else(|panic| Err(ExperimentError::Panicked(panic_message(panic.as_ref()))))?;
+        save_per_user(store, &run_id, &tested, &ids)?;
+        Ok(tested)
+    });
     on_active_run(None);
     if let Some(peak) = peak_memory_bytes() {
         store.set_tags(&run_id, &[("prov.mem.peak_bytes".into(), peak.to_string())])?;
     }
-    match outcome.and_then(|tested| save_per_user(store, &run_id, &tested, pseudonyms).map(|()| tested)) {
+    match outcome {
         Ok(tested) => {
             store.finish_run(&run_id, RunStatus::Finished)?;
             Ok(Attempt::Ran(RunResult {
@@ -280,9 +285,9 @@ pub fn resolve_init_from(store: &Store, init_from: Option<&str>) -> Result<(Opti
 }
 
 /// Per-user test values as an artifact, for paired significance tests later.
-fn save_per_user(store: &Store, run_id: &str, tested: &Tested, pseudonyms: Option<&Pseudonymiser>) -> Result<()> {
-    let mut per_user = tested.per_user.clone();
-    pseudonymise_per_user(pseudonyms, &mut per_user);
+fn save_per_user(store: &Store, run_id: &str, tested: &Tested, ids: &PublicIds<'_>) -> Result<()> {
+    let dense = |u: u64| u32::try_from(u).expect("dense user ids are u32");
+    let per_user: Vec<_> = tested.per_user.iter().map(|p| p.named(|u| ids.user(dense(u)))).collect();
     let mut csv = Vec::new();
     write_per_user(&mut csv, &per_user).map_err(|source| ExperimentError::Io { what: "writing per-user values".into(), source })?;
     store.log_artifact(run_id, "per_user/test.csv", ArtifactSource::Bytes(&csv))?;

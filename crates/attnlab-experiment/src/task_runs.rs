@@ -18,7 +18,7 @@ use tch::nn::VarStore;
 
 use crate::dataset::{Dataset, Prepared};
 use crate::error::Context;
-use crate::pseudonym::Pseudonymiser;
+use crate::public_ids::PublicIds;
 use crate::train_config::train_config;
 use crate::Result;
 
@@ -68,12 +68,12 @@ pub struct RunInputs<'a> {
     pub device: &'a DeviceInfo,
     pub train: &'a TrainSpec,
     pub checkpoint_dir: Option<PathBuf>,
-    /// Names users in the attention samples.
-    pub pseudonyms: Option<&'a Pseudonymiser>,
+    /// Names users and items in the attention samples.
+    pub ids: &'a PublicIds<'a>,
 }
 
 pub fn train_and_test(inp: RunInputs<'_>) -> Result<Tested> {
-    let RunInputs { store, run_id, prepared, model, seed, device, train: t, checkpoint_dir, pseudonyms } = inp;
+    let RunInputs { store, run_id, prepared, model, seed, device, train: t, checkpoint_dir, ids } = inp;
     tch::manual_seed(seed as i64);
     let vs = VarStore::new(device.device);
     let task = attnlab_models::task_of(&model.model)?;
@@ -93,7 +93,7 @@ pub fn train_and_test(inp: RunInputs<'_>) -> Result<Tested> {
                     let data = (&splits.train, &splits.valid);
                     let outcome = crate::private_runs::train_ctr(net.as_ref(), &vs, data, &config, t, &mut logger)?;
                     let scores = predict(net.as_ref(), &splits.test, config.batch_size, device.device)?;
-                    crate::attention_sample::save_ctr(store, run_id, &model.model, net.as_ref(), &splits.test, device.device, pseudonyms)?;
+                    crate::attention_sample::save_ctr(store, run_id, &model.model, net.as_ref(), &splits.test, device.device, ids)?;
                     let p = Predictions::new(&splits.test.user, &splits.test.click, &scores)?;
                     let test = plain.iter().filter_map(|&m| m.compute(&p).map(|v| (m.name(), v))).collect();
                     // per-user values, for paired significance tests between runs
@@ -121,7 +121,7 @@ pub fn train_and_test(inp: RunInputs<'_>) -> Result<Tested> {
             log_parameters(store, run_id, &vs)?;
             let outcome = train_next_item(net.as_ref(), &vs, data, &config, &mut logger)?;
             let report = evaluate_next_item(net.as_ref(), data, Part::Test, &plain, device.device)?;
-            crate::attention_sample::save_next_item(store, run_id, &model.model, net.as_ref(), data, device.device, pseudonyms)?;
+            crate::attention_sample::save_next_item(store, run_id, &model.model, net.as_ref(), data, device.device, ids)?;
             let test = report.values.iter().map(|(m, v)| (m.name(), *v)).collect();
             (outcome, test, report.per_user)
         }

@@ -37,9 +37,11 @@ pub struct AttentionSample {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SampleUser {
     /// The id the run's per-user artifact uses for this user.
-    pub user: u64,
+    #[serde(deserialize_with = "id_text")]
+    pub user: String,
     /// The candidate item (DIN, AutoInt) or the held-out next item (SASRec).
-    pub target_item: u32,
+    #[serde(deserialize_with = "id_text")]
+    pub target_item: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_category: Option<u32>,
     /// Whether the impression was clicked (click models only).
@@ -57,7 +59,8 @@ pub struct SampleUser {
 /// One history item with its weight.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttendedItem {
-    pub item: u32,
+    #[serde(deserialize_with = "id_text")]
+    pub item: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<u32>,
     /// The model's own weight (DIN's are not normalised and may be negative).
@@ -73,4 +76,19 @@ pub struct AttentionRun {
     /// The run as the report names it, e.g. `din (seed 2024)`.
     pub run: String,
     pub sample: AttentionSample,
+}
+
+/// An id as text: what the data's files call it. Samples stored before ids
+/// were names hold numbers, read as their decimal text.
+fn id_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Text(String),
+        Number(u64),
+    }
+    Ok(match Id::deserialize(d)? {
+        Id::Text(t) => t,
+        Id::Number(n) => n.to_string(),
+    })
 }

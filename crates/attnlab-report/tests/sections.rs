@@ -116,10 +116,10 @@ fn experiments_side_by_side_get_an_experiment_column_and_forced_warnings() {
 
 #[test]
 fn attention_heatmaps_draw_every_history_item_of_every_sample_user() {
-    let item = |item: u32, weight: f64| AttendedItem { item, category: Some(2), raw: weight * 3.0, weight };
+    let item = |item: u32, weight: f64| AttendedItem { item: item.to_string(), category: Some(2), raw: weight * 3.0, weight };
     let user = |user: u64, history: Vec<AttendedItem>| SampleUser {
-        user,
-        target_item: 99,
+        user: user.to_string(),
+        target_item: "99".into(),
         target_category: Some(2),
         clicked: Some(true),
         history,
@@ -157,6 +157,25 @@ fn attention_heatmaps_draw_every_history_item_of_every_sample_user() {
     assert!(figures[0].contains("shares of &lt;attention&gt;"));
     assert_eq!(figures[1].matches("<g class=\"cell\">").count(), 4, "a 2x2 field map");
     assert!(figures[1].contains("user -&gt; item: 0.7000") || figures[1].contains("user -> item: 0.7000"), "{}", figures[1]);
+}
+
+#[test]
+fn attention_samples_name_users_and_items_as_the_data_does_and_read_old_numeric_ids() {
+    let old = r#"{"model":"SASRec","kind":"history","note":"n","users":[{"user":7,"target_item":99,"history":[{"item":1,"raw":0.5,"weight":1.0}]}]}"#;
+    let sample: AttentionSample = serde_json::from_str(old).unwrap();
+    assert_eq!((sample.users[0].user.as_str(), sample.users[0].target_item.as_str()), ("7", "99"));
+    assert_eq!(sample.users[0].history[0].item, "1");
+
+    let named = old.replace(r#""user":7"#, r#""user":"u<7>""#).replace(r#""target_item":99"#, r#""target_item":"tt0111161""#);
+    let sample: AttentionSample = serde_json::from_str(&named).unwrap();
+    let input = ReportInput {
+        metrics: auc(),
+        runs: vec![run("sasrec", 1, 0.7)],
+        attention: vec![AttentionRun { run: "sasrec (seed 1)".into(), sample }],
+        ..Default::default()
+    };
+    let attention = section(&render_html(&input).unwrap(), "attention").to_string();
+    assert!(attention.contains("user u&lt;7&gt; → item tt0111161"), "{attention}");
 }
 
 #[test]

@@ -1,0 +1,76 @@
+//! How a run names users and items wherever its outputs leave the process
+//! (per-user test values, attention samples): as the data's own files name
+//! them (`u17`, a MovieLens movie id), as the dense numbers of a simulated
+//! world, or, for users of a run that pseudonymises, by their pseudonyms.
+//! Models train on dense ids; only what is written is renamed.
+
+use attnlab_data::Vocab;
+use attnlab_spec::{DataKind, LoadedSpec};
+
+use crate::pseudonym::Pseudonymiser;
+use crate::Result;
+
+pub struct PublicIds<'a> {
+    users: Option<Vocab>,
+    items: Option<Vocab>,
+    pseudonyms: Option<&'a Pseudonymiser>,
+}
+
+impl<'a> PublicIds<'a> {
+    /// The names of the spec's data: interaction files are read again for
+    /// their vocabularies (the prepared-data cache holds dense ids only);
+    /// impressions keep dense ids.
+    pub fn of(loaded: &LoadedSpec, pseudonyms: Option<&'a Pseudonymiser>) -> Result<PublicIds<'a>> {
+        let (users, items) = match loaded.spec.dataset.kind() {
+            DataKind::Interactions => {
+                let (users, items) = crate::dataset::interaction_vocabularies(loaded)?;
+                (Some(users), Some(items))
+            }
+            DataKind::Impressions => (None, None),
+        };
+        Ok(PublicIds { users, items, pseudonyms })
+    }
+
+    /// Dense ids (users pseudonymised when `pseudonyms` is given).
+    pub fn dense(pseudonyms: Option<&'a Pseudonymiser>) -> PublicIds<'a> {
+        PublicIds { users: None, items: None, pseudonyms }
+    }
+
+    pub fn user(&self, dense: u32) -> String {
+        match self.pseudonyms {
+            Some(p) => crate::pseudonym::public_user_id(Some(p), dense).to_string(),
+            None => name(self.users.as_ref(), dense),
+        }
+    }
+
+    pub fn item(&self, dense: u32) -> String {
+        name(self.items.as_ref(), dense)
+    }
+}
+
+/// A dense id's token, or the number itself where there is no vocabulary
+/// (or the id is a reserved one, such as padding).
+fn name(vocab: Option<&Vocab>, dense: u32) -> String {
+    vocab.and_then(|v| v.token(dense)).map_or_else(|| dense.to_string(), str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_name_dense_ids_and_pseudonyms_replace_users() {
+        let mut users = Vocab::unpadded();
+        let mut items = Vocab::padded();
+        let (alice, film) = (users.intern("alice"), items.intern("tt0111161"));
+        let ids = PublicIds { users: Some(users.clone()), items: Some(items.clone()), pseudonyms: None };
+        assert_eq!((ids.user(alice), ids.item(film)), ("alice".to_string(), "tt0111161".to_string()));
+        // ids the vocabulary does not hold (padding) stay numbers
+        assert_eq!(ids.item(0), "0");
+        let p = Pseudonymiser::new(b"key-one-0123456789");
+        let hidden = PublicIds { users: Some(users), items: Some(items), pseudonyms: Some(&p) };
+        assert_eq!(hidden.user(alice), p.user(&alice.to_string()).to_string());
+        assert_eq!(hidden.item(film), "tt0111161");
+        assert_eq!(PublicIds::dense(None).user(7), "7");
+    }
+}
