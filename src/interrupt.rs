@@ -45,6 +45,17 @@ fn note_sigterm() {
     }
 }
 
+/// A closed stdout (`attnlab runs list --json | head`) ends the process as
+/// it ends `cat` or `grep`: by SIGPIPE, quietly. Rust starts with SIGPIPE
+/// ignored, and then `println!` panics on the broken pipe. `serve` keeps it
+/// ignored: a client that goes away must not end the server.
+pub fn end_quietly_on_closed_stdout() {
+    // SAFETY: setting a signal's disposition to its default is always sound.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Installs the handler once per process; a failure to install only loses
 /// the nicety (the reaper still marks the run KILLED on the next start).
 pub fn install() {

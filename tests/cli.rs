@@ -123,3 +123,21 @@ fn validate_finds_what_run_would_refuse_and_lists_every_problem() {
     assert!(stderr.contains("error: from the command line: seeds=[1,1]: seeds: seeds must be distinct"), "{stderr}");
     assert!(stderr.contains("error: from the command line: protocol.ratios=[0.5,0.5,0.5]: protocol.ratios:"), "{stderr}");
 }
+
+/// Output into a pipe whose reader has gone (`attnlab ... | head`) ends the
+/// command by SIGPIPE, as it ends `cat`: no panic, nothing on stderr.
+#[test]
+fn a_closed_stdout_ends_a_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_attnlab"))
+        .args(["explain", &quickstart()])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}: {stderr}", out.status);
+    assert!(stderr.is_empty(), "{stderr}");
+}
