@@ -537,11 +537,48 @@ fn movielens_20m_ratings_csv_is_detected_and_read() {
     std::fs::write(dir.path().join("u.data"), "1\t2\t3\t4\n").unwrap();
     assert_eq!(MovieLensFormat::detect(dir.path()), Some(MovieLensFormat::Ml100k), "u.data first");
     let (data, reports) = attnlab_data::load_movielens(dir.path(), MovieLensFormat::Ml20m, OnBadRow::Error).unwrap();
-    assert_eq!((data.len(), reports.len()), (3, 1));
+    assert_eq!((data.len(), reports.len()), (3, 1), "no movies.csv: ratings alone");
     assert_eq!(data.rating, Some(vec![5.0, 3.5, 4.0]));
     assert_eq!(data.item, [1, 2, 1]);
     assert_eq!(data.items.display(2), "306");
     std::fs::write(dir.path().join("ratings.csv"), "user,item,rating,timestamp\n1,2,3,4\n").unwrap();
     let e = attnlab_data::load_movielens(dir.path(), MovieLensFormat::Ml20m, OnBadRow::Error).unwrap_err().to_string();
     assert!(e.contains("ratings.csv:1: header `user,item,rating,timestamp` is not `userId,movieId,rating,timestamp`"), "{e}");
+}
+
+/// ML-20M's `movies.csv`: titles with commas are quoted, genres split on
+/// `|`, UTF-8; its items join the ratings' item ids.
+#[test]
+fn movielens_20m_movies_csv_reads_quoted_titles() {
+    let dir = tempfile::tempdir().unwrap();
+    let ratings = format!("{}\n1,11,5.0,1147880044\n2,296,3.5,1147868817\n", attnlab_data::loaders::ML20M_RATINGS_HEADER);
+    std::fs::write(dir.path().join("ratings.csv"), ratings).unwrap();
+    let movies = "movieId,title,genres\n296,Pulp Fiction (1994),Comedy|Crime|Drama|Thriller\n11,\"American President, The (1995)\",Comedy|Drama|Romance\n3,Amélie (2001),Comedy|Romance\n";
+    std::fs::write(dir.path().join("movies.csv"), movies).unwrap();
+    let (data, reports) = attnlab_data::load_movielens(dir.path(), MovieLensFormat::Ml20m, OnBadRow::Error).unwrap();
+    assert_eq!(reports.len(), 2, "ratings and movies");
+    assert_eq!(reports[1].rows, 3);
+    let items = data.item_features.as_ref().unwrap();
+    let title = items.column("title").unwrap();
+    let token_of = |item: &str| {
+        let id = data.items.get(item).unwrap() as usize;
+        match &title.data {
+            attnlab_data::ColumnData::Token(ids) => title.vocab.as_ref().unwrap().display(ids[id]).to_string(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(token_of("11"), "American President, The (1995)");
+    assert_eq!(token_of("3"), "Amélie (2001)");
+    let genres = items.column("genres").unwrap();
+    let attnlab_data::ColumnData::TokenSeq { offsets, values } = &genres.data else { panic!("genres: {:?}", genres.data) };
+    let id = data.items.get("296").unwrap() as usize;
+    let names: Vec<&str> = values[offsets[id] as usize..offsets[id + 1] as usize].iter().map(|&g| genres.vocab.as_ref().unwrap().display(g)).collect();
+    assert_eq!(names, ["Comedy", "Crime", "Drama", "Thriller"]);
+
+    std::fs::write(dir.path().join("movies.csv"), "id,name,genres\n1,x,y\n").unwrap();
+    let e = attnlab_data::load_movielens(dir.path(), MovieLensFormat::Ml20m, OnBadRow::Error).unwrap_err().to_string();
+    assert!(e.contains("movies.csv:1: header `id,name,genres` is not `movieId,title,genres`"), "{e}");
+    std::fs::write(dir.path().join("movies.csv"), "movieId,title,genres\n11,\"never closed, x,Comedy\n").unwrap();
+    let e = attnlab_data::load_movielens(dir.path(), MovieLensFormat::Ml20m, OnBadRow::Error).unwrap_err().to_string();
+    assert!(e.contains("movies.csv:2") && e.contains("expected 3 fields"), "{e}");
 }

@@ -2,8 +2,8 @@
 //! `u.item` `|`-separated, `u.item` in Latin-1), ml-1m and ml-10m
 //! (`ratings.dat`, `users.dat`, `movies.dat`, `::`-separated, `movies.dat`
 //! in Latin-1; ml-10m has no `users.dat`) and ml-20m, ml-25m and the
-//! "latest" releases (`ratings.csv` with a header; their `movies.csv` quotes
-//! titles, which these loaders do not read, so only ratings are loaded).
+//! "latest" releases (`ratings.csv` and `movies.csv` with headers, UTF-8,
+//! `movies.csv` quoting titles that hold commas; no user file).
 
 use std::path::Path;
 
@@ -26,6 +26,8 @@ pub enum MovieLensFormat {
 
 /// The header line of ml-20m's `ratings.csv`.
 pub const ML20M_RATINGS_HEADER: &str = "userId,movieId,rating,timestamp";
+/// The header line of ml-20m's `movies.csv`.
+pub const ML20M_MOVIES_HEADER: &str = "movieId,title,genres";
 
 /// The 19 genres of `u.item`'s flag columns, in file order.
 pub const ML100K_GENRES: [&str; 19] = [
@@ -51,8 +53,7 @@ pub const ML100K_GENRES: [&str; 19] = [
 ];
 
 impl MovieLensFormat {
-    /// File names of ratings, users and items (ml-20m: users and items
-    /// are not read).
+    /// File names of ratings, users and items (ml-20m has no user file).
     pub fn files(self) -> [&'static str; 3] {
         match self {
             MovieLensFormat::Ml100k => ["u.data", "u.user", "u.item"],
@@ -74,8 +75,40 @@ impl MovieLensFormat {
             (MovieLensFormat::Ml100k, false) => Delimiter::Byte(b'\t'),
             (MovieLensFormat::Ml100k, true) => Delimiter::Byte(b'|'),
             (MovieLensFormat::Ml1m, _) => Delimiter::Str("::"),
-            (MovieLensFormat::Ml20m, _) => Delimiter::Byte(b','),
+            (MovieLensFormat::Ml20m, false) => Delimiter::Byte(b','),
+            (MovieLensFormat::Ml20m, true) => Delimiter::QuotedComma,
         }
+    }
+
+    /// The item file's encoding: Latin-1 before ml-20m.
+    fn item_encoding(self) -> Encoding {
+        match self {
+            MovieLensFormat::Ml20m => Encoding::Utf8,
+            MovieLensFormat::Ml100k | MovieLensFormat::Ml1m => Encoding::Latin1,
+        }
+    }
+
+    /// The header line of a file with one (ml-20m's).
+    fn header(self, item_or_user: bool) -> Option<&'static str> {
+        match (self, item_or_user) {
+            (MovieLensFormat::Ml20m, false) => Some(ML20M_RATINGS_HEADER),
+            (MovieLensFormat::Ml20m, true) => Some(ML20M_MOVIES_HEADER),
+            _ => None,
+        }
+    }
+}
+
+/// Reads `reader`'s first line, which must be `header`.
+fn expect_header(reader: &mut LineReader, path: &Path, header: &str) -> Result<()> {
+    match reader.next_line()? {
+        Some((_, line)) if line == header => Ok(()),
+        Some((n, line)) => Err(crate::DataError::Parse {
+            path: path.to_path_buf(),
+            line: n,
+            field: String::new(),
+            message: format!("header {} is not `{header}`", super::reader::quoted(line)),
+        }),
+        None => Err(crate::DataError::Schema { path: path.to_path_buf(), message: "empty file: no header".into() }),
     }
 }
 
@@ -97,10 +130,7 @@ pub fn load_movielens(
     let [ratings, users, items] = format.files().map(|f| dir.join(f));
     let (mut data, report) = load_movielens_ratings(&ratings, format, on_bad_row)?;
     let mut reports = vec![report];
-    if format == MovieLensFormat::Ml20m {
-        return Ok((data, reports));
-    }
-    if users.exists() {
+    if users.exists() && format != MovieLensFormat::Ml20m {
         let (t, r) = load_movielens_users(&users, format, &mut data.users, on_bad_row)?;
         data.user_features = Some(t);
         reports.push(r);
@@ -123,21 +153,8 @@ pub fn load_movielens_ratings(
 ) -> Result<(Interactions, LoadReport)> {
     let delimiter = format.delimiter(false);
     let mut reader = LineReader::open(path, Encoding::Utf8, delimiter)?;
-    if format == MovieLensFormat::Ml20m {
-        match reader.next_line()? {
-            Some((_, line)) if line == ML20M_RATINGS_HEADER => {}
-            Some((n, line)) => {
-                return Err(crate::DataError::Parse {
-                    path: path.to_path_buf(),
-                    line: n,
-                    field: String::new(),
-                    message: format!("header {} is not `{ML20M_RATINGS_HEADER}`", super::reader::quoted(line)),
-                });
-            }
-            None => {
-                return Err(crate::DataError::Schema { path: path.to_path_buf(), message: "empty file: no header".into() });
-            }
-        }
+    if let Some(header) = format.header(false) {
+        expect_header(&mut reader, path, header)?;
     }
     let mut cols = vec![
         ColSpec {
@@ -222,8 +239,9 @@ pub fn load_movielens_users(
 /// flags`, Latin-1) -> columns `title`, `release_date`,
 /// `video_release_date`, `imdb_url` (tokens) and `genres` (token_seq of
 /// [`ML100K_GENRES`], genre `k` has id `k + 1`); or `movies.dat`
-/// (`MovieID::Title::Genres`, genres `|`-separated, Latin-1) -> `title`,
-/// `genres`.
+/// (`MovieID::Title::Genres`, genres `|`-separated, Latin-1) or ml-20m's
+/// `movies.csv` (`movieId,title,genres` after that header, UTF-8, titles
+/// with commas quoted) -> `title`, `genres`.
 pub fn load_movielens_items(
     path: &Path,
     format: MovieLensFormat,
@@ -253,7 +271,8 @@ pub fn load_movielens_items(
     let (flags, mut table, report) = features_with_flags(
         path,
         format.delimiter(true),
-        Encoding::Latin1,
+        format.item_encoding(),
+        format.header(true),
         cols,
         items,
         on_bad_row,
@@ -292,22 +311,27 @@ fn features(
     ids: &mut Vocab,
     on_bad_row: OnBadRow,
 ) -> Result<(FeatureTable, LoadReport)> {
-    let (_, table, report) = features_with_flags(path, delimiter, encoding, cols, ids, on_bad_row)?;
+    let (_, table, report) = features_with_flags(path, delimiter, encoding, None, cols, ids, on_bad_row)?;
     Ok((table, report))
 }
 
-/// Reads a headerless feature file whose first column is the id. Boolean
-/// columns come back per id (`None` for ids without a row), the others as
-/// the feature table.
-#[allow(clippy::type_complexity)]
+/// Reads a feature file (after its `header` line, if it has one) whose
+/// first column is the id. Boolean columns come back per id (`None` for ids
+/// without a row), the others as the feature table.
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 fn features_with_flags(
     path: &Path,
     delimiter: Delimiter,
     encoding: Encoding,
+    header: Option<&str>,
     mut cols: Vec<ColSpec>,
     ids: &mut Vocab,
     on_bad_row: OnBadRow,
 ) -> Result<(Vec<Option<Vec<bool>>>, FeatureTable, LoadReport)> {
+    let mut reader = LineReader::open(path, encoding, delimiter)?;
+    if let Some(header) = header {
+        expect_header(&mut reader, path, header)?;
+    }
     cols[0].col = Col::Token {
         ids: Vec::new(),
         vocab: std::mem::take(ids),
@@ -315,7 +339,6 @@ fn features_with_flags(
         missing_token: None,
         unique: Some(Vec::new()),
     };
-    let mut reader = LineReader::open(path, encoding, delimiter)?;
     let mut report = LoadReport::new(path);
     let result = read_rows(
         &mut reader,
