@@ -134,7 +134,7 @@ pub enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Serve finished runs over HTTP/JSON: /v1/recommend, /v1/events, /healthz, /v1/models, /metrics, /admin/reload.
+    /// Serve finished runs over HTTP/JSON: /v1/recommend, /v1/rank, /v1/events, /healthz, /v1/models, /metrics, /admin/reload.
     Serve(ServeArgs),
     /// Versions, libtorch, CUDA, threads and the store path.
     Doctor {
