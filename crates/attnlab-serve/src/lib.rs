@@ -14,6 +14,7 @@
 //! - [`market`]: a click run of a simulated market made ready to rank feeds.
 //! - [`rank`]: `POST /v1/rank`, ranked by the offline A/B test's `rank_feed`.
 //! - [`feedback`]: the fsync'd event log and the live histories.
+//! - [`attention_export`]: the event log as an attention log for training.
 //! - [`request`]: request bodies checked field by field.
 //! - [`server`]: routes, token, limits, hot reload, graceful stop.
 //! - [`export`]: a run as a bundle, optionally with int8 id tables.
@@ -22,6 +23,7 @@
 //! summary.
 
 pub mod api;
+pub mod attention_export;
 pub mod bundle;
 pub mod catalog;
 mod error;
@@ -37,6 +39,7 @@ pub mod select;
 pub mod server;
 pub mod state;
 
+pub use attention_export::{export_events, ExportedEvents};
 pub use bundle::load_bundle;
 pub use catalog::{Identity, Served, ServedModel};
 pub use export::{export, ExportReport, Quantize};

@@ -173,7 +173,6 @@ pub(crate) fn id_list(obj: &Map<String, Value>, field: &str) -> Result<Vec<Strin
             .enumerate()
             .map(|(i, v)| match v {
                 Value::String(s) if !s.is_empty() => Ok(s.clone()),
-                Value::Number(n) => Ok(n.to_string()),
                 _ => Err(ApiError::field(&format!("{field}[{i}]"), "must be an item id (a non-empty string)")),
             })
             .collect(),
