@@ -153,6 +153,8 @@ fn rank_equals_the_ab_replay_ranking_and_prices_and_refuses_bad_requests_by_fiel
         session.ads[1].bid_kind = BidKind::Cpa;
         let mut body = request(&fresh, 0, name, &session.ads.iter().map(|a| a.bid).collect::<Vec<_>>());
         body["ads"][1]["bid_type"] = json!("cpa");
+        // an ad's advertiser may be left to the world
+        body["ads"][2].as_object_mut().unwrap().remove("advertiser");
         let (status, served) = server.post("/v1/rank", &body.to_string(), None);
         assert_eq!(status, 200, "{served}");
         assert_same_feed(&served, &fresh, 0, &session, &replay.predictions[0], &replay);
@@ -210,4 +212,6 @@ fn rank_equals_the_ab_replay_ranking_and_prices_and_refuses_bad_requests_by_fiel
     let models: Value = serde_json::from_str(&models).unwrap();
     assert_eq!(models["models"][0]["serves"], json!("/v1/rank"), "{models}");
     assert_eq!(models["models"][0]["ad_slots"], json!([1, 3]), "{models}");
+    let first_ad = (1..=150).find(|&i| sampler.advertiser_of(i) != Some(0)).unwrap();
+    assert_eq!((models["models"][0]["items"].as_u64(), models["models"][0]["organic_items"].as_u64()), (Some(150), Some(u64::from(first_ad) - 1)), "{models}");
 }

@@ -87,7 +87,14 @@ impl Served {
         let mut v = self.identity().describe();
         let more = match self {
             Served::Recommend(m) => json!({ "serves": "/v1/recommend", "sequential": m.sequential, "users": m.users.len(), "items": m.items.len() }),
-            Served::Rank(m) => json!({ "serves": "/v1/rank", "users": m.sampler.users(), "ad_slots": m.policy.ad_slots }),
+            Served::Rank(m) => json!({
+                "serves": "/v1/rank",
+                "users": m.sampler.users(),
+                // item ids 1..=organic_items are organic, the rest up to `items` ads
+                "items": m.sampler.items(),
+                "organic_items": m.sampler.organic_items(),
+                "ad_slots": m.policy.ad_slots,
+            }),
         };
         v.extend(more.as_object().cloned().unwrap_or_default());
         Value::Object(v)

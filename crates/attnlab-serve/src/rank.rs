@@ -1,5 +1,5 @@
 //! `POST /v1/rank`: a feed request (a user, organic candidates, ads with
-//! their advertiser, bid and bid type) ranked by a served click run with
+//! their bid, bid type and, optionally, advertiser) ranked by a served click run with
 //! the offline A/B test's own ranking, [`attnlab_eval::market::rank_feed`]:
 //! the auction of the spec's mechanism sells the ad slots by eCPM, organic
 //! items fill the other positions by pCTR.
@@ -30,7 +30,8 @@ pub const MAX_CANDIDATES: usize = 1000;
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdRequest {
     pub item: String,
-    pub advertiser: u32,
+    /// The ad's advertiser, checked against the world's when given.
+    pub advertiser: Option<u32>,
     /// Per click (CPC) or per conversion (CPA).
     pub bid: f64,
     pub bid_kind: BidKind,
@@ -85,10 +86,14 @@ impl AdRequest {
         only_fields(obj, at, &["item", "advertiser", "bid", "bid_type"])?;
         let item = required_id(obj, at, "item")?;
         let advertiser = match obj.get("advertiser") {
-            Some(v) => v.as_u64().filter(|&a| a >= 1 && a <= u64::from(u32::MAX)).map(|a| a as u32),
-            None => return Err(ApiError::field(&join(at, "advertiser"), "is required")),
-        }
-        .ok_or_else(|| ApiError::field(&join(at, "advertiser"), "must be an advertiser id (an integer >= 1)"))?;
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_u64()
+                    .filter(|&a| a >= 1 && a <= u64::from(u32::MAX))
+                    .map(|a| a as u32)
+                    .ok_or_else(|| ApiError::field(&join(at, "advertiser"), "must be an advertiser id (an integer >= 1)"))?,
+            ),
+        };
         let bid = match obj.get("bid") {
             Some(v) => v.as_f64().filter(|b| b.is_finite() && *b > 0.0),
             None => return Err(ApiError::field(&join(at, "bid"), "is required")),
@@ -112,16 +117,17 @@ fn bid_type(kind: BidKind) -> &'static str {
 
 impl FeedModel {
     /// The world's id of candidate `token` at `field`, refused unless the
-    /// world has it with advertiser `advertiser` (0: organic).
-    fn candidate(&self, token: &str, field: &str, advertiser: u32) -> Result<u32, ApiError> {
+    /// world has it as an ad (`ad`, of `advertiser` when given) or as an
+    /// organic item.
+    fn candidate(&self, token: &str, field: &str, ad: bool, advertiser: Option<u32>) -> Result<u32, ApiError> {
         let owner = token.parse::<u32>().ok().and_then(|i| self.sampler.advertiser_of(i).map(|a| (i, a)));
         match owner {
             None => Err(ApiError::field(field, format!("`{token}` is not an item of the run's world"))),
-            Some((_, 0)) if advertiser != 0 => Err(ApiError::field(field, format!("item `{token}` is an organic item, not an ad"))),
-            Some((_, a)) if advertiser == 0 && a != 0 => Err(ApiError::field(field, format!("item `{token}` is an ad (of advertiser {a}); list it under `ads`"))),
-            Some((_, a)) if a != advertiser => {
+            Some((_, 0)) if ad => Err(ApiError::field(field, format!("item `{token}` is an organic item, not an ad"))),
+            Some((_, a)) if !ad && a != 0 => Err(ApiError::field(field, format!("item `{token}` is an ad (of advertiser {a}); list it under `ads`"))),
+            Some((_, a)) if advertiser.is_some_and(|want| want != a) => {
                 let field = field.strip_suffix(".item").map(|f| format!("{f}.advertiser")).unwrap_or_else(|| field.to_string());
-                Err(ApiError::field(&field, format!("item `{token}` is advertiser {a}'s ad, not advertiser {advertiser}'s")))
+                Err(ApiError::field(&field, format!("item `{token}` is advertiser {a}'s ad, not advertiser {}'s", advertiser.unwrap_or(0))))
             }
             Some((i, _)) => Ok(i),
         }
@@ -134,8 +140,8 @@ impl FeedModel {
         let user = req.user.parse::<usize>().ok().filter(|&u| u < users).ok_or_else(|| {
             ApiError::field("user", format!("`{}` is not a user of the run's world (0 to {})", req.user, users.saturating_sub(1)))
         })?;
-        let organic = req.organic.iter().enumerate().map(|(i, t)| self.candidate(t, &format!("organic[{i}]"), 0)).collect::<Result<_, _>>()?;
-        let ads = req.ads.iter().enumerate().map(|(i, a)| self.candidate(&a.item, &format!("ads[{i}].item"), a.advertiser)).collect::<Result<_, _>>()?;
+        let organic = req.organic.iter().enumerate().map(|(i, t)| self.candidate(t, &format!("organic[{i}]"), false, None)).collect::<Result<_, _>>()?;
+        let ads = req.ads.iter().enumerate().map(|(i, a)| self.candidate(&a.item, &format!("ads[{i}].item"), true, a.advertiser)).collect::<Result<_, _>>()?;
         let mut history = self.sampler.history(user).to_vec();
         let mut unknown = Vec::new();
         for token in live.iter().chain(&req.history) {
@@ -171,7 +177,7 @@ pub async fn rank(model: &FeedModel, req: &RankRequest, live: &[String]) -> Resu
                     "position": position,
                     "kind": "ad",
                     "item": ad.item,
-                    "advertiser": ad.advertiser,
+                    "advertiser": w.advertiser,
                     "bid": ad.bid,
                     "bid_type": bid_type(ad.bid_kind),
                     "pctr": pred.ad_pctr[w.candidate],

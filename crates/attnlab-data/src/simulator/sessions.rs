@@ -213,6 +213,11 @@ impl SessionSampler {
         self.config.users
     }
 
+    /// Items of the world (organic items and ads).
+    pub fn items(&self) -> usize {
+        self.config.items
+    }
+
     /// Appends request `s` of user `u`: one row per candidate (0-based
     /// items, organic then ads) with the history window `h` (at most
     /// `history_len` items, oldest first).
