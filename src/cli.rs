@@ -134,7 +134,18 @@ pub enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Serve finished runs over HTTP/JSON: /v1/recommend, /v1/events, /healthz, /v1/models, /metrics, /admin/reload.
+    /// Write the event log of `attnlab serve` as an attention log (the data of `dataset.source: attention-log`).
+    ExportEvents {
+        /// The event log. Default: serve-events.jsonl beside the store, as `attnlab serve` writes it.
+        #[arg(long)]
+        events: Option<PathBuf>,
+        /// The attention log (CSV) to write.
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Serve finished runs over HTTP/JSON: /v1/recommend, /v1/rank, /v1/events, /healthz, /v1/models, /metrics, /admin/reload.
     Serve(ServeArgs),
     /// Versions, libtorch, CUDA, threads and the store path.
     Doctor {

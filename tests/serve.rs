@@ -15,7 +15,7 @@ use tch::Tensor;
 
 use crate::util::Scratch;
 
-const TOKEN: &str = "s3cret-serve-token-4711";
+pub(crate) const TOKEN: &str = "s3cret-serve-token-4711";
 
 /// 40 users, 8 distinct items each out of 25, in time order; SASRec and
 /// BPR for one epoch under leave-one-out with history excluded.
@@ -45,14 +45,14 @@ fn trained(s: &Scratch) -> (String, String) {
 }
 
 /// A running `attnlab serve`, killed when dropped.
-struct Server {
-    child: Child,
+pub(crate) struct Server {
+    pub(crate) child: Child,
     base: String,
     stderr: PathBuf,
 }
 
 impl Server {
-    fn start(s: &Scratch, extra: &[&str]) -> Server {
+    pub(crate) fn start(s: &Scratch, extra: &[&str]) -> Server {
         let stderr = s.path(&format!("serve-{}.err", uuid_like()));
         let mut child = Command::new(env!("CARGO_BIN_EXE_attnlab"))
             .args(["serve", "--bind", "127.0.0.1:0", "--events", s.path("events.jsonl").to_str().unwrap(), "--threads", "2"])
@@ -74,7 +74,7 @@ impl Server {
         Server { child, base: addr.to_string(), stderr }
     }
 
-    fn post(&self, path: &str, body: &str, token: Option<&str>) -> (u16, Value) {
+    pub(crate) fn post(&self, path: &str, body: &str, token: Option<&str>) -> (u16, Value) {
         let mut req = reqwest::blocking::Client::new().post(format!("{}{path}", self.base)).header("content-type", "application/json").body(body.to_string());
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -85,18 +85,18 @@ impl Server {
         (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")))
     }
 
-    fn get(&self, path: &str) -> (u16, String) {
+    pub(crate) fn get(&self, path: &str) -> (u16, String) {
         let resp = reqwest::blocking::get(format!("{}{path}", self.base)).expect("request");
         (resp.status().as_u16(), resp.text().unwrap())
     }
 
-    fn recommend(&self, body: Value) -> Value {
+    pub(crate) fn recommend(&self, body: Value) -> Value {
         let (status, v) = self.post("/v1/recommend", &body.to_string(), None);
         assert_eq!(status, 200, "{v}");
         v
     }
 
-    fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 }
@@ -462,4 +462,52 @@ fn a_bundle_served_without_the_store_answers_as_the_run_did() {
     let largest = expected_scores.values().fold(0.0f64, |m, v| m.max(v.abs()));
     let moved = scores.iter().map(|(i, v)| (v - expected_scores[i]).abs()).fold(0.0f64, f64::max);
     assert!(moved > 0.0 && moved <= 0.1 * largest, "int8 moved scores by {moved} (largest {largest}): {scores:?} vs {expected_scores:?}");
+}
+
+/// Events posted to a real server, exported as an attention log and read
+/// back by the attention-log loader: every event is a row (a dwell after a
+/// click fills that click's dwell), and an id the CSV cannot hold is
+/// refused by line and field, the earlier export left whole.
+#[test]
+fn the_event_log_exports_as_an_attention_log_the_loader_reads() {
+    let s = Scratch::new();
+    let (sasrec, _) = trained(&s);
+    let server = Server::start(&s, &["--run", &sasrec]);
+    let events = json!({ "events": [
+        { "user": "u001", "item": "i3", "type": "impression", "ts": 1_700_000_000_123i64 },
+        { "user": "u001", "item": "i4", "type": "impression", "ts": 1_700_000_000_500i64 },
+        { "user": "u001", "item": "i3", "type": "click", "ts": 1_700_000_001_000i64 },
+        { "user": "u001", "item": "i3", "type": "dwell", "dwell_s": 12.25, "ts": 1_700_000_013_000i64 },
+        { "user": "u002", "item": "i5", "type": "impression", "ts": 1_700_000_020_000i64 },
+        { "user": "u002", "item": "i5", "type": "click", "ts": 1_700_000_021_000i64 },
+        { "user": "u002", "item": "i7", "type": "dwell", "dwell_s": 3.0, "ts": 1_700_000_030_000i64 },
+        { "user": "u003", "item": "i5", "type": "click", "ts": 1_700_000_040_000i64 },
+    ] });
+    assert_eq!(server.post("/v1/events", &events.to_string(), Some(TOKEN)).0, 200);
+    let log = s.path("events.jsonl");
+    let out = s.path("live/attention.csv");
+    let run = s.attnlab(&["export-events", "--events", log.to_str().unwrap(), "-o", out.to_str().unwrap()]).ok();
+    assert!(run.stdout().contains("3 impressions, 4 clicks (1 dwells on a click) of 3 users"), "{}", run.stdout());
+
+    let (read, report) = attnlab_data::load_attention_log(&out, attnlab_data::OnBadRow::Error).unwrap();
+    assert_eq!((report.rows, report.skipped), (7, 0), "{report:?}");
+    let count = |e: attnlab_data::Event| read.event.iter().filter(|&&x| x == e).count();
+    assert_eq!((count(attnlab_data::Event::Impression), count(attnlab_data::Event::Click)), (3, 4));
+    assert_eq!((read.users.len(), read.items.len()), (3, 4));
+    assert_eq!(read.timestamp, vec![1_700_000_000, 1_700_000_000, 1_700_000_001, 1_700_000_020, 1_700_000_021, 1_700_000_030, 1_700_000_040]);
+    assert_eq!(read.dwell_ms, vec![None, None, Some(12_250), None, None, Some(3_000), None]);
+    let clicks: Vec<(&str, &str)> = (0..read.user.len())
+        .filter(|&r| read.event[r] == attnlab_data::Event::Click)
+        .map(|r| (read.users.token(read.user[r]).unwrap(), read.items.token(read.item[r]).unwrap()))
+        .collect();
+    assert_eq!(clicks, vec![("u001", "i3"), ("u002", "i5"), ("u002", "i7"), ("u003", "i5")]);
+
+    // an id with a comma cannot be a CSV token: refused by line and field, nothing replaced
+    let comma = json!({ "events": [{ "user": "u004", "item": "i1,i2", "type": "click" }] });
+    assert_eq!(server.post("/v1/events", &comma.to_string(), Some(TOKEN)).0, 200);
+    let before = std::fs::read_to_string(&out).unwrap();
+    let run = s.attnlab(&["export-events", "--events", log.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("events.jsonl:9: field `item`"), "{}", run.stderr());
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), before);
 }

@@ -19,6 +19,7 @@ mod quickstart;
 mod reports;
 mod runs;
 mod serve;
+mod serve_market;
 mod sizes;
 mod slurm;
 mod stores;

@@ -2,6 +2,7 @@ mod ab_test;
 mod data;
 mod doctor;
 mod export;
+mod export_events;
 mod metrics;
 pub(crate) mod ope;
 mod privacy;
@@ -49,6 +50,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         },
         Command::Serve(args) => serve::serve(&args),
         Command::Export { run, output, quantize, store } => export::export(&run, &output, &quantize, &store.path()),
+        Command::ExportEvents { events, output, store } => export_events::export_events(events.as_deref(), &output, &store.path()),
         Command::Doctor { store } => doctor::doctor(&store.path()),
         Command::Sync { command: SyncCommand::Mlflow { uri, experiment, into, budget, store } } => {
             let budget = std::time::Duration::from_secs(budget);

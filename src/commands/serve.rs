@@ -36,7 +36,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
     let models = source.load(&metrics)?;
     for m in &models {
-        let id = &m.identity;
+        let id = m.identity();
         eprintln!("serving run {} ({}, {}) of {}", &id.run_id[..8.min(id.run_id.len())], id.name, id.model, id.experiment);
     }
     let config = ServeConfig {

@@ -33,7 +33,7 @@ pub use attention_log::write_attention_log;
 mod log_impressions;
 pub use log_impressions::{impressions_from_log, LogImpressions};
 pub use simulator::{
-    simulate_market, AdPlacement, Advertiser, AdsConfig, Bidding, Market, MarketSessions, SessionDraw, SessionRows, SessionSampler,
+    simulate_market, AdPlacement, Advertiser, AdsConfig, Bidding, FeedRequest, Market, MarketSessions, SessionDraw, SessionRows, SessionSampler,
     SIMULATOR_VERSION,
 };
 pub mod cache;

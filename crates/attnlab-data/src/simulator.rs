@@ -107,7 +107,7 @@ mod market;
 mod sessions;
 
 pub use market::{Advertiser, Bidding};
-pub use sessions::{MarketSessions, SessionDraw, SessionRows, SessionSampler};
+pub use sessions::{FeedRequest, MarketSessions, SessionDraw, SessionRows, SessionSampler};
 
 use market::{Economy, Ledger};
 

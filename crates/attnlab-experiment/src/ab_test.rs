@@ -87,7 +87,7 @@ pub fn plan<'a>(
     };
     let fresh = sampler.draw(&draw).map_err(|e| in_file(&e))?;
     let sessions = replay_sessions(&fresh);
-    let default_cvr = ab.default_cvr.unwrap_or(fresh.period_ad_cvr);
+    let default_cvr = default_cvr(Some(ab), &fresh);
     let choice = DeviceChoice::parse(&spec.train.device)
         .ok_or_else(|| ExperimentError::bad(format!("train.device `{}` is not auto, cpu or cuda:N", spec.train.device)))?;
     let device = resolve_device(device_choice(choice))?;
@@ -117,18 +117,8 @@ impl AbTest<'_> {
     /// The replay of every arm (and the trade-off curve the spec asks for).
     pub fn replay(&self) -> Result<AbTestReport> {
         let (ab, world, fresh) = (self.ab, &self.world, &self.fresh);
-        let ad_slots: Vec<usize> = match (&ab.ad_slots, ab.ad_load, &world.ads.placement) {
-            (Some(ps), _, _) => ps.iter().map(|&p| p as usize).collect(),
-            (None, Some(load), _) => positions(load, world.slots),
-            (None, None, attnlab_data::AdPlacement::Slots(ps)) => ps.clone(),
-            (None, None, attnlab_data::AdPlacement::Load(f)) => positions((f * world.slots as f64).round() as u64, world.slots),
-        };
-        let policy = FeedPolicy {
-            ad_slots: ad_slots.clone(),
-            reserve_cpc: ab.reserve,
-            quality_floor: ab.quality_floor.unwrap_or(f64::NEG_INFINITY),
-            mechanism: mechanism(ab.mechanism),
-        };
+        let policy = feed_policy(Some(ab), world);
+        let ad_slots = policy.ad_slots.clone();
         let mut config = ReplayConfig::new(fresh.examination.clone(), ab.seed);
         config.budgets = ab.pacing.then(|| budgets(fresh, true));
         let arms_with = |policy: &FeedPolicy| -> Vec<Arm> {
@@ -173,6 +163,31 @@ impl AbTest<'_> {
     pub fn store(&self, store: &Store, report: &AbTestReport) -> Result<String> {
         store_result(store, self.loaded, self.prepared, self.ab, &self.inputs, report)
     }
+}
+
+/// How the feed of `world` is laid out and sold under the spec's A/B test
+/// `ab` (without one: the world's ad slots, GSP, no reserve, no quality
+/// floor): the policy every arm of the replay ranks with, and a live feed
+/// request too.
+pub fn feed_policy(ab: Option<&AbTestSpec>, world: &SimulatorConfig) -> FeedPolicy {
+    let ad_slots: Vec<usize> = match (ab.and_then(|a| a.ad_slots.as_ref()), ab.and_then(|a| a.ad_load), &world.ads.placement) {
+        (Some(ps), _, _) => ps.iter().map(|&p| p as usize).collect(),
+        (None, Some(load), _) => positions(load, world.slots),
+        (None, None, attnlab_data::AdPlacement::Slots(ps)) => ps.clone(),
+        (None, None, attnlab_data::AdPlacement::Load(f)) => positions((f * world.slots as f64).round() as u64, world.slots),
+    };
+    FeedPolicy {
+        ad_slots,
+        reserve_cpc: ab.map_or(0.0, |a| a.reserve),
+        quality_floor: ab.and_then(|a| a.quality_floor).unwrap_or(f64::NEG_INFINITY),
+        mechanism: ab.map_or(Mechanism::Gsp, |a| mechanism(a.mechanism)),
+    }
+}
+
+/// The pCVR of CTR-only models on `sessions`: the test's `default_cvr`,
+/// else the period's conversion rate after a click on ads.
+pub fn default_cvr(ab: Option<&AbTestSpec>, sessions: &MarketSessions) -> f64 {
+    ab.and_then(|a| a.default_cvr).unwrap_or(sessions.period_ad_cvr)
 }
 
 fn positions(load: u64, slots: usize) -> Vec<usize> {

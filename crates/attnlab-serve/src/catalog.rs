@@ -12,9 +12,11 @@ use std::sync::Arc;
 
 use attnlab_data::Vocab;
 use attnlab_experiment::{LoadedRun, RunData};
+use attnlab_track::RunRecord;
 use attnlab_models::{BuiltModel, NextItemModel};
 use serde_json::{json, Value};
 
+use crate::market::FeedModel;
 use crate::metrics::Metrics;
 use crate::scorer::{Batching, Scorer, ScoringModel};
 use crate::state::ServingState;
@@ -29,6 +31,74 @@ pub struct Identity {
     pub spec_fingerprint: String,
     pub data_fingerprint: String,
     pub metrics: BTreeMap<String, f64>,
+}
+
+impl Identity {
+    /// The identity of store run `run` whose data have `data_fingerprint`.
+    pub fn of_run(run: &RunRecord, data_fingerprint: String) -> Identity {
+        Identity {
+            run_id: run.id.clone(),
+            name: run.name.clone(),
+            model: run.model.clone(),
+            experiment: run.experiment.clone(),
+            spec_fingerprint: run.tags.get("spec.fingerprint").cloned().unwrap_or_default(),
+            data_fingerprint,
+            metrics: run.metrics.clone(),
+        }
+    }
+
+    /// Whether `key` names this run: its id (or a prefix of 4+ characters) or its name.
+    pub fn is(&self, key: &str) -> bool {
+        key == self.name || (key.len() >= 4 && self.run_id.starts_with(&key.to_ascii_lowercase()))
+    }
+
+    /// The fields of `GET /v1/models` every model has.
+    fn describe(&self) -> serde_json::Map<String, Value> {
+        let v = json!({
+            "run": self.run_id,
+            "name": self.name,
+            "model": self.model,
+            "experiment": self.experiment,
+            "spec_fingerprint": self.spec_fingerprint,
+            "data_fingerprint": self.data_fingerprint,
+            "metrics": self.metrics,
+        });
+        v.as_object().cloned().unwrap_or_default()
+    }
+}
+
+/// A served run: a next-item model (`/v1/recommend`) or a click model of a
+/// simulated market (`/v1/rank`).
+pub enum Served {
+    Recommend(ServedModel),
+    Rank(FeedModel),
+}
+
+impl Served {
+    pub fn identity(&self) -> &Identity {
+        match self {
+            Served::Recommend(m) => &m.identity,
+            Served::Rank(m) => &m.identity,
+        }
+    }
+
+    /// The entry of `GET /v1/models`.
+    pub fn describe(&self) -> Value {
+        let mut v = self.identity().describe();
+        let more = match self {
+            Served::Recommend(m) => json!({ "serves": "/v1/recommend", "sequential": m.sequential, "users": m.users.len(), "items": m.items.len() }),
+            Served::Rank(m) => json!({
+                "serves": "/v1/rank",
+                "users": m.sampler.users(),
+                // item ids 1..=organic_items are organic, the rest up to `items` ads
+                "items": m.sampler.items(),
+                "organic_items": m.sampler.organic_items(),
+                "ad_slots": m.policy.ad_slots,
+            }),
+        };
+        v.extend(more.as_object().cloned().unwrap_or_default());
+        Value::Object(v)
+    }
 }
 
 pub struct ServedModel {
@@ -62,16 +132,7 @@ impl ServedModel {
             }
         };
         let state = ServingState::of(&data.prepared, net.sequential());
-        let tag = |key: &str| loaded.run.tags.get(key).cloned().unwrap_or_default();
-        let identity = Identity {
-            run_id: loaded.run.id.clone(),
-            name: loaded.run.name.clone(),
-            model: loaded.run.model.clone(),
-            experiment: loaded.run.experiment.clone(),
-            spec_fingerprint: tag("spec.fingerprint"),
-            data_fingerprint: data.fingerprint.clone(),
-            metrics: loaded.run.metrics.clone(),
-        };
+        let identity = Identity::of_run(&loaded.run, data.fingerprint.clone());
         let data = *data;
         ServedModel::assemble(identity, state, (data.users, data.items), net, loaded.vs, batching, metrics, device)
     }
@@ -103,28 +164,5 @@ impl ServedModel {
             items,
             scorer,
         })
-    }
-
-    /// The entry of `GET /v1/models`.
-    pub fn describe(&self) -> Value {
-        let id = &self.identity;
-        json!({
-            "run": id.run_id,
-            "name": id.name,
-            "model": id.model,
-            "experiment": id.experiment,
-            "spec_fingerprint": id.spec_fingerprint,
-            "data_fingerprint": id.data_fingerprint,
-            "metrics": id.metrics,
-            "sequential": self.sequential,
-            "users": self.users.len(),
-            "items": self.items.len(),
-        })
-    }
-
-    /// Whether `key` names this model: its run id (or a prefix of 4+ characters) or its name.
-    pub fn is(&self, key: &str) -> bool {
-        let id = &self.identity;
-        key == id.name || (key.len() >= 4 && id.run_id.starts_with(&key.to_ascii_lowercase()))
     }
 }

@@ -47,11 +47,7 @@ impl Feedback {
             file.seek(SeekFrom::End(0)).map_err(ServeError::io(format!("seeking in {shown}")))?;
         }
         let mut feedback = Feedback { file, path: path.to_path_buf(), consumed: HashMap::new(), events: 0 };
-        for (n, line) in text[..complete].lines().enumerate() {
-            let at = format!("{shown}:{}", n + 1);
-            let value: serde_json::Value =
-                serde_json::from_str(line).map_err(|e| ServeError::bad(format!("{at}: not an event: {e}")))?;
-            let event = Event::from_json(&value, "event", 0).map_err(|e| ServeError::bad(format!("{at}: {}: {}", e.field.unwrap_or_default(), e.message)))?;
+        for event in parse_log(&text[..complete], &shown)? {
             feedback.apply(&event);
         }
         Ok(feedback)
@@ -97,4 +93,26 @@ impl Feedback {
     pub fn sync(&self) -> std::io::Result<()> {
         self.file.sync_all()
     }
+}
+
+/// The events of the complete lines `text` of the log `shown`; a line that
+/// is no event is refused by its line number.
+pub fn parse_log(text: &str, shown: &str) -> Result<Vec<Event>> {
+    text.lines()
+        .enumerate()
+        .map(|(n, line)| {
+            let at = format!("{shown}:{}", n + 1);
+            let value: serde_json::Value = serde_json::from_str(line).map_err(|e| ServeError::bad(format!("{at}: not an event: {e}")))?;
+            Event::from_json(&value, "event", 0).map_err(|e| ServeError::bad(format!("{at}: {}: {}", e.field.unwrap_or_default(), e.message)))
+        })
+        .collect()
+}
+
+/// Reads the event log at `path` without changing it: the events of its
+/// complete lines (a torn last line was never acknowledged).
+pub fn read_log(path: &Path) -> Result<Vec<Event>> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ServeError::bad(format!("{shown}: {e}")))?;
+    let complete = text.rfind('\n').map_or(0, |i| i + 1);
+    parse_log(&text[..complete], &shown)
 }

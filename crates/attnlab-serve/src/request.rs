@@ -129,18 +129,7 @@ impl RecommendRequest {
             None | Some(Value::Null) => None,
             Some(_) => Some(required_id(obj, "", "user")?),
         };
-        let history = match obj.get("history") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| match v {
-                    Value::String(s) if !s.is_empty() => Ok(s.clone()),
-                    _ => Err(ApiError::field(&format!("history[{i}]"), "must be an item id (a non-empty string)")),
-                })
-                .collect::<Result<Vec<String>, ApiError>>()?,
-            Some(_) => return Err(ApiError::field("history", "must be an array of item ids")),
-        };
+        let history = id_list(obj, "history")?;
         if user.is_none() && history.is_empty() {
             return Err(ApiError::field("user", "a `user` or a non-empty `history` is required"));
         }
@@ -175,22 +164,38 @@ pub fn events_from_json(value: &Value, now_ms: i64) -> Result<Vec<Event>, ApiErr
     }
 }
 
-fn join(at: &str, field: &str) -> String {
+/// The item ids of list `field` (absent or null: none).
+pub(crate) fn id_list(obj: &Map<String, Value>, field: &str) -> Result<Vec<String>, ApiError> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) if !s.is_empty() => Ok(s.clone()),
+                _ => Err(ApiError::field(&format!("{field}[{i}]"), "must be an item id (a non-empty string)")),
+            })
+            .collect(),
+        Some(_) => Err(ApiError::field(field, "must be an array of item ids")),
+    }
+}
+
+pub(crate) fn join(at: &str, field: &str) -> String {
     if at.is_empty() { field.to_string() } else { format!("{at}.{field}") }
 }
 
-fn object<'a>(value: &'a Value, at: &str) -> Result<&'a Map<String, Value>, ApiError> {
+pub(crate) fn object<'a>(value: &'a Value, at: &str) -> Result<&'a Map<String, Value>, ApiError> {
     value.as_object().ok_or_else(|| ApiError::field(at, "must be a JSON object"))
 }
 
-fn only_fields(obj: &Map<String, Value>, at: &str, known: &[&str]) -> Result<(), ApiError> {
+pub(crate) fn only_fields(obj: &Map<String, Value>, at: &str, known: &[&str]) -> Result<(), ApiError> {
     match obj.keys().find(|k| !known.contains(&k.as_str())) {
         Some(k) => Err(ApiError::field(&join(at, k), format!("unknown field (expected one of: {})", known.join(", ")))),
         None => Ok(()),
     }
 }
 
-fn required_id(obj: &Map<String, Value>, at: &str, field: &str) -> Result<String, ApiError> {
+pub(crate) fn required_id(obj: &Map<String, Value>, at: &str, field: &str) -> Result<String, ApiError> {
     match obj.get(field) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
         // numeric ids are accepted as their text: `.inter` tokens are text
@@ -200,7 +205,7 @@ fn required_id(obj: &Map<String, Value>, at: &str, field: &str) -> Result<String
     }
 }
 
-fn optional_string(obj: &Map<String, Value>, field: &str) -> Result<Option<String>, ApiError> {
+pub(crate) fn optional_string(obj: &Map<String, Value>, field: &str) -> Result<Option<String>, ApiError> {
     match obj.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),

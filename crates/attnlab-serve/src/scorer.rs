@@ -94,7 +94,7 @@ fn run(model: ScoringModel, rx: Receiver<Job>, batching: Batching, metrics: &Met
 }
 
 /// `first` and the jobs that arrive before the batch is full or its wait is over.
-fn gather(first: Job, rx: &Receiver<Job>, batching: Batching) -> Vec<Job> {
+pub(crate) fn gather<J>(first: J, rx: &Receiver<J>, batching: Batching) -> Vec<J> {
     let mut jobs = vec![first];
     let deadline = Instant::now() + batching.max_wait;
     while jobs.len() < batching.max_batch {

@@ -5,10 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use attnlab_experiment::{load_run, LoadedRun};
+use attnlab_experiment::{load_run, LoadedRun, RunData};
 use attnlab_track::{RunFilter, RunStatus, Store};
 use attnlab_train::DeviceInfo;
 
+use crate::catalog::Served;
+use crate::market::FeedModel;
 use crate::{Batching, Metrics, Result, ServeError, ServedModel};
 
 /// The runs asked for on the command line.
@@ -65,14 +67,20 @@ pub struct RunSource {
 
 impl RunSource {
     /// Loads the selected runs and starts their scoring threads.
-    pub fn load(&self, metrics: &Arc<Metrics>) -> Result<Vec<ServedModel>> {
+    /// Next-item runs serve `/v1/recommend`, click runs of a simulated
+    /// market `/v1/rank`.
+    pub fn load(&self, metrics: &Arc<Metrics>) -> Result<Vec<Served>> {
+        let (batching, device) = (self.batching, self.device.device);
         if let Selection::Bundles(dirs) = &self.selection {
-            return dirs.iter().map(|dir| crate::load_bundle(dir, self.batching, metrics.clone(), self.device.device)).collect();
+            return dirs.iter().map(|dir| crate::load_bundle(dir, batching, metrics.clone(), device).map(Served::Recommend)).collect();
         }
         let store = Store::open_for_reading(&self.store)?;
         load_selected(&store, &self.selection, &self.device, &self.cache_root)?
             .into_iter()
-            .map(|run| ServedModel::new(run, self.batching, metrics.clone(), self.device.device))
+            .map(|run| match run.data {
+                RunData::Impressions(_) => FeedModel::new(run, batching, metrics.clone(), device).map(Served::Rank),
+                RunData::Interactions(_) => ServedModel::new(run, batching, metrics.clone(), device).map(Served::Recommend),
+            })
             .collect()
     }
 }

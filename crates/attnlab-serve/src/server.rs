@@ -19,7 +19,9 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use crate::api::{ok, ApiError};
-use crate::catalog::ServedModel;
+use crate::catalog::{Served, ServedModel};
+use crate::market::FeedModel;
+use crate::rank::RankRequest;
 use crate::feedback::Feedback;
 use crate::metrics::Metrics;
 use crate::select::RunSource;
@@ -49,7 +51,7 @@ pub struct ServeSummary {
 
 struct App {
     /// Swapped whole on reload; a request holds the set it started with.
-    models: std::sync::RwLock<Arc<Vec<ServedModel>>>,
+    models: std::sync::RwLock<Arc<Vec<Served>>>,
     source: RunSource,
     /// Reloads done, and the last one's error if it failed (the old models
     /// then keep serving).
@@ -65,7 +67,7 @@ struct App {
 pub fn serve(
     config: &ServeConfig,
     source: RunSource,
-    models: Vec<ServedModel>,
+    models: Vec<Served>,
     metrics: Arc<Metrics>,
     on_ready: impl FnOnce(SocketAddr),
 ) -> Result<ServeSummary> {
@@ -93,6 +95,7 @@ pub fn serve(
             .route("/v1/models", get(list_models))
             .route("/metrics", get(metrics_text))
             .route("/v1/recommend", post(recommend))
+            .route("/v1/rank", post(rank))
             .route("/v1/events", post(events))
             .route("/admin/reload", post(admin_reload))
             .layer(DefaultBodyLimit::max(config.max_body_bytes))
@@ -143,8 +146,13 @@ impl App {
     }
 
     /// The models now served.
-    fn models(&self) -> Arc<Vec<ServedModel>> {
+    fn models(&self) -> Arc<Vec<Served>> {
         self.models.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The items `user` consumed through events.
+    fn consumed(&self, user: &str) -> Vec<String> {
+        self.feedback.lock().unwrap_or_else(|p| p.into_inner()).consumed(user)
     }
 
     /// 401 unless the request carries the token (when one is set). The
@@ -163,19 +171,45 @@ impl App {
     }
 }
 
-/// The model `key` names (the first when `None`).
-fn pick<'a>(models: &'a [ServedModel], key: Option<&str>) -> Result<&'a ServedModel, ApiError> {
-    match key {
-        None => models.first().ok_or_else(|| ApiError::status(StatusCode::SERVICE_UNAVAILABLE, "no model loaded")),
-        Some(k) => models.iter().find(|m| m.is(k)).ok_or_else(|| {
-            let names: Vec<&str> = models.iter().map(|m| m.identity.name.as_str()).collect();
-            ApiError::field("model", format!("`{k}` is no loaded run (loaded: {})", names.join(", ")))
+/// The model `key` names (`None`: the first one that serves `endpoint`),
+/// as the kind `kind` picks; a model of another kind is refused by field.
+fn pick<'a, T>(models: &'a [Served], key: Option<&str>, endpoint: &str, kind: impl Fn(&Served) -> Option<&T>) -> Result<&'a T, ApiError> {
+    let found = match key {
+        None => models.iter().find(|m| kind(m).is_some()),
+        Some(k) => models.iter().find(|m| m.identity().is(k)),
+    };
+    match (found, key) {
+        (Some(m), _) => kind(m).ok_or_else(|| {
+            ApiError::field("model", format!("`{}` is a {} run; {endpoint} serves {}", key.unwrap_or_default(), m.identity().model, serves(endpoint)))
         }),
+        (None, None) => Err(ApiError::status(StatusCode::SERVICE_UNAVAILABLE, format!("no loaded run serves {endpoint}"))),
+        (None, Some(k)) => {
+            let names: Vec<&str> = models.iter().map(|m| m.identity().name.as_str()).collect();
+            Err(ApiError::field("model", format!("`{k}` is no loaded run (loaded: {})", names.join(", "))))
+        }
+    }
+}
+
+fn serves(endpoint: &str) -> &'static str {
+    if endpoint == "/v1/rank" { "click models of a simulated market" } else { "next-item models" }
+}
+
+fn as_recommend(m: &Served) -> Option<&ServedModel> {
+    match m {
+        Served::Recommend(m) => Some(m),
+        Served::Rank(_) => None,
+    }
+}
+
+fn as_rank(m: &Served) -> Option<&FeedModel> {
+    match m {
+        Served::Rank(m) => Some(m),
+        Served::Recommend(_) => None,
     }
 }
 
 /// Loads the runs again and swaps them in; on failure the old ones stay.
-async fn reload(app: &Arc<App>) -> Result<Arc<Vec<ServedModel>>, String> {
+async fn reload(app: &Arc<App>) -> Result<Arc<Vec<Served>>, String> {
     let loader = app.clone();
     let loaded = tokio::task::spawn_blocking(move || loader.source.load(&loader.metrics).map_err(|e| error_chain(&e)))
         .await
@@ -235,7 +269,7 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
 
 async fn list_models(State(app): State<Arc<App>>) -> Response {
     let started = Instant::now();
-    let list: Vec<Value> = app.models().iter().map(ServedModel::describe).collect();
+    let list: Vec<Value> = app.models().iter().map(Served::describe).collect();
     app.finish("models", started, Ok(ok(&json!({ "models": list }))))
 }
 
@@ -250,15 +284,28 @@ async fn recommend(State(app): State<Arc<App>>, body: std::result::Result<Bytes,
     let result = async {
         let req = RecommendRequest::from_json(&read_body(body)?)?;
         let models = app.models();
-        let model = pick(&models, req.model.as_deref())?;
+        let model = pick(&models, req.model.as_deref(), "/v1/recommend", as_recommend)?;
         let live = match &req.user {
-            Some(u) => app.feedback.lock().unwrap_or_else(|p| p.into_inner()).consumed(u),
+            Some(u) => app.consumed(u),
             None => Vec::new(),
         };
         Ok::<Response, ApiError>(ok(&crate::recommend::recommend(model, &req, &live).await?))
     }
     .await;
     app.finish("recommend", started, result)
+}
+
+async fn rank(State(app): State<Arc<App>>, body: std::result::Result<Bytes, BytesRejection>) -> Response {
+    let started = Instant::now();
+    let result = async {
+        let req = RankRequest::from_json(&read_body(body)?)?;
+        let models = app.models();
+        let model = pick(&models, req.model.as_deref(), "/v1/rank", as_rank)?;
+        let live = app.consumed(&req.user);
+        Ok::<Response, ApiError>(ok(&crate::rank::rank(model, &req, &live).await?))
+    }
+    .await;
+    app.finish("rank", started, result)
 }
 
 async fn events(State(app): State<Arc<App>>, headers: HeaderMap, body: std::result::Result<Bytes, BytesRejection>) -> Response {
@@ -292,7 +339,7 @@ async fn admin_reload(State(app): State<Arc<App>>, headers: HeaderMap) -> Respon
     let result = async {
         app.authorize(&headers)?;
         let models = reload(&app).await.map_err(|e| ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, format!("reload failed; the runs loaded before keep serving: {e}")))?;
-        let list: Vec<Value> = models.iter().map(ServedModel::describe).collect();
+        let list: Vec<Value> = models.iter().map(Served::describe).collect();
         Ok::<Response, ApiError>(ok(&json!({ "models": list })))
     }
     .await;

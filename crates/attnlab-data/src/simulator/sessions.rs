@@ -149,15 +149,9 @@ impl SessionSampler {
         }
         let n_ads = c.items - organic_items;
         let per_session = draw.organic_candidates + draw.ad_candidates.min(n_ads);
-        let k = c.history_len;
-        let mut out = Impressions { history_len: k, ..Default::default() };
-        out.reserve(draw.sessions * per_session);
-        let mut expected_dwell_s = Vec::with_capacity(draw.sessions * per_session);
-        let mut quality = Vec::with_capacity(draw.sessions * per_session);
-        let mut sessions = Vec::with_capacity(draw.sessions);
+        let mut rows = Rows::with_capacity(c.history_len, draw.sessions * per_session);
         let mut rng = Rng::new(draw.seed);
         let (mut organic, mut ads) = (Vec::new(), Vec::new());
-        let (mut item_window, mut category_window) = (Vec::with_capacity(k), Vec::with_capacity(k));
         for s in 0..draw.sessions {
             let u = rng.below(c.users);
             organic.clear();
@@ -169,53 +163,144 @@ impl SessionSampler {
                     ads.push(ad);
                 }
             }
-            let h = &self.history[u];
-            item_window.clear();
-            item_window.resize(k - h.len(), PAD);
-            item_window.extend_from_slice(h);
-            category_window.clear();
-            category_window.extend(item_window.iter().map(|&i| if i == PAD { PAD } else { self.world.item_topic[i as usize - 1] as u32 + 1 }));
-            let start = out.len();
-            for &item in organic.iter().chain(&ads) {
-                let topic = self.world.item_topic[item];
-                let advertiser = self.eco.item_advertiser[item];
-                let affinity = self.world.user_affinity[u][topic];
-                out.user.push(u as u32);
-                out.item.push(item as u32 + 1);
-                out.category.push(topic as u32 + 1);
-                out.position.push(0);
-                out.timestamp.push(HORIZON_S + s as u64);
-                out.click.push(0.0);
-                out.dwell_ms.push(0);
-                out.true_ctr.push(attract(&self.world, &self.eco, u, item) as f32);
-                out.is_ad.push(advertiser != 0);
-                out.advertiser.push(advertiser);
-                out.bid.push(if advertiser == 0 { 0.0 } else { self.eco.advertisers[advertiser as usize - 1].bid });
-                out.charge.push(0.0);
-                out.cart.push(0.0);
-                out.conversion.push(0.0);
-                out.true_cvr.push(self.eco.cvr(&self.world, u, item) as f32);
-                out.price.push(self.eco.price[item]);
-                out.history_items.extend_from_slice(&item_window);
-                out.history_categories.extend_from_slice(&category_window);
-                let log_ms = DWELL_LOG_MS + DWELL_AFFINITY * affinity + DWELL_LOG_SD * DWELL_LOG_SD / 2.0;
-                expected_dwell_s.push(log_ms.exp() / 1000.0);
-                quality.push(if advertiser == 0 { 0.0 } else { self.world.item_quality[item] });
-            }
-            let split = start + organic.len();
-            sessions.push(SessionRows { user: u as u32, organic: start..split, ads: split..out.len() });
+            self.push_session(&mut rows, s, u, &organic, &ads, &self.history[u]);
         }
-        Ok(MarketSessions {
-            candidates: out,
-            sessions,
-            expected_dwell_s,
-            quality,
+        Ok(self.sessions_of(rows))
+    }
+
+    /// Live feed requests as rows with the same features and truth as drawn
+    /// ones (request `s` is session `s`): what a front end ranks with. A
+    /// candidate that is not of its kind, or an id outside the world, is
+    /// refused, the message naming the request.
+    pub fn requests(&self, requests: &[FeedRequest]) -> Result<MarketSessions> {
+        let bad = |field: &'static str, s: usize, message: String| DataError::Config { field, message: format!("request {s}: {message}") };
+        let rows = requests.iter().map(|r| r.organic.len() + r.ads.len()).sum();
+        let mut out = Rows::with_capacity(self.config.history_len, rows);
+        for (s, r) in requests.iter().enumerate() {
+            if r.user >= self.config.users {
+                return Err(bad("user", s, format!("{} is not a user of the world (0..{})", r.user, self.config.users)));
+            }
+            let known = |items: &[u32], ad: bool, field: &'static str| {
+                match items.iter().find(|&&i| self.advertiser_of(i).is_none_or(|a| (a != 0) != ad)) {
+                    Some(i) => Err(bad(field, s, format!("item {i} is not {} of the world", if ad { "an ad" } else { "an organic item" }))),
+                    None => Ok(items.iter().map(|&i| i as usize - 1).collect::<Vec<usize>>()),
+                }
+            };
+            let (organic, ads) = (known(&r.organic, false, "organic")?, known(&r.ads, true, "ads")?);
+            if let Some(i) = r.history.iter().find(|&&i| self.advertiser_of(i).is_none()) {
+                return Err(bad("history", s, format!("item {i} is not an item of the world")));
+            }
+            let tail = &r.history[r.history.len().saturating_sub(self.config.history_len)..];
+            self.push_session(&mut out, s, r.user, &organic, &ads, tail);
+        }
+        Ok(self.sessions_of(out))
+    }
+
+    /// The advertiser of 1-based item `item` (0 for an organic item), `None`
+    /// for an id outside the world.
+    pub fn advertiser_of(&self, item: u32) -> Option<u32> {
+        (item >= 1 && item as usize <= self.config.items).then(|| self.eco.item_advertiser[item as usize - 1])
+    }
+
+    /// User `user`'s clicks at the end of the simulated period (1-based item
+    /// ids, oldest first; at most `history_len`).
+    pub fn history(&self, user: usize) -> &[u32] {
+        self.history.get(user).map_or(&[], Vec::as_slice)
+    }
+
+    /// Users of the world.
+    pub fn users(&self) -> usize {
+        self.config.users
+    }
+
+    /// Items of the world (organic items and ads).
+    pub fn items(&self) -> usize {
+        self.config.items
+    }
+
+    /// Appends request `s` of user `u`: one row per candidate (0-based
+    /// items, organic then ads) with the history window `h` (at most
+    /// `history_len` items, oldest first).
+    fn push_session(&self, rows: &mut Rows, s: usize, u: usize, organic: &[usize], ads: &[usize], h: &[u32]) {
+        let k = self.config.history_len;
+        let mut item_window = vec![PAD; k - h.len()];
+        item_window.extend_from_slice(h);
+        let category_window: Vec<u32> =
+            item_window.iter().map(|&i| if i == PAD { PAD } else { self.world.item_topic[i as usize - 1] as u32 + 1 }).collect();
+        let out = &mut rows.out;
+        let start = out.len();
+        for &item in organic.iter().chain(ads) {
+            let topic = self.world.item_topic[item];
+            let advertiser = self.eco.item_advertiser[item];
+            let affinity = self.world.user_affinity[u][topic];
+            out.user.push(u as u32);
+            out.item.push(item as u32 + 1);
+            out.category.push(topic as u32 + 1);
+            out.position.push(0);
+            out.timestamp.push(HORIZON_S + s as u64);
+            out.click.push(0.0);
+            out.dwell_ms.push(0);
+            out.true_ctr.push(attract(&self.world, &self.eco, u, item) as f32);
+            out.is_ad.push(advertiser != 0);
+            out.advertiser.push(advertiser);
+            out.bid.push(if advertiser == 0 { 0.0 } else { self.eco.advertisers[advertiser as usize - 1].bid });
+            out.charge.push(0.0);
+            out.cart.push(0.0);
+            out.conversion.push(0.0);
+            out.true_cvr.push(self.eco.cvr(&self.world, u, item) as f32);
+            out.price.push(self.eco.price[item]);
+            out.history_items.extend_from_slice(&item_window);
+            out.history_categories.extend_from_slice(&category_window);
+            let log_ms = DWELL_LOG_MS + DWELL_AFFINITY * affinity + DWELL_LOG_SD * DWELL_LOG_SD / 2.0;
+            rows.expected_dwell_s.push(log_ms.exp() / 1000.0);
+            rows.quality.push(if advertiser == 0 { 0.0 } else { self.world.item_quality[item] });
+        }
+        let split = start + organic.len();
+        rows.sessions.push(SessionRows { user: u as u32, organic: start..split, ads: split..out.len() });
+    }
+
+    fn sessions_of(&self, rows: Rows) -> MarketSessions {
+        let c = &self.config;
+        MarketSessions {
+            candidates: rows.out,
+            sessions: rows.sessions,
+            expected_dwell_s: rows.expected_dwell_s,
+            quality: rows.quality,
             advertisers: self.eco.advertisers.clone(),
             sessions_per_day: (c.users * c.sessions_per_user) as f64 * 86_400.0 / HORIZON_S as f64,
             examination: self.examination.clone(),
             period_ad_ctr: self.period_rates.0,
             period_ad_cvr: self.period_rates.1,
-        })
+        }
+    }
+}
+
+/// A live feed request in the world's ids.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FeedRequest {
+    /// 0-based user.
+    pub user: usize,
+    /// 1-based organic items.
+    pub organic: Vec<u32>,
+    /// 1-based ad items.
+    pub ads: Vec<u32>,
+    /// The user's clicks, oldest first (1-based; the last `history_len` are read).
+    pub history: Vec<u32>,
+}
+
+/// The rows of requests being built.
+struct Rows {
+    out: Impressions,
+    expected_dwell_s: Vec<f64>,
+    quality: Vec<f64>,
+    sessions: Vec<SessionRows>,
+}
+
+impl Rows {
+    fn with_capacity(history_len: usize, rows: usize) -> Rows {
+        let mut out = Impressions { history_len, ..Default::default() };
+        out.reserve(rows);
+        Rows { out, expected_dwell_s: Vec::with_capacity(rows), quality: Vec::with_capacity(rows), sessions: Vec::new() }
     }
 }
 
@@ -300,6 +385,36 @@ mod tests {
         let mean_ctr = ads.iter().map(|&r| d.true_ctr[r] as f64).sum::<f64>() / ads.len() as f64;
         assert!(fresh.period_ad_ctr > mean_ctr && fresh.period_ad_ctr < 1.0, "{} vs {mean_ctr}", fresh.period_ad_ctr);
         assert!(fresh.period_ad_cvr > 0.0 && fresh.period_ad_cvr < 0.5, "{}", fresh.period_ad_cvr);
+    }
+
+    #[test]
+    fn a_request_for_drawn_candidates_is_the_drawn_session() {
+        let sampler = SessionSampler::new(&config()).unwrap();
+        let fresh = sampler.draw(&draw(4)).unwrap();
+        for s in fresh.sessions.iter().take(5) {
+            let d = &fresh.candidates;
+            let items = |r: std::ops::Range<usize>| d.item[r].to_vec();
+            let req = FeedRequest { user: s.user as usize, organic: items(s.organic.clone()), ads: items(s.ads.clone()), history: sampler.history(s.user as usize).to_vec() };
+            let one = sampler.requests(&[req]).unwrap();
+            let rows: Vec<usize> = (s.organic.start..s.ads.end).collect();
+            let mut expected = d.select(&rows);
+            expected.timestamp = one.candidates.timestamp.clone();
+            assert_eq!(one.candidates, expected);
+            assert_eq!(one.quality, rows.iter().map(|&r| fresh.quality[r]).collect::<Vec<_>>());
+        }
+        // the history read is the last `history_len` clicks given
+        let long: Vec<u32> = (1..=8).collect();
+        let req = |organic: Vec<u32>, ads: Vec<u32>, history: Vec<u32>| FeedRequest { user: 0, organic, ads, history };
+        let one = sampler.requests(&[req(vec![1], vec![], long)]).unwrap();
+        assert_eq!(one.candidates.history_of(0), &[4, 5, 6, 7, 8]);
+        let first_ad = (1..=200).find(|&i| sampler.advertiser_of(i) != Some(0)).unwrap();
+        for (organic, ads, field) in [(vec![first_ad], vec![], "organic"), (vec![], vec![1], "ads"), (vec![201], vec![], "organic")] {
+            let err = sampler.requests(&[req(vec![1], vec![], vec![]), req(organic, ads, vec![])]).unwrap_err();
+            assert!(err.to_string().contains("request 1"), "{err}");
+            assert!(matches!(err, DataError::Config { field: f, .. } if f == field), "{err}");
+        }
+        assert!(sampler.requests(&[FeedRequest { user: 300, ..req(vec![1], vec![], vec![]) }]).is_err());
+        assert!(sampler.requests(&[req(vec![1], vec![], vec![0])]).is_err());
     }
 
     #[test]

@@ -51,24 +51,34 @@ pub fn score_run(
         )));
     }
     let loaded = load_record(run.clone(), run_spec, device)?;
+    if let BuiltModel::NextItem(_) = loaded.net {
+        return Err(ExperimentError::bad(format!("run {short}: {} is a next-item model; an A/B arm needs a click model", run.model)));
+    }
+    score_sessions(&loaded.net, world, sessions, default_cvr, device.device)
+}
 
+/// Scores every candidate of `sessions` with click (or click and
+/// conversion) model `net` trained on `world`, as the module doc says: the
+/// A/B replay's scores, and those of a live feed request.
+pub fn score_sessions(
+    net: &BuiltModel,
+    world: &SimulatorConfig,
+    sessions: &MarketSessions,
+    default_cvr: f64,
+    device: tch::Device,
+) -> Result<RowScores> {
     let mut rows = sessions.candidates.clone();
     let ad_at = ad_position(world);
     for (p, &is_ad) in rows.position.iter_mut().zip(&rows.is_ad) {
         *p = if is_ad { ad_at } else { 0 };
     }
-    let (raw_ctr, raw_cvr) = match loaded.net {
-        BuiltModel::Ctr(net) => (predict(net.as_ref(), &rows, BATCH, device.device)?, None),
+    let (raw_ctr, raw_cvr) = match net {
+        BuiltModel::Ctr(net) => (predict(net.as_ref(), &rows, BATCH, device)?, None),
         BuiltModel::MultiTask(net) => {
-            let (ctr, cvr) = predict_multitask(net.as_ref(), &rows, BATCH, device.device)?;
+            let (ctr, cvr) = predict_multitask(net.as_ref(), &rows, BATCH, device)?;
             (ctr, Some(cvr))
         }
-        BuiltModel::NextItem(_) => {
-            return Err(ExperimentError::bad(format!(
-                "run {short}: {} is a next-item model; an A/B arm needs a click model",
-                run.model
-            )));
-        }
+        BuiltModel::NextItem(_) => return Err(ExperimentError::bad("a next-item model has no click probabilities")),
     };
     let e = &sessions.examination;
     let pctr: Vec<f64> =

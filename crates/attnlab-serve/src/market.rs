@@ -1,0 +1,129 @@
+//! A click (or click and conversion) run of a simulated market made ready
+//! to rank feeds: the world it was trained on ([`SessionSampler`]: items,
+//! ads, advertisers, the users' histories at the end of the period), the
+//! feed policy of its spec's `ab_test:` section, and the thread that owns
+//! its weights.
+//!
+//! A request becomes rows and scores exactly as a session of the offline
+//! A/B test does (`SessionSampler::requests`, `ab_test::scoring::score_sessions`,
+//! `ab_test::sessions`), so `/v1/rank` ranks what the replay would rank.
+//! Concurrent requests share one forward pass (dynamic batching, as for
+//! next-item models): a candidate's row never sees another row.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
+
+use attnlab_data::{FeedRequest, SessionSampler, SimulatorConfig};
+use attnlab_eval::market::{ArmPredictions, FeedPolicy, Session};
+use attnlab_experiment::ab_test::scoring::score_sessions;
+use attnlab_experiment::ab_test::sessions::{arm_predictions, replay_sessions};
+use attnlab_experiment::ab_test::{default_cvr, feed_policy};
+use attnlab_experiment::{simulator_config, LoadedRun, RunData};
+use attnlab_models::BuiltModel;
+use attnlab_spec::{AbTestSpec, DataSource};
+use tokio::sync::oneshot;
+
+use crate::catalog::Identity;
+use crate::metrics::Metrics;
+use crate::scorer::{gather, Batching};
+use crate::{Result, ServeError};
+
+/// A request's session (candidates with their truth) and its predictions.
+pub type Scored = (Session, ArmPredictions);
+
+struct Job {
+    request: FeedRequest,
+    reply: oneshot::Sender<Result<Scored, String>>,
+}
+
+/// A click run ready for `/v1/rank`.
+pub struct FeedModel {
+    pub identity: Identity,
+    /// The world of the run, shared with its scoring thread.
+    pub sampler: Arc<SessionSampler>,
+    /// How the feed is laid out and sold (the spec's `ab_test:` policy).
+    pub policy: FeedPolicy,
+    /// Examination probability of each feed position; its length is the feed's.
+    pub examination: Vec<f64>,
+    jobs: Sender<Job>,
+}
+
+/// What the scoring thread owns.
+struct Scoring {
+    net: BuiltModel,
+    /// Kept alive with the model: its variables are the weights.
+    _vs: tch::nn::VarStore,
+    device: tch::Device,
+    sampler: Arc<SessionSampler>,
+    world: SimulatorConfig,
+    ab: Option<AbTestSpec>,
+}
+
+impl FeedModel {
+    /// Takes a loaded click run of a simulated market; its weights move to
+    /// a scoring thread. Other runs are refused by name.
+    pub fn new(loaded: LoadedRun, batching: Batching, metrics: Arc<Metrics>, device: tch::Device) -> Result<FeedModel> {
+        let short = loaded.run.id[..8.min(loaded.run.id.len())].to_string();
+        let refuse = |why: &str| ServeError::bad(format!("run {short} ({}, {}): {why}", loaded.run.name, loaded.run.model));
+        if !matches!(loaded.data, RunData::Impressions(_)) || matches!(loaded.net, BuiltModel::NextItem(_)) {
+            return Err(refuse("/v1/rank serves click models of a simulated market"));
+        }
+        if loaded.spec.dataset.source != DataSource::Simulator {
+            return Err(refuse("/v1/rank ranks feeds of a simulated market; this run was trained on a log"));
+        }
+        let world = simulator_config(&loaded.spec);
+        let sampler = Arc::new(SessionSampler::new(&world).map_err(|e| refuse(&e.to_string()))?);
+        let examination = sampler.requests(&[]).map_err(|e| refuse(&e.to_string()))?.examination;
+        let ab = loaded.spec.ab_test.clone();
+        let policy = feed_policy(ab.as_ref(), &world);
+        let fingerprint = loaded.run.tags.get("data.fingerprint").cloned().unwrap_or_default();
+        let identity = Identity::of_run(&loaded.run, fingerprint);
+        let scoring = Scoring { net: loaded.net, _vs: loaded.vs, device, sampler: sampler.clone(), world, ab };
+        let (jobs, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name(format!("rank-{short}"))
+            .spawn(move || run(scoring, rx, batching, &metrics))
+            .map_err(ServeError::io("starting a scoring thread"))?;
+        Ok(FeedModel { identity, sampler, policy, examination, jobs })
+    }
+
+    /// The session and predictions of `request` (checked by the caller:
+    /// every id is of the world and of its kind).
+    pub async fn score(&self, request: FeedRequest) -> Result<Scored, String> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send(Job { request, reply }).map_err(|_| "the scoring thread stopped".to_string())?;
+        answer.await.map_err(|_| "the scoring thread stopped".to_string())?
+    }
+}
+
+fn run(model: Scoring, rx: Receiver<Job>, batching: Batching, metrics: &Metrics) {
+    while let Ok(first) = rx.recv() {
+        let jobs = gather(first, &rx, batching);
+        metrics.observe_batch(jobs.len());
+        let requests: Vec<FeedRequest> = jobs.iter().map(|j| j.request.clone()).collect();
+        // a libtorch failure answers this batch with an error, not the process with a panic
+        let scored = std::panic::catch_unwind(AssertUnwindSafe(|| score(&model, &requests)))
+            .unwrap_or_else(|_| Err("libtorch failed while scoring".to_string()));
+        match scored {
+            Ok(rows) => {
+                for (job, row) in jobs.into_iter().zip(rows) {
+                    let _ = job.reply.send(Ok(row));
+                }
+            }
+            Err(message) => {
+                for job in jobs {
+                    let _ = job.reply.send(Err(message.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// The A/B replay's sessions and predictions of `requests`, one each.
+fn score(model: &Scoring, requests: &[FeedRequest]) -> Result<Vec<Scored>, String> {
+    let m = model.sampler.requests(requests).map_err(|e| e.to_string())?;
+    let cvr = default_cvr(model.ab.as_ref(), &m);
+    let scores = score_sessions(&model.net, &model.world, &m, cvr, model.device).map_err(|e| e.to_string())?;
+    Ok(replay_sessions(&m).into_iter().zip(arm_predictions(&m, &scores)).collect())
+}
