@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use attnlab_data::fetch::{fetch as fetch_pinned, FetchSource, PINNED};
-use attnlab_data::synth::criteo::{write_criteo_file, CriteoConfig};
-use attnlab_data::synth::interactions::{write_interactions_dir, InteractionsConfig};
+use attnlab_data::synth::criteo::{write_criteo, CriteoConfig};
+use attnlab_data::synth::interactions::{inter_path, write_interactions, InteractionsConfig};
 use attnlab_data::{simulate, write_attention_log, PinnedDataset};
 use attnlab_spec::load_spec;
 
@@ -77,18 +77,26 @@ fn progress(rows: u64) {
     eprintln!("{rows} rows");
 }
 
-/// `attnlab data synth interactions`: DIR/NAME.inter.
+/// `attnlab data synth interactions`: DIR/NAME.inter, atomically.
 pub fn synth_interactions(config: &InteractionsConfig, dir: &Path) -> anyhow::Result<()> {
     config.check().map_err(|e| BadInput(e.to_string()))?;
-    let (path, report) = write_interactions_dir(config, dir, &mut progress)?;
-    println!("{}: {} interactions of {} users and {} items", path.display(), report.rows, config.users, config.items);
+    let path = inter_path(dir).map_err(|e| BadInput(e.to_string()))?;
+    let mut rows = 0;
+    crate::output_file::write_atomically(&path, |w| {
+        rows = write_interactions(config, w, &path, &mut progress)?.rows;
+        Ok(())
+    })?;
+    println!("{}: {rows} interactions of {} users and {} items", path.display(), config.users, config.items);
     Ok(())
 }
 
-/// `attnlab data synth criteo`: a Criteo-layout click log.
+/// `attnlab data synth criteo`: a Criteo-layout click log, atomically.
 pub fn synth_criteo(config: &CriteoConfig, path: &Path) -> anyhow::Result<()> {
     config.check().map_err(|e| BadInput(e.to_string()))?;
-    let report = write_criteo_file(config, path, &mut progress)?;
-    println!("{}: {} rows in Criteo's layout", path.display(), report.rows);
+    crate::output_file::write_atomically(path, |w| {
+        write_criteo(config, w, path, &mut progress)?;
+        Ok(())
+    })?;
+    println!("{}: {} rows in Criteo's layout", path.display(), config.rows);
     Ok(())
 }

@@ -2,11 +2,25 @@
 //! and the shape they promise.
 
 use std::collections::{HashMap, HashSet};
+use std::io::Write;
 use std::path::Path;
 
-use attnlab_data::synth::criteo::{write_criteo_file, CriteoConfig, CARDINALITIES};
-use attnlab_data::synth::interactions::{write_interactions_dir, InteractionsConfig};
-use attnlab_data::synth::{Shape, ML100K_SHAPE};
+use attnlab_data::synth::criteo::{write_criteo, CriteoConfig, CARDINALITIES};
+use attnlab_data::synth::interactions::{inter_path, write_interactions, InteractionsConfig};
+use attnlab_data::Result;
+
+/// Writes `path` with a generator, through a buffer.
+fn write_file(path: &Path, generate: impl FnOnce(&mut dyn Write) -> Result<SynthReport>) -> Result<SynthReport> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let report = generate(&mut out)?;
+    out.flush().unwrap();
+    Ok(report)
+}
+
+fn write_criteo_file(config: &CriteoConfig, path: &Path) {
+    write_file(path, |w| write_criteo(config, w, path, &mut |_| {})).unwrap();
+}
+use attnlab_data::synth::{Shape, SynthReport, ML100K_SHAPE};
 use attnlab_data::{load_atomic, load_ctr, AtomicOptions, CtrSchema, OnBadRow};
 
 /// How far (relative) any statistic of the generated shape may be from
@@ -15,8 +29,10 @@ use attnlab_data::{load_atomic, load_ctr, AtomicOptions, CtrSchema, OnBadRow};
 const SHAPE_BAND: f64 = 0.15;
 
 fn interactions(dir: &Path, config: &InteractionsConfig) -> Vec<u8> {
-    let (path, report) = write_interactions_dir(config, dir, &mut |_| {}).unwrap();
+    let path = inter_path(dir).unwrap();
     assert_eq!(path, dir.join(format!("{}.inter", dir.file_name().unwrap().to_str().unwrap())));
+    std::fs::create_dir_all(dir).unwrap();
+    let report = write_file(&path, |w| write_interactions(config, w, &path, &mut |_| {})).unwrap();
     assert_eq!(report.rows, config.interactions);
     std::fs::read(path).unwrap()
 }
@@ -32,7 +48,7 @@ fn same_seed_gives_the_same_bytes_and_another_seed_others() {
     assert_ne!(a, c);
     let criteo = |name: &str, seed| {
         let path = tmp.path().join(name);
-        write_criteo_file(&CriteoConfig { rows: 2000, seed }, &path, &mut |_| {}).unwrap();
+        write_criteo_file(&CriteoConfig { rows: 2000, seed }, &path);
         std::fs::read(path).unwrap()
     };
     assert_eq!(criteo("x.txt", 3), criteo("y.txt", 3));
@@ -84,18 +100,22 @@ fn interactions_have_ml100k_shape_at_its_size_and_at_another() {
 }
 
 #[test]
-fn impossible_sizes_are_refused_before_writing() {
+fn impossible_sizes_are_refused_before_writing_a_byte() {
     let tmp = tempfile::tempdir().unwrap();
     for (config, says) in [
         (InteractionsConfig::new(0, 10, 10, 1), "at least 1"),
         (InteractionsConfig::new(10, 20, 15, 1), "cannot cover"),
         (InteractionsConfig::new(3, 4, 13, 1), "exceed the 12 distinct"),
     ] {
-        let dir = tmp.path().join("out");
-        let err = write_interactions_dir(&config, &dir, &mut |_| {}).unwrap_err().to_string();
+        let mut out = Vec::new();
+        let err = write_interactions(&config, &mut out, &tmp.path().join("x.inter"), &mut |_| {}).unwrap_err().to_string();
         assert!(err.contains(says), "{err}");
-        assert!(!dir.exists(), "nothing written for {config:?}");
+        assert!(out.is_empty(), "nothing written for {config:?}");
     }
+    let mut out = Vec::new();
+    assert!(write_criteo(&CriteoConfig { rows: 0, seed: 1 }, &mut out, Path::new("c.txt"), &mut |_| {}).is_err());
+    assert!(out.is_empty());
+    assert!(inter_path(Path::new("/")).is_err());
     // every pair used: a full matrix
     let full = generated_shape(5, 6, 30);
     assert_eq!(full.activity, [1.0; 6]);
@@ -106,7 +126,7 @@ fn criteo_log_has_the_real_layout_and_heavy_tailed_columns() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("train.txt");
     let rows = 20_000;
-    write_criteo_file(&CriteoConfig { rows, seed: 1 }, &path, &mut |_| {}).unwrap();
+    write_criteo_file(&CriteoConfig { rows, seed: 1 }, &path);
     let (table, report) = load_ctr(&path, &CtrSchema::criteo(), OnBadRow::Error).unwrap();
     assert_eq!((table.len() as u64, table.dense.len(), table.categorical.len()), (rows, 13, 26));
     assert_eq!(report.skipped, 0);

@@ -22,8 +22,7 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use super::interactions::SynthReport;
-use super::{mix32, write_err, PROGRESS_EVERY};
+use super::{mix32, write_err, SynthReport, PROGRESS_EVERY};
 use crate::{DataError, Result, Rng};
 
 /// Distinct values of C1..C26 in Criteo's 45,840,617-row Kaggle file.
@@ -138,10 +137,4 @@ pub fn write_criteo(config: &CriteoConfig, out: &mut dyn Write, path: &std::path
         }
     }
     Ok(SynthReport { rows: config.rows })
-}
-
-/// Writes `path` atomically (see [`write_criteo`]).
-pub fn write_criteo_file(config: &CriteoConfig, path: &std::path::Path, progress: &mut dyn FnMut(u64)) -> Result<SynthReport> {
-    config.check()?;
-    super::write_atomically(path, |out| write_criteo(config, out, path, progress))
 }

@@ -30,7 +30,7 @@
 use std::collections::HashSet;
 use std::io::Write;
 
-use super::{write_err, PROGRESS_EVERY};
+use super::{write_err, SynthReport, PROGRESS_EVERY};
 use crate::{DataError, Result, Rng};
 
 /// ml-100k's cumulative rating frequencies for 1..=5.
@@ -77,12 +77,6 @@ impl InteractionsConfig {
         }
         Ok(())
     }
-}
-
-/// What a generator wrote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SynthReport {
-    pub rows: u64,
 }
 
 /// Item popularity at rank fraction `x` (see the module docs).
@@ -235,20 +229,12 @@ pub fn write_interactions(
     Ok(SynthReport { rows })
 }
 
-/// Writes `dir/NAME.inter`, NAME being the folder's own name (RecBole's
-/// layout), atomically; returns its path and what was written.
-pub fn write_interactions_dir(
-    config: &InteractionsConfig,
-    dir: &std::path::Path,
-    progress: &mut dyn FnMut(u64),
-) -> Result<(std::path::PathBuf, SynthReport)> {
-    config.check()?;
+/// `dir/NAME.inter`, NAME being the folder's own name (RecBole's layout).
+pub fn inter_path(dir: &std::path::Path) -> Result<std::path::PathBuf> {
     let name = dir
         .file_name()
         .and_then(|n| n.to_str())
         .filter(|n| !n.is_empty() && *n != "." && *n != "..")
         .ok_or_else(|| DataError::Invalid { what: "output folder", message: format!("{}: needs a name for NAME.inter", dir.display()) })?;
-    let path = dir.join(format!("{name}.inter"));
-    let report = super::write_atomically(&path, |out| write_interactions(config, out, &path, progress))?;
-    Ok((path, report))
+    Ok(dir.join(format!("{name}.inter")))
 }
