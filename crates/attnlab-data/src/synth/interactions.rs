@@ -28,6 +28,7 @@
 //! user by user, each user's in time order; memory is O(users + items).
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::io::Write;
 
 use super::{write_err, SynthReport, PROGRESS_EVERY};
@@ -217,7 +218,6 @@ pub fn write_interactions(
             let x = draw.uniform();
             let rating = RATINGS.partition_point(|&c| c <= x) + 1;
             line.clear();
-            use std::fmt::Write as _;
             let _ = writeln!(line, "{}\t{}\t{rating}\t{time}", user_ids[r], item_ids[*rank as usize]);
             out.write_all(line.as_bytes()).map_err(&io)?;
             rows += 1;
