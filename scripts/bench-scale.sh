@@ -23,6 +23,7 @@
 #        BENCH_CRITEO_ROWS="4500000 45000000"        (default: none)
 #        ATTNLAB_BIN=PATH                            (default target/debug/attnlab, built by make build)
 #        BENCH_THREADS=N (default 2): torch and rayon threads.
+#        BENCH_SKIP="bpr"                            stages not to run (listed as skipped)
 # Not part of `make test`: 20M interactions take tens of minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,7 @@ ROOT=$PWD
 OUT=${1:-target/bench-scale}
 SIZES=${BENCH_SIZES:-1000000 5000000 20000000}
 CRITEO_ROWS=${BENCH_CRITEO_ROWS:-}
+SKIP=" ${BENCH_SKIP:-} "
 export VIRTUAL_ENV=$ROOT/.venv PATH=$ROOT/.venv/bin:$PATH LIBTORCH_USE_PYTORCH=1
 export ATTNLAB_THREADS=${BENCH_THREADS:-2} RAYON_NUM_THREADS=${BENCH_THREADS:-2}
 if [ -z "${ATTNLAB_BIN:-}" ]; then
@@ -46,6 +48,10 @@ RESULTS=$OUT/results.tsv
 stage() {
     local name=$1 size=$2
     shift 2
+    if [[ "$SKIP" == *" $name "* ]]; then
+        printf '%s\t%s\tskipped\t\n' "$name" "$size" >> "$RESULTS"
+        return
+    fi
     echo "bench: $name at $size: $*" >&2
     if ! /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" > "$OUT/$name-$size.log" 2>&1; then
         echo "bench: $name at $size failed:" >&2
@@ -82,6 +88,7 @@ done
 
 # the table, then k of time ~ size^k per stage (stages with two sizes or more)
 awk -F'\t' '
+    $3 == "skipped" { printf "%-16s %10s    skipped\n", $1, $2; next }
     { printf "%-16s %10s %10.1f s %9.0f MB\n", $1, $2, $3, $4 / 1024
       if ($2 == 0) next
       x = log($2); y = log($3 > 0.01 ? $3 : 0.01)
