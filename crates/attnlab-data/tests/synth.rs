@@ -46,12 +46,16 @@ fn same_seed_gives_the_same_bytes_and_another_seed_others() {
     let c = interactions(&tmp.path().join("c"), &InteractionsConfig { seed: 8, ..config });
     assert_eq!(a, b);
     assert_ne!(a, c);
+    // and the same bytes as when this was written: a change to the
+    // generator that moves any draw shows here
+    assert_eq!(blake3::hash(&a).to_hex().as_str(), "a0d5d830fc5cae919603e8fb8355343b224451ae167c8f3f08d6794d5834dc22");
     let criteo = |name: &str, seed| {
         let path = tmp.path().join(name);
         write_criteo_file(&CriteoConfig { rows: 2000, seed }, &path);
         std::fs::read(path).unwrap()
     };
     assert_eq!(criteo("x.txt", 3), criteo("y.txt", 3));
+    assert_eq!(blake3::hash(&criteo("x.txt", 3)).to_hex().as_str(), "d699ce8dab01db5377abe1cb15f9e1839f78bb3e85f454f22e41fb53712380b6");
     assert_ne!(criteo("x.txt", 3), criteo("z.txt", 4));
 }
 

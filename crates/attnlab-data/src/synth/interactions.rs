@@ -133,6 +133,65 @@ fn counts(weights: &[f64], total: u64, cap: u64) -> Vec<u64> {
     counts
 }
 
+/// Every item rank once, each to a user drawn by activity who still has
+/// room in their quota: per user rank, the item ranks they must take.
+fn every_item_once(rng: &mut Rng, user_cum: &[f64], quota: &[u64], items: u32) -> Vec<Vec<u32>> {
+    let mut forced: Vec<Vec<u32>> = vec![Vec::new(); quota.len()];
+    let has_room = |forced: &[Vec<u32>], u: usize| (forced[u].len() as u64) < quota[u];
+    for rank in 0..items {
+        let mut u = rng.weighted(user_cum);
+        for _ in 0..64 {
+            if has_room(&forced, u) {
+                break;
+            }
+            u = rng.weighted(user_cum);
+        }
+        while !has_room(&forced, u) {
+            u = (u + 1) % quota.len(); // the quotas sum to at least `items`: someone has room
+        }
+        forced[u].push(rank);
+    }
+    forced
+}
+
+/// Adds item ranks drawn by popularity to `ranks` until it holds `n`, none
+/// twice (`taken`: the ranks already in it). `keys` is scratch space.
+fn draw_items(
+    rng: &mut Rng,
+    n: usize,
+    ranks: &mut Vec<u32>,
+    item_w: &[f64],
+    item_cum: &[f64],
+    taken: &mut HashSet<u32>,
+    keys: &mut Vec<(f64, u32)>,
+) {
+    taken.clear();
+    taken.extend(ranks.iter().copied());
+    if n * 4 <= item_w.len() {
+        // a small share of the catalogue: rejection is cheap
+        while ranks.len() < n {
+            let rank = rng.weighted(item_cum) as u32;
+            if taken.insert(rank) {
+                ranks.push(rank);
+            }
+        }
+        return;
+    }
+    // a large share: weighted sampling without replacement by exponential
+    // keys (Efraimidis-Spirakis)
+    keys.clear();
+    keys.extend(item_w.iter().enumerate().map(|(k, w)| (rng.uniform().max(f64::MIN_POSITIVE).ln() / w, k as u32)));
+    keys.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for &(_, rank) in keys.iter() {
+        if ranks.len() == n {
+            break;
+        }
+        if taken.insert(rank) {
+            ranks.push(rank);
+        }
+    }
+}
+
 /// Writes the file's rows (header first) to `out`; `progress` is called
 /// with the rows written every [`PROGRESS_EVERY`] rows. `path` only names
 /// the destination in errors.
@@ -145,7 +204,7 @@ pub fn write_interactions(
     config.check()?;
     let io = write_err(path);
     let mut rng = Rng::new(config.seed);
-    let (n_users, n_items) = (config.users as usize, config.items as usize);
+    let n_users = config.users as usize;
     let mut user_ids: Vec<u32> = (1..=config.users).collect();
     rng.shuffle(&mut user_ids);
     let mut item_ids: Vec<u32> = (1..=config.items).collect();
@@ -156,22 +215,7 @@ pub fn write_interactions(
     let user_cum = cumulative(&user_w);
     let quota = counts(&user_w, config.interactions, u64::from(config.items));
 
-    // every item once, to a user (by activity) with room left
-    let mut forced: Vec<Vec<u32>> = vec![Vec::new(); n_users];
-    let mut assign = rng.fork(1);
-    for rank in 0..config.items {
-        let mut u = assign.weighted(&user_cum);
-        for _ in 0..64 {
-            if (forced[u].len() as u64) < quota[u] {
-                break;
-            }
-            u = assign.weighted(&user_cum);
-        }
-        while forced[u].len() as u64 >= quota[u] {
-            u = (u + 1) % n_users; // the total quota covers every item: someone has room
-        }
-        forced[u].push(rank);
-    }
+    let mut forced = every_item_once(&mut rng.fork(1), &user_cum, &quota, config.items);
 
     writeln!(out, "{HEADER}").map_err(&io)?;
     let mut rows = 0u64;
@@ -185,30 +229,7 @@ pub fn write_interactions(
     for r in by_id {
         let n = quota[r] as usize;
         let mut ranks = std::mem::take(&mut forced[r]);
-        taken.clear();
-        taken.extend(ranks.iter().copied());
-        if n * 4 <= n_items {
-            while ranks.len() < n {
-                let rank = draw.weighted(&item_cum) as u32;
-                if taken.insert(rank) {
-                    ranks.push(rank);
-                }
-            }
-        } else {
-            // a user with a large share of the catalogue: weighted sampling
-            // without replacement by exponential keys (Efraimidis-Spirakis)
-            keys.clear();
-            keys.extend((0..config.items).map(|k| (draw.uniform().max(f64::MIN_POSITIVE).ln() / item_w[k as usize], k)));
-            keys.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            for &(_, rank) in &keys {
-                if ranks.len() == n {
-                    break;
-                }
-                if taken.insert(rank) {
-                    ranks.push(rank);
-                }
-            }
-        }
+        draw_items(&mut draw, n, &mut ranks, &item_w, &item_cum, &mut taken, &mut keys);
         draw.shuffle(&mut ranks);
         let length = ((0.05 + 0.95 * draw.uniform()) * config.span as f64) as i64;
         let begin = config.start + ((config.span - length) as f64 * draw.uniform()) as i64;
