@@ -19,7 +19,7 @@
 # exponent k of time ~ size^k per stage, least squares on logs.
 #
 # Usage: scripts/bench-scale.sh [OUT_DIR]            (default target/bench-scale)
-#        BENCH_SIZES="1000000 5000000 20000000"      interactions per size
+#        BENCH_SIZES="1000000 5000000 20000000"      interactions per size ("": none)
 #        BENCH_CRITEO_ROWS="4500000 45000000"        (default: none)
 #        ATTNLAB_BIN=PATH                            (default target/debug/attnlab, built by make build)
 #        BENCH_THREADS=N (default 2): torch and rayon threads.
@@ -29,7 +29,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=${1:-target/bench-scale}
-SIZES=${BENCH_SIZES:-1000000 5000000 20000000}
+SIZES=${BENCH_SIZES-1000000 5000000 20000000}
 CRITEO_ROWS=${BENCH_CRITEO_ROWS:-}
 SKIP=" ${BENCH_SKIP:-} "
 export VIRTUAL_ENV=$ROOT/.venv PATH=$ROOT/.venv/bin:$PATH LIBTORCH_USE_PYTORCH=1
