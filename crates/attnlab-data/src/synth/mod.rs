@@ -1,6 +1,6 @@
 //! Large synthetic files in real formats, for measuring how cost grows with
 //! size: a RecBole atomic `.inter` whose item popularity and user activity
-//! have ml-100k's shape at any size ([`interactions`]), and a Criteo-layout
+//! are fitted to ml-100k's shape ([`interactions`]), and a Criteo-layout
 //! click log with heavy-tailed categorical cardinalities ([`criteo`]).
 //!
 //! Both are written row by row to a writer (memory is the size of the
