@@ -5,17 +5,16 @@
 //! # Generative model
 //!
 //! - Item popularity: the item at rank fraction `x = (r + ½) / items` has
-//!   weight `(x + 0.007)^-0.6 - 1.007^-0.6`, fitted, by simulating this
-//!   generator at ml-100k's size, to ml-100k's shares of the top 1, 5, 10,
-//!   20 and 50% of items (0.076, 0.26, 0.43, 0.65, 0.93; the fit gives
-//!   0.074, 0.27, 0.42, 0.61, 0.89). The weights are steeper than the
-//!   shares they give because a user takes an item once, so the shares
-//!   depend on how much of the catalogue a mean user takes (6% in
-//!   ml-100k): with a sparser one the head gains, the top 1% of items
-//!   holding 0.094 of the interactions at 2.8% (1M interactions, 6,925 x
-//!   5,148) and 0.107 at 1.2% (5M, 34,623 x 12,477), towards the weights'
-//!   own 0.117. At a given share per user, a density in the rank
-//!   *fraction* keeps the shares independent of the catalogue's size.
+//!   weight `(x + c)^-0.6 - (1 + c)^-0.6`. A user takes an item once, so
+//!   the shares these weights give depend on how much of the catalogue a
+//!   mean user takes (the density, interactions / (users x items)): the
+//!   denser, the flatter. `c` is therefore set by the density
+//!   ([`head_offset`]), from 0.0045 at ml-100k's 6.3% to 0.0253 at 0.5%,
+//!   each value found by simulating this generator so that the top 1% of
+//!   items hold ml-100k's 0.076 of the interactions. At ml-100k's density
+//!   the top 5, 10, 20 and 50% then hold about 0.28, 0.43, 0.62 and 0.89
+//!   (ml-100k: 0.26, 0.43, 0.65, 0.93). A density in the rank *fraction*
+//!   keeps the shares independent of the catalogue's size.
 //! - User activity: the user at rank fraction `x` has weight
 //!   `(x + 0.53)^-2.95`, fitted to ml-100k's activity quantiles over the
 //!   mean ([`super::ML100K_SHAPE`]; within 10% at every size measured);
@@ -85,9 +84,29 @@ impl InteractionsConfig {
     }
 }
 
-/// Item popularity at rank fraction `x` (see the module docs).
-fn item_weight(x: f64) -> f64 {
-    (x + 0.007).powf(-0.6) - 1.007f64.powf(-0.6)
+/// (density, `c`) pairs: the popularity offset that gives ml-100k's top-1%
+/// share at that density, found by simulation (see the module docs).
+const HEAD_OFFSETS: [(f64, f64); 4] = [(0.005, 0.0253), (0.012, 0.0212), (0.028, 0.0155), (0.063, 0.0045)];
+
+/// The popularity offset `c` for `density`: [`HEAD_OFFSETS`] interpolated
+/// in the density's logarithm, constant beyond its ends.
+pub fn head_offset(density: f64) -> f64 {
+    let (first, last) = (HEAD_OFFSETS[0], HEAD_OFFSETS[HEAD_OFFSETS.len() - 1]);
+    if density <= first.0 {
+        return first.1;
+    }
+    if density >= last.0 {
+        return last.1;
+    }
+    let i = HEAD_OFFSETS.partition_point(|&(d, _)| d <= density);
+    let ((d0, c0), (d1, c1)) = (HEAD_OFFSETS[i - 1], HEAD_OFFSETS[i]);
+    let t = (density.ln() - d0.ln()) / (d1.ln() - d0.ln());
+    c0 + t * (c1 - c0)
+}
+
+/// Item popularity at rank fraction `x` with offset `c` (see the module docs).
+fn item_weight(x: f64, c: f64) -> f64 {
+    (x + c).powf(-0.6) - (1.0 + c).powf(-0.6)
 }
 
 /// User activity at rank fraction `x` (see the module docs).
@@ -96,7 +115,7 @@ fn user_weight(x: f64) -> f64 {
 }
 
 /// Weights of `n` ranks at their midpoints.
-fn weights(n: u32, f: fn(f64) -> f64) -> Vec<f64> {
+fn weights(n: u32, f: impl Fn(f64) -> f64) -> Vec<f64> {
     (0..n).map(|r| f((f64::from(r) + 0.5) / f64::from(n))).collect()
 }
 
@@ -214,7 +233,9 @@ pub fn write_interactions(
     rng.shuffle(&mut user_ids);
     let mut item_ids: Vec<u32> = (1..=config.items).collect();
     rng.shuffle(&mut item_ids);
-    let item_w = weights(config.items, item_weight);
+    let density = config.interactions as f64 / (f64::from(config.users) * f64::from(config.items));
+    let c = head_offset(density);
+    let item_w = weights(config.items, |x| item_weight(x, c));
     let item_cum = cumulative(&item_w);
     let user_w = weights(config.users, user_weight);
     let user_cum = cumulative(&user_w);
