@@ -278,6 +278,39 @@ pub enum DataCommand {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Generate large synthetic files in real formats, for scale benchmarks.
+    Synth {
+        #[command(subcommand)]
+        command: SynthCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SynthCommand {
+    /// A RecBole atomic DIR/NAME.inter (NAME: the folder's name) with
+    /// ml-100k's popularity and activity shape, timestamps and ratings.
+    Interactions {
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        users: u32,
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        items: u32,
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        interactions: u64,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// The data set's folder (created if missing).
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// A click log in Criteo's layout (label, I1..I13, C1..C26; tab-separated).
+    Criteo {
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        rows: u64,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -188,3 +188,51 @@ seeds: [1]
     }
     s.attnlab(&["run", spec, "models.0.params.time_bias=false"]).ok();
 }
+
+#[test]
+fn synth_writes_files_and_refuses_bad_flags_with_exit_2() {
+    let s = Scratch::new();
+    let dir = s.path("synthetic-small");
+    let run = s
+        .attnlab(&[
+            "data",
+            "synth",
+            "interactions",
+            "--users",
+            "50",
+            "--items",
+            "40",
+            "--interactions",
+            "600",
+            "--seed",
+            "3",
+            "-o",
+            dir.to_str().unwrap(),
+        ])
+        .ok();
+    assert!(run.stdout().contains("600 interactions of 50 users and 40 items"), "{}", run.stdout());
+    let text = std::fs::read_to_string(dir.join("synthetic-small.inter")).unwrap();
+    assert_eq!(text.lines().count(), 601);
+    assert_eq!(text.lines().next(), Some("user_id:token\titem_id:token\trating:float\ttimestamp:float"));
+    let criteo = s.path("criteo.txt");
+    s.attnlab(&["data", "synth", "criteo", "--rows", "30", "--seed", "1", "-o", criteo.to_str().unwrap()]).ok();
+    let rows = std::fs::read_to_string(&criteo).unwrap();
+    assert_eq!(rows.lines().count(), 30);
+    assert!(rows.lines().all(|l| l.split('\t').count() == 40));
+    // bad flags: clap's range checks and the generator's own, nothing written
+    let bad = s.path("bad");
+    let out = bad.to_str().unwrap();
+    for (args, says) in [
+        (vec!["interactions", "--users", "0", "--items", "4", "--interactions", "9", "-o", out], "--users"),
+        (vec!["interactions", "--users", "x", "--items", "4", "--interactions", "9", "-o", out], "--users"),
+        (vec!["interactions", "--users", "5", "--items", "4", "--interactions", "3", "-o", out], "cannot cover 5 users"),
+        (vec!["interactions", "--users", "2", "--items", "2", "--interactions", "5", "-o", out], "exceed the 4 distinct"),
+        (vec!["criteo", "--rows", "0", "-o", out], "--rows"),
+        (vec!["criteo", "--rows", "-3", "-o", out], "--rows"),
+    ] {
+        let run = s.attnlab(&[&["data", "synth"][..], &args].concat());
+        assert_eq!(run.code(), 2, "{args:?}: {}", run.stderr());
+        assert!(run.stderr().contains(says), "{args:?}: {}", run.stderr());
+        assert!(!bad.exists(), "{args:?} wrote something");
+    }
+}

@@ -1,8 +1,10 @@
-//! `attnlab data fetch|simulate`: getting data onto disk.
+//! `attnlab data fetch|simulate|synth`: getting data onto disk.
 
 use std::path::{Path, PathBuf};
 
 use attnlab_data::fetch::{fetch as fetch_pinned, FetchSource, PINNED};
+use attnlab_data::synth::criteo::{write_criteo, CriteoConfig};
+use attnlab_data::synth::interactions::{inter_path, write_interactions, InteractionsConfig};
 use attnlab_data::{simulate, write_attention_log, PinnedDataset};
 use attnlab_spec::load_spec;
 
@@ -67,5 +69,34 @@ pub fn stats(spec_path: &Path, overrides: &[String], cache_root: &Path, memory: 
         println!("{} ({}; data fingerprint {})", loaded.spec.name, loaded.spec.dataset.kind().name(), prepared.data_fingerprint);
         print!("{stats}");
     }
+    Ok(())
+}
+
+/// Rows written so far, on stderr (a large file takes minutes).
+fn progress(rows: u64) {
+    eprintln!("{rows} rows");
+}
+
+/// `attnlab data synth interactions`: DIR/NAME.inter, atomically.
+pub fn synth_interactions(config: &InteractionsConfig, dir: &Path) -> anyhow::Result<()> {
+    config.check().map_err(|e| BadInput(e.to_string()))?;
+    let path = inter_path(dir).map_err(|e| BadInput(e.to_string()))?;
+    let mut rows = 0;
+    crate::output_file::write_atomically(&path, |w| {
+        rows = write_interactions(config, w, &path, &mut progress)?.rows;
+        Ok(())
+    })?;
+    println!("{}: {rows} interactions of {} users and {} items", path.display(), config.users, config.items);
+    Ok(())
+}
+
+/// `attnlab data synth criteo`: a Criteo-layout click log, atomically.
+pub fn synth_criteo(config: &CriteoConfig, path: &Path) -> anyhow::Result<()> {
+    config.check().map_err(|e| BadInput(e.to_string()))?;
+    crate::output_file::write_atomically(path, |w| {
+        write_criteo(config, w, path, &mut progress)?;
+        Ok(())
+    })?;
+    println!("{}: {} rows in Criteo's layout", path.display(), config.rows);
     Ok(())
 }

@@ -13,7 +13,7 @@ mod serve;
 mod sync;
 mod validate;
 
-use crate::cli::{Cli, Command, DataCommand, PrivacyCommand, RunsCommand, SyncCommand};
+use crate::cli::{Cli, Command, DataCommand, PrivacyCommand, RunsCommand, SynthCommand, SyncCommand};
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     // sizes are checked against what the user allows, else the machine's memory
@@ -65,6 +65,12 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Data { command: DataCommand::Simulate { spec, overrides, output } } => {
             data::simulate_log(&spec, &overrides, &output)
+        }
+        Command::Data { command: DataCommand::Synth { command: SynthCommand::Interactions { users, items, interactions, seed, output } } } => {
+            data::synth_interactions(&attnlab_data::synth::interactions::InteractionsConfig::new(users, items, interactions, seed), &output)
+        }
+        Command::Data { command: DataCommand::Synth { command: SynthCommand::Criteo { rows, seed, output } } } => {
+            data::synth_criteo(&attnlab_data::synth::criteo::CriteoConfig { rows, seed }, &output)
         }
         Command::Data { command: DataCommand::Stats { spec, overrides, json, store } } => {
             let cache = store.path().parent().unwrap_or(std::path::Path::new(".")).join("cache");

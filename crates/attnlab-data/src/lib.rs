@@ -40,6 +40,7 @@ pub mod cache;
 pub mod fingerprint;
 pub mod protocol;
 pub mod stats;
+pub mod synth;
 pub use cache::{load_or_prepare, CacheOutcome};
 pub use fingerprint::{fingerprint, DataSource, Fingerprint, SourceFile, FORMAT_VERSION};
 pub use protocol::{
