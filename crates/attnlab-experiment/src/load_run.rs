@@ -122,7 +122,7 @@ fn load_record_in(run: RunRecord, RunSpec { spec, model }: RunSpec, device: &Dev
             let data = interaction_data(&run, &spec, cache_root)?;
             let p = &data.prepared;
             let sizes = NextItemSizes { users: p.num_users, items: p.num_items, max_len: p.sequences.as_ref().map_or(1, |s| s.max_len) };
-            let net = attnlab_models::build_next_item(&run.model, &vs.root(), &sizes, &model.params, Some(p.item_popularity.as_slice()))?;
+            let net = attnlab_models::build_next_item(&run.model, &vs.root(), &sizes, &model.params, Some(p.item_popularity.as_slice()), None)?;
             (BuiltModel::NextItem(net), RunData::Interactions(Box::new(data)))
         }
         _ => {

@@ -74,7 +74,7 @@ pub fn load_bundle(dir: &Path, batching: Batching, metrics: Arc<Metrics>, device
     let model_spec = spec.models.iter().find(|m| m.name == name).ok_or_else(|| ServeError::bad(format!("{}: no model named `{name}` (the model card's)", shown(SPEC))))?;
     let vs = tch::nn::VarStore::new(device);
     let sizes = NextItemSizes { users: users.len(), items: state.num_items, max_len: state.max_len };
-    let net = attnlab_models::build_next_item(&model_spec.model, &vs.root(), &sizes, &model_spec.params, Some(state.popularity.as_slice()))
+    let net = attnlab_models::build_next_item(&model_spec.model, &vs.root(), &sizes, &model_spec.params, Some(state.popularity.as_slice()), None)
         .map_err(|e| ServeError::bad(format!("{}: model `{name}`: {e}", shown(SPEC))))?;
     if state.sequential && !net.sequential() {
         return Err(ServeError::bad(format!("{}: field `sequential`: the model `{name}` does not read histories", shown(STATE))));

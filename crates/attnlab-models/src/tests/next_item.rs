@@ -15,7 +15,7 @@ pub(super) const NEXT_SIZES: NextItemSizes = NextItemSizes { users: 6, items: 21
 pub(super) const POPULARITY: [u32; 21] = [0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6];
 
 pub(super) fn next_item_sizes() -> Sizes<'static> {
-    Sizes::NextItem { sizes: &NEXT_SIZES, item_popularity: Some(&POPULARITY) }
+    Sizes::NextItem { sizes: &NEXT_SIZES, item_popularity: Some(&POPULARITY), item_features: None }
 }
 
 const NEXT_ITEM_MODELS: [&str; 7] = ["Pop", "GRU4Rec", "Caser", "SASRec", "HSTU", "BERT4Rec", "BPR"];
@@ -25,7 +25,7 @@ const T: usize = 6;
 fn build_next(name: &str, seed: i64, overrides: Value) -> (nn::VarStore, Box<dyn NextItemModel>) {
     tch::manual_seed(seed);
     let vs = nn::VarStore::new(Device::Cpu);
-    let model = build_next_item(name, &vs.root(), &NEXT_SIZES, &params(overrides), Some(&POPULARITY))
+    let model = build_next_item(name, &vs.root(), &NEXT_SIZES, &params(overrides), Some(&POPULARITY), None)
         .unwrap_or_else(|e| panic!("build {name}: {e}"));
     (vs, model)
 }
@@ -152,18 +152,18 @@ fn next_item_models_are_registered_as_such() {
         assert!(vs.variables().is_empty(), "{name}: a refused build created variables");
     }
     let vs = nn::VarStore::new(Device::Cpu);
-    let err = build_next_item("DIN", &vs.root(), &NEXT_SIZES, &no_params(), None).map(drop).unwrap_err();
+    let err = build_next_item("DIN", &vs.root(), &NEXT_SIZES, &no_params(), None, None).map(drop).unwrap_err();
     assert!(matches!(err, ModelError::WrongTask { actual: Task::Ctr, expected: Task::NextItem, .. }), "{err:?}");
     let err = build_any("DIN", &vs.root(), &NEXT_SIZES, &no_params()).map(drop).unwrap_err();
     assert!(matches!(err, ModelError::WrongTask { actual: Task::Ctr, expected: Task::NextItem, .. }), "{err:?}");
     assert!(vs.variables().is_empty());
     // Pop cannot rank without the training popularity, or with the wrong one
-    let err = build_next_item("pop", &vs.root(), &NEXT_SIZES, &no_params(), None).map(drop).unwrap_err();
+    let err = build_next_item("pop", &vs.root(), &NEXT_SIZES, &no_params(), None, None).map(drop).unwrap_err();
     assert!(matches!(err, ModelError::Input { .. }) && err.to_string().contains("popularity"), "{err}");
-    let err = build_next_item("pop", &vs.root(), &NEXT_SIZES, &no_params(), Some(&POPULARITY[1..])).map(drop).unwrap_err();
+    let err = build_next_item("pop", &vs.root(), &NEXT_SIZES, &no_params(), Some(&POPULARITY[1..]), None).map(drop).unwrap_err();
     assert!(err.to_string().contains("20 entries, expected 21"), "{err}");
     // the other models do not need it
-    build_next_item("SASRec", &vs.root(), &NEXT_SIZES, &no_params(), None).unwrap();
+    build_next_item("SASRec", &vs.root(), &NEXT_SIZES, &no_params(), None, None).unwrap();
 }
 
 #[test]
