@@ -7,6 +7,7 @@
 
 pub mod attention_log;
 pub mod ctr_log;
+mod item_features;
 pub mod movielens;
 pub mod obd;
 
@@ -31,7 +32,12 @@ pub enum Dataset {
         oracle_test_auc: Option<f64>,
     },
     /// Interactions under a ranking protocol, for next-item models.
-    Interactions { prepared: attnlab_data::Prepared, cache_hit: bool },
+    Interactions {
+        prepared: attnlab_data::Prepared,
+        cache_hit: bool,
+        /// The `dataset.item_features` columns, row `i` for item id `i`.
+        item_features: Option<attnlab_models::ItemFeatures>,
+    },
 }
 
 pub struct Prepared {
@@ -59,7 +65,7 @@ impl Prepared {
                 splits.train.click_rate(),
                 oracle_test_auc.map_or("-".into(), |a| format!("{a:.4}"))
             ),
-            Dataset::Interactions { prepared, cache_hit } => format!(
+            Dataset::Interactions { prepared, cache_hit, .. } => format!(
                 "{} users, {} items; {} train / {} valid / {} test rows; {} ({})",
                 prepared.num_users,
                 prepared.num_items.saturating_sub(1),
@@ -132,6 +138,11 @@ pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecE
             let key = if m.train.contains_key("loss") { format!("models[{i}].train.loss") } else { "train.loss".into() };
             return Err(invalid(key, format!("a sampled softmax trains next-item models; `{}` is a {task} model", m.model)));
         }
+    }
+    let from_files = matches!(source, DataSource::RecboleAtomic | DataSource::Movielens);
+    if !loaded.spec.dataset.item_features.is_empty() && !from_files {
+        let message = "item features come from the item file of a `recbole-atomic` or `movielens` source".to_string();
+        return Err(invalid("dataset.item_features".into(), message));
     }
     if kind == DataKind::Interactions {
         if let Some((i, m)) = metrics.iter().enumerate().find(|(_, m)| !matches!(m, TaskMetric::Metric(x) if x.ranking().is_some())) {
@@ -273,14 +284,14 @@ fn interaction_rows(loaded: &LoadedSpec) -> Result<InteractionRows<'static>> {
     }
 }
 
-fn on_bad_row_of(spec: &attnlab_spec::Spec) -> attnlab_data::OnBadRow {
+pub(crate) fn on_bad_row_of(spec: &attnlab_spec::Spec) -> attnlab_data::OnBadRow {
     match spec.dataset.on_bad_row {
         attnlab_spec::BadRowPolicy::Error => attnlab_data::OnBadRow::Error,
         attnlab_spec::BadRowPolicy::Skip => attnlab_data::OnBadRow::Skip,
     }
 }
 
-fn preprocess_of(spec: &attnlab_spec::Spec) -> attnlab_data::Preprocess {
+pub(crate) fn preprocess_of(spec: &attnlab_spec::Spec) -> attnlab_data::Preprocess {
     let pre = &spec.dataset.preprocess;
     attnlab_data::Preprocess {
         dedup: pre.dedup,
@@ -334,11 +345,10 @@ pub(crate) fn prepare_interaction_rows(loaded: &LoadedSpec, cache_root: &Path, r
     };
     let preprocess = preprocess_of(spec);
     let on_bad_row = on_bad_row_of(spec);
-    let InteractionRows { file, settings, load } = rows;
-    let rows = file.as_path();
-    let source = attnlab_data::DataSource::files(&[rows])?;
+    let (file, settings, load) = (rows.file.as_path(), &rows.settings, &rows.load);
+    let source = attnlab_data::DataSource::files(&[file])?;
     let skip = on_bad_row == OnBadRow::Skip;
-    let fingerprint = match &settings {
+    let fingerprint = match settings {
         None => attnlab_data::fingerprint(&source, &(&preprocess, &protocol, skip))?,
         Some(settings) => attnlab_data::fingerprint(&source, &(&preprocess, &protocol, skip, settings))?,
     };
@@ -351,12 +361,13 @@ pub(crate) fn prepare_interaction_rows(loaded: &LoadedSpec, cache_root: &Path, r
         let (clean, _) = attnlab_data::preprocess(&interactions, &preprocess)?;
         Ok(attnlab_data::prepare(&clean, &protocol)?)
     })?;
-    check_timestamps(loaded, &prepared, rows)?;
+    check_timestamps(loaded, &prepared, file)?;
+    let item_features = item_features::item_features(loaded, &rows, prepared.num_items)?;
     let cache_hit = matches!(outcome, attnlab_data::CacheOutcome::Hit);
     if let attnlab_data::CacheOutcome::Miss { warnings } = &outcome {
         notes.extend(warnings.iter().map(|w| format!("cache: {w}")));
     }
-    let data = Dataset::Interactions { prepared, cache_hit };
+    let data = Dataset::Interactions { prepared, cache_hit, item_features };
     Ok(Prepared { data, data_fingerprint: fingerprint.as_str()[..16].to_string(), metrics, valid_metric, notes })
 }
 

@@ -143,6 +143,11 @@ pub struct DatasetSpec {
     /// The log of an `obd` source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub obd: Option<crate::ObdSource>,
+    /// Item side-feature columns (of the RecBole `.item` file, or MovieLens's
+    /// item file: `class`, `release_year`, `movie_title`, ...) that every
+    /// next-item model fuses into its item representation. Empty: ids only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub item_features: Vec<String>,
     /// Replace user ids in everything written (store, artifacts, reports)
     /// by keyed hashes: HMAC-SHA256 with the key in `ATTNLAB_PSEUDONYM_KEY`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -1,0 +1,76 @@
+//! `dataset.item_features`: item side features from the RecBole `.item`
+//! file fused into a next-item model, and the refusals of bad ones.
+
+use crate::util::{quickstart, Scratch};
+
+const GENRES: usize = 4;
+const ITEMS: usize = 24;
+
+/// A toy RecBole data set in `toy/`: 40 users with 6 items each, all of the
+/// user's genre; `toy.item` gives each item its genre (plus `new` on even
+/// items: 5 tokens) and a float score.
+fn write_toy(s: &Scratch, score_of_item_2: &str) {
+    std::fs::create_dir_all(s.path("toy")).unwrap();
+    let mut inter = String::from("user_id:token\titem_id:token\ttimestamp:float\n");
+    for u in 0..40 {
+        for k in 0..6 {
+            let item = 1 + (u % GENRES) + GENRES * ((u + k) % (ITEMS / GENRES));
+            inter += &format!("u{u}\ti{item}\t{}\n", 1000 + 10 * k);
+        }
+    }
+    s.write("toy/toy.inter", &inter);
+    let mut items = String::from("item_id:token\tclass:token_seq\tscore:float\n");
+    for i in 1..=ITEMS {
+        let new = if i % 2 == 0 { " new" } else { "" };
+        let score = if i == 2 { score_of_item_2.to_string() } else { format!("{}", i as f32 / 4.0) };
+        items += &format!("i{i}\tg{}{new}\t{score}\n", i % GENRES);
+    }
+    s.write("toy/toy.item", &items);
+}
+
+fn spec(s: &Scratch) -> String {
+    let text = "name: toy\ndataset: { source: recbole-atomic, path: toy }\ntrain: { epochs: 1, batch_size: 64, threads: 1 }\n\
+                models:\n  - { name: sasrec, model: SASRec, params: { hidden: 8, layers: 1, heads: 1, inner: 16 } }\n";
+    s.write("toy.yaml", text).display().to_string()
+}
+
+/// The trainable parameters of the one run of `experiment`.
+fn parameters(s: &Scratch, experiment: &str) -> u64 {
+    let runs: serde_json::Value = serde_json::from_str(&s.attnlab(&["runs", "list", experiment, "--json"]).ok().stdout()).unwrap();
+    assert_eq!(runs.as_array().map(Vec::len), Some(1), "{runs}");
+    runs[0]["tags"]["model.parameters"].as_str().unwrap().parse().unwrap()
+}
+
+/// With `[class, score]` the model gains exactly a class table (5 tokens +
+/// padding, 8 wide) and one score vector (8): 56 parameters.
+#[test]
+fn item_features_add_their_tables_to_the_model() {
+    let s = Scratch::new();
+    write_toy(&s, "0.5");
+    let spec = spec(&s);
+    s.attnlab(&["run", &spec, "name=toy-ids"]).ok();
+    let out = s.attnlab(&["run", &spec, "name=toy-fused", "dataset.item_features=[class, score]"]).ok().stdout();
+    assert!(out.contains("test.ndcg@10"), "{out}");
+    assert_eq!(parameters(&s, "toy-fused") - parameters(&s, "toy-ids"), 6 * 8 + 8);
+}
+
+#[test]
+fn bad_item_features_exit_2_naming_the_place() {
+    let s = Scratch::new();
+    write_toy(&s, "0.5");
+    let spec = spec(&s);
+    let run = s.attnlab(&["run", &spec, "dataset.item_features=[class, genre]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("toy.yaml: dataset.item_features[1]: `genre` is not an item column (the item file has: class, score)"), "{}", run.stderr());
+    let run = s.attnlab(&["run", &spec, "dataset.item_features=[class, class]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("dataset.item_features[1]: `class` is named twice"), "{}", run.stderr());
+    let run = s.attnlab(&["run", &quickstart(), "dataset.item_features=[class]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("dataset.item_features"), "{}", run.stderr());
+    write_toy(&s, "lots");
+    let run = s.attnlab(&["run", &spec, "dataset.item_features=[class]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("toy.item:3: field 3 (score)"), "{}", run.stderr());
+    assert!(!s.db().exists(), "nothing written");
+}
