@@ -74,3 +74,30 @@ fn bad_item_features_exit_2_naming_the_place() {
     assert!(run.stderr().contains("toy.item:3: field 3 (score)"), "{}", run.stderr());
     assert!(!s.db().exists(), "nothing written");
 }
+
+/// The test metrics of the one run of `experiment`.
+fn test_metrics(s: &Scratch, experiment: &str) -> serde_json::Value {
+    let runs: serde_json::Value = serde_json::from_str(&s.attnlab(&["runs", "list", experiment, "--json"]).ok().stdout()).unwrap();
+    runs[0]["metrics"].clone()
+}
+
+/// `protocol.cold_items`: the run reports its metrics on the held-out
+/// items' test rows beside the overall ones; a share outside (0, 1) exits 2.
+#[test]
+fn cold_items_are_measured_apart() {
+    let s = Scratch::new();
+    write_toy(&s, "0.5");
+    let spec = spec(&s);
+    let run = s.attnlab(&["run", &spec, "protocol.cold_items=1.5"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("protocol.cold_items"), "{}", run.stderr());
+    s.attnlab(&["run", &spec, "name=toy-cold", "protocol.cold_items=0.25", "dataset.item_features=[class]"]).ok();
+    let metrics = test_metrics(&s, "toy-cold");
+    for key in ["test.ndcg@10", "test.cold.ndcg@10", "test.cold.hit@10"] {
+        let v = metrics[key].as_f64().unwrap_or_else(|| panic!("no {key} in {metrics}"));
+        assert!((0.0..=1.0).contains(&v), "{key} {v}");
+    }
+    s.attnlab(&["run", &spec, "name=toy-warm"]).ok();
+    let warm = test_metrics(&s, "toy-warm");
+    assert!(warm["test.ndcg@10"].is_number() && warm.get("test.cold.ndcg@10").is_none(), "{warm}");
+}

@@ -342,6 +342,7 @@ pub(crate) fn prepare_interaction_rows(loaded: &LoadedSpec, cache_root: &Path, r
         candidates,
         seed: spec.dataset.seed,
         max_len: Some(p.max_len as usize),
+        cold_items: p.cold_items,
     };
     let preprocess = preprocess_of(spec);
     let on_bad_row = on_bad_row_of(spec);

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::range::{at_least_one, non_negative_f64, optional_positive_f64, optional_short_text, positive_f64};
+use crate::range::{at_least_one, non_negative_f64, optional_positive_f64, optional_probability, optional_short_text, positive_f64};
 
 pub use crate::ab_test::{AbTestSpec, ArmPolicy, ArmSource, ArmSpec, MechanismSpec, PowerSpec, TradeOffSpec};
 pub use crate::privacy::{FederatedDpSpec, FederatedSpec, PartitionKind, PrivacySpec};
@@ -366,6 +366,11 @@ pub struct ProtocolSpec {
     pub history_len: u64,
     pub metrics: Vec<String>,
     pub valid_metric: String,
+    /// Cold start (interactions): this share of the items, in (0, 1), is
+    /// held out of training entirely; the test metrics are then also
+    /// reported on the test rows of those items alone (`test.cold.*`).
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "optional_probability")]
+    pub cold_items: Option<f64>,
 }
 
 impl Default for ProtocolSpec {
@@ -381,6 +386,7 @@ impl Default for ProtocolSpec {
             history_len: 20,
             metrics: vec!["auc".into(), "gauc".into(), "logloss".into()],
             valid_metric: "auc".into(),
+            cold_items: None,
         }
     }
 }

@@ -395,6 +395,21 @@ pub fn evaluate_next_item(
     metrics: &[Metric],
     device: Device,
 ) -> Result<RankingReport> {
+    evaluate_next_item_on(model, prepared, part, metrics, device, None)
+}
+
+/// [`evaluate_next_item`] with only the items flagged in `relevant` (one
+/// flag per item id) counted as relevant: a unit keeps its relevant items
+/// as its truth and is left out without any (cold-item metrics: the test
+/// rows of the items held out of training). Everything is still ranked.
+pub fn evaluate_next_item_on(
+    model: &dyn NextItemModel,
+    prepared: &Prepared,
+    part: Part,
+    metrics: &[Metric],
+    device: Device,
+    relevant: Option<&[bool]>,
+) -> Result<RankingReport> {
     let _guard = tch::no_grad_guard();
     let split = prepared.split(part);
     let sequences = match (sequences_for(model, prepared), part) {
@@ -425,6 +440,9 @@ pub fn evaluate_next_item(
             units
         }
     };
+    let is_relevant = |item: u32| relevant.is_none_or(|r| r.get(item as usize).copied().unwrap_or(false));
+    let mut units = units;
+    units.retain(|u| split.item[u.rows.clone()].iter().any(|&i| is_relevant(i)));
     let sampled = prepared.candidates(part);
     let exclusion = prepared.exclusion(part);
     let mut evaluator = RankingEvaluator::new(metrics, ranking_options(prepared, sampled.is_none()))?;
@@ -462,7 +480,7 @@ pub fn evaluate_next_item(
             )));
         }
         let scores = Vec::<f32>::try_from(&scores.contiguous().view([-1]))?;
-        let truth: Vec<Vec<u32>> = chunk.iter().map(|u| split.item[u.rows.clone()].to_vec()).collect();
+        let truth: Vec<Vec<u32>> = chunk.iter().map(|u| split.item[u.rows.clone()].iter().copied().filter(|&i| is_relevant(i)).collect()).collect();
         let truth_refs: Vec<&[u32]> = truth.iter().map(Vec::as_slice).collect();
         match sampled {
             Some(candidates) => {
