@@ -34,24 +34,30 @@ fn spec(s: &Scratch) -> String {
     s.write("toy.yaml", text).display().to_string()
 }
 
-/// The trainable parameters of the one run of `experiment`.
-fn parameters(s: &Scratch, experiment: &str) -> u64 {
+/// The trainable parameters of each run of `experiment`, by run name.
+fn parameters(s: &Scratch, experiment: &str) -> std::collections::BTreeMap<String, u64> {
     let runs: serde_json::Value = serde_json::from_str(&s.attnlab(&["runs", "list", experiment, "--json"]).ok().stdout()).unwrap();
-    assert_eq!(runs.as_array().map(Vec::len), Some(1), "{runs}");
-    runs[0]["tags"]["model.parameters"].as_str().unwrap().parse().unwrap()
+    let runs = runs.as_array().unwrap();
+    runs.iter().map(|r| (r["name"].as_str().unwrap().to_string(), r["tags"]["model.parameters"].as_str().unwrap().parse().unwrap())).collect()
 }
 
-/// With `[class, score]` the model gains exactly a class table (5 tokens +
-/// padding, 8 wide) and one score vector (8): 56 parameters.
+/// With `[class, score]` a model gains exactly a class table (5 tokens +
+/// padding, 8 wide) and one score vector (8): 56 parameters; a model's own
+/// `item_features: []` keeps it on ids, its `[score]` takes only the vector.
 #[test]
 fn item_features_add_their_tables_to_the_model() {
     let s = Scratch::new();
     write_toy(&s, "0.5");
     let spec = spec(&s);
-    s.attnlab(&["run", &spec, "name=toy-ids"]).ok();
-    let out = s.attnlab(&["run", &spec, "name=toy-fused", "dataset.item_features=[class, score]"]).ok().stdout();
+    let params = "params: { hidden: 8, layers: 1, heads: 1, inner: 16 }";
+    let models = format!(
+        "models=[{{name: ids, model: SASRec, {params}, item_features: []}}, {{name: fused, model: SASRec, {params}}}, \
+         {{name: score, model: SASRec, {params}, item_features: [score]}}]"
+    );
+    let out = s.attnlab(&["run", &spec, "dataset.item_features=[class, score]", &models]).ok().stdout();
     assert!(out.contains("test.ndcg@10"), "{out}");
-    assert_eq!(parameters(&s, "toy-fused") - parameters(&s, "toy-ids"), 6 * 8 + 8);
+    let p = parameters(&s, "toy");
+    assert_eq!((p["fused"] - p["ids"], p["score"] - p["ids"]), (6 * 8 + 8, 8), "{p:?}");
 }
 
 #[test]
@@ -65,6 +71,9 @@ fn bad_item_features_exit_2_naming_the_place() {
     let run = s.attnlab(&["run", &spec, "dataset.item_features=[class, class]"]);
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("dataset.item_features[1]: `class` is named twice"), "{}", run.stderr());
+    let run = s.attnlab(&["run", &spec, "models=[{name: a, model: BPR}, {name: b, model: BPR, item_features: [year]}]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("toy.yaml: models[1].item_features[0]: `year` is not an item column"), "{}", run.stderr());
     let run = s.attnlab(&["run", &quickstart(), "dataset.item_features=[class]"]);
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("dataset.item_features"), "{}", run.stderr());

@@ -8,6 +8,8 @@
 pub mod attention_log;
 pub mod ctr_log;
 mod item_features;
+
+pub use item_features::ModelItemFeatures;
 pub mod movielens;
 pub mod obd;
 
@@ -35,8 +37,9 @@ pub enum Dataset {
     Interactions {
         prepared: attnlab_data::Prepared,
         cache_hit: bool,
-        /// The `dataset.item_features` columns, row `i` for item id `i`.
-        item_features: Option<attnlab_models::ItemFeatures>,
+        /// Each model's item side features, by model name, row `i` for
+        /// item id `i` (`dataset/item_features.rs`).
+        item_features: ModelItemFeatures,
     },
 }
 
@@ -140,9 +143,15 @@ pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecE
         }
     }
     let from_files = matches!(source, DataSource::RecboleAtomic | DataSource::Movielens);
-    if !loaded.spec.dataset.item_features.is_empty() && !from_files {
+    let own = loaded.spec.models.iter().position(|m| m.item_features.as_ref().is_some_and(|f| !f.is_empty()));
+    let key = match own {
+        _ if !loaded.spec.dataset.item_features.is_empty() => Some("dataset.item_features".to_string()),
+        Some(i) => Some(format!("models[{i}].item_features")),
+        None => None,
+    };
+    if let Some(key) = key.filter(|_| !from_files) {
         let message = "item features come from the item file of a `recbole-atomic` or `movielens` source".to_string();
-        return Err(invalid("dataset.item_features".into(), message));
+        return Err(invalid(key, message));
     }
     if kind == DataKind::Interactions {
         if let Some((i, m)) = metrics.iter().enumerate().find(|(_, m)| !matches!(m, TaskMetric::Metric(x) if x.ranking().is_some())) {

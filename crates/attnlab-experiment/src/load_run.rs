@@ -59,8 +59,8 @@ pub struct InteractionData {
     pub items: Vocab,
     /// The data fingerprint, equal to the run's `data.fingerprint` tag.
     pub fingerprint: String,
-    /// The `dataset.item_features` the run's model fused.
-    pub item_features: Option<attnlab_models::ItemFeatures>,
+    /// Each model's item side features, by model name.
+    pub item_features: crate::dataset::ModelItemFeatures,
 }
 
 /// The first 8 characters of a run id, as messages show it.
@@ -124,7 +124,7 @@ fn load_record_in(run: RunRecord, RunSpec { spec, model }: RunSpec, device: &Dev
             let data = interaction_data(&run, &spec, cache_root)?;
             let p = &data.prepared;
             let sizes = NextItemSizes { users: p.num_users, items: p.num_items, max_len: p.sequences.as_ref().map_or(1, |s| s.max_len) };
-            let net = attnlab_models::build_next_item(&run.model, &vs.root(), &sizes, &model.params, Some(p.item_popularity.as_slice()), data.item_features.as_ref())?;
+            let net = attnlab_models::build_next_item(&run.model, &vs.root(), &sizes, &model.params, Some(p.item_popularity.as_slice()), data.item_features.get(&model.name))?;
             (BuiltModel::NextItem(net), RunData::Interactions(Box::new(data)))
         }
         _ => {

@@ -113,7 +113,7 @@ pub fn train_and_test(inp: RunInputs<'_>) -> Result<Tested> {
         }
         Dataset::Interactions { prepared: data, item_features, .. } => {
             let sizes = NextItemSizes { users: data.num_users, items: data.num_items, max_len: t_max_len(data) };
-            let net = attnlab_models::build_next_item(&model.model, &vs.root(), &sizes, &model.params, Some(&data.item_popularity), item_features.as_ref())?;
+            let net = attnlab_models::build_next_item(&model.model, &vs.root(), &sizes, &model.params, Some(&data.item_popularity), item_features.get(&model.name))?;
             let net = match crate::train_config::sampled_softmax(t) {
                 Some(loss) => attnlab_train::SampledSoftmax::wrap(net, loss, &data.item_popularity)?,
                 None => net,

@@ -73,8 +73,8 @@ pub fn load_bundle(dir: &Path, batching: Batching, metrics: Arc<Metrics>, device
     let spec = attnlab_spec::parse_spec(&read(dir, SPEC)?, &dir.join(SPEC), &[]).map_err(|e| ServeError::bad(e.to_string()))?;
     let model_spec = spec.models.iter().find(|m| m.name == name).ok_or_else(|| ServeError::bad(format!("{}: no model named `{name}` (the model card's)", shown(SPEC))))?;
     // a bundle holds no item feature values to rebuild the fused item table from
-    if !spec.dataset.item_features.is_empty() {
-        return Err(ServeError::bad(format!("{}: dataset.item_features: a model with item side features cannot be served yet", shown(SPEC))));
+    if !model_spec.item_features.as_ref().unwrap_or(&spec.dataset.item_features).is_empty() {
+        return Err(ServeError::bad(format!("{}: model `{name}` fuses item side features, which cannot be served yet", shown(SPEC))));
     }
     let vs = tch::nn::VarStore::new(device);
     let sizes = NextItemSizes { users: users.len(), items: state.num_items, max_len: state.max_len };

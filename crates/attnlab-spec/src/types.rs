@@ -662,6 +662,10 @@ pub struct ModelSpec {
     /// size, optimizer, schedule, ...; see `Spec::train_for`).
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub train: serde_json::Map<String, serde_json::Value>,
+    /// This model's own item side-feature columns over
+    /// `dataset.item_features` (`[]`: ids only); absent: the dataset's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_features: Option<Vec<String>>,
 }
 
 /// Text that YAML may have read as a number: a run id prefix made only of
