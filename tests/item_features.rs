@@ -1,5 +1,6 @@
-//! `dataset.item_features`: item side features from the RecBole `.item`
-//! file fused into a next-item model, and the refusals of bad ones.
+//! Item side features from the RecBole `.item` file fused into next-item
+//! models, cold items measured apart, user groups from the `.user` file
+//! compared, and the refusals of bad settings.
 
 use crate::util::{quickstart, Scratch};
 
@@ -26,6 +27,8 @@ fn write_toy(s: &Scratch, score_of_item_2: &str) {
         items += &format!("i{i}\tg{}{new}\t{score}\n", i % GENRES);
     }
     s.write("toy/toy.item", &items);
+    let users: String = (0..40).map(|u| format!("u{u}\t{}\t{}\n", if u % 2 == 0 { "M" } else { "F" }, 20 + u)).collect();
+    s.write("toy/toy.user", &format!("user_id:token\tgender:token\tage:float\n{users}"));
 }
 
 fn spec(s: &Scratch) -> String {
@@ -109,4 +112,25 @@ fn cold_items_are_measured_apart() {
     s.attnlab(&["run", &spec, "name=toy-warm"]).ok();
     let warm = test_metrics(&s, "toy-warm");
     assert!(warm["test.ndcg@10"].is_number() && warm.get("test.cold.ndcg@10").is_none(), "{warm}");
+}
+
+/// `protocol.user_groups: [gender]`: the gap between the genders' mean
+/// per-user metrics, with a CI around it; a float or unknown column exits 2.
+#[test]
+fn user_groups_report_their_gap() {
+    let s = Scratch::new();
+    write_toy(&s, "0.5");
+    let spec = spec(&s);
+    let run = s.attnlab(&["run", &spec, "protocol.user_groups=[age]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("protocol.user_groups[0]: `age` is a float column"), "{}", run.stderr());
+    let run = s.attnlab(&["run", &spec, "protocol.user_groups=[job]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("protocol.user_groups[0]: `job` is not a user column (the user file has: gender, age)"), "{}", run.stderr());
+    s.attnlab(&["run", &spec, "protocol.user_groups=[gender]"]).ok();
+    let m = test_metrics(&s, "toy");
+    let get = |k: &str| m[k].as_f64().unwrap_or_else(|| panic!("no {k} in {m}"));
+    let (gap, low, high) = (get("test.gap.gender.ndcg@10"), get("test.gap.gender.ndcg@10.ci_low"), get("test.gap.gender.ndcg@10.ci_high"));
+    assert!(gap >= 0.0 && low <= high && high - low > 0.0, "{gap} [{low}, {high}]");
+    assert!(get("test.gap.gender.hit@10") >= 0.0);
 }

@@ -8,8 +8,10 @@
 pub mod attention_log;
 pub mod ctr_log;
 mod item_features;
+mod user_groups;
 
 pub use item_features::ModelItemFeatures;
+pub use user_groups::{group_gaps, UserGroups};
 pub mod movielens;
 pub mod obd;
 
@@ -40,6 +42,8 @@ pub enum Dataset {
         /// Each model's item side features, by model name, row `i` for
         /// item id `i` (`dataset/item_features.rs`).
         item_features: ModelItemFeatures,
+        /// `protocol.user_groups`, read from the user file.
+        user_groups: Vec<UserGroups>,
     },
 }
 
@@ -152,6 +156,10 @@ pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecE
     if let Some(key) = key.filter(|_| !from_files) {
         let message = "item features come from the item file of a `recbole-atomic` or `movielens` source".to_string();
         return Err(invalid(key, message));
+    }
+    if !protocol.user_groups.is_empty() && !from_files {
+        let message = "user groups come from the user file of a `recbole-atomic` or `movielens` source".to_string();
+        return Err(invalid("protocol.user_groups".into(), message));
     }
     if kind == DataKind::Interactions {
         if let Some((i, m)) = metrics.iter().enumerate().find(|(_, m)| !matches!(m, TaskMetric::Metric(x) if x.ranking().is_some())) {
@@ -293,14 +301,14 @@ fn interaction_rows(loaded: &LoadedSpec) -> Result<InteractionRows<'static>> {
     }
 }
 
-pub(crate) fn on_bad_row_of(spec: &attnlab_spec::Spec) -> attnlab_data::OnBadRow {
+fn on_bad_row_of(spec: &attnlab_spec::Spec) -> attnlab_data::OnBadRow {
     match spec.dataset.on_bad_row {
         attnlab_spec::BadRowPolicy::Error => attnlab_data::OnBadRow::Error,
         attnlab_spec::BadRowPolicy::Skip => attnlab_data::OnBadRow::Skip,
     }
 }
 
-pub(crate) fn preprocess_of(spec: &attnlab_spec::Spec) -> attnlab_data::Preprocess {
+fn preprocess_of(spec: &attnlab_spec::Spec) -> attnlab_data::Preprocess {
     let pre = &spec.dataset.preprocess;
     attnlab_data::Preprocess {
         dedup: pre.dedup,
@@ -315,10 +323,16 @@ pub(crate) fn preprocess_of(spec: &attnlab_spec::Spec) -> attnlab_data::Preproce
 /// interaction files, as its runs were trained with: the files read and
 /// preprocessed again (the prepared-data cache holds ids only).
 pub fn interaction_vocabularies(loaded: &LoadedSpec) -> Result<(attnlab_data::Vocab, attnlab_data::Vocab)> {
-    let rows = interaction_rows(loaded)?;
-    let (interactions, _) = (rows.load)(on_bad_row_of(&loaded.spec))?;
-    let (clean, _) = attnlab_data::preprocess(&interactions, &preprocess_of(&loaded.spec))?;
+    let clean = read_again(loaded, &interaction_rows(loaded)?)?;
     Ok((clean.users, clean.items))
+}
+
+/// The source's rows read and preprocessed again, with their side-feature
+/// tables (the prepared-data cache holds ids only): the same ids as the
+/// prepared data.
+pub(crate) fn read_again(loaded: &LoadedSpec, rows: &InteractionRows<'_>) -> Result<attnlab_data::Interactions> {
+    let (interactions, _) = (rows.load)(on_bad_row_of(&loaded.spec))?;
+    Ok(attnlab_data::preprocess(&interactions, &preprocess_of(&loaded.spec))?.0)
 }
 
 /// Interaction data of any file source prepared under the spec's protocol,
@@ -373,11 +387,12 @@ pub(crate) fn prepare_interaction_rows(loaded: &LoadedSpec, cache_root: &Path, r
     })?;
     check_timestamps(loaded, &prepared, file)?;
     let item_features = item_features::item_features(loaded, &rows, prepared.num_items)?;
+    let user_groups = user_groups::user_groups(loaded, &rows, prepared.num_users)?;
     let cache_hit = matches!(outcome, attnlab_data::CacheOutcome::Hit);
     if let attnlab_data::CacheOutcome::Miss { warnings } = &outcome {
         notes.extend(warnings.iter().map(|w| format!("cache: {w}")));
     }
-    let data = Dataset::Interactions { prepared, cache_hit, item_features };
+    let data = Dataset::Interactions { prepared, cache_hit, item_features, user_groups };
     Ok(Prepared { data, data_fingerprint: fingerprint.as_str()[..16].to_string(), metrics, valid_metric, notes })
 }
 

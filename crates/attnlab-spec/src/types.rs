@@ -371,6 +371,11 @@ pub struct ProtocolSpec {
     /// reported on the test rows of those items alone (`test.cold.*`).
     #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "optional_probability")]
     pub cold_items: Option<f64>,
+    /// User columns (interactions: token columns of the user file, e.g.
+    /// `gender`) whose groups' per-user test metrics are compared: the gap
+    /// between the best and the worst group with its bootstrap CI.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub user_groups: Vec<String>,
 }
 
 impl Default for ProtocolSpec {
@@ -387,6 +392,7 @@ impl Default for ProtocolSpec {
             metrics: vec!["auc".into(), "gauc".into(), "logloss".into()],
             valid_metric: "auc".into(),
             cold_items: None,
+            user_groups: Vec::new(),
         }
     }
 }

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use attnlab_models::ItemFeatures;
 use attnlab_spec::LoadedSpec;
 
-use super::{on_bad_row_of, preprocess_of, InteractionRows};
+use super::InteractionRows;
 use crate::{ExperimentError, Result};
 
 /// Each model's features, by model name (a model without any is absent).
@@ -52,8 +52,7 @@ pub(crate) fn item_features(loaded: &LoadedSpec, rows: &InteractionRows<'_>, num
     if requested.iter().all(|(_, names)| names.is_empty()) {
         return Ok(ModelItemFeatures::new());
     }
-    let (interactions, _) = (rows.load)(on_bad_row_of(&loaded.spec))?;
-    let (clean, _) = attnlab_data::preprocess(&interactions, &preprocess_of(&loaded.spec))?;
+    let clean = super::read_again(loaded, rows)?;
     let first_key = requested.iter().flat_map(|(_, names)| names.first()).map(|(k, _)| k.clone()).next().unwrap_or_default();
     let table = clean.item_features.as_ref().ok_or_else(|| {
         named(&first_key, format!("the data beside {} have no item file (RecBole `.item`, MovieLens `u.item`) to read features from", rows.file.display()))
