@@ -148,10 +148,42 @@ pub struct DatasetSpec {
     /// next-item model fuses into its item representation. Empty: ids only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub item_features: Vec<String>,
+    /// Pretrained item vectors from a file, a feature the models name in
+    /// their `item_features` lists by `name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_embeddings: Option<ItemEmbeddingsSpec>,
     /// Replace user ids in everything written (store, artifacts, reports)
     /// by keyed hashes: HMAC-SHA256 with the key in `ATTNLAB_PSEUDONYM_KEY`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pseudonymise: bool,
+}
+
+/// Pretrained item vectors (text or image embeddings from another
+/// pipeline): a CSV inside `dataset.path`, one item a line, its original id
+/// then its values (`item_id,v1,...,vD`, no header). Frozen; a small
+/// trainable `adapter` maps them into each model's item space.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemEmbeddingsSpec {
+    pub file: String,
+    /// The feature name `item_features` lists use. Default `embedding`.
+    #[serde(default = "default_embedding_name")]
+    pub name: String,
+    #[serde(default)]
+    pub adapter: AdapterKind,
+}
+
+fn default_embedding_name() -> String {
+    "embedding".into()
+}
+
+/// The trainable map from pretrained vectors into a model's item space.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdapterKind {
+    #[default]
+    Linear,
+    Mlp,
 }
 
 /// A click log: which file, its layout, which of its categorical columns

@@ -3,7 +3,8 @@
 //! one embedding per feature column (sum fusion). A token column adds its
 //! token's vector, a token sequence (genres, title words) the mean of its
 //! tokens' vectors, a float column its standardised value times a learned
-//! vector. An item whose id was rarely or never trained still gets the
+//! vector, pretrained vectors (text or image embeddings) a small trainable
+//! adapter of them. An item whose id was rarely or never trained still gets the
 //! vectors of its features, which is what lets content help cold items.
 //!
 //! Without features the table is exactly the id embedding: the same
@@ -27,6 +28,19 @@ enum FeatureValues {
     /// Standardised values (mean 0, variance 1 over the items that have
     /// one); a missing value is 0, the mean.
     Float(Vec<f32>),
+    /// Pretrained vectors of width `dim`, row-major, frozen; `present[i]`
+    /// is false for an item without one (its row is zero and adds nothing).
+    Pretrained { dim: usize, vectors: Vec<f32>, present: Vec<bool>, adapter: Adapter },
+}
+
+/// The small trainable map from pretrained vectors into a model's item
+/// space (the pretrained vectors themselves never train).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adapter {
+    /// One linear layer.
+    Linear,
+    /// Linear, ReLU, linear.
+    Mlp,
 }
 
 /// The item side features a model fuses into its item table.
@@ -39,8 +53,30 @@ impl ItemFeatures {
     /// Features from loaded side-feature columns whose row `i` describes
     /// item id `i`. Float sequences are refused: no model reads them.
     pub fn from_columns(columns: &[&Column]) -> Result<ItemFeatures> {
-        let columns = columns.iter().map(|c| Ok((c.name.clone(), values_of(c)?))).collect::<Result<_>>()?;
-        Ok(ItemFeatures { columns })
+        let mut features = ItemFeatures::default();
+        for column in columns {
+            features.push_column(column)?;
+        }
+        Ok(features)
+    }
+
+    /// Adds a loaded side-feature column.
+    pub fn push_column(&mut self, column: &Column) -> Result<()> {
+        self.columns.push((column.name.clone(), values_of(column)?));
+        Ok(())
+    }
+
+    /// Adds pretrained vectors named `name`: `vectors` holds `dim` values
+    /// per item id (row `i` for id `i`), `present` says which ids have one.
+    pub fn push_pretrained(&mut self, name: &str, dim: usize, vectors: Vec<f32>, present: Vec<bool>, adapter: Adapter) -> Result<()> {
+        if dim == 0 || vectors.len() != present.len() * dim {
+            return Err(ModelError::Input {
+                model: "item features".into(),
+                message: format!("`{name}`: {} values are not {} items x {dim}", vectors.len(), present.len()),
+            });
+        }
+        self.columns.push((name.to_string(), FeatureValues::Pretrained { dim, vectors, present, adapter }));
+        Ok(())
     }
 
     /// The feature columns' names, in fusion order.
@@ -98,6 +134,9 @@ enum FusedColumn {
     Tokens { ids: Tensor, weights: Tensor, table: nn::Embedding },
     /// `values [rows, 1]` times `vector [1, d]`.
     Float { values: Tensor, vector: Tensor },
+    /// `adapter(vectors [rows, D]) * present [rows, 1]`: the mask keeps
+    /// PAD and the items without a vector at zero despite the biases.
+    Pretrained { vectors: Tensor, present: Tensor, adapter: nn::Sequential },
 }
 
 impl FusedColumn {
@@ -122,6 +161,26 @@ impl FusedColumn {
                     table: padded_embedding(p, (*vocab).max(1), dim, init),
                 }
             }
+            FeatureValues::Pretrained { dim: width, vectors, present, adapter } => {
+                let mut padded = vec![0f32; rows * width];
+                let mut mask = vec![0f32; rows];
+                let n = rows.min(present.len());
+                padded[..n * width].copy_from_slice(&vectors[..n * width]);
+                mask.iter_mut().zip(present).for_each(|(m, &has)| *m = f32::from(u8::from(has)));
+                let (w, d) = (*width as i64, dim as i64);
+                let adapter = match adapter {
+                    Adapter::Linear => nn::seq().add(nn::linear(p / "adapter", w, d, Default::default())),
+                    Adapter::Mlp => nn::seq()
+                        .add(nn::linear(p / "adapter_in", w, d, Default::default()))
+                        .add_fn(|x| x.relu())
+                        .add(nn::linear(p / "adapter_out", d, d, Default::default())),
+                };
+                FusedColumn::Pretrained {
+                    vectors: Tensor::from_slice(&padded).view([rows as i64, w]).to_device(device),
+                    present: Tensor::from_slice(&mask).view([rows as i64, 1]).to_device(device),
+                    adapter,
+                }
+            }
             FeatureValues::Float(v) => {
                 let mut values = vec![0f32; rows];
                 values.iter_mut().zip(v).for_each(|(out, &x)| *out = x);
@@ -140,6 +199,7 @@ impl FusedColumn {
                 (table.forward(ids) * weights.unsqueeze(-1)).sum_dim_intlist([1i64].as_slice(), false, Kind::Float)
             }
             FusedColumn::Float { values, vector } => values * vector,
+            FusedColumn::Pretrained { vectors, present, adapter } => adapter.forward(vectors) * present,
         }
     }
 }
