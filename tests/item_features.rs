@@ -134,3 +134,33 @@ fn user_groups_report_their_gap() {
     assert!(gap >= 0.0 && low <= high && high - low > 0.0, "{gap} [{low}, {high}]");
     assert!(get("test.gap.gender.hit@10") >= 0.0);
 }
+
+/// `dataset.item_embeddings`: a CSV of vectors keyed by the original item
+/// ids, named in `item_features`; a model gains only its adapter (4 x 8
+/// weights + 8 biases); items without a line are counted; a line of another
+/// width or a repeated id exits 2 naming the file, line and id.
+#[test]
+fn pretrained_item_embeddings_from_a_file() {
+    let s = Scratch::new();
+    write_toy(&s, "0.5");
+    let spec = spec(&s);
+    // one-hot genre vectors for every item but i24, and one unknown item
+    let mut csv: String = (1..ITEMS).map(|i| format!("i{i},{}\n", (0..GENRES).map(|g| if i % GENRES == g { "1" } else { "0" }).collect::<Vec<_>>().join(","))).collect();
+    csv += "i99,0,0,0,1\n";
+    s.write("toy/emb.csv", &csv);
+    let params = "params: { hidden: 8, layers: 1, heads: 1, inner: 16 }";
+    let models = format!("models=[{{name: ids, model: SASRec, {params}}}, {{name: text, model: SASRec, {params}, item_features: [text]}}]");
+    let run = s.attnlab(&["run", &spec, "dataset.item_embeddings={file: emb.csv, name: text}", &models]).ok();
+    let said = format!("{}{}", run.stdout(), run.stderr());
+    assert!(said.contains("emb.csv: 4-dimensional vectors for 23 items (1 items without one: zero vectors; 1 lines of unknown items skipped)"), "{said}");
+    let p = parameters(&s, "toy");
+    assert_eq!(p["text"] - p["ids"], 4 * 8 + 8, "{p:?}");
+    s.write("toy/emb.csv", &format!("{csv}i24,1,0\n"));
+    let run = s.attnlab(&["run", &spec, "name=toy-bad", "dataset.item_embeddings={file: emb.csv, name: text}", &models]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("emb.csv:25: item `i24` has 2 values, the first line 4"), "{}", run.stderr());
+    s.write("toy/emb.csv", &format!("{csv}i3,1,0,0,0\n"));
+    let run = s.attnlab(&["run", &spec, "name=toy-bad", "dataset.item_embeddings={file: emb.csv, name: text}", &models]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("emb.csv:25: item `i3` is listed twice"), "{}", run.stderr());
+}
