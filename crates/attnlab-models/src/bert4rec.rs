@@ -136,7 +136,7 @@ impl Bert4Rec {
 impl NextItemModel for Bert4Rec {
     fn training_loss(&self, batch: &SeqBatch, train: bool) -> Tensor {
         let (hidden, targets) = self.masked_hidden(batch, train);
-        cross_entropy(&self.logits(&hidden), &targets)
+        cross_entropy(&self.logits(&hidden), &targets, batch.held_out.as_ref())
     }
 
     fn dot_product(&self) -> Option<&dyn DotProduct> {

@@ -86,6 +86,9 @@ pub struct SeqRaw {
     /// timestamp (0 under padding), then the time of the last target
     /// ([`SeqBatch::timestamps`]); empty otherwise.
     pub times: Vec<i64>,
+    /// One flag per item id, true for the items held out of training
+    /// ([`SeqBatch::held_out`]); empty when none is.
+    pub held_out: Vec<bool>,
 }
 
 impl SeqRaw {
@@ -99,6 +102,7 @@ impl SeqRaw {
             targets: ids(&self.targets),
             negatives: Some(ids(&self.negatives)),
             timestamps: (!self.times.is_empty()).then(|| Tensor::from_slice(&self.times).view([b, w + 1]).to_device(device)),
+            held_out: (!self.held_out.is_empty()).then(|| Tensor::from_slice(&self.held_out).to_device(device)),
         }
     }
 }
@@ -151,6 +155,9 @@ pub struct NextItemExamples<'a> {
     /// Per user, the items never drawn as their negatives.
     positives: &'a Csr,
     num_items: usize,
+    /// The protocol's cold items (empty: none): never a negative, out of
+    /// every full softmax.
+    held_out: Vec<bool>,
 }
 
 /// The protocol's sequences when `model` reads them (see the module docs).
@@ -188,7 +195,9 @@ impl<'a> NextItemExamples<'a> {
             Examples::Pairs { .. } => None,
             _ => prepared.sequences.as_ref().and_then(|seq| seq.train_times.as_deref()),
         };
-        NextItemExamples { kind, times, positives: &prepared.train_items, num_items: prepared.num_items }
+        let held_out = prepared.protocol.cold_items(prepared.num_items);
+        let held_out = if held_out.contains(&true) { held_out } else { Vec::new() };
+        NextItemExamples { kind, times, positives: &prepared.train_items, num_items: prepared.num_items, held_out }
     }
 
     fn negative(&self, rng: &mut Rng, user: u32) -> i64 {
@@ -199,7 +208,7 @@ impl<'a> NextItemExamples<'a> {
         let mut item = 0;
         for _ in 0..NEGATIVE_TRIES {
             item = 1 + rng.below(self.num_items - 1) as u32;
-            if own.binary_search(&item).is_err() {
+            if own.binary_search(&item).is_err() && !self.held_out.get(item as usize).copied().unwrap_or(false) {
                 break;
             }
         }
@@ -220,7 +229,7 @@ impl BatchSource for NextItemExamples<'_> {
 
     fn gather(&self, rows: &[usize], seed: u64) -> SeqRaw {
         let mut rng = Rng::new(seed);
-        let mut out = SeqRaw { rows: rows.len(), ..SeqRaw::default() };
+        let mut out = SeqRaw { rows: rows.len(), held_out: self.held_out.clone(), ..SeqRaw::default() };
         match &self.kind {
             Examples::Windows { sequences, max_len, stride, windows } => {
                 out.width = *max_len;

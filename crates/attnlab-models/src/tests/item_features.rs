@@ -82,6 +82,7 @@ fn every_next_item_model_fuses_item_features() {
         // negatives of the other genre, or the genre cancels out of BPR's difference
         negatives: pairwise.then(|| Tensor::from_slice(&[1i64, 2]).view([2, 1])),
         timestamps: Some(Tensor::arange(7, (Kind::Int64, Device::Cpu)).repeat([2, 1]) * 60),
+        held_out: None,
     };
     let mut fused = 0;
     for info in crate::REGISTRY.iter().filter(|m| m.task == Task::NextItem && m.name != "Pop") {
@@ -140,6 +141,7 @@ fn cold_genre_precision(features: Option<&ItemFeatures>) -> f64 {
             targets: Tensor::from_slice(&targets).view([64, T as i64]),
             negatives: None,
             timestamps: None,
+            held_out: None,
         };
         opt.backward_step(&model.training_loss(&batch, true));
     }
@@ -203,4 +205,30 @@ fn pretrained_vectors_are_frozen_behind_their_adapter() {
     assert!(got.get(1).allclose(&item1, 1e-6, 1e-6, false), "item 1: adapter of its vector");
     assert_eq!(got.get(0).abs().sum(Kind::Float).double_value(&[]), 0.0, "PAD");
     assert_eq!(got.get(2).abs().sum(Kind::Float).double_value(&[]), 0.0, "an item without a vector adds nothing");
+}
+
+/// Held-out (cold) items are out of the training softmax as PAD is: the
+/// loss never reaches their id vectors, while without the mask it does.
+#[test]
+fn held_out_items_are_left_out_of_the_training_softmax() {
+    let _guard = rng_lock();
+    let sizes = NextItemSizes { users: 2, items: 7, max_len: 3 };
+    let grad_of_item_5 = |held_out: Option<Tensor>| {
+        tch::manual_seed(1);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = build_next_item("SASRec", &vs.root(), &sizes, &params(json!({"dropout": 0.0})), None, None).unwrap();
+        let batch = SeqBatch {
+            users: Tensor::from_slice(&[0i64, 1]),
+            inputs: Tensor::from_slice(&[0i64, 1, 2, 0, 3, 4]).view([2, 3]),
+            targets: Tensor::from_slice(&[0i64, 2, 3, 0, 4, 6]).view([2, 3]),
+            negatives: None,
+            timestamps: None,
+            held_out,
+        };
+        model.training_loss(&batch, true).backward();
+        vs.variables()["item.weight"].grad().get(5).abs().sum(Kind::Float).double_value(&[])
+    };
+    let mask = Tensor::from_slice(&[false, false, false, false, false, true, false]);
+    assert!(grad_of_item_5(None) > 0.0, "a full softmax pushes an unseen item down");
+    assert_eq!(grad_of_item_5(Some(mask)), 0.0);
 }

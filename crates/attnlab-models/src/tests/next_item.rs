@@ -123,9 +123,10 @@ impl Seqs {
                 targets: Tensor::from_slice(&last).view([-1, 1]),
                 negatives: Some(Tensor::from_slice(&negative).view([-1, 1])),
                 timestamps: Some(self.timestamps(t)),
+                held_out: None,
             }
         } else {
-            SeqBatch { users: self.users(), inputs: self.inputs(t), targets: self.targets(t), negatives: None, timestamps: Some(self.timestamps(t)) }
+            SeqBatch { users: self.users(), inputs: self.inputs(t), targets: self.targets(t), negatives: None, timestamps: Some(self.timestamps(t)), held_out: None }
         }
     }
 }
@@ -203,6 +204,7 @@ fn scores_and_losses_have_the_right_shapes_and_are_finite() {
             targets: batch.targets.narrow(0, 0, 1).narrow(1, batch.targets.size()[1] - 1, 1),
             negatives: batch.negatives.as_ref().map(|n| n.narrow(0, 0, 1)),
             timestamps: batch.timestamps.as_ref().map(|n| n.narrow(0, 0, 1)),
+            held_out: None,
         };
         assert_eq!(model.score(&one.users, &one.inputs).size(), vec![1, NEXT_SIZES.items as i64], "{name}");
         assert!(scalar(&model.training_loss(&one, true)).is_finite(), "{name}");

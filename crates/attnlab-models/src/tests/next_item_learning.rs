@@ -203,6 +203,7 @@ fn train_sequential(setup: Setup, seed: i64) -> f64 {
                 targets: rows(&w.targets, MAX_LEN, batch),
                 negatives: None,
                 timestamps: None,
+                held_out: None,
             };
             let loss = model.training_loss(&b, true);
             total += loss.double_value(&[]) * batch.len() as f64;
