@@ -103,7 +103,8 @@ fn cold_items_are_measured_apart() {
     let run = s.attnlab(&["run", &spec, "protocol.cold_items=1.5"]);
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("protocol.cold_items"), "{}", run.stderr());
-    s.attnlab(&["run", &spec, "name=toy-cold", "protocol.cold_items=0.25", "dataset.item_features=[class]"]).ok();
+    let run = s.attnlab(&["run", &spec, "name=toy-cold", "protocol.cold_items=0.25", "dataset.item_features=[class]"]).ok();
+    assert!(run.stderr().contains("sequences of 50, 25% of the items cold"), "{}", run.stderr());
     let metrics = test_metrics(&s, "toy-cold");
     for key in ["test.ndcg@10", "test.cold.ndcg@10", "test.cold.hit@10"] {
         let v = metrics[key].as_f64().unwrap_or_else(|| panic!("no {key} in {metrics}"));

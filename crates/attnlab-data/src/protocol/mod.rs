@@ -228,7 +228,8 @@ impl Protocol {
         let seq = self
             .max_len
             .map_or(String::new(), |m| format!(", sequences of {m}"));
-        format!("{split}{group}, order {order}, {cand}, seed {}{seq}", self.seed)
+        let cold = self.cold_items.map_or(String::new(), |c| format!(", {}% of the items cold", c * 100.0));
+        format!("{split}{group}, order {order}, {cand}, seed {}{seq}{cold}", self.seed)
     }
 }
 
