@@ -8,6 +8,7 @@ mod cli;
 mod ctr_log;
 mod data;
 mod experiments;
+mod item_features;
 mod market;
 mod mlflow;
 mod obd;

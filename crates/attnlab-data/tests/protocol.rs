@@ -31,7 +31,7 @@ fn random_table(seed: u64, users: usize, items: usize, rows: usize) -> Interacti
 }
 
 fn proto(split: Split, order: Order, group_by: GroupBy, candidates: Candidates) -> Protocol {
-    Protocol { split, order, group_by, candidates, seed: 5, max_len: None }
+    Protocol { split, order, group_by, candidates, seed: 5, max_len: None, cold_items: None }
 }
 
 fn full() -> Candidates {
@@ -479,5 +479,34 @@ fn ml100k_matches_recbole() {
         let train_len = seq.train.get(p.valid.user[k] as usize).len();
         assert_eq!(seq.valid.lengths[k] as usize, train_len.min(50));
         assert_eq!(seq.test.lengths[k] as usize, (train_len + 1).min(50));
+    }
+}
+
+/// `cold_items`: a seeded share of the items leaves training entirely (train
+/// and valid rows dropped, no input sequence holds them); test rows stay.
+#[test]
+fn cold_items_are_held_out_of_training() {
+    let d = random_table(3, 30, 20, 400);
+    let warm_protocol = Protocol { max_len: Some(4), ..Protocol::recbole_sequential() };
+    let protocol = Protocol { cold_items: Some(0.25), ..warm_protocol.clone() };
+    let (warm, p) = (prepare(&d, &warm_protocol).unwrap(), prepare(&d, &protocol).unwrap());
+    let cold = protocol.cold_items(p.num_items);
+    assert_eq!(cold, protocol.cold_items(p.num_items), "a function of the seed");
+    assert_eq!(cold.iter().filter(|&&c| c).count(), 5, "round(0.25 * 20 items)");
+    assert!(!cold[0], "PAD is never cold");
+    assert!(warm_protocol.cold_items(p.num_items).iter().all(|&c| !c));
+    let is_cold = |i: &u32| cold[*i as usize];
+    assert!(!p.train.item.iter().any(is_cold) && !p.valid.item.iter().any(is_cold));
+    let kept = |s: &attnlab_data::SplitRows| s.row.iter().copied().filter(|&r| !cold[d.item[r as usize] as usize]).collect::<Vec<_>>();
+    assert_eq!(p.train.row, kept(&warm.train), "exactly the cold items' train rows go");
+    assert_eq!(p.test.row, warm.test.row, "test rows stay, cold ones included");
+    assert!(p.test.item.iter().any(is_cold), "some test rows are of cold items");
+    let s = p.sequences.as_ref().unwrap();
+    assert!(!s.train.items.iter().any(is_cold));
+    assert!(!s.valid.inputs.iter().chain(&s.test.inputs).any(is_cold), "no input holds a cold item");
+    assert_eq!(s.test.targets, p.test.item);
+    for share in [0.0, 1.0, f64::NAN] {
+        let bad = Protocol { cold_items: Some(share), ..warm_protocol.clone() };
+        assert!(prepare(&d, &bad).is_err(), "cold_items {share}");
     }
 }

@@ -7,6 +7,12 @@
 
 pub mod attention_log;
 pub mod ctr_log;
+mod item_embeddings;
+mod item_features;
+mod user_groups;
+
+pub use item_features::ModelItemFeatures;
+pub use user_groups::{group_gaps, UserGroups};
 pub mod movielens;
 pub mod obd;
 
@@ -31,7 +37,15 @@ pub enum Dataset {
         oracle_test_auc: Option<f64>,
     },
     /// Interactions under a ranking protocol, for next-item models.
-    Interactions { prepared: attnlab_data::Prepared, cache_hit: bool },
+    Interactions {
+        prepared: attnlab_data::Prepared,
+        cache_hit: bool,
+        /// Each model's item side features, by model name, row `i` for
+        /// item id `i` (`dataset/item_features.rs`).
+        item_features: ModelItemFeatures,
+        /// `protocol.user_groups`, read from the user file.
+        user_groups: Vec<UserGroups>,
+    },
 }
 
 pub struct Prepared {
@@ -59,7 +73,7 @@ impl Prepared {
                 splits.train.click_rate(),
                 oracle_test_auc.map_or("-".into(), |a| format!("{a:.4}"))
             ),
-            Dataset::Interactions { prepared, cache_hit } => format!(
+            Dataset::Interactions { prepared, cache_hit, .. } => format!(
                 "{} users, {} items; {} train / {} valid / {} test rows; {} ({})",
                 prepared.num_users,
                 prepared.num_items.saturating_sub(1),
@@ -132,6 +146,21 @@ pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecE
             let key = if m.train.contains_key("loss") { format!("models[{i}].train.loss") } else { "train.loss".into() };
             return Err(invalid(key, format!("a sampled softmax trains next-item models; `{}` is a {task} model", m.model)));
         }
+    }
+    let from_files = matches!(source, DataSource::RecboleAtomic | DataSource::Movielens);
+    let own = loaded.spec.models.iter().position(|m| m.item_features.as_ref().is_some_and(|f| !f.is_empty()));
+    let key = match own {
+        _ if !loaded.spec.dataset.item_features.is_empty() => Some("dataset.item_features".to_string()),
+        Some(i) => Some(format!("models[{i}].item_features")),
+        None => None,
+    };
+    if let Some(key) = key.filter(|_| !from_files) {
+        let message = "item features come from the item file of a `recbole-atomic` or `movielens` source".to_string();
+        return Err(invalid(key, message));
+    }
+    if !protocol.user_groups.is_empty() && !from_files {
+        let message = "user groups come from the user file of a `recbole-atomic` or `movielens` source".to_string();
+        return Err(invalid("protocol.user_groups".into(), message));
     }
     if kind == DataKind::Interactions {
         if let Some((i, m)) = metrics.iter().enumerate().find(|(_, m)| !matches!(m, TaskMetric::Metric(x) if x.ranking().is_some())) {
@@ -295,10 +324,16 @@ fn preprocess_of(spec: &attnlab_spec::Spec) -> attnlab_data::Preprocess {
 /// interaction files, as its runs were trained with: the files read and
 /// preprocessed again (the prepared-data cache holds ids only).
 pub fn interaction_vocabularies(loaded: &LoadedSpec) -> Result<(attnlab_data::Vocab, attnlab_data::Vocab)> {
-    let rows = interaction_rows(loaded)?;
-    let (interactions, _) = (rows.load)(on_bad_row_of(&loaded.spec))?;
-    let (clean, _) = attnlab_data::preprocess(&interactions, &preprocess_of(&loaded.spec))?;
+    let clean = read_again(loaded, &interaction_rows(loaded)?)?;
     Ok((clean.users, clean.items))
+}
+
+/// The source's rows read and preprocessed again, with their side-feature
+/// tables (the prepared-data cache holds ids only): the same ids as the
+/// prepared data.
+pub(crate) fn read_again(loaded: &LoadedSpec, rows: &InteractionRows<'_>) -> Result<attnlab_data::Interactions> {
+    let (interactions, _) = (rows.load)(on_bad_row_of(&loaded.spec))?;
+    Ok(attnlab_data::preprocess(&interactions, &preprocess_of(&loaded.spec))?.0)
 }
 
 /// Interaction data of any file source prepared under the spec's protocol,
@@ -331,14 +366,14 @@ pub(crate) fn prepare_interaction_rows(loaded: &LoadedSpec, cache_root: &Path, r
         candidates,
         seed: spec.dataset.seed,
         max_len: Some(p.max_len as usize),
+        cold_items: p.cold_items,
     };
     let preprocess = preprocess_of(spec);
     let on_bad_row = on_bad_row_of(spec);
-    let InteractionRows { file, settings, load } = rows;
-    let rows = file.as_path();
-    let source = attnlab_data::DataSource::files(&[rows])?;
+    let (file, settings, load) = (rows.file.as_path(), &rows.settings, &rows.load);
+    let source = attnlab_data::DataSource::files(&[file])?;
     let skip = on_bad_row == OnBadRow::Skip;
-    let fingerprint = match &settings {
+    let fingerprint = match settings {
         None => attnlab_data::fingerprint(&source, &(&preprocess, &protocol, skip))?,
         Some(settings) => attnlab_data::fingerprint(&source, &(&preprocess, &protocol, skip, settings))?,
     };
@@ -351,12 +386,15 @@ pub(crate) fn prepare_interaction_rows(loaded: &LoadedSpec, cache_root: &Path, r
         let (clean, _) = attnlab_data::preprocess(&interactions, &preprocess)?;
         Ok(attnlab_data::prepare(&clean, &protocol)?)
     })?;
-    check_timestamps(loaded, &prepared, rows)?;
+    check_timestamps(loaded, &prepared, file)?;
+    let (item_features, read) = item_features::item_features(loaded, &rows, prepared.num_items)?;
+    notes.extend(read);
+    let user_groups = user_groups::user_groups(loaded, &rows, prepared.num_users)?;
     let cache_hit = matches!(outcome, attnlab_data::CacheOutcome::Hit);
     if let attnlab_data::CacheOutcome::Miss { warnings } = &outcome {
         notes.extend(warnings.iter().map(|w| format!("cache: {w}")));
     }
-    let data = Dataset::Interactions { prepared, cache_hit };
+    let data = Dataset::Interactions { prepared, cache_hit, item_features, user_groups };
     Ok(Prepared { data, data_fingerprint: fingerprint.as_str()[..16].to_string(), metrics, valid_metric, notes })
 }
 

@@ -59,6 +59,8 @@ pub struct InteractionData {
     pub items: Vocab,
     /// The data fingerprint, equal to the run's `data.fingerprint` tag.
     pub fingerprint: String,
+    /// Each model's item side features, by model name.
+    pub item_features: crate::dataset::ModelItemFeatures,
 }
 
 /// The first 8 characters of a run id, as messages show it.
@@ -122,7 +124,7 @@ fn load_record_in(run: RunRecord, RunSpec { spec, model }: RunSpec, device: &Dev
             let data = interaction_data(&run, &spec, cache_root)?;
             let p = &data.prepared;
             let sizes = NextItemSizes { users: p.num_users, items: p.num_items, max_len: p.sequences.as_ref().map_or(1, |s| s.max_len) };
-            let net = attnlab_models::build_next_item(&run.model, &vs.root(), &sizes, &model.params, Some(p.item_popularity.as_slice()))?;
+            let net = attnlab_models::build_next_item(&run.model, &vs.root(), &sizes, &model.params, Some(p.item_popularity.as_slice()), data.item_features.get(&model.name))?;
             (BuiltModel::NextItem(net), RunData::Interactions(Box::new(data)))
         }
         _ => {
@@ -156,8 +158,8 @@ fn interaction_data(run: &RunRecord, spec: &Spec, cache_root: &Path) -> Result<I
     }
     let (users, items) = interaction_vocabularies(&loaded)?;
     match prepared.data {
-        Dataset::Interactions { prepared: data, .. } => {
-            Ok(InteractionData { prepared: data, users, items, fingerprint: prepared.data_fingerprint })
+        Dataset::Interactions { prepared: data, item_features, .. } => {
+            Ok(InteractionData { prepared: data, users, items, fingerprint: prepared.data_fingerprint, item_features })
         }
         _ => Err(ExperimentError::bad(format!("run {short}: its data are not interactions"))),
     }

@@ -111,9 +111,9 @@ pub fn train_and_test(inp: RunInputs<'_>) -> Result<Tested> {
                 BuiltModel::NextItem(_) => unreachable!("checked by dataset::check"),
             }
         }
-        Dataset::Interactions { prepared: data, .. } => {
+        Dataset::Interactions { prepared: data, item_features, user_groups, .. } => {
             let sizes = NextItemSizes { users: data.num_users, items: data.num_items, max_len: t_max_len(data) };
-            let net = attnlab_models::build_next_item(&model.model, &vs.root(), &sizes, &model.params, Some(&data.item_popularity))?;
+            let net = attnlab_models::build_next_item(&model.model, &vs.root(), &sizes, &model.params, Some(&data.item_popularity), item_features.get(&model.name))?;
             let net = match crate::train_config::sampled_softmax(t) {
                 Some(loss) => attnlab_train::SampledSoftmax::wrap(net, loss, &data.item_popularity)?,
                 None => net,
@@ -122,7 +122,9 @@ pub fn train_and_test(inp: RunInputs<'_>) -> Result<Tested> {
             let outcome = train_next_item(net.as_ref(), &vs, data, &config, &mut logger)?;
             let report = evaluate_next_item(net.as_ref(), data, Part::Test, &plain, device.device)?;
             crate::attention_sample::save_next_item(store, run_id, &model.model, net.as_ref(), data, device.device, ids)?;
-            let test = report.values.iter().map(|(m, v)| (m.name(), *v)).collect();
+            let mut test: Vec<(String, f64)> = report.values.iter().map(|(m, v)| (m.name(), *v)).collect();
+            test.extend(cold_item_metrics(net.as_ref(), data, &plain, device.device)?);
+            test.extend(crate::dataset::group_gaps(&report.per_user, user_groups, seed));
             (outcome, test, report.per_user)
         }
     };
@@ -145,6 +147,18 @@ fn as_plain(m: TaskMetric) -> Option<Metric> {
 
 fn t_max_len(data: &attnlab_data::Prepared) -> usize {
     data.sequences.as_ref().map_or(1, |s| s.max_len)
+}
+
+/// The test metrics on the test rows of the items `protocol.cold_items` held
+/// out of training, as `cold.<metric>`; none without cold items or when no
+/// test row is of one.
+fn cold_item_metrics(net: &dyn attnlab_models::NextItemModel, data: &attnlab_data::Prepared, metrics: &[Metric], device: tch::Device) -> Result<Vec<(String, f64)>> {
+    let cold = data.protocol.cold_items(data.num_items);
+    if !data.test.item.iter().any(|&i| cold[i as usize]) {
+        return Ok(Vec::new());
+    }
+    let report = attnlab_train::evaluate_next_item_on(net, data, Part::Test, metrics, device, Some(&cold))?;
+    Ok(report.values.iter().map(|(m, v)| (format!("cold.{}", m.name()), *v)).collect())
 }
 
 fn log_parameters(store: &Store, run_id: &str, vs: &VarStore) -> Result<()> {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
-use crate::blocks::{last_position_attention, linear_config, padded_embedding, TransformerConfig, TransformerEncoder};
+use crate::blocks::{last_position_attention, linear_config, ItemFeatures, ItemTable, TransformerConfig, TransformerEncoder};
 use crate::next_item::{cross_entropy, last_target, DotProduct, NextItemSizes};
 use crate::registry::ModelParams;
 use crate::{NextItemModel, SeqBatch};
@@ -63,7 +63,7 @@ impl ModelParams for Bert4RecParams {
 #[derive(Debug)]
 pub struct Bert4Rec {
     /// `items + 1` rows: PAD, the items, `[MASK]`.
-    item: nn::Embedding,
+    item: ItemTable,
     encoder: TransformerEncoder,
     dense: nn::Linear,
     norm: nn::LayerNorm,
@@ -74,11 +74,11 @@ pub struct Bert4Rec {
 }
 
 impl Bert4Rec {
-    pub fn new(p: &nn::Path, sizes: &NextItemSizes, params: &Bert4RecParams) -> Bert4Rec {
+    pub fn new(p: &nn::Path, sizes: &NextItemSizes, features: Option<&ItemFeatures>, params: &Bert4RecParams) -> Bert4Rec {
         let h = params.hidden as i64;
         let config = params.config(sizes.max_len);
         Bert4Rec {
-            item: padded_embedding(&(p / "item"), sizes.items + 1, params.hidden, config.item_init()),
+            item: ItemTable::new(&(p / "item"), sizes.items + 1, params.hidden, config.item_init(), features),
             encoder: TransformerEncoder::new(&(p / "encoder"), &config),
             dense: nn::linear(p / "output_dense", h, h, linear_config(true, Some(config.init_std))),
             norm: nn::layer_norm(p / "output_norm", vec![h], nn::LayerNormConfig { eps: 1e-12, ..Default::default() }),
@@ -136,7 +136,7 @@ impl Bert4Rec {
 impl NextItemModel for Bert4Rec {
     fn training_loss(&self, batch: &SeqBatch, train: bool) -> Tensor {
         let (hidden, targets) = self.masked_hidden(batch, train);
-        cross_entropy(&self.logits(&hidden), &targets)
+        cross_entropy(&self.logits(&hidden), &targets, batch.held_out.as_ref())
     }
 
     fn dot_product(&self) -> Option<&dyn DotProduct> {
@@ -175,6 +175,6 @@ impl DotProduct for Bert4Rec {
 
     /// The real items' rows (`[MASK]` is never a candidate).
     fn item_table(&self) -> Tensor {
-        self.item.ws.narrow(0, 0, self.items)
+        self.item.table().narrow(0, 0, self.items)
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
-use crate::blocks::padded_embedding;
+use crate::blocks::{ItemFeatures, ItemTable};
 use crate::next_item::{last_target, DotProduct, NextItemSizes};
 use crate::registry::{Checks, ModelParams};
 use crate::{NextItemModel, SeqBatch};
@@ -36,7 +36,7 @@ impl ModelParams for BprParams {
 #[derive(Debug)]
 pub struct Bpr {
     user: nn::Embedding,
-    item: nn::Embedding,
+    item: ItemTable,
 }
 
 /// Xavier-normal rows for a `[rows, dim]` table: N(0, 2 / (rows + dim)),
@@ -47,12 +47,12 @@ fn xavier_normal(rows: usize, dim: usize) -> nn::Init {
 }
 
 impl Bpr {
-    pub fn new(p: &nn::Path, sizes: &NextItemSizes, params: &BprParams) -> Bpr {
+    pub fn new(p: &nn::Path, sizes: &NextItemSizes, features: Option<&ItemFeatures>, params: &BprParams) -> Bpr {
         let d = params.embed_dim;
         let users = nn::EmbeddingConfig { ws_init: xavier_normal(sizes.users, d), ..Default::default() };
         Bpr {
             user: nn::embedding(p / "user", sizes.users as i64, d as i64, users),
-            item: padded_embedding(&(p / "item"), sizes.items, d, xavier_normal(sizes.items, d)),
+            item: ItemTable::new(&(p / "item"), sizes.items, d, xavier_normal(sizes.items, d), features),
         }
     }
 
@@ -74,7 +74,7 @@ impl NextItemModel for Bpr {
     }
 
     fn score(&self, users: &Tensor, _inputs: &Tensor) -> Tensor {
-        self.user.forward(users).matmul(&self.item.ws.tr())
+        self.user.forward(users).matmul(&self.item.table().tr())
     }
 
     fn sequential(&self) -> bool {
@@ -97,6 +97,6 @@ impl DotProduct for Bpr {
     }
 
     fn item_table(&self) -> Tensor {
-        self.item.ws.shallow_clone()
+        self.item.table()
     }
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::Tensor;
 
-use crate::blocks::{embedding_table, embedding_with_padding};
+use crate::blocks::{embedding_table, ItemFeatures, ItemTable, EMBEDDING_INIT};
 use crate::next_item::{dot_scores, full_softmax, hidden_at_targets, DotProduct, NextItemSizes};
 use crate::registry::{Checks, ModelParams};
 use crate::{NextItemModel, SeqBatch};
@@ -52,7 +52,7 @@ impl ModelParams for CaserParams {
 #[derive(Debug)]
 pub struct Caser {
     user: nn::Embedding,
-    item: nn::Embedding,
+    item: ItemTable,
     vertical: nn::Conv2D,
     horizontal: Vec<nn::Conv2D>,
     fc1: nn::Linear,
@@ -62,13 +62,13 @@ pub struct Caser {
 }
 
 impl Caser {
-    pub fn new(p: &nn::Path, sizes: &NextItemSizes, params: &CaserParams) -> Caser {
+    pub fn new(p: &nn::Path, sizes: &NextItemSizes, features: Option<&ItemFeatures>, params: &CaserParams) -> Caser {
         let (d, l) = (params.embed_dim as i64, params.window as i64);
         let (nh, nv) = (params.horizontal as i64, params.vertical as i64);
         let conv = |name: String, out: i64, kernel: [i64; 2]| nn::conv(p / name, 1, out, kernel, Default::default());
         Caser {
             user: embedding_table(&(p / "user"), sizes.users, params.embed_dim),
-            item: embedding_with_padding(&(p / "item"), sizes.items, params.embed_dim),
+            item: ItemTable::new(&(p / "item"), sizes.items, params.embed_dim, EMBEDDING_INIT, features),
             vertical: conv("vertical".into(), nv, [l, 1]),
             horizontal: (1..=l).map(|h| conv(format!("horizontal_{h}"), nh, [h, d])).collect(),
             fc1: nn::linear(p / "fc1", nv * d + nh * l, d, Default::default()),
@@ -118,7 +118,7 @@ impl DotProduct for Caser {
     }
 
     fn item_table(&self) -> Tensor {
-        self.item.ws.shallow_clone()
+        self.item.table()
     }
 }
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
-use crate::blocks::padded_embedding;
+use crate::blocks::{ItemFeatures, ItemTable};
 use crate::next_item::{dot_scores, full_softmax, hidden_at_targets, DotProduct, NextItemSizes};
 use crate::registry::{Checks, ModelParams};
 use crate::{NextItemModel, SeqBatch};
@@ -52,7 +52,7 @@ impl ModelParams for Gru4RecParams {
 
 #[derive(Debug)]
 pub struct Gru4Rec {
-    item: nn::Embedding,
+    item: ItemTable,
     /// PyTorch's flat GRU weights, per layer `w_ih, w_hh, b_ih, b_hh`
     /// (tch's `nn::GRU` fixes train/eval mode at construction).
     gru: Vec<Tensor>,
@@ -69,7 +69,7 @@ fn rotation(shift: &Tensor, t: i64) -> Tensor {
 }
 
 impl Gru4Rec {
-    pub fn new(p: &nn::Path, sizes: &NextItemSizes, params: &Gru4RecParams) -> Gru4Rec {
+    pub fn new(p: &nn::Path, sizes: &NextItemSizes, features: Option<&ItemFeatures>, params: &Gru4RecParams) -> Gru4Rec {
         let (e, h) = (params.embed_dim as i64, params.hidden as i64);
         // RecBole's initialisation: Xavier-uniform GRU weights, PyTorch's
         // U(-1/sqrt(hidden), 1/sqrt(hidden)) biases, Xavier-normal items
@@ -92,7 +92,7 @@ impl Gru4Rec {
             .collect();
         let items = nn::Init::Randn { mean: 0.0, stdev: (2.0 / (sizes.items as f64 + e as f64)).sqrt() };
         Gru4Rec {
-            item: padded_embedding(&(p / "item"), sizes.items, params.embed_dim, items),
+            item: ItemTable::new(&(p / "item"), sizes.items, params.embed_dim, items, features),
             gru,
             layers: params.layers as i64,
             dense: nn::linear(p / "dense", h, e, Default::default()),
@@ -128,7 +128,7 @@ impl DotProduct for Gru4Rec {
     }
 
     fn item_table(&self) -> Tensor {
-        self.item.ws.shallow_clone()
+        self.item.table()
     }
 }
 

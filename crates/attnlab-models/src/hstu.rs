@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
-use crate::blocks::{last_position_attention, padded_embedding, positions_from_first};
+use crate::blocks::{last_position_attention, positions_from_first, ItemFeatures, ItemTable};
 use crate::next_item::{dot_scores, full_softmax, hidden_at_targets, DotProduct, NextItemSizes};
 use crate::registry::{Checks, ModelParams};
 use crate::{NextItemModel, SeqBatch};
@@ -180,7 +180,7 @@ impl HstuBlock {
 
 #[derive(Debug)]
 pub struct Hstu {
-    item: nn::Embedding,
+    item: ItemTable,
     position: nn::Embedding,
     pub(crate) bias: RelativeBias,
     pub(crate) blocks: Vec<HstuBlock>,
@@ -190,11 +190,11 @@ pub struct Hstu {
 }
 
 impl Hstu {
-    pub fn new(p: &nn::Path, sizes: &NextItemSizes, params: &HstuParams) -> Hstu {
+    pub fn new(p: &nn::Path, sizes: &NextItemSizes, features: Option<&ItemFeatures>, params: &HstuParams) -> Hstu {
         let (d, n) = (params.hidden, sizes.max_len.max(1));
         let stdev = (1.0 / d as f64).sqrt(); // the reference's positional init
         Hstu {
-            item: padded_embedding(&(p / "item"), sizes.items, d, INIT),
+            item: ItemTable::new(&(p / "item"), sizes.items, d, INIT, features),
             position: nn::embedding(p / "position", n as i64, d as i64, nn::EmbeddingConfig { ws_init: nn::Init::Randn { mean: 0.0, stdev }, ..Default::default() }),
             bias: RelativeBias::new(&(p / "bias"), n, params.time_bias.then_some(params.time_buckets)),
             blocks: (0..params.layers).map(|i| HstuBlock::new(&(p / "block" / i), params, n)).collect(),
@@ -237,7 +237,7 @@ impl DotProduct for Hstu {
     }
 
     fn item_table(&self) -> Tensor {
-        self.item.ws.shallow_clone()
+        self.item.table()
     }
 }
 

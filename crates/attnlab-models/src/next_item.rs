@@ -23,6 +23,10 @@ pub struct SeqBatch {
     /// (its target's), so position `i` predicts at time `[:, i + 1]`. Only
     /// time-aware models ([`NextItemModel::reads_time`]) read it.
     pub timestamps: Option<Tensor>,
+    /// `[items]` bool, true for the items held out of training (cold
+    /// items): a full softmax leaves them out as it does PAD, so training
+    /// never pushes down the items it must not know. `None`: none.
+    pub held_out: Option<Tensor>,
 }
 
 /// A next-item recommender.
@@ -128,11 +132,16 @@ pub(crate) fn hidden_at_targets(hidden: &Tensor, targets: &Tensor) -> (Tensor, T
 
 /// Mean cross entropy of `logits [N, items]` against `targets [N]`, over
 /// the real items: column 0 (PAD) is left out of the softmax, so a tied
-/// output layer never moves the padding row. 0 when `N == 0`, never NaN.
-pub(crate) fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Tensor {
+/// output layer never moves the padding row, and so are the `held_out`
+/// items. 0 when `N == 0`, never NaN.
+pub(crate) fn cross_entropy(logits: &Tensor, targets: &Tensor, held_out: Option<&Tensor>) -> Tensor {
     let n = targets.size()[0];
     let items = logits.size()[1];
     let pad = Tensor::arange(items, (Kind::Int64, logits.device())).eq(0);
+    let pad = match held_out {
+        Some(h) => pad.logical_or(h),
+        None => pad,
+    };
     let sum = logits.masked_fill(&pad, f64::NEG_INFINITY).log_softmax(-1, Kind::Float).gather(1, &targets.view([-1, 1]), false).sum(Kind::Float);
     -sum / (n.max(1) as f64)
 }
@@ -141,7 +150,7 @@ pub(crate) fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Tensor {
 /// own objective of a model that scores by a dot product.
 pub(crate) fn full_softmax(model: &dyn DotProduct, batch: &SeqBatch, train: bool) -> Tensor {
     let (queries, targets) = model.training_queries(batch, train);
-    cross_entropy(&queries.matmul(&model.item_table().tr()), &targets)
+    cross_entropy(&queries.matmul(&model.item_table().tr()), &targets, batch.held_out.as_ref())
 }
 
 /// Scores `[B, items]` of a dot-product model.

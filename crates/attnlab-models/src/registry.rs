@@ -29,7 +29,11 @@ use crate::bpr::{Bpr, BprParams};
 use crate::caser::{Caser, CaserParams};
 use crate::gru4rec::{Gru4Rec, Gru4RecParams};
 use crate::hstu::{Hstu, HstuParams};
+use crate::blocks::ItemFeatures;
 use crate::next_item::NextItemSizes;
+
+/// What a next-item model is built from besides its params.
+type NextItemInputs<'a> = (&'a NextItemSizes, Option<&'a [u32]>, Option<&'a ItemFeatures>);
 use crate::pop::{Pop, PopParams};
 use crate::sasrec::{SasRec, SasRecParams};
 use crate::{CtrModel, ModelError, MultiTaskModel, NextItemModel, Result};
@@ -85,7 +89,7 @@ impl fmt::Debug for BuiltModel {
 #[derive(Debug, Clone, Copy)]
 pub enum Sizes<'a> {
     Ctr(&'a Cardinalities),
-    NextItem { sizes: &'a NextItemSizes, item_popularity: Option<&'a [u32]> },
+    NextItem { sizes: &'a NextItemSizes, item_popularity: Option<&'a [u32]>, item_features: Option<&'a ItemFeatures> },
 }
 
 impl<'a> From<&'a Cardinalities> for Sizes<'a> {
@@ -96,7 +100,7 @@ impl<'a> From<&'a Cardinalities> for Sizes<'a> {
 
 impl<'a> From<&'a NextItemSizes> for Sizes<'a> {
     fn from(sizes: &'a NextItemSizes) -> Self {
-        Sizes::NextItem { sizes, item_popularity: None }
+        Sizes::NextItem { sizes, item_popularity: None, item_features: None }
     }
 }
 
@@ -117,9 +121,9 @@ impl<'a> Sizes<'a> {
     }
 
     /// The next-item sizes and popularity, for a next-item model.
-    fn next_item(&self, model: &str) -> Result<(&'a NextItemSizes, Option<&'a [u32]>)> {
+    fn next_item(&self, model: &str) -> Result<NextItemInputs<'a>> {
         match *self {
-            Sizes::NextItem { sizes, item_popularity } => Ok((sizes, item_popularity)),
+            Sizes::NextItem { sizes, item_popularity, item_features } => Ok((sizes, item_popularity, item_features)),
             Sizes::Ctr(_) => Err(ModelError::WrongTask { model: model.to_string(), actual: Task::NextItem, expected: self.task() }),
         }
     }
@@ -244,9 +248,9 @@ macro_rules! next_item_model {
             summary: $summary,
             build: |p, sizes, params| {
                 let params = checked::<$params>($name, params)?;
-                let (sizes, popularity) = sizes.next_item($name)?;
-                let new: fn(&nn::Path, &NextItemSizes, Option<&[u32]>, &$params) -> Result<Box<dyn NextItemModel>> = $new;
-                Ok(BuiltModel::NextItem(new(p, sizes, popularity, &params)?))
+                let (sizes, popularity, features) = sizes.next_item($name)?;
+                let new: fn(&nn::Path, &NextItemSizes, Option<&[u32]>, Option<&ItemFeatures>, &$params) -> Result<Box<dyn NextItemModel>> = $new;
+                Ok(BuiltModel::NextItem(new(p, sizes, popularity, features, &params)?))
             },
             check: |params| checked::<$params>($name, params).map(drop),
             defaults: defaults::<$params>,
@@ -266,26 +270,26 @@ pub const REGISTRY: &[ModelInfo] = &[
     model!("ESMM", MultiTask, EsmmParams, Esmm, "entire-space multi-task model: pCTCVR = pCTR x pCVR over all impressions"),
     model!("MMoE", MultiTask, MmoeParams, Mmoe, "click + conversion: shared experts mixed by a softmax gate per task"),
     model!("PLE", MultiTask, PleParams, Ple, "progressive layered extraction: CGC levels of shared and per-task experts"),
-    next_item_model!("Pop", PopParams, "most popular items in training, the same for every user (baseline)", |p, s, pop, c| {
+    next_item_model!("Pop", PopParams, "most popular items in training, the same for every user (baseline)", |p, s, pop, _, c| {
         Ok(Box::new(Pop::new(p, s, pop, c)?))
     }),
-    next_item_model!("GRU4Rec", Gru4RecParams, "a GRU over the item sequence, cross entropy on the next item", |p, s, _, c| {
-        Ok(Box::new(Gru4Rec::new(p, s, c)))
+    next_item_model!("GRU4Rec", Gru4RecParams, "a GRU over the item sequence, cross entropy on the next item", |p, s, _, f, c| {
+        Ok(Box::new(Gru4Rec::new(p, s, f, c)))
     }),
-    next_item_model!("Caser", CaserParams, "horizontal and vertical convolutions over the last L items, plus the user", |p, s, _, c| {
-        Ok(Box::new(Caser::new(p, s, c)))
+    next_item_model!("Caser", CaserParams, "horizontal and vertical convolutions over the last L items, plus the user", |p, s, _, f, c| {
+        Ok(Box::new(Caser::new(p, s, f, c)))
     }),
-    next_item_model!("SASRec", SasRecParams, "causal self-attention over the item sequence, cross entropy on the next item", |p, s, _, c| {
-        Ok(Box::new(SasRec::new(p, s, c)))
+    next_item_model!("SASRec", SasRecParams, "causal self-attention over the item sequence, cross entropy on the next item", |p, s, _, f, c| {
+        Ok(Box::new(SasRec::new(p, s, f, c)))
     }),
-    next_item_model!("HSTU", HstuParams, "pointwise aggregated attention with relative position and time biases (generative recommenders)", |p, s, _, c| {
-        Ok(Box::new(Hstu::new(p, s, c)))
+    next_item_model!("HSTU", HstuParams, "pointwise aggregated attention with relative position and time biases (generative recommenders)", |p, s, _, f, c| {
+        Ok(Box::new(Hstu::new(p, s, f, c)))
     }),
-    next_item_model!("BERT4Rec", Bert4RecParams, "bidirectional self-attention trained to recover masked items", |p, s, _, c| {
-        Ok(Box::new(Bert4Rec::new(p, s, c)))
+    next_item_model!("BERT4Rec", Bert4RecParams, "bidirectional self-attention trained to recover masked items", |p, s, _, f, c| {
+        Ok(Box::new(Bert4Rec::new(p, s, f, c)))
     }),
-    next_item_model!("BPR", BprParams, "matrix factorisation with the pairwise BPR loss on sampled negatives", |p, s, _, c| {
-        Ok(Box::new(Bpr::new(p, s, c)))
+    next_item_model!("BPR", BprParams, "matrix factorisation with the pairwise BPR loss on sampled negatives", |p, s, _, f, c| {
+        Ok(Box::new(Bpr::new(p, s, f, c)))
     }),
 ];
 
@@ -349,7 +353,9 @@ pub fn build_multitask(name: &str, p: &nn::Path, sizes: &Cardinalities, params: 
 
 /// Builds the named next-item model. `item_popularity` holds the training
 /// interactions of each item id (`sizes.items` entries, PAD first); Pop
-/// needs it ([`ModelError::Input`] without it), the others ignore it. A CTR
+/// needs it ([`ModelError::Input`] without it), the others ignore it.
+/// `item_features` are fused into the item table of every model that has
+/// one (Pop has none and ignores them). A CTR
 /// or multi-task name is [`ModelError::WrongTask`].
 pub fn build_next_item(
     name: &str,
@@ -357,8 +363,9 @@ pub fn build_next_item(
     sizes: &NextItemSizes,
     params: &Map<String, Value>,
     item_popularity: Option<&[u32]>,
+    item_features: Option<&ItemFeatures>,
 ) -> Result<Box<dyn NextItemModel>> {
-    match (lookup_task(name, Task::NextItem)?.build)(p, Sizes::NextItem { sizes, item_popularity }, params)? {
+    match (lookup_task(name, Task::NextItem)?.build)(p, Sizes::NextItem { sizes, item_popularity, item_features }, params)? {
         BuiltModel::NextItem(model) => Ok(model),
         other => unreachable!("{name} registered as next-item built {other:?}"),
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::Tensor;
 
-use crate::blocks::{last_position_attention, padded_embedding, TransformerConfig, TransformerEncoder};
+use crate::blocks::{last_position_attention, ItemFeatures, ItemTable, TransformerConfig, TransformerEncoder};
 use crate::next_item::{dot_scores, full_softmax, hidden_at_targets, DotProduct, NextItemSizes};
 use crate::registry::ModelParams;
 use crate::{NextItemModel, SeqBatch};
@@ -51,15 +51,15 @@ impl ModelParams for SasRecParams {
 
 #[derive(Debug)]
 pub struct SasRec {
-    item: nn::Embedding,
+    item: ItemTable,
     encoder: TransformerEncoder,
 }
 
 impl SasRec {
-    pub fn new(p: &nn::Path, sizes: &NextItemSizes, params: &SasRecParams) -> SasRec {
+    pub fn new(p: &nn::Path, sizes: &NextItemSizes, features: Option<&ItemFeatures>, params: &SasRecParams) -> SasRec {
         let config = params.config(sizes.max_len);
         SasRec {
-            item: padded_embedding(&(p / "item"), sizes.items, params.hidden, config.item_init()),
+            item: ItemTable::new(&(p / "item"), sizes.items, params.hidden, config.item_init(), features),
             encoder: TransformerEncoder::new(&(p / "encoder"), &config),
         }
     }
@@ -82,7 +82,7 @@ impl DotProduct for SasRec {
     }
 
     fn item_table(&self) -> Tensor {
-        self.item.ws.shallow_clone()
+        self.item.table()
     }
 }
 

@@ -72,9 +72,13 @@ pub fn load_bundle(dir: &Path, batching: Batching, metrics: Arc<Metrics>, device
     let name = text(&card, &shown(CARD), "name")?;
     let spec = attnlab_spec::parse_spec(&read(dir, SPEC)?, &dir.join(SPEC), &[]).map_err(|e| ServeError::bad(e.to_string()))?;
     let model_spec = spec.models.iter().find(|m| m.name == name).ok_or_else(|| ServeError::bad(format!("{}: no model named `{name}` (the model card's)", shown(SPEC))))?;
+    // a bundle holds no item feature values to rebuild the fused item table from
+    if !model_spec.item_features.as_ref().unwrap_or(&spec.dataset.item_features).is_empty() {
+        return Err(ServeError::bad(format!("{}: model `{name}` fuses item side features, which cannot be served yet", shown(SPEC))));
+    }
     let vs = tch::nn::VarStore::new(device);
     let sizes = NextItemSizes { users: users.len(), items: state.num_items, max_len: state.max_len };
-    let net = attnlab_models::build_next_item(&model_spec.model, &vs.root(), &sizes, &model_spec.params, Some(state.popularity.as_slice()))
+    let net = attnlab_models::build_next_item(&model_spec.model, &vs.root(), &sizes, &model_spec.params, Some(state.popularity.as_slice()), None)
         .map_err(|e| ServeError::bad(format!("{}: model `{name}`: {e}", shown(SPEC))))?;
     if state.sequential && !net.sequential() {
         return Err(ServeError::bad(format!("{}: field `sequential`: the model `{name}` does not read histories", shown(STATE))));

@@ -30,6 +30,11 @@ pub(crate) fn probability<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Err
     d.deserialize_any(Within(Bound::OpenUnit))
 }
 
+/// Absent, `null`, or `0 < x < 1`.
+pub(crate) fn optional_probability<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    d.deserialize_option(Optional(Within(Bound::OpenUnit)))
+}
+
 /// Absent, `null`, or a finite `x > 0`.
 pub(crate) fn optional_positive_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     d.deserialize_option(Optional(Within(Bound::Positive)))

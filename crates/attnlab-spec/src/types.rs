@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::range::{at_least_one, non_negative_f64, optional_positive_f64, optional_short_text, positive_f64};
+use crate::range::{at_least_one, non_negative_f64, optional_positive_f64, optional_probability, optional_short_text, positive_f64};
 
 pub use crate::ab_test::{AbTestSpec, ArmPolicy, ArmSource, ArmSpec, MechanismSpec, PowerSpec, TradeOffSpec};
 pub use crate::privacy::{FederatedDpSpec, FederatedSpec, PartitionKind, PrivacySpec};
@@ -143,10 +143,47 @@ pub struct DatasetSpec {
     /// The log of an `obd` source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub obd: Option<crate::ObdSource>,
+    /// Item side-feature columns (of the RecBole `.item` file, or MovieLens's
+    /// item file: `class`, `release_year`, `movie_title`, ...) that every
+    /// next-item model fuses into its item representation. Empty: ids only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub item_features: Vec<String>,
+    /// Pretrained item vectors from a file, a feature the models name in
+    /// their `item_features` lists by `name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_embeddings: Option<ItemEmbeddingsSpec>,
     /// Replace user ids in everything written (store, artifacts, reports)
     /// by keyed hashes: HMAC-SHA256 with the key in `ATTNLAB_PSEUDONYM_KEY`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pseudonymise: bool,
+}
+
+/// Pretrained item vectors (text or image embeddings from another
+/// pipeline): a CSV inside `dataset.path`, one item a line, its original id
+/// then its values (`item_id,v1,...,vD`, no header). Frozen; a small
+/// trainable `adapter` maps them into each model's item space.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemEmbeddingsSpec {
+    pub file: String,
+    /// The feature name `item_features` lists use. Default `embedding`.
+    #[serde(default = "default_embedding_name")]
+    pub name: String,
+    #[serde(default)]
+    pub adapter: AdapterKind,
+}
+
+fn default_embedding_name() -> String {
+    "embedding".into()
+}
+
+/// The trainable map from pretrained vectors into a model's item space.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdapterKind {
+    #[default]
+    Linear,
+    Mlp,
 }
 
 /// A click log: which file, its layout, which of its categorical columns
@@ -361,6 +398,16 @@ pub struct ProtocolSpec {
     pub history_len: u64,
     pub metrics: Vec<String>,
     pub valid_metric: String,
+    /// Cold start (interactions): this share of the items, in (0, 1), is
+    /// held out of training entirely; the test metrics are then also
+    /// reported on the test rows of those items alone (`test.cold.*`).
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "optional_probability")]
+    pub cold_items: Option<f64>,
+    /// User columns (interactions: token columns of the user file, e.g.
+    /// `gender`) whose groups' per-user test metrics are compared: the gap
+    /// between the best and the worst group with its bootstrap CI.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub user_groups: Vec<String>,
 }
 
 impl Default for ProtocolSpec {
@@ -376,6 +423,8 @@ impl Default for ProtocolSpec {
             history_len: 20,
             metrics: vec!["auc".into(), "gauc".into(), "logloss".into()],
             valid_metric: "auc".into(),
+            cold_items: None,
+            user_groups: Vec::new(),
         }
     }
 }
@@ -651,6 +700,10 @@ pub struct ModelSpec {
     /// size, optimizer, schedule, ...; see `Spec::train_for`).
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub train: serde_json::Map<String, serde_json::Value>,
+    /// This model's own item side-feature columns over
+    /// `dataset.item_features` (`[]`: ids only); absent: the dataset's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_features: Option<Vec<String>>,
 }
 
 /// Text that YAML may have read as a number: a run id prefix made only of

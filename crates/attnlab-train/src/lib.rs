@@ -57,7 +57,7 @@ pub use engine::{batch_seed, fit, BatchSource, TrainTask};
 pub use error::{Result, TrainError};
 pub use optim::{Optimizer, OptimizerConfig, OptimizerKind};
 pub use multitask::{multitask_metrics, predict_multitask, train_multitask, MultiTaskOptions};
-pub use next_item::{evaluate_next_item, train_next_item, NextItemExamples, SeqRaw, SequenceExamples, EVAL_CHUNK};
+pub use next_item::{evaluate_next_item, evaluate_next_item_on, train_next_item, NextItemExamples, SeqRaw, SequenceExamples, EVAL_CHUNK};
 pub use prefetch::{for_each_batch, prefetch};
 pub use sampled_softmax::{NegativeSampler, SampledSoftmax, SampledSoftmaxConfig};
 pub use schedule::{Decay, Schedule};

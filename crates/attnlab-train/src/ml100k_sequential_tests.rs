@@ -61,7 +61,7 @@ fn test_ndcg(setup: &Setup) -> f64 {
     let vs = VarStore::new(Device::Cpu);
     let sizes = NextItemSizes { users: data.num_users, items: data.num_items, max_len: MAX_LEN };
     let Value::Object(params) = &setup.params else { panic!("params must be a map") };
-    let net = build_next_item(setup.model, &vs.root(), &sizes, params, Some(&data.item_popularity)).unwrap();
+    let net = build_next_item(setup.model, &vs.root(), &sizes, params, Some(&data.item_popularity), None).unwrap();
     let net = match &setup.loss {
         Some(loss) => SampledSoftmax::wrap(net, loss.clone(), &data.item_popularity).unwrap(),
         None => net,

@@ -54,7 +54,7 @@ fn test_report(data: &Prepared, model: &str, epochs: usize) -> RankingReport {
     let vs = VarStore::new(Device::Cpu);
     let sizes = NextItemSizes { users: data.num_users, items: data.num_items, max_len: 50 };
     // default params: BPR's embedding is 64 wide, as RecBole's
-    let net = build_next_item(model, &vs.root(), &sizes, &serde_json::Map::new(), Some(&data.item_popularity)).unwrap();
+    let net = build_next_item(model, &vs.root(), &sizes, &serde_json::Map::new(), Some(&data.item_popularity), None).unwrap();
     train_next_item(net.as_ref(), &vs, data, &config, &mut &Recorder::default()).unwrap();
     let report = evaluate_next_item(net.as_ref(), data, Part::Test, &metrics, Device::Cpu).unwrap();
     eprintln!("{model} after {epochs} epochs: {:?}", report.values);

@@ -86,6 +86,9 @@ pub struct SeqRaw {
     /// timestamp (0 under padding), then the time of the last target
     /// ([`SeqBatch::timestamps`]); empty otherwise.
     pub times: Vec<i64>,
+    /// One flag per item id, true for the items held out of training
+    /// ([`SeqBatch::held_out`]); empty when none is.
+    pub held_out: Vec<bool>,
 }
 
 impl SeqRaw {
@@ -99,6 +102,7 @@ impl SeqRaw {
             targets: ids(&self.targets),
             negatives: Some(ids(&self.negatives)),
             timestamps: (!self.times.is_empty()).then(|| Tensor::from_slice(&self.times).view([b, w + 1]).to_device(device)),
+            held_out: (!self.held_out.is_empty()).then(|| Tensor::from_slice(&self.held_out).to_device(device)),
         }
     }
 }
@@ -151,6 +155,9 @@ pub struct NextItemExamples<'a> {
     /// Per user, the items never drawn as their negatives.
     positives: &'a Csr,
     num_items: usize,
+    /// The protocol's cold items (empty: none): never a negative, out of
+    /// every full softmax.
+    held_out: Vec<bool>,
 }
 
 /// The protocol's sequences when `model` reads them (see the module docs).
@@ -188,7 +195,9 @@ impl<'a> NextItemExamples<'a> {
             Examples::Pairs { .. } => None,
             _ => prepared.sequences.as_ref().and_then(|seq| seq.train_times.as_deref()),
         };
-        NextItemExamples { kind, times, positives: &prepared.train_items, num_items: prepared.num_items }
+        let held_out = prepared.protocol.cold_items(prepared.num_items);
+        let held_out = if held_out.contains(&true) { held_out } else { Vec::new() };
+        NextItemExamples { kind, times, positives: &prepared.train_items, num_items: prepared.num_items, held_out }
     }
 
     fn negative(&self, rng: &mut Rng, user: u32) -> i64 {
@@ -199,7 +208,7 @@ impl<'a> NextItemExamples<'a> {
         let mut item = 0;
         for _ in 0..NEGATIVE_TRIES {
             item = 1 + rng.below(self.num_items - 1) as u32;
-            if own.binary_search(&item).is_err() {
+            if own.binary_search(&item).is_err() && !self.held_out.get(item as usize).copied().unwrap_or(false) {
                 break;
             }
         }
@@ -220,7 +229,7 @@ impl BatchSource for NextItemExamples<'_> {
 
     fn gather(&self, rows: &[usize], seed: u64) -> SeqRaw {
         let mut rng = Rng::new(seed);
-        let mut out = SeqRaw { rows: rows.len(), ..SeqRaw::default() };
+        let mut out = SeqRaw { rows: rows.len(), held_out: self.held_out.clone(), ..SeqRaw::default() };
         match &self.kind {
             Examples::Windows { sequences, max_len, stride, windows } => {
                 out.width = *max_len;
@@ -395,6 +404,21 @@ pub fn evaluate_next_item(
     metrics: &[Metric],
     device: Device,
 ) -> Result<RankingReport> {
+    evaluate_next_item_on(model, prepared, part, metrics, device, None)
+}
+
+/// [`evaluate_next_item`] with only the items flagged in `relevant` (one
+/// flag per item id) counted as relevant: a unit keeps its relevant items
+/// as its truth and is left out without any (cold-item metrics: the test
+/// rows of the items held out of training). Everything is still ranked.
+pub fn evaluate_next_item_on(
+    model: &dyn NextItemModel,
+    prepared: &Prepared,
+    part: Part,
+    metrics: &[Metric],
+    device: Device,
+    relevant: Option<&[bool]>,
+) -> Result<RankingReport> {
     let _guard = tch::no_grad_guard();
     let split = prepared.split(part);
     let sequences = match (sequences_for(model, prepared), part) {
@@ -425,6 +449,9 @@ pub fn evaluate_next_item(
             units
         }
     };
+    let is_relevant = |item: u32| relevant.is_none_or(|r| r.get(item as usize).copied().unwrap_or(false));
+    let mut units = units;
+    units.retain(|u| split.item[u.rows.clone()].iter().any(|&i| is_relevant(i)));
     let sampled = prepared.candidates(part);
     let exclusion = prepared.exclusion(part);
     let mut evaluator = RankingEvaluator::new(metrics, ranking_options(prepared, sampled.is_none()))?;
@@ -462,7 +489,7 @@ pub fn evaluate_next_item(
             )));
         }
         let scores = Vec::<f32>::try_from(&scores.contiguous().view([-1]))?;
-        let truth: Vec<Vec<u32>> = chunk.iter().map(|u| split.item[u.rows.clone()].to_vec()).collect();
+        let truth: Vec<Vec<u32>> = chunk.iter().map(|u| split.item[u.rows.clone()].iter().copied().filter(|&i| is_relevant(i)).collect()).collect();
         let truth_refs: Vec<&[u32]> = truth.iter().map(Vec::as_slice).collect();
         match sampled {
             Some(candidates) => {

@@ -107,6 +107,12 @@ pub struct Protocol {
     /// Build next-item sequences with inputs of this length (SASRec-style
     /// models); `None`: no sequences.
     pub max_len: Option<usize>,
+    /// Cold start: this share of the item ids (drawn with the seed, see
+    /// [`Protocol::cold_items`]) is held out of training entirely: their
+    /// train and valid rows are dropped, and they appear in no input
+    /// sequence; test rows keep them. `None`: every item is warm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_items: Option<f64>,
 }
 
 impl Protocol {
@@ -122,6 +128,7 @@ impl Protocol {
             },
             seed: 2020,
             max_len: None,
+            cold_items: None,
         }
     }
 
@@ -137,6 +144,7 @@ impl Protocol {
             },
             seed: 2020,
             max_len: Some(50),
+            cold_items: None,
         }
     }
 
@@ -172,7 +180,24 @@ impl Protocol {
         if self.max_len == Some(0) {
             return Err(bad("max_len must be at least 1".into()));
         }
+        if let Some(share) = self.cold_items.filter(|s| !(s.is_finite() && *s > 0.0 && *s < 1.0)) {
+            return Err(bad(format!("cold_items {share} must be in (0, 1)")));
+        }
         Ok(())
+    }
+
+    /// Which item ids (`num_items` flags, PAD first and never cold) are
+    /// cold: `round(share * items)` of the real ids, drawn uniformly with
+    /// the protocol's seed. A function of the seed and the id space only,
+    /// so prepared data need not store it. All false without `cold_items`.
+    pub fn cold_items(&self, num_items: usize) -> Vec<bool> {
+        let mut cold = vec![false; num_items];
+        let Some(share) = self.cold_items else { return cold };
+        let mut ids: Vec<usize> = (1..num_items).collect();
+        Rng::new(self.seed ^ 0x636f_6c64).shuffle(&mut ids); // "cold"
+        let n = (share * ids.len() as f64).round() as usize;
+        ids.into_iter().take(n).for_each(|i| cold[i] = true);
+        cold
     }
 
     /// One line for logs and reports, e.g.
@@ -203,7 +228,8 @@ impl Protocol {
         let seq = self
             .max_len
             .map_or(String::new(), |m| format!(", sequences of {m}"));
-        format!("{split}{group}, order {order}, {cand}, seed {}{seq}", self.seed)
+        let cold = self.cold_items.map_or(String::new(), |c| format!(", {}% of the items cold", c * 100.0));
+        format!("{split}{group}, order {order}, {cand}, seed {}{seq}{cold}", self.seed)
     }
 }
 
@@ -452,7 +478,8 @@ pub fn prepare(data: &Interactions, protocol: &Protocol) -> Result<Prepared> {
     let num_items = data.num_items();
     let order = split::order_rows(data, protocol.order, protocol.seed)?;
     let groups = split::group(data, &order, protocol.group_by, num_users);
-    let assigned = split::assign(&groups, data, protocol)?;
+    let mut assigned = split::assign(&groups, data, protocol)?;
+    hold_out_cold_items(&mut assigned, data, &protocol.cold_items(num_items));
     let parts = assigned.parts;
     let [train, valid, test] = [&parts[0], &parts[1], &parts[2]].map(|rows| SplitRows::from_rows(data, rows));
     if train.is_empty() {
@@ -506,7 +533,27 @@ pub fn prepare(data: &Interactions, protocol: &Protocol) -> Result<Prepared> {
     })
 }
 
-/// Sequences from the per-user ordered groups and each row's part.
+/// Part of a row held out of every split: a cold item's train or valid row.
+const HELD_OUT: u8 = 3;
+
+/// Drops the train and valid rows of cold items (test rows stay).
+fn hold_out_cold_items(assigned: &mut split::Assigned, data: &Interactions, cold: &[bool]) {
+    if !cold.contains(&true) {
+        return;
+    }
+    for part in 0..2 {
+        assigned.parts[part].retain(|&r| {
+            let keep = !cold[data.item[r as usize] as usize];
+            if !keep {
+                assigned.part_of[r as usize] = HELD_OUT;
+            }
+            keep
+        });
+    }
+}
+
+/// Sequences from the per-user ordered groups and each row's part; a
+/// held-out row is in no input.
 fn build_sequences(
     data: &Interactions,
     groups: &split::Groups,
@@ -522,7 +569,8 @@ fn build_sequences(
     let mut eval = [blank(), blank()];
     // eval rows come out user-major, in group order: the same order as the split rows
     for u in 0..num_users {
-        let rows = groups.user_rows(u);
+        let all = groups.user_rows(u);
+        let rows: Vec<u32> = all.iter().copied().filter(|&r| part_of[r as usize] != HELD_OUT).collect();
         for (p, &r) in rows.iter().enumerate() {
             match part_of[r as usize] {
                 0 => {

@@ -5,6 +5,7 @@ mod embedding;
 mod experts;
 mod extra_fields;
 mod fields;
+mod item_table;
 mod mlp;
 mod self_attention;
 mod target_attention;
@@ -15,6 +16,7 @@ pub use embedding::{embedding_table, embedding_with_padding, padded_embedding, s
 pub use experts::{Experts, Gate, TaskTowers};
 pub use extra_fields::ExtraFieldEmbedding;
 pub use fields::{FieldEmbedding, Fields};
+pub use item_table::{Adapter, ItemFeatures, ItemTable};
 pub use mlp::Mlp;
 pub use self_attention::{linear_config, MultiHeadSelfAttention, SelfAttentionConfig};
 pub use target_attention::TargetAttention;

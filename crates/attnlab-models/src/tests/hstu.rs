@@ -19,7 +19,7 @@ fn tiny(time_bias: bool) -> (nn::VarStore, Hstu) {
         "hidden": 4, "layers": 2, "heads": 2, "attention_dim": 3, "linear_dim": 2, "dropout": 0.0, "time_bias": time_bias, "time_buckets": 10
     }))
     .unwrap();
-    let model = Hstu::new(&vs.root(), &SIZES, &params);
+    let model = Hstu::new(&vs.root(), &SIZES, None, &params);
     // the biases start near 0 (N(0, 0.02)): make them count in the checks
     tch::no_grad(|| {
         model.bias.position.shallow_clone().copy_(&(Tensor::arange(5, (Kind::Float, Device::Cpu)) * 0.3 - 0.5));

@@ -7,6 +7,7 @@ mod blocks;
 mod ctr;
 mod extra_fields;
 mod hstu;
+mod item_features;
 mod learning;
 mod multitask;
 mod next_item;

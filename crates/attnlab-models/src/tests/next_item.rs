@@ -15,7 +15,7 @@ pub(super) const NEXT_SIZES: NextItemSizes = NextItemSizes { users: 6, items: 21
 pub(super) const POPULARITY: [u32; 21] = [0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6];
 
 pub(super) fn next_item_sizes() -> Sizes<'static> {
-    Sizes::NextItem { sizes: &NEXT_SIZES, item_popularity: Some(&POPULARITY) }
+    Sizes::NextItem { sizes: &NEXT_SIZES, item_popularity: Some(&POPULARITY), item_features: None }
 }
 
 const NEXT_ITEM_MODELS: [&str; 7] = ["Pop", "GRU4Rec", "Caser", "SASRec", "HSTU", "BERT4Rec", "BPR"];
@@ -25,7 +25,7 @@ const T: usize = 6;
 fn build_next(name: &str, seed: i64, overrides: Value) -> (nn::VarStore, Box<dyn NextItemModel>) {
     tch::manual_seed(seed);
     let vs = nn::VarStore::new(Device::Cpu);
-    let model = build_next_item(name, &vs.root(), &NEXT_SIZES, &params(overrides), Some(&POPULARITY))
+    let model = build_next_item(name, &vs.root(), &NEXT_SIZES, &params(overrides), Some(&POPULARITY), None)
         .unwrap_or_else(|e| panic!("build {name}: {e}"));
     (vs, model)
 }
@@ -123,9 +123,10 @@ impl Seqs {
                 targets: Tensor::from_slice(&last).view([-1, 1]),
                 negatives: Some(Tensor::from_slice(&negative).view([-1, 1])),
                 timestamps: Some(self.timestamps(t)),
+                held_out: None,
             }
         } else {
-            SeqBatch { users: self.users(), inputs: self.inputs(t), targets: self.targets(t), negatives: None, timestamps: Some(self.timestamps(t)) }
+            SeqBatch { users: self.users(), inputs: self.inputs(t), targets: self.targets(t), negatives: None, timestamps: Some(self.timestamps(t)), held_out: None }
         }
     }
 }
@@ -152,18 +153,18 @@ fn next_item_models_are_registered_as_such() {
         assert!(vs.variables().is_empty(), "{name}: a refused build created variables");
     }
     let vs = nn::VarStore::new(Device::Cpu);
-    let err = build_next_item("DIN", &vs.root(), &NEXT_SIZES, &no_params(), None).map(drop).unwrap_err();
+    let err = build_next_item("DIN", &vs.root(), &NEXT_SIZES, &no_params(), None, None).map(drop).unwrap_err();
     assert!(matches!(err, ModelError::WrongTask { actual: Task::Ctr, expected: Task::NextItem, .. }), "{err:?}");
     let err = build_any("DIN", &vs.root(), &NEXT_SIZES, &no_params()).map(drop).unwrap_err();
     assert!(matches!(err, ModelError::WrongTask { actual: Task::Ctr, expected: Task::NextItem, .. }), "{err:?}");
     assert!(vs.variables().is_empty());
     // Pop cannot rank without the training popularity, or with the wrong one
-    let err = build_next_item("pop", &vs.root(), &NEXT_SIZES, &no_params(), None).map(drop).unwrap_err();
+    let err = build_next_item("pop", &vs.root(), &NEXT_SIZES, &no_params(), None, None).map(drop).unwrap_err();
     assert!(matches!(err, ModelError::Input { .. }) && err.to_string().contains("popularity"), "{err}");
-    let err = build_next_item("pop", &vs.root(), &NEXT_SIZES, &no_params(), Some(&POPULARITY[1..])).map(drop).unwrap_err();
+    let err = build_next_item("pop", &vs.root(), &NEXT_SIZES, &no_params(), Some(&POPULARITY[1..]), None).map(drop).unwrap_err();
     assert!(err.to_string().contains("20 entries, expected 21"), "{err}");
     // the other models do not need it
-    build_next_item("SASRec", &vs.root(), &NEXT_SIZES, &no_params(), None).unwrap();
+    build_next_item("SASRec", &vs.root(), &NEXT_SIZES, &no_params(), None, None).unwrap();
 }
 
 #[test]
@@ -203,6 +204,7 @@ fn scores_and_losses_have_the_right_shapes_and_are_finite() {
             targets: batch.targets.narrow(0, 0, 1).narrow(1, batch.targets.size()[1] - 1, 1),
             negatives: batch.negatives.as_ref().map(|n| n.narrow(0, 0, 1)),
             timestamps: batch.timestamps.as_ref().map(|n| n.narrow(0, 0, 1)),
+            held_out: None,
         };
         assert_eq!(model.score(&one.users, &one.inputs).size(), vec![1, NEXT_SIZES.items as i64], "{name}");
         assert!(scalar(&model.training_loss(&one, true)).is_finite(), "{name}");

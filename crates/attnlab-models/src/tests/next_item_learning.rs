@@ -127,7 +127,7 @@ struct Setup {
 fn build_for(data: &Prepared, name: &str, params: Value, seed: i64) -> (nn::VarStore, Box<dyn NextItemModel>) {
     tch::manual_seed(seed);
     let vs = nn::VarStore::new(Device::Cpu);
-    let model = build_next_item(name, &vs.root(), &sizes(data), &super::params(params), Some(&data.item_popularity))
+    let model = build_next_item(name, &vs.root(), &sizes(data), &super::params(params), Some(&data.item_popularity), None)
         .unwrap_or_else(|e| panic!("build {name}: {e}"));
     (vs, model)
 }
@@ -203,6 +203,7 @@ fn train_sequential(setup: Setup, seed: i64) -> f64 {
                 targets: rows(&w.targets, MAX_LEN, batch),
                 negatives: None,
                 timestamps: None,
+                held_out: None,
             };
             let loss = model.training_loss(&b, true);
             total += loss.double_value(&[]) * batch.len() as f64;

@@ -1,0 +1,114 @@
+//! Item side features: the columns of the source's item file (the RecBole
+//! `.item` file, MovieLens's `u.item` / `movies.dat`) that each next-item
+//! model fuses into its item table: `dataset.item_features` for every
+//! model, or a model's own `models[i].item_features` (`[]`: ids only).
+//! The columns are taken after the same preprocessing as the
+//! interactions, so row `i` describes item id `i`. A name may also be the
+//! `dataset.item_embeddings` name: that model then adds the pretrained
+//! vectors through their adapter.
+//!
+//! The prepared-data cache holds ids only, so the files are read again when
+//! a spec names features; a malformed item file fails there as it would
+//! while preparing (file, line and field named).
+
+use std::collections::BTreeMap;
+
+use attnlab_models::{Adapter, ItemFeatures};
+use attnlab_spec::{AdapterKind, LoadedSpec};
+
+use super::item_embeddings::read_embeddings;
+use super::InteractionRows;
+use crate::{ExperimentError, Result};
+
+/// Each model's features, by model name (a model without any is absent).
+pub type ModelItemFeatures = BTreeMap<String, ItemFeatures>;
+
+/// The spec key of every named column, for each model: `(key, column)`.
+fn requested(loaded: &LoadedSpec) -> Vec<(String, Vec<(String, String)>)> {
+    let spec = &loaded.spec;
+    let keyed = |prefix: &str, names: &[String]| names.iter().enumerate().map(|(i, n)| (format!("{prefix}[{i}]"), n.clone())).collect::<Vec<_>>();
+    spec.models
+        .iter()
+        .enumerate()
+        .map(|(m, model)| {
+            let names = match &model.item_features {
+                Some(own) => keyed(&format!("models[{m}].item_features"), own),
+                None => keyed("dataset.item_features", &spec.dataset.item_features),
+            };
+            (model.name.clone(), names)
+        })
+        .collect()
+}
+
+/// The columns each model names (none: ids only), and what reading them
+/// says (items without a pretrained vector). `num_items` is the prepared
+/// data's item id space, which the feature rows must match.
+pub(crate) fn item_features(loaded: &LoadedSpec, rows: &InteractionRows<'_>, num_items: usize) -> Result<(ModelItemFeatures, Vec<String>)> {
+    let requested = requested(loaded);
+    let named = |key: &str, message: String| ExperimentError::bad(format!("{}: {key}: {message}", loaded.path.display()));
+    for (_, names) in &requested {
+        for (i, (key, name)) in names.iter().enumerate() {
+            if names[..i].iter().any(|(_, n)| n == name) {
+                return Err(named(key, format!("`{name}` is named twice")));
+            }
+        }
+    }
+    let mut notes = Vec::new();
+    if requested.iter().all(|(_, names)| names.is_empty()) {
+        return Ok((ModelItemFeatures::new(), notes));
+    }
+    let clean = super::read_again(loaded, rows)?;
+    if clean.num_items() != num_items {
+        return Err(ExperimentError::bad(format!(
+            "{}: the data now have {} item ids, the prepared data {num_items}; remove the cached data and run again",
+            rows.file.display(),
+            clean.num_items()
+        )));
+    }
+    let spec = &loaded.spec.dataset;
+    let pretrained = spec.item_embeddings.as_ref().filter(|e| requested.iter().any(|(_, names)| names.iter().any(|(_, n)| *n == e.name)));
+    let embeddings = match pretrained {
+        Some(e) => {
+            let path = std::path::Path::new(spec.path.as_deref().unwrap_or(".")).join(&e.file);
+            let read = read_embeddings(&path, &clean.items)?;
+            notes.push(format!(
+                "{}: {}-dimensional vectors for {} items ({} items without one: zero vectors; {} lines of unknown items skipped)",
+                path.display(),
+                read.dim,
+                num_items - 1 - read.missing(),
+                read.missing(),
+                read.unknown
+            ));
+            Some((e, read))
+        }
+        None => None,
+    };
+    let mut out = ModelItemFeatures::new();
+    for (model, names) in requested.into_iter().filter(|(_, names)| !names.is_empty()) {
+        let mut features = ItemFeatures::default();
+        for (key, name) in &names {
+            let added = match &embeddings {
+                Some((e, read)) if *name == e.name => {
+                    let adapter = match e.adapter {
+                        AdapterKind::Linear => Adapter::Linear,
+                        AdapterKind::Mlp => Adapter::Mlp,
+                    };
+                    features.push_pretrained(name, read.dim, read.vectors.clone(), read.present.clone(), adapter)
+                }
+                _ => {
+                    let table = clean.item_features.as_ref().ok_or_else(|| {
+                        named(key, format!("the data beside {} have no item file (RecBole `.item`, MovieLens `u.item`) to read `{name}` from", rows.file.display()))
+                    })?;
+                    let column = table.column(name).ok_or_else(|| {
+                        let known: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+                        named(key, format!("`{name}` is not an item column (the item file has: {})", known.join(", ")))
+                    })?;
+                    features.push_column(column)
+                }
+            };
+            added.map_err(|e| named(key, e.to_string()))?;
+        }
+        out.insert(model, features);
+    }
+    Ok((out, notes))
+}

@@ -1,0 +1,242 @@
+//! The item representation every next-item model reads and scores against:
+//! an id embedding, plus, when the data has item side features, the sum of
+//! one embedding per feature column (sum fusion). A token column adds its
+//! token's vector, a token sequence (genres, title words) the mean of its
+//! tokens' vectors, a float column its standardised value times a learned
+//! vector, pretrained vectors (text or image embeddings) a small trainable
+//! adapter of them. An item whose id was rarely or never trained still gets the
+//! vectors of its features, which is what lets content help cold items.
+//!
+//! Without features the table is exactly the id embedding: the same
+//! variables, initialisation and arithmetic as before features existed.
+
+use attnlab_data::{Column, ColumnData};
+use tch::nn::{self, Module};
+use tch::{Kind, Tensor};
+
+use super::padded_embedding;
+use crate::{ModelError, Result};
+
+/// One feature column as a model reads it, row `i` describing item id `i`
+/// (row 0, the padding id, has no value).
+#[derive(Debug, Clone, PartialEq)]
+enum FeatureValues {
+    /// Each item's token ids (a token column is a sequence of at most one),
+    /// `ids[offsets[i]..offsets[i + 1]]`, in a vocabulary of `vocab` ids
+    /// including the padding id 0.
+    Tokens { vocab: usize, offsets: Vec<usize>, ids: Vec<u32> },
+    /// Standardised values (mean 0, variance 1 over the items that have
+    /// one); a missing value is 0, the mean.
+    Float(Vec<f32>),
+    /// Pretrained vectors of width `dim`, row-major, frozen; `present[i]`
+    /// is false for an item without one (its row is zero and adds nothing).
+    Pretrained { dim: usize, vectors: Vec<f32>, present: Vec<bool>, adapter: Adapter },
+}
+
+/// The small trainable map from pretrained vectors into a model's item
+/// space (the pretrained vectors themselves never train).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adapter {
+    /// One linear layer.
+    Linear,
+    /// Linear, ReLU, linear.
+    Mlp,
+}
+
+/// The item side features a model fuses into its item table.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ItemFeatures {
+    columns: Vec<(String, FeatureValues)>,
+}
+
+impl ItemFeatures {
+    /// Features from loaded side-feature columns whose row `i` describes
+    /// item id `i`. Float sequences are refused: no model reads them.
+    pub fn from_columns(columns: &[&Column]) -> Result<ItemFeatures> {
+        let mut features = ItemFeatures::default();
+        for column in columns {
+            features.push_column(column)?;
+        }
+        Ok(features)
+    }
+
+    /// Adds a loaded side-feature column.
+    pub fn push_column(&mut self, column: &Column) -> Result<()> {
+        self.columns.push((column.name.clone(), values_of(column)?));
+        Ok(())
+    }
+
+    /// Adds pretrained vectors named `name`: `vectors` holds `dim` values
+    /// per item id (row `i` for id `i`), `present` says which ids have one.
+    pub fn push_pretrained(&mut self, name: &str, dim: usize, vectors: Vec<f32>, present: Vec<bool>, adapter: Adapter) -> Result<()> {
+        if dim == 0 || vectors.len() != present.len() * dim {
+            return Err(ModelError::Input {
+                model: "item features".into(),
+                message: format!("`{name}`: {} values are not {} items x {dim}", vectors.len(), present.len()),
+            });
+        }
+        self.columns.push((name.to_string(), FeatureValues::Pretrained { dim, vectors, present, adapter }));
+        Ok(())
+    }
+
+    /// The feature columns' names, in fusion order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.columns.iter().map(|(n, _)| n.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.columns.is_empty()
+    }
+}
+
+fn values_of(column: &Column) -> Result<FeatureValues> {
+    let vocab = column.vocab.as_ref().map_or(0, |v| v.id_space());
+    Ok(match &column.data {
+        ColumnData::Token(tokens) => {
+            // a token column is a sequence of one; a missing token (0), of none
+            let mut offsets = vec![0];
+            let ids: Vec<u32> = tokens.iter().copied().filter(|&t| t != 0).collect();
+            let mut n = 0;
+            for &t in tokens {
+                n += usize::from(t != 0);
+                offsets.push(n);
+            }
+            FeatureValues::Tokens { vocab, offsets, ids }
+        }
+        ColumnData::TokenSeq { offsets, values } => {
+            FeatureValues::Tokens { vocab, offsets: offsets.iter().map(|&o| o as usize).collect(), ids: values.clone() }
+        }
+        ColumnData::Float(values) => FeatureValues::Float(standardised(values)),
+        ColumnData::FloatSeq { .. } => {
+            return Err(ModelError::Input {
+                model: "item features".into(),
+                message: format!("column `{}` is a float_seq; item features are token, token_seq or float columns", column.name),
+            })
+        }
+    })
+}
+
+/// `values` standardised over the finite ones; NaN (missing) becomes 0.
+fn standardised(values: &[f32]) -> Vec<f32> {
+    let finite: Vec<f64> = values.iter().filter(|v| v.is_finite()).map(|&v| v as f64).collect();
+    let n = finite.len().max(1) as f64;
+    let mean = finite.iter().sum::<f64>() / n;
+    let std = (finite.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let scale = if std > 0.0 { 1.0 / std } else { 0.0 };
+    values.iter().map(|&v| if v.is_finite() { ((v as f64 - mean) * scale) as f32 } else { 0.0 }).collect()
+}
+
+/// One fused feature column: constant inputs and the trainable part.
+#[derive(Debug)]
+enum FusedColumn {
+    /// `ids [rows, L]` (0-padded), `weights [rows, L]` (1/count on real
+    /// tokens, so the sum is the mean), and the token table.
+    Tokens { ids: Tensor, weights: Tensor, table: nn::Embedding },
+    /// `values [rows, 1]` times `vector [1, d]`.
+    Float { values: Tensor, vector: Tensor },
+    /// `adapter(vectors [rows, D]) * present [rows, 1]`: the mask keeps
+    /// PAD and the items without a vector at zero despite the biases.
+    Pretrained { vectors: Tensor, present: Tensor, adapter: nn::Sequential },
+}
+
+impl FusedColumn {
+    fn new(p: &nn::Path, rows: usize, dim: usize, init: nn::Init, values: &FeatureValues) -> FusedColumn {
+        let device = p.device();
+        match values {
+            FeatureValues::Tokens { vocab, offsets, ids } => {
+                let width = offsets.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0).max(1);
+                let (mut padded, mut weights) = (vec![0i64; rows * width], vec![0f32; rows * width]);
+                // rows past the feature table (BERT4Rec's [MASK]) stay empty
+                for (row, w) in offsets.windows(2).enumerate().take(rows) {
+                    let tokens = &ids[w[0]..w[1]];
+                    for (k, &t) in tokens.iter().enumerate() {
+                        padded[row * width + k] = t as i64;
+                        weights[row * width + k] = 1.0 / tokens.len() as f32;
+                    }
+                }
+                let shape = [rows as i64, width as i64];
+                FusedColumn::Tokens {
+                    ids: Tensor::from_slice(&padded).view(shape).to_device(device),
+                    weights: Tensor::from_slice(&weights).view(shape).to_device(device),
+                    table: padded_embedding(p, (*vocab).max(1), dim, init),
+                }
+            }
+            FeatureValues::Pretrained { dim: width, vectors, present, adapter } => {
+                let mut padded = vec![0f32; rows * width];
+                let mut mask = vec![0f32; rows];
+                let n = rows.min(present.len());
+                padded[..n * width].copy_from_slice(&vectors[..n * width]);
+                mask.iter_mut().zip(present).for_each(|(m, &has)| *m = f32::from(u8::from(has)));
+                let (w, d) = (*width as i64, dim as i64);
+                let adapter = match adapter {
+                    Adapter::Linear => nn::seq().add(nn::linear(p / "adapter", w, d, Default::default())),
+                    Adapter::Mlp => nn::seq()
+                        .add(nn::linear(p / "adapter_in", w, d, Default::default()))
+                        .add_fn(|x| x.relu())
+                        .add(nn::linear(p / "adapter_out", d, d, Default::default())),
+                };
+                FusedColumn::Pretrained {
+                    vectors: Tensor::from_slice(&padded).view([rows as i64, w]).to_device(device),
+                    present: Tensor::from_slice(&mask).view([rows as i64, 1]).to_device(device),
+                    adapter,
+                }
+            }
+            FeatureValues::Float(v) => {
+                let mut values = vec![0f32; rows];
+                values.iter_mut().zip(v).for_each(|(out, &x)| *out = x);
+                FusedColumn::Float {
+                    values: Tensor::from_slice(&values).view([rows as i64, 1]).to_device(device),
+                    vector: p.var("vector", &[1, dim as i64], init),
+                }
+            }
+        }
+    }
+
+    /// This column's contribution `[rows, d]` to every item's vector.
+    fn table(&self) -> Tensor {
+        match self {
+            FusedColumn::Tokens { ids, weights, table } => {
+                (table.forward(ids) * weights.unsqueeze(-1)).sum_dim_intlist([1i64].as_slice(), false, Kind::Float)
+            }
+            FusedColumn::Float { values, vector } => values * vector,
+            FusedColumn::Pretrained { vectors, present, adapter } => adapter.forward(vectors) * present,
+        }
+    }
+}
+
+/// An item table of `rows` vectors: id embeddings plus fused features.
+#[derive(Debug)]
+pub struct ItemTable {
+    ids: nn::Embedding,
+    features: Vec<FusedColumn>,
+}
+
+impl ItemTable {
+    /// `rows` item vectors of width `dim` (row 0 is padding and stays zero),
+    /// every table drawn from `init`. Feature rows beyond `rows` are
+    /// ignored; rows beyond the features' get none.
+    pub fn new(p: &nn::Path, rows: usize, dim: usize, init: nn::Init, features: Option<&ItemFeatures>) -> ItemTable {
+        let ids = padded_embedding(p, rows, dim, init);
+        // (a variable name may not hold a dot)
+        let fp = p / "features";
+        let features = features
+            .map(|f| f.columns.iter().map(|(name, values)| FusedColumn::new(&(&fp / name.replace('.', "_").as_str()), rows, dim, init, values)).collect())
+            .unwrap_or_default();
+        ItemTable { ids, features }
+    }
+
+    /// Every item's vector, `[rows, d]`: the output layer of tied models.
+    pub fn table(&self) -> Tensor {
+        self.features.iter().fold(self.ids.ws.shallow_clone(), |sum, f| sum + f.table())
+    }
+}
+
+impl Module for ItemTable {
+    /// The vectors of `ids [..]`: `[.., d]`.
+    fn forward(&self, ids: &Tensor) -> Tensor {
+        if self.features.is_empty() {
+            return self.ids.forward(ids);
+        }
+        Tensor::embedding(&self.table(), ids, 0, false, false)
+    }
+}

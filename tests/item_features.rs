@@ -1,0 +1,167 @@
+//! Item side features from the RecBole `.item` file fused into next-item
+//! models, cold items measured apart, user groups from the `.user` file
+//! compared, and the refusals of bad settings.
+
+use crate::util::{quickstart, Scratch};
+
+const GENRES: usize = 4;
+const ITEMS: usize = 24;
+
+/// A toy RecBole data set in `toy/`: 40 users with 6 items each, all of the
+/// user's genre; `toy.item` gives each item its genre (plus `new` on even
+/// items: 5 tokens) and a float score.
+fn write_toy(s: &Scratch, score_of_item_2: &str) {
+    std::fs::create_dir_all(s.path("toy")).unwrap();
+    let mut inter = String::from("user_id:token\titem_id:token\ttimestamp:float\n");
+    for u in 0..40 {
+        for k in 0..6 {
+            let item = 1 + (u % GENRES) + GENRES * ((u + k) % (ITEMS / GENRES));
+            inter += &format!("u{u}\ti{item}\t{}\n", 1000 + 10 * k);
+        }
+    }
+    s.write("toy/toy.inter", &inter);
+    let mut items = String::from("item_id:token\tclass:token_seq\tscore:float\n");
+    for i in 1..=ITEMS {
+        let new = if i % 2 == 0 { " new" } else { "" };
+        let score = if i == 2 { score_of_item_2.to_string() } else { format!("{}", i as f32 / 4.0) };
+        items += &format!("i{i}\tg{}{new}\t{score}\n", i % GENRES);
+    }
+    s.write("toy/toy.item", &items);
+    let users: String = (0..40).map(|u| format!("u{u}\t{}\t{}\n", if u % 2 == 0 { "M" } else { "F" }, 20 + u)).collect();
+    s.write("toy/toy.user", &format!("user_id:token\tgender:token\tage:float\n{users}"));
+}
+
+fn spec(s: &Scratch) -> String {
+    let text = "name: toy\ndataset: { source: recbole-atomic, path: toy }\ntrain: { epochs: 1, batch_size: 64, threads: 1 }\n\
+                models:\n  - { name: sasrec, model: SASRec, params: { hidden: 8, layers: 1, heads: 1, inner: 16 } }\n";
+    s.write("toy.yaml", text).display().to_string()
+}
+
+/// The trainable parameters of each run of `experiment`, by run name.
+fn parameters(s: &Scratch, experiment: &str) -> std::collections::BTreeMap<String, u64> {
+    let runs: serde_json::Value = serde_json::from_str(&s.attnlab(&["runs", "list", experiment, "--json"]).ok().stdout()).unwrap();
+    let runs = runs.as_array().unwrap();
+    runs.iter().map(|r| (r["name"].as_str().unwrap().to_string(), r["tags"]["model.parameters"].as_str().unwrap().parse().unwrap())).collect()
+}
+
+/// With `[class, score]` a model gains exactly a class table (5 tokens +
+/// padding, 8 wide) and one score vector (8): 56 parameters; a model's own
+/// `item_features: []` keeps it on ids, its `[score]` takes only the vector.
+#[test]
+fn item_features_add_their_tables_to_the_model() {
+    let s = Scratch::new();
+    write_toy(&s, "0.5");
+    let spec = spec(&s);
+    let params = "params: { hidden: 8, layers: 1, heads: 1, inner: 16 }";
+    let models = format!(
+        "models=[{{name: ids, model: SASRec, {params}, item_features: []}}, {{name: fused, model: SASRec, {params}}}, \
+         {{name: score, model: SASRec, {params}, item_features: [score]}}]"
+    );
+    let out = s.attnlab(&["run", &spec, "dataset.item_features=[class, score]", &models]).ok().stdout();
+    assert!(out.contains("test.ndcg@10"), "{out}");
+    let p = parameters(&s, "toy");
+    assert_eq!((p["fused"] - p["ids"], p["score"] - p["ids"]), (6 * 8 + 8, 8), "{p:?}");
+}
+
+#[test]
+fn bad_item_features_exit_2_naming_the_place() {
+    let s = Scratch::new();
+    write_toy(&s, "0.5");
+    let spec = spec(&s);
+    let run = s.attnlab(&["run", &spec, "dataset.item_features=[class, genre]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("toy.yaml: dataset.item_features[1]: `genre` is not an item column (the item file has: class, score)"), "{}", run.stderr());
+    let run = s.attnlab(&["run", &spec, "dataset.item_features=[class, class]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("dataset.item_features[1]: `class` is named twice"), "{}", run.stderr());
+    let run = s.attnlab(&["run", &spec, "models=[{name: a, model: BPR}, {name: b, model: BPR, item_features: [year]}]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("toy.yaml: models[1].item_features[0]: `year` is not an item column"), "{}", run.stderr());
+    let run = s.attnlab(&["run", &quickstart(), "dataset.item_features=[class]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("dataset.item_features"), "{}", run.stderr());
+    write_toy(&s, "lots");
+    let run = s.attnlab(&["run", &spec, "dataset.item_features=[class]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("toy.item:3: field 3 (score)"), "{}", run.stderr());
+    assert!(!s.db().exists(), "nothing written");
+}
+
+/// The test metrics of the one run of `experiment`.
+fn test_metrics(s: &Scratch, experiment: &str) -> serde_json::Value {
+    let runs: serde_json::Value = serde_json::from_str(&s.attnlab(&["runs", "list", experiment, "--json"]).ok().stdout()).unwrap();
+    runs[0]["metrics"].clone()
+}
+
+/// `protocol.cold_items`: the run reports its metrics on the held-out
+/// items' test rows beside the overall ones; a share outside (0, 1) exits 2.
+#[test]
+fn cold_items_are_measured_apart() {
+    let s = Scratch::new();
+    write_toy(&s, "0.5");
+    let spec = spec(&s);
+    let run = s.attnlab(&["run", &spec, "protocol.cold_items=1.5"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("protocol.cold_items"), "{}", run.stderr());
+    let run = s.attnlab(&["run", &spec, "name=toy-cold", "protocol.cold_items=0.25", "dataset.item_features=[class]"]).ok();
+    assert!(run.stderr().contains("sequences of 50, 25% of the items cold"), "{}", run.stderr());
+    let metrics = test_metrics(&s, "toy-cold");
+    for key in ["test.ndcg@10", "test.cold.ndcg@10", "test.cold.hit@10"] {
+        let v = metrics[key].as_f64().unwrap_or_else(|| panic!("no {key} in {metrics}"));
+        assert!((0.0..=1.0).contains(&v), "{key} {v}");
+    }
+    s.attnlab(&["run", &spec, "name=toy-warm"]).ok();
+    let warm = test_metrics(&s, "toy-warm");
+    assert!(warm["test.ndcg@10"].is_number() && warm.get("test.cold.ndcg@10").is_none(), "{warm}");
+}
+
+/// `protocol.user_groups: [gender]`: the gap between the genders' mean
+/// per-user metrics, with a CI around it; a float or unknown column exits 2.
+#[test]
+fn user_groups_report_their_gap() {
+    let s = Scratch::new();
+    write_toy(&s, "0.5");
+    let spec = spec(&s);
+    let run = s.attnlab(&["run", &spec, "protocol.user_groups=[age]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("protocol.user_groups[0]: `age` is a float column"), "{}", run.stderr());
+    let run = s.attnlab(&["run", &spec, "protocol.user_groups=[job]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("protocol.user_groups[0]: `job` is not a user column (the user file has: gender, age)"), "{}", run.stderr());
+    s.attnlab(&["run", &spec, "protocol.user_groups=[gender]"]).ok();
+    let m = test_metrics(&s, "toy");
+    let get = |k: &str| m[k].as_f64().unwrap_or_else(|| panic!("no {k} in {m}"));
+    let (gap, low, high) = (get("test.gap.gender.ndcg@10"), get("test.gap.gender.ndcg@10.ci_low"), get("test.gap.gender.ndcg@10.ci_high"));
+    assert!(gap >= 0.0 && low <= high && high - low > 0.0, "{gap} [{low}, {high}]");
+    assert!(get("test.gap.gender.hit@10") >= 0.0);
+}
+
+/// `dataset.item_embeddings`: a CSV of vectors keyed by the original item
+/// ids, named in `item_features`; a model gains only its adapter (4 x 8
+/// weights + 8 biases); items without a line are counted; a line of another
+/// width or a repeated id exits 2 naming the file, line and id.
+#[test]
+fn pretrained_item_embeddings_from_a_file() {
+    let s = Scratch::new();
+    write_toy(&s, "0.5");
+    let spec = spec(&s);
+    // one-hot genre vectors for every item but i24, and one unknown item
+    let mut csv: String = (1..ITEMS).map(|i| format!("i{i},{}\n", (0..GENRES).map(|g| if i % GENRES == g { "1" } else { "0" }).collect::<Vec<_>>().join(","))).collect();
+    csv += "i99,0,0,0,1\n";
+    s.write("toy/emb.csv", &csv);
+    let params = "params: { hidden: 8, layers: 1, heads: 1, inner: 16 }";
+    let models = format!("models=[{{name: ids, model: SASRec, {params}}}, {{name: text, model: SASRec, {params}, item_features: [text]}}]");
+    let run = s.attnlab(&["run", &spec, "dataset.item_embeddings={file: emb.csv, name: text}", &models]).ok();
+    let said = format!("{}{}", run.stdout(), run.stderr());
+    assert!(said.contains("emb.csv: 4-dimensional vectors for 23 items (1 items without one: zero vectors; 1 lines of unknown items skipped)"), "{said}");
+    let p = parameters(&s, "toy");
+    assert_eq!(p["text"] - p["ids"], 4 * 8 + 8, "{p:?}");
+    s.write("toy/emb.csv", &format!("{csv}i24,1,0\n"));
+    let run = s.attnlab(&["run", &spec, "name=toy-bad", "dataset.item_embeddings={file: emb.csv, name: text}", &models]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("emb.csv:25: item `i24` has 2 values, the first line 4"), "{}", run.stderr());
+    s.write("toy/emb.csv", &format!("{csv}i3,1,0,0,0\n"));
+    let run = s.attnlab(&["run", &spec, "name=toy-bad", "dataset.item_embeddings={file: emb.csv, name: text}", &models]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("emb.csv:25: item `i3` is listed twice"), "{}", run.stderr());
+}
