@@ -28,6 +28,7 @@ fn prepared(dir: &std::path::Path) -> Prepared {
         candidates: Candidates::Uniform(20),
         seed: 1,
         max_len: Some(50),
+        cold_items: None,
     };
     prepare(&data, &protocol).unwrap()
 }
