@@ -165,3 +165,28 @@ fn pretrained_item_embeddings_from_a_file() {
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("emb.csv:25: item `i3` is listed twice"), "{}", run.stderr());
 }
+
+/// The item file changes no row, but the runs of a spec that fuses its
+/// columns read it: editing it makes the next `run` train again instead of
+/// taking the finished runs (the data fingerprint hashes it).
+#[test]
+fn editing_the_item_file_makes_new_runs_of_a_spec_that_reads_it() {
+    let s = Scratch::new();
+    write_toy(&s, "0.5");
+    let spec = spec(&s);
+    let params = "params: { hidden: 8, layers: 1, heads: 1, inner: 16 }";
+    let models = format!("models=[{{name: ids, model: SASRec, {params}, item_features: []}}, {{name: fused, model: SASRec, {params}}}]");
+    let run = |s: &Scratch| s.attnlab(&["run", &spec, "dataset.item_features=[class, score]", &models]).ok();
+    let finished = |s: &Scratch| {
+        let runs: serde_json::Value = serde_json::from_str(&s.attnlab(&["runs", "list", "toy", "--json"]).ok().stdout()).unwrap();
+        let mut names: Vec<String> = runs.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect();
+        names.sort();
+        names
+    };
+    run(&s);
+    run(&s);
+    assert_eq!(finished(&s), ["fused", "ids"], "unchanged files: both runs are taken as finished");
+    write_toy(&s, "7.5");
+    run(&s);
+    assert_eq!(finished(&s), ["fused", "fused", "ids", "ids"], "an edited item file: the spec's runs train again");
+}

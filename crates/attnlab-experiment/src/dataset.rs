@@ -258,11 +258,14 @@ fn prepare_impressions(loaded: &LoadedSpec) -> Result<Prepared> {
 
 /// Where a spec's interaction rows come from: the file that decides them
 /// (its sha256 is in the fingerprint), what else of the source shapes them
-/// (`None` for atomic files, whose fingerprints stay as they were), and how
-/// to read them (the interactions and the report of each file read).
+/// (`None` for atomic files, whose fingerprints stay as they were), the
+/// user and item files read beside it, and how to read them (the
+/// interactions and the report of each file read).
 pub(crate) struct InteractionRows<'a> {
     pub file: std::path::PathBuf,
     pub settings: Option<serde_json::Value>,
+    /// The user and item files of the source that exist (side features).
+    pub side_files: Vec<std::path::PathBuf>,
     #[allow(clippy::type_complexity)]
     pub load: Box<dyn Fn(attnlab_data::OnBadRow) -> Result<(attnlab_data::Interactions, Vec<attnlab_data::LoadReport>)> + 'a>,
 }
@@ -283,13 +286,19 @@ fn atomic_rows(loaded: &LoadedSpec) -> Result<InteractionRows<'static>> {
             inter.display()
         )));
     }
+    let side_files = existing(["user", "item"].map(|kind| path.join(format!("{name}.{kind}"))));
     // the .inter file decides the rows; feature files do not change them
     let load = move |on_bad_row| {
         let options = attnlab_data::AtomicOptions { on_bad_row, ..attnlab_data::AtomicOptions::default() };
         let data = attnlab_data::load_atomic(&path, &name, &options)?;
         Ok((data.interactions, data.reports))
     };
-    Ok(InteractionRows { file: inter, settings: None, load: Box::new(load) })
+    Ok(InteractionRows { file: inter, settings: None, side_files, load: Box::new(load) })
+}
+
+/// The files of `paths` that exist.
+pub(crate) fn existing(paths: impl IntoIterator<Item = std::path::PathBuf>) -> Vec<std::path::PathBuf> {
+    paths.into_iter().filter(|p| p.is_file()).collect()
 }
 
 /// The interaction rows of a spec whose data are interactions from files.
@@ -394,8 +403,18 @@ pub(crate) fn prepare_interaction_rows(loaded: &LoadedSpec, cache_root: &Path, r
     if let attnlab_data::CacheOutcome::Miss { warnings } = &outcome {
         notes.extend(warnings.iter().map(|w| format!("cache: {w}")));
     }
+    // Side files change no row, so the cache key leaves them out; a run that
+    // reads them (features, groups) must not be taken for one made before
+    // they were edited, so its data fingerprint hashes them too.
+    let read_beside = item_features::files_read(loaded, &rows, &item_features, &user_groups);
+    let data_fingerprint = if read_beside.is_empty() {
+        fingerprint.as_str()[..16].to_string()
+    } else {
+        let files: Vec<&Path> = std::iter::once(file).chain(read_beside.iter().map(|p| p.as_path())).collect();
+        attnlab_data::fingerprint(&attnlab_data::DataSource::files(&files)?, &(&preprocess, &protocol, skip, settings))?.as_str()[..16].to_string()
+    };
     let data = Dataset::Interactions { prepared, cache_hit, item_features, user_groups };
-    Ok(Prepared { data, data_fingerprint: fingerprint.as_str()[..16].to_string(), metrics, valid_metric, notes })
+    Ok(Prepared { data, data_fingerprint, metrics, valid_metric, notes })
 }
 
 /// A model that reads time (HSTU's relative-time bias) needs data with

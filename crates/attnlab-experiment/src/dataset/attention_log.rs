@@ -43,7 +43,7 @@ pub(crate) fn interaction_rows(loaded: &LoadedSpec) -> Result<InteractionRows<'s
         let (data, report) = load_attention_log(&load_from, on_bad_row)?;
         Ok((data.interactions(&events), vec![report]))
     };
-    Ok(InteractionRows { file, settings: Some(settings), load: Box::new(load) })
+    Ok(InteractionRows { file, settings: Some(settings), side_files: Vec::new(), load: Box::new(load) })
 }
 
 pub fn prepare_attention_log(loaded: &LoadedSpec, cache_root: &Path) -> Result<Prepared> {

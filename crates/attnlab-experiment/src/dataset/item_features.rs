@@ -40,6 +40,26 @@ fn requested(loaded: &LoadedSpec) -> Vec<(String, Vec<(String, String)>)> {
         .collect()
 }
 
+/// The files beside the interactions that the runs read: the source's
+/// user and item files when a model fuses item features or the protocol
+/// groups users, and the pretrained vectors' file when a model uses them.
+pub(crate) fn files_read(
+    loaded: &LoadedSpec,
+    rows: &InteractionRows<'_>,
+    features: &ModelItemFeatures,
+    groups: &[super::user_groups::UserGroups],
+) -> Vec<std::path::PathBuf> {
+    if features.is_empty() && groups.is_empty() {
+        return Vec::new();
+    }
+    let mut files = rows.side_files.clone();
+    let spec = &loaded.spec.dataset;
+    if let Some(e) = spec.item_embeddings.as_ref().filter(|e| requested(loaded).iter().any(|(_, names)| names.iter().any(|(_, n)| *n == e.name))) {
+        files.push(std::path::Path::new(spec.path.as_deref().unwrap_or(".")).join(&e.file));
+    }
+    files
+}
+
 /// The columns each model names (none: ids only), and what reading them
 /// says (items without a pretrained vector). `num_items` is the prepared
 /// data's item id space, which the feature rows must match.

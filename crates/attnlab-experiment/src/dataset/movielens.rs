@@ -36,6 +36,7 @@ pub(crate) fn movielens_rows(loaded: &LoadedSpec) -> Result<InteractionRows<'sta
     }
     // the ratings file decides the rows, whatever layout named it
     let settings = serde_json::json!({ "movielens": format.files()[0] });
+    let side_files = super::existing(format.files()[1..].iter().map(|f| dir.join(f)));
     let load = move |on_bad_row| Ok(attnlab_data::load_movielens(&dir, format, on_bad_row)?);
-    Ok(InteractionRows { file: ratings, settings: Some(settings), load: Box::new(load) })
+    Ok(InteractionRows { file: ratings, settings: Some(settings), side_files, load: Box::new(load) })
 }
