@@ -39,7 +39,7 @@ mod task_metric;
 pub mod targets;
 
 pub use dwell::{dwell_at_k, dwell_ndcg_at_k, dwell_weighted_auc, log_dwell_errors, soft_label_auc, DwellPredictions};
-pub use csvfile::{evaluate_csv, evaluate_csv_with, CsvOptions};
+pub use csvfile::{evaluate_csv, evaluate_csv_metrics, evaluate_csv_with, CsvOptions};
 pub use error::{EvalError, Result};
 pub use metric::{Metric, Predictions, RankingMetric, STANDARD_KS};
 pub use multitask::{ctcvr_auc, ctr_auc, cvr_auc, multitask_auc, MultiTask, MultiTaskAuc};

@@ -435,6 +435,14 @@ pub struct TrainSpec {
     /// of the spec's identity while at its default.
     #[serde(skip_serializing_if = "LossSpec::is_default")]
     pub loss: LossSpec,
+    /// What click models learn: `click` (default), `dwell_log` or
+    /// `dwell_weighted`. Left out of the spec's identity while `click`.
+    #[serde(skip_serializing_if = "crate::Target::is_click")]
+    pub target: crate::Target,
+    /// `none` (default: position is a feature) or `pal`. Left out of the
+    /// spec's identity while `none`.
+    #[serde(skip_serializing_if = "crate::PositionDebias::is_none")]
+    pub position_debias: crate::PositionDebias,
 }
 
 /// `train.loss`: which objective a next-item model trains with.
@@ -533,6 +541,8 @@ impl Default for TrainSpec {
             sequence_examples: SequenceExamples::Windows,
             window_stride: None,
             loss: LossSpec::default(),
+            target: crate::Target::Click,
+            position_debias: crate::PositionDebias::None,
         }
     }
 }
