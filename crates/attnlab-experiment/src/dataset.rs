@@ -191,6 +191,7 @@ pub fn simulator_config(spec: &attnlab_spec::Spec) -> SimulatorConfig {
                 mean_cpc_bid: a.mean_cpc_bid.unwrap_or(d.mean_cpc_bid),
                 mean_daily_budget: a.mean_daily_budget.unwrap_or(d.mean_daily_budget),
                 cvr_affinity_weight: a.cvr_affinity_weight.unwrap_or(d.cvr_affinity_weight),
+                dwell_length_weight: a.dwell_length_weight.unwrap_or(d.dwell_length_weight),
             }
         }
     };

@@ -297,6 +297,10 @@ pub struct AdsSpec {
     /// weigh it 0.9): higher = stronger sample selection bias for CVR.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cvr_affinity_weight: Option<f64>,
+    /// Weight of the item's log content length in the log dwell (default 0:
+    /// dwell independent of length; 1: proportional to it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dwell_length_weight: Option<f64>,
 }
 
 impl Default for SimulatorSpec {
