@@ -63,7 +63,9 @@ fn weighted_logistic_regression_ranks_by_dwell_better_than_clicks() {
     let (c, d) = (metric(&splits, &click, false, ndcg), metric(&splits, &dwell, false, ndcg));
     let (ca, da) = (metric(&splits, &click, false, TaskMetric::DwellAuc), metric(&splits, &dwell, false, TaskMetric::DwellAuc));
     eprintln!("dwell_ndcg@10 click {c:.4} dwell {d:.4}; dwell_auc click {ca:.4} dwell {da:.4}");
+    // measured: dwell_ndcg@10 0.699 vs 0.694, dwell_auc 0.810 vs 0.771
     assert!(d > c, "dwell_ndcg@10: dwell-weighted {d} vs click-only {c}");
+    assert!(da > ca + 0.02, "dwell_auc: dwell-weighted {da} vs click-only {ca}");
 }
 
 #[test]
@@ -79,5 +81,8 @@ fn log_dwell_regression_beats_the_constant_and_approaches_the_noise_floor() {
     let mean = (logs.iter().sum::<f64>() / logs.len() as f64) as f32;
     let constant = metric(&splits, &vec![mean; splits.test.len()], true, TaskMetric::DwellRmse);
     eprintln!("dwell_rmse model {rmse:.4} constant {constant:.4}");
-    assert!(rmse < constant, "dwell_rmse {rmse} vs constant {constant}");
+    // measured: 0.688 against the constant's 1.02; the simulator's own
+    // expected log dwell misses by its noise, DWELL_LOG_SD = 0.6
+    assert!(rmse < constant - 0.2, "dwell_rmse {rmse} vs constant {constant}");
+    assert!(rmse < 0.6 + 0.15, "dwell_rmse {rmse} vs the oracle's 0.6");
 }
