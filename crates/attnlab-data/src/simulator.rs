@@ -405,6 +405,20 @@ fn fill_organic(world: &World, rng: &mut Rng, u: usize, feed: &mut Vec<usize>, n
     }
 }
 
+/// The probability that slot `position` (0-based) is examined: `1 / (1 + p)^0.7`.
+pub fn examination(position: usize) -> f64 {
+    1.0 / (1.0 + position as f64).powf(POSITION_DECAY)
+}
+
+/// Each row's true relevance, the click probability it would have at the
+/// top position (`true_ctr / examination(position)`); `None` for a table
+/// without the truth (a real log's `true_ctr` is NaN).
+pub fn true_relevance(data: &Impressions) -> Option<Vec<f32>> {
+    let relevance: Vec<f32> =
+        data.true_ctr.iter().zip(&data.position).map(|(&p, &pos)| (f64::from(p) / examination(pos as usize)) as f32).collect();
+    (!data.is_empty() && relevance.iter().all(|r| r.is_finite())).then_some(relevance)
+}
+
 /// Runs the simulator; the same config always gives the same table.
 pub fn simulate(config: &SimulatorConfig) -> Result<Impressions> {
     Ok(simulate_market(config)?.impressions)
@@ -434,7 +448,7 @@ pub fn simulate_market(config: &SimulatorConfig) -> Result<Market> {
     let slots = config.slots;
     let last_timestamp = sessions.last().map_or(0, |s| s.0) + slots as u64 * SLOT_GAP_S;
     let mut ledger = Ledger::new(eco.advertisers.len(), last_timestamp);
-    let examine: Vec<f64> = (0..slots).map(|p| 1.0 / (1.0 + p as f64).powf(POSITION_DECAY)).collect();
+    let examine: Vec<f64> = (0..slots).map(examination).collect();
     let mut is_ad_slot = vec![false; slots];
     if let (true, AdPlacement::Slots(ps)) = (config.ads.enabled(), &config.ads.placement) {
         for &p in ps {

@@ -7,6 +7,7 @@
 
 pub mod attention_log;
 pub mod ctr_log;
+mod dwell;
 pub mod movielens;
 pub mod obd;
 
@@ -81,8 +82,13 @@ impl Prepared {
                 (all, valid)
             }
             _ => {
-                let plain: Vec<TaskMetric> =
-                    self.metrics.iter().copied().filter(|m| matches!(m, TaskMetric::Metric(_))).collect();
+                // click models: plain metrics, and the metrics of time and relevance
+                let plain: Vec<TaskMetric> = self
+                    .metrics
+                    .iter()
+                    .copied()
+                    .filter(|m| matches!(m, TaskMetric::Metric(_) | TaskMetric::RelevanceAuc) || m.is_dwell())
+                    .collect();
                 let valid = if matches!(self.valid_metric, TaskMetric::Metric(_)) {
                     self.valid_metric
                 } else {
@@ -138,6 +144,7 @@ pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecE
             return Err(invalid(format!("protocol.metrics[{i}]"), format!("`{}` is not a ranking metric (e.g. ndcg@10)", m.name())));
         }
     }
+    dwell::check_dwell(loaded, &metrics)?;
     Ok((metrics, valid_metric))
 }
 

@@ -25,6 +25,7 @@
 
 pub mod ab_test;
 pub mod attention_sample;
+mod ctr_test;
 pub mod dataset;
 mod error;
 mod evaluation_run;
