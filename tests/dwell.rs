@@ -12,7 +12,7 @@ const OVERRIDES: [&str; 7] = [
     "train.epochs=2",
     "train.batch_size=256",
     "train.checkpoints=false",
-    "models=[{name: click, model: FM}, {name: wlr, model: FM, train: {target: dwell_weighted}}, {name: log, model: FM, train: {target: dwell_log}}]",
+    "models=[{name: click, model: FM}, {name: wlr, model: FM, train: {target: dwell_weighted}}, {name: log, model: FM, train: {target: dwell_log}}, {name: pal, model: FM, train: {position_debias: pal}}]",
     "targets=[]",
 ];
 
@@ -29,7 +29,7 @@ fn dwell_targets_train_and_report_the_metrics_of_time() {
         let r = runs.iter().find(|r| r["name"] == name).unwrap_or_else(|| panic!("no run {name}"));
         r["metrics"][key].as_f64()
     };
-    for name in ["click", "wlr", "log"] {
+    for name in ["click", "wlr", "log", "pal"] {
         for key in ["test.auc", "test.dwell_ndcg@10", "test.dwell@10", "test.dwell_auc", "test.relevance_auc"] {
             let v = metric(name, key).unwrap_or_else(|| panic!("{name}: no {key}"));
             assert!(v.is_finite() && v > 0.0, "{name} {key} = {v}");
@@ -68,10 +68,13 @@ models:
     let run = s.attnlab(&["validate", spec.to_str().unwrap(), "models=[{name: lr, model: LR}]", "protocol.metrics=[auc, dwell_ndcg@10]"]);
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("protocol.metrics[1]") && run.stderr().contains("ctr-log"), "{}", run.stderr());
-    // a multi-task model has no dwell target (yet)
+    // a multi-task model has no dwell target nor PAL (yet)
     let run = s.attnlab(&["validate", &quickstart(), "models=[{name: m, model: MMoE, train: {target: dwell_log}}]"]);
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("models[0].train.target"), "{}", run.stderr());
+    let run = s.attnlab(&["validate", &quickstart(), "models=[{name: m, model: MMoE}]", "train.position_debias=pal"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("train.position_debias"), "{}", run.stderr());
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 pub mod attention_log;
 pub mod ctr_log;
-mod dwell;
+mod objectives;
 pub mod movielens;
 pub mod obd;
 
@@ -144,7 +144,7 @@ pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecE
             return Err(invalid(format!("protocol.metrics[{i}]"), format!("`{}` is not a ranking metric (e.g. ndcg@10)", m.name())));
         }
     }
-    dwell::check_dwell(loaded, &metrics)?;
+    objectives::check_objectives(loaded, &metrics)?;
     Ok((metrics, valid_metric))
 }
 

@@ -87,7 +87,7 @@ pub fn train_and_test(inp: RunInputs<'_>) -> Result<Tested> {
 
     let (outcome, test, per_user): (TrainOutcome, Vec<(String, f64)>, Vec<PerUser>) = match &prepared.data {
         Dataset::Impressions { splits, sizes, .. } => {
-            match attnlab_models::build_any(&model.model, &vs.root(), sizes, &model.params)? {
+            match crate::impression_model::build_impression_model(model, t, &vs.root(), sizes)? {
                 BuiltModel::Ctr(net) => {
                     log_parameters(store, run_id, &vs)?;
                     let data = (&splits.train, &splits.valid);

@@ -70,6 +70,8 @@ mod tests;
 #[cfg(test)]
 mod dwell_tests;
 #[cfg(test)]
+mod pal_tests;
+#[cfg(test)]
 mod multitask_tests;
 #[cfg(test)]
 mod dp_tests;
