@@ -75,6 +75,10 @@ models:
     let run = s.attnlab(&["validate", &quickstart(), "models=[{name: m, model: MMoE}]", "train.position_debias=pal"]);
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("train.position_debias"), "{}", run.stderr());
+    // PAL multiplies click probabilities: not with a dwell target
+    let run = s.attnlab(&["validate", &quickstart(), "models=[{name: m, model: FM, train: {target: dwell_weighted, position_debias: pal}}]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("models[0].train.target") && run.stderr().contains("not supported"), "{}", run.stderr());
 }
 
 #[test]

@@ -42,6 +42,11 @@ pub fn check_objectives(loaded: &LoadedSpec, metrics: &[TaskMetric]) -> Result<(
         if !is_ctr {
             return Err(invalid(key, format!("`{target}` is a target of click models; `{}` is not one", m.model)));
         }
+        if !train.position_debias.is_none() {
+            // PAL multiplies click probabilities; a dwell target's output is
+            // no probability (measured: DeepFM with WLR and PAL learns nothing)
+            return Err(invalid(key, format!("`{target}` with `position_debias: pal` is not supported: PAL multiplies click probabilities")));
+        }
     }
     for (i, m) in metrics.iter().enumerate() {
         if m.is_dwell() && !has_dwell(source) {
