@@ -89,10 +89,11 @@ pub enum Command {
     },
     /// Off-policy evaluation: a target policy's value estimated from logged bandit feedback.
     Ope(crate::commands::ope::OpeArgs),
-    /// Evaluate predictions from a CSV file (user,label,score or user,item,score,label).
+    /// Evaluate predictions from a CSV file (user,label,score or user,item,score,label; optionally a dwell column).
     Metrics {
         file: PathBuf,
-        /// Comma-separated, e.g. auc,gauc,logloss or ndcg@10,hit@10,mrr@10
+        /// Comma-separated, e.g. auc,gauc,logloss or ndcg@10,hit@10,mrr@10; with a dwell
+        /// column (seconds) also dwell_auc, dwell@10, dwell_ndcg@10, dwell_rmse, dwell_mae
         #[arg(long, default_value = "auc,gauc,logloss")]
         metrics: String,
         /// binary: labels are 0 or 1; graded: any number (ratings), for rmse and mae only.

@@ -7,6 +7,7 @@ mod util;
 mod cli;
 mod ctr_log;
 mod data;
+mod dwell;
 mod experiments;
 mod item_features;
 mod market;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use attnlab_eval::{evaluate_csv_with, CsvOptions, Metric};
+use attnlab_eval::{evaluate_csv_metrics, CsvOptions, TaskMetric};
 
 use crate::exit::BadInput;
 use crate::table::{fmt_value, Table};
@@ -12,12 +12,12 @@ pub fn metrics(file: &Path, names: &str, csv: &CsvOptions, json: bool) -> anyhow
         .split(',')
         .map(str::trim)
         .filter(|n| !n.is_empty())
-        .map(Metric::parse)
+        .map(TaskMetric::parse)
         .collect::<Result<Vec<_>, _>>()?;
     if metrics.is_empty() {
         return Err(BadInput("--metrics names no metric".into()).into());
     }
-    let values = evaluate_csv_with(file, &metrics, csv).map_err(|e| BadInput(e.to_string()))?;
+    let values = evaluate_csv_metrics(file, &metrics, csv).map_err(|e| BadInput(e.to_string()))?;
     if json {
         let map: serde_json::Map<String, serde_json::Value> =
             values.iter().map(|(m, v)| (m.name(), serde_json::json!(v))).collect();

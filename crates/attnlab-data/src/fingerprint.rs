@@ -127,12 +127,13 @@ fn simulator_json(c: &SimulatorConfig) -> Value {
         mean_cpc_bid,
         mean_daily_budget,
         cvr_affinity_weight,
+        dwell_length_weight,
     } = ads;
     let placement = match placement {
         AdPlacement::Slots(s) => json!({ "slots": s }),
         AdPlacement::Load(p) => json!({ "load": p }),
     };
-    json!({
+    let mut value = json!({
         "seed": seed, "users": users, "items": items, "topics": topics,
         "sessions_per_user": sessions_per_user, "slots": slots,
         "interest_sharpness": interest_sharpness, "history_len": history_len,
@@ -142,7 +143,12 @@ fn simulator_json(c: &SimulatorConfig) -> Value {
             "mean_daily_budget": mean_daily_budget,
             "cvr_affinity_weight": cvr_affinity_weight,
         },
-    })
+    });
+    // only when set, so the data of every earlier spec keeps its fingerprint
+    if *dwell_length_weight != 0.0 {
+        value["ads"]["dwell_length_weight"] = json!(dwell_length_weight);
+    }
+    value
 }
 
 /// Serialises `value` as canonical JSON: keys sorted at every level (even

@@ -26,7 +26,7 @@ pub use loaders::{load_obd, ObdLog, OBD_SLOTS};
 pub use extra_fields::{CategoricalField, ExtraColumns, ExtraFields};
 pub use impressions::{Cardinalities, Impressions, PAD};
 pub use rng::Rng;
-pub use simulator::{simulate, SimulatorConfig};
+pub use simulator::{examination, simulate, true_relevance, SimulatorConfig};
 pub use split::{split_temporal, temporal_cut, Splits};
 mod attention_log;
 pub use attention_log::write_attention_log;

@@ -71,8 +71,17 @@
 //!   knows, so the AUC of `true_ctr` against `click` is the best AUC any
 //!   model can reach (the Bayes-optimal score; history, ids and position are
 //!   all functions of, or independent given, the latents above).
-//! - Dwell after a click: `dwell_ms = ⌊exp(10.0 + 0.3 · a + 0.6 · N(0, 1))⌋`
-//!   (median ≈ 22 s, longer for higher affinity); 0 without a click.
+//! - Dwell after a click:
+//!   `dwell_ms = ⌊exp(10.0 + 0.3 · a + w_len · ln(len_i / 60) + 0.6 · N(0, 1))⌋`
+//!   (median ≈ 22 s, longer for higher affinity; `DWELL_LOG_MS`,
+//!   `DWELL_AFFINITY`, `DWELL_LOG_SD`); 0 without a click. `len_i`, the
+//!   item's content length in seconds, is `60 · LogN(0, 0.8²)`, drawn for
+//!   every item at the end of stream 4; `w_len = ads.dwell_length_weight`
+//!   (default 0, so dwell is then independent of length and the data is
+//!   version 2's). Dwell does not depend on the position: the examination
+//!   model decides whether an item is seen, not how long it is read. So
+//!   `E[dwell | click] = exp(10.0 + 0.3 a + w_len ln(len_i / 60) + 0.6²/2)`
+//!   ms and the expected dwell of an impression is `true_ctr` times that.
 //!
 //! ## Cart and purchase (stream 6, only for clicked impressions)
 //!
@@ -162,6 +171,10 @@ pub struct AdsConfig {
     /// space where conversion rates are predicted (ESMM's sample selection
     /// bias). Applies to organic items too.
     pub cvr_affinity_weight: f64,
+    /// Weight of the item's log length (`ln(length / 60 s)`) in the log
+    /// dwell (default 0: dwell does not depend on length, as in version 2).
+    /// Applies to organic items too; at 1, dwell is proportional to length.
+    pub dwell_length_weight: f64,
 }
 
 impl Default for AdsConfig {
@@ -174,6 +187,7 @@ impl Default for AdsConfig {
             mean_cpc_bid: 0.5,
             mean_daily_budget: 5.0,
             cvr_affinity_weight: market::CVR_AFFINITY_WEIGHT,
+            dwell_length_weight: 0.0,
         }
     }
 }
@@ -230,6 +244,9 @@ pub struct Market {
     pub item_advertiser: Vec<u32>,
     /// Per item id (index 0 is padding, 0.0): price in currency units.
     pub item_price: Vec<f32>,
+    /// Per item id (index 0 is padding, 0.0): content length in seconds,
+    /// which sets dwell with `ads.dwell_length_weight`.
+    pub item_length_s: Vec<f64>,
 }
 
 struct World {
@@ -266,6 +283,9 @@ impl SimulatorConfig {
             return bad("interest_sharpness", "must be > 0".into());
         }
         let ads = &self.ads;
+        if !ads.dwell_length_weight.is_finite() {
+            return bad("ads.dwell_length_weight", format!("must be finite, got {}", ads.dwell_length_weight));
+        }
         if !ads.cvr_affinity_weight.is_finite() {
             return bad("ads.cvr_affinity_weight", format!("must be finite, got {}", ads.cvr_affinity_weight));
         }
@@ -385,6 +405,20 @@ fn fill_organic(world: &World, rng: &mut Rng, u: usize, feed: &mut Vec<usize>, n
     }
 }
 
+/// The probability that slot `position` (0-based) is examined: `1 / (1 + p)^0.7`.
+pub fn examination(position: usize) -> f64 {
+    1.0 / (1.0 + position as f64).powf(POSITION_DECAY)
+}
+
+/// Each row's true relevance, the click probability it would have at the
+/// top position (`true_ctr / examination(position)`); `None` for a table
+/// without the truth (a real log's `true_ctr` is NaN).
+pub fn true_relevance(data: &Impressions) -> Option<Vec<f32>> {
+    let relevance: Vec<f32> =
+        data.true_ctr.iter().zip(&data.position).map(|(&p, &pos)| (f64::from(p) / examination(pos as usize)) as f32).collect();
+    (!data.is_empty() && relevance.iter().all(|r| r.is_finite())).then_some(relevance)
+}
+
 /// Runs the simulator; the same config always gives the same table.
 pub fn simulate(config: &SimulatorConfig) -> Result<Impressions> {
     Ok(simulate_market(config)?.impressions)
@@ -414,7 +448,7 @@ pub fn simulate_market(config: &SimulatorConfig) -> Result<Market> {
     let slots = config.slots;
     let last_timestamp = sessions.last().map_or(0, |s| s.0) + slots as u64 * SLOT_GAP_S;
     let mut ledger = Ledger::new(eco.advertisers.len(), last_timestamp);
-    let examine: Vec<f64> = (0..slots).map(|p| 1.0 / (1.0 + p as f64).powf(POSITION_DECAY)).collect();
+    let examine: Vec<f64> = (0..slots).map(examination).collect();
     let mut is_ad_slot = vec![false; slots];
     if let (true, AdPlacement::Slots(ps)) = (config.ads.enabled(), &config.ads.placement) {
         for &p in ps {
@@ -483,7 +517,7 @@ pub fn simulate_market(config: &SimulatorConfig) -> Result<Market> {
             let affinity = world.user_affinity[u][topic];
             let p = examine[slot] * attract(&world, &eco, u, item);
             let click = rng.bernoulli(p);
-            let dwell = if click { (rng.normal() * DWELL_LOG_SD + DWELL_LOG_MS + DWELL_AFFINITY * affinity).exp() as u32 } else { 0 };
+            let dwell = if click { (rng.normal() * DWELL_LOG_SD + eco.dwell_log_ms(affinity, item)).exp() as u32 } else { 0 };
             let cvr = eco.cvr(&world, u, item);
             let (cart, conversion) = if click {
                 let v = conversion_rng.uniform();
@@ -536,7 +570,8 @@ pub fn simulate_market(config: &SimulatorConfig) -> Result<Market> {
     }
     let item_advertiser = std::iter::once(0).chain(eco.item_advertiser.iter().copied()).collect();
     let item_price = std::iter::once(0.0).chain(eco.price.iter().copied()).collect();
-    Ok(Market { impressions: out, advertisers: eco.advertisers, item_advertiser, item_price })
+    let item_length_s = std::iter::once(0.0).chain(eco.item_length_s.iter().copied()).collect();
+    Ok(Market { impressions: out, advertisers: eco.advertisers, item_advertiser, item_price, item_length_s })
 }
 
 #[cfg(test)]
@@ -783,6 +818,33 @@ mod tests {
             assert!(d.conversion[i] <= d.cart[i] && d.cart[i] <= d.click[i], "row {i}");
         }
         assert!(d.conversion.iter().any(|&c| c > 0.5));
+    }
+
+    #[test]
+    fn dwell_follows_item_length_with_its_weight_and_nothing_else_changes() {
+        let base = SimulatorConfig { users: 600, ..market() };
+        let long = SimulatorConfig { ads: AdsConfig { dwell_length_weight: 1.0, ..base.ads.clone() }, ..base.clone() };
+        let (a, b) = (simulate_market(&base).unwrap(), simulate_market(&long).unwrap());
+        // the same impressions and clicks: only the dwell column moves
+        assert_eq!((&a.impressions.click, &a.impressions.item), (&b.impressions.click, &b.impressions.item));
+        assert_eq!(a.item_length_s, b.item_length_s);
+        assert_ne!(a.impressions.dwell_ms, b.impressions.dwell_ms);
+        // log dwell moves by exactly ln(length / 60) (up to the floor to whole ms)
+        let d = (&a.impressions, &b.impressions);
+        let mut lengths: Vec<f64> = Vec::new();
+        for i in (0..d.0.len()).filter(|&i| d.0.click[i] > 0.5) {
+            let length = a.item_length_s[d.0.item[i] as usize];
+            lengths.push(length);
+            let shift = (f64::from(d.1.dwell_ms[i]) + 0.5).ln() - (f64::from(d.0.dwell_ms[i]) + 0.5).ln();
+            assert!((shift - (length / 60.0).ln()).abs() < 0.01, "row {i}: {shift} vs length {length}");
+        }
+        // lengths are log-normal around 60 s
+        let median = {
+            lengths.sort_by(f64::total_cmp);
+            lengths[lengths.len() / 2]
+        };
+        assert!((median / 60.0).ln().abs() < 0.15, "median length {median}");
+        assert_eq!(a.item_length_s[0], 0.0);
     }
 
     #[test]

@@ -27,13 +27,20 @@
 //! strictly between 0 and 1: any other score is an error at its line,
 //! unless [`CsvOptions::clip_scores`] clips them to [1e-7, 1 - 1e-7]. A
 //! UTF-8 byte order mark before the header is skipped.
+//!
+//! An optional `dwell` column (seconds after the click, 0 without one, never
+//! negative) feeds the metrics of time ([`crate::dwell`], through
+//! [`evaluate_csv_metrics`]): `dwell_auc`, `dwell@K` and `dwell_ndcg@K`
+//! rank by `score`; `dwell_rmse` and `dwell_mae` read `score` as the
+//! predicted `log1p(dwell seconds)` of the rows with label 1.
 
 use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::Path;
 
 use crate::ranking::{labeled_ranking, RankingOptions};
-use crate::{EvalError, Metric, Predictions, Result};
+use crate::dwell::{dwell_at_k, dwell_ndcg_at_k, dwell_weighted_auc, log_dwell_errors, DwellPredictions};
+use crate::{EvalError, Metric, Predictions, Result, TaskMetric};
 
 /// Reads the file as a stream and computes each metric. A bad row is an error
 /// naming the file, line and column; a metric with no value on this data
@@ -67,8 +74,56 @@ pub fn evaluate_csv_with(path: &Path, metrics: &[Metric], csv: &CsvOptions) -> R
             message: format!("{} needs labels 0 or 1; graded labels are read by rmse and mae only", m.name()),
         });
     }
+    let rows = open_rows(path, metrics, false, csv)?;
+    evaluate_rows(&rows, metrics, csv)
+}
+
+fn open_rows(path: &Path, metrics: &[Metric], needs_dwell: bool, csv: &CsvOptions) -> Result<Rows> {
+    let shown = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| EvalError::Io { path: shown.clone(), message: e.to_string() })?;
-    let rows = read_rows(std::io::BufReader::new(file), &shown, metrics, csv)?;
+    read_rows(std::io::BufReader::new(file), &shown, metrics, needs_dwell, csv)
+}
+
+/// [`evaluate_csv_with`] for any [`TaskMetric`]: the plain metrics and the
+/// metrics of time (which need the `dwell` column), in the order given. The
+/// multi-task AUCs and `relevance_auc` need a model's towers or the
+/// simulator's truth, not a file: asking for one is an error.
+pub fn evaluate_csv_metrics(path: &Path, metrics: &[TaskMetric], csv: &CsvOptions) -> Result<Vec<(TaskMetric, f64)>> {
+    let plain: Vec<Metric> = metrics.iter().filter_map(|m| m.metric()).collect();
+    if let Some(m) = metrics.iter().find(|m| m.metric().is_none() && !m.is_dwell()) {
+        return Err(EvalError::Undefined { metric: m.name(), reason: "it is computed in a run, not from a predictions file".into() });
+    }
+    let needs_dwell = metrics.iter().any(|m| m.is_dwell());
+    if csv.graded_labels && needs_dwell {
+        return Err(EvalError::Csv {
+            path: path.display().to_string(),
+            line: 1,
+            column: "label".into(),
+            message: "the metrics of time need labels 0 or 1 (clicks)".into(),
+        });
+    }
+    let rows = open_rows(path, &plain, needs_dwell, csv)?;
+    let mut values = evaluate_rows(&rows, &plain, csv)?.into_iter();
+    let dwell = rows.dwell.as_deref().unwrap_or(&[]);
+    let p = DwellPredictions { users: &rows.users, clicks: &rows.labels, dwell_s: dwell, scores: &rows.scores, log_dwell: None };
+    let mut out = Vec::with_capacity(metrics.len());
+    for &m in metrics {
+        let v = match m {
+            TaskMetric::Metric(_) => values.next().map(|(_, v)| v),
+            TaskMetric::DwellRmse => log_dwell_errors(p.clicks, p.dwell_s, p.scores).map(|e| e.0),
+            TaskMetric::DwellMae => log_dwell_errors(p.clicks, p.dwell_s, p.scores).map(|e| e.1),
+            TaskMetric::DwellAuc => dwell_weighted_auc(p.clicks, p.dwell_s, p.scores),
+            TaskMetric::DwellAt(k) => dwell_at_k(&p, k as usize),
+            TaskMetric::DwellNdcg(k) => dwell_ndcg_at_k(&p, k as usize),
+            _ => None,
+        };
+        let reason = "it needs rows with label 1 and positive dwell (and, for dwell_auc, a row with label 0)";
+        out.push((m, v.ok_or_else(|| EvalError::Undefined { metric: m.name(), reason: reason.into() })?));
+    }
+    Ok(out)
+}
+
+fn evaluate_rows(rows: &Rows, metrics: &[Metric], csv: &CsvOptions) -> Result<Vec<(Metric, f64)>> {
     let options = csv.ranking.clone();
     let mut out = Vec::with_capacity(metrics.len());
     let ranking: Vec<Metric> = metrics.iter().copied().filter(|m| m.ranking().is_some()).collect();
@@ -102,6 +157,8 @@ struct Rows {
     items: Option<Vec<u32>>,
     labels: Vec<f32>,
     scores: Vec<f32>,
+    /// Dwell seconds, when the file has the column.
+    dwell: Option<Vec<f32>>,
 }
 
 impl Rows {
@@ -121,7 +178,7 @@ impl Rows {
     }
 }
 
-fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric], csv: &CsvOptions) -> Result<Rows> {
+fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric], needs_dwell: bool, csv: &CsvOptions) -> Result<Rows> {
     let err = |line: usize, column: &str, message: String| EvalError::Csv {
         path: path.to_string(),
         line,
@@ -138,8 +195,8 @@ fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric], csv: &CsvOpti
     let header: Vec<String> = header_text.trim_end_matches(['\n', '\r']).split(',').map(|c| c.trim().to_ascii_lowercase()).collect();
     let mut col: HashMap<&str, usize> = HashMap::new();
     for (i, name) in header.iter().enumerate() {
-        if !["user", "item", "score", "label"].contains(&name.as_str()) {
-            return Err(err(1, "header", format!("unknown column `{name}` (expected user, label, score and optionally item)")));
+        if !["user", "item", "score", "label", "dwell"].contains(&name.as_str()) {
+            return Err(err(1, "header", format!("unknown column `{name}` (expected user, label, score and optionally item, dwell)")));
         }
         if col.insert(name.as_str(), i).is_some() {
             return Err(err(1, "header", format!("column `{name}` appears twice")));
@@ -156,9 +213,14 @@ fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric], csv: &CsvOpti
     {
         return Err(err(1, "header", format!("{} needs an `item` column (header `user,item,score,label`)", m.name())));
     }
+    let dwell_col = col.get("dwell").copied();
+    if needs_dwell && dwell_col.is_none() {
+        return Err(err(1, "header", "the metrics of time need a `dwell` column (seconds after the click)".into()));
+    }
     let (cu, cl, cs) = (col["user"], col["label"], col["score"]);
     let ncols = header.len();
-    let mut rows = Rows { users: Vec::new(), items: item_col.map(|_| Vec::new()), labels: Vec::new(), scores: Vec::new() };
+    let mut rows =
+        Rows { users: Vec::new(), items: item_col.map(|_| Vec::new()), labels: Vec::new(), scores: Vec::new(), dwell: dwell_col.map(|_| Vec::new()) };
     let needs_probability = metrics.contains(&Metric::LogLoss);
     let mut users = Interner::default();
     let given_popularity = csv.ranking.as_ref().is_some_and(|r| r.item_popularity.is_some());
@@ -204,6 +266,10 @@ fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric], csv: &CsvOpti
                 })?,
             };
             items.push(item);
+        }
+        if let (Some(cd), Some(dwell)) = (dwell_col, rows.dwell.as_mut()) {
+            let d = fields[cd].parse::<f32>().ok().filter(|d| d.is_finite() && *d >= 0.0);
+            dwell.push(d.ok_or_else(|| err(lineno, "dwell", format!("`{}` is not a dwell: seconds >= 0", fields[cd])))?);
         }
         rows.users.push(user);
         rows.labels.push(label);

@@ -26,6 +26,7 @@
 //! and the per-user file helpers, on paths the caller gives.
 
 mod csvfile;
+pub mod dwell;
 mod error;
 pub mod exposure;
 mod metric;
@@ -37,7 +38,8 @@ pub mod significance;
 mod task_metric;
 pub mod targets;
 
-pub use csvfile::{evaluate_csv, evaluate_csv_with, CsvOptions};
+pub use dwell::{dwell_at_k, dwell_ndcg_at_k, dwell_weighted_auc, log_dwell_errors, soft_label_auc, DwellPredictions};
+pub use csvfile::{evaluate_csv, evaluate_csv_metrics, evaluate_csv_with, CsvOptions};
 pub use error::{EvalError, Result};
 pub use metric::{Metric, Predictions, RankingMetric, STANDARD_KS};
 pub use multitask::{ctcvr_auc, ctr_auc, cvr_auc, multitask_auc, MultiTask, MultiTaskAuc};

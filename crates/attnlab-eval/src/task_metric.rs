@@ -15,6 +15,18 @@ pub enum TaskMetric {
     CvrAuc,
     /// AUC of pCTR·pCVR against click·conversion over all impressions (`ctcvr_auc`).
     CtcvrAuc,
+    /// RMSE of the predicted `log1p(dwell s)` over clicks (`dwell_rmse`; see [`crate::dwell`]).
+    DwellRmse,
+    /// MAE of the predicted `log1p(dwell s)` over clicks (`dwell_mae`).
+    DwellMae,
+    /// Dwell-weighted AUC (`dwell_auc`).
+    DwellAuc,
+    /// Dwell seconds in each user's top K (`dwell@K`).
+    DwellAt(u32),
+    /// NDCG@K with gain = dwell (`dwell_ndcg@K`).
+    DwellNdcg(u32),
+    /// AUC at position 0 against the simulator's true relevance (`relevance_auc`).
+    RelevanceAuc,
 }
 
 impl TaskMetric {
@@ -28,22 +40,52 @@ impl TaskMetric {
             TaskMetric::CtrAuc => "ctr_auc".into(),
             TaskMetric::CvrAuc => "cvr_auc".into(),
             TaskMetric::CtcvrAuc => "ctcvr_auc".into(),
+            TaskMetric::DwellRmse => "dwell_rmse".into(),
+            TaskMetric::DwellMae => "dwell_mae".into(),
+            TaskMetric::DwellAuc => "dwell_auc".into(),
+            TaskMetric::DwellAt(k) => format!("dwell@{k}"),
+            TaskMetric::DwellNdcg(k) => format!("dwell_ndcg@{k}"),
+            TaskMetric::RelevanceAuc => "relevance_auc".into(),
         }
+    }
+
+    /// Whether this is one of the metrics of time ([`crate::dwell`]), which
+    /// need dwell labels.
+    pub fn is_dwell(self) -> bool {
+        matches!(
+            self,
+            TaskMetric::DwellRmse | TaskMetric::DwellMae | TaskMetric::DwellAuc | TaskMetric::DwellAt(_) | TaskMetric::DwellNdcg(_)
+        )
     }
 
     /// Reads [`TaskMetric::name`] back (case-insensitive); anything else is
     /// parsed as a [`Metric`].
     pub fn parse(name: &str) -> crate::Result<TaskMetric> {
         let lower = name.trim().to_ascii_lowercase();
-        match TaskMetric::MULTITASK.into_iter().find(|m| m.name() == lower) {
-            Some(m) => Ok(m),
-            None => Metric::parse(name).map(TaskMetric::Metric),
+        let plain = [TaskMetric::DwellRmse, TaskMetric::DwellMae, TaskMetric::DwellAuc, TaskMetric::RelevanceAuc];
+        if let Some(m) = TaskMetric::MULTITASK.into_iter().chain(plain).find(|m| m.name() == lower) {
+            return Ok(m);
         }
+        let at_k = |prefix: &str| lower.strip_prefix(prefix).and_then(|k| k.trim().parse::<u32>().ok()).filter(|&k| k >= 1);
+        if let Some(k) = at_k("dwell@") {
+            return Ok(TaskMetric::DwellAt(k));
+        }
+        if let Some(k) = at_k("dwell_ndcg@") {
+            return Ok(TaskMetric::DwellNdcg(k));
+        }
+        Metric::parse(name).map(TaskMetric::Metric).map_err(|e| match e {
+            crate::EvalError::UnknownMetric { name, known } => crate::EvalError::UnknownMetric {
+                name,
+                known: format!("{known}, ctr_auc, cvr_auc, ctcvr_auc, dwell_rmse, dwell_mae, dwell_auc, dwell@K, dwell_ndcg@K, relevance_auc"),
+            },
+            other => other,
+        })
     }
 
     pub fn higher_is_better(self) -> bool {
         match self {
             TaskMetric::Metric(m) => m.higher_is_better(),
+            TaskMetric::DwellRmse | TaskMetric::DwellMae => false,
             _ => true,
         }
     }
@@ -95,5 +137,25 @@ mod tests {
         assert_eq!(TaskMetric::parse("logloss").unwrap(), Metric::LogLoss);
         assert!(!TaskMetric::from(Metric::LogLoss).better(0.7, 0.6));
         assert!(TaskMetric::parse("cvr").is_err());
+    }
+
+    #[test]
+    fn dwell_names_round_trip_and_directions() {
+        for m in [
+            TaskMetric::DwellRmse,
+            TaskMetric::DwellMae,
+            TaskMetric::DwellAuc,
+            TaskMetric::DwellAt(10),
+            TaskMetric::DwellNdcg(5),
+            TaskMetric::RelevanceAuc,
+        ] {
+            assert_eq!(TaskMetric::parse(&m.name()).unwrap(), m);
+        }
+        assert_eq!(TaskMetric::parse("Dwell_NDCG@10").unwrap().name(), "dwell_ndcg@10");
+        assert!(!TaskMetric::DwellRmse.better(0.7, 0.6));
+        assert!(TaskMetric::DwellNdcg(10).better(0.7, 0.6));
+        assert!(TaskMetric::DwellAt(3).is_dwell() && !TaskMetric::RelevanceAuc.is_dwell());
+        assert!(TaskMetric::parse("dwell@0").is_err());
+        assert!(TaskMetric::parse("dwell_ndcg@x").is_err());
     }
 }

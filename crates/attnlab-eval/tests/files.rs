@@ -174,3 +174,41 @@ fn a_byte_order_mark_before_the_header_is_skipped() {
     let r = evaluate_csv(f.path(), &[m("auc")]).unwrap();
     assert_eq!(r[0].1, 1.0);
 }
+
+#[test]
+fn dwell_column_feeds_the_metrics_of_time() {
+    let t = |s: &str| TaskMetric::parse(s).unwrap();
+    // user a: dwell 10 at score 0.5, dwell 5 at 0.1, none at 0.9; user b: no dwell
+    let f = file("user,label,score,dwell\na,0,0.9,0\na,1,0.5,10\na,1,0.1,5\nb,0,0.3,0\n");
+    let metrics = [t("auc"), t("dwell@2"), t("dwell_ndcg@2"), t("dwell_auc")];
+    let r = evaluate_csv_metrics(f.path(), &metrics, &CsvOptions::default()).unwrap();
+    assert_eq!(r.iter().map(|x| x.0).collect::<Vec<_>>(), metrics);
+    // plain AUC: positives (0.5, 0.1) against negatives (0.9, 0.3): 1 of 4 pairs
+    assert!((r[0].1 - 0.25).abs() < 1e-12, "{r:?}");
+    assert!((r[1].1 - 10.0).abs() < 1e-9, "{r:?}");
+    let l3 = 3f64.log2();
+    assert!((r[2].1 - (10.0 / l3) / (10.0 + 5.0 / l3)).abs() < 1e-9, "{r:?}");
+    // dwell-weighted: (10·1 + 5·0) / (15·2)
+    assert!((r[3].1 - 10.0 / 30.0).abs() < 1e-9, "{r:?}");
+    // scores as predicted log1p(dwell): exact for the clicked rows
+    let f = file(&format!("user,label,score,dwell\na,1,{},3\na,1,{},1\na,0,9,0\n", 4f64.ln(), 2f64.ln()));
+    let r = evaluate_csv_metrics(f.path(), &[t("dwell_rmse"), t("dwell_mae")], &CsvOptions::default()).unwrap();
+    assert!(r[0].1 < 1e-6 && r[1].1 < 1e-6, "{r:?}");
+}
+
+#[test]
+fn dwell_refusals_name_line_and_column() {
+    let t = |s: &str| TaskMetric::parse(s).unwrap();
+    let f = file("user,label,score,dwell\na,1,0.5,10\na,0,0.4,-2\n");
+    let e = evaluate_csv_metrics(f.path(), &[t("dwell@1")], &CsvOptions::default()).unwrap_err();
+    assert!(matches!(&e, EvalError::Csv { line: 3, column, .. } if column == "dwell"), "{e}");
+    assert!(e.to_string().contains("`-2`"), "{e}");
+    let f = file("user,label,score\na,1,0.5\n");
+    let e = evaluate_csv_metrics(f.path(), &[t("dwell_ndcg@10")], &CsvOptions::default()).unwrap_err();
+    assert!(matches!(&e, EvalError::Csv { line: 1, column, .. } if column == "header"), "{e}");
+    let e = evaluate_csv_metrics(f.path(), &[t("cvr_auc")], &CsvOptions::default()).unwrap_err();
+    assert!(matches!(&e, EvalError::Undefined { .. }), "{e}");
+    // a plain metric ignores the dwell column
+    let f = file("user,label,score,dwell\na,1,0.5,10\na,0,0.4,0\n");
+    assert_eq!(evaluate_csv(f.path(), &[m("auc")]).unwrap()[0].1, 1.0);
+}

@@ -9,6 +9,7 @@ pub mod attention_log;
 pub mod ctr_log;
 mod item_embeddings;
 mod item_features;
+mod objectives;
 mod user_groups;
 
 pub use item_features::ModelItemFeatures;
@@ -95,8 +96,13 @@ impl Prepared {
                 (all, valid)
             }
             _ => {
-                let plain: Vec<TaskMetric> =
-                    self.metrics.iter().copied().filter(|m| matches!(m, TaskMetric::Metric(_))).collect();
+                // click models: plain metrics, and the metrics of time and relevance
+                let plain: Vec<TaskMetric> = self
+                    .metrics
+                    .iter()
+                    .copied()
+                    .filter(|m| matches!(m, TaskMetric::Metric(_) | TaskMetric::RelevanceAuc) || m.is_dwell())
+                    .collect();
                 let valid = if matches!(self.valid_metric, TaskMetric::Metric(_)) {
                     self.valid_metric
                 } else {
@@ -167,6 +173,7 @@ pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecE
             return Err(invalid(format!("protocol.metrics[{i}]"), format!("`{}` is not a ranking metric (e.g. ndcg@10)", m.name())));
         }
     }
+    objectives::check_objectives(loaded, &metrics)?;
     Ok((metrics, valid_metric))
 }
 
@@ -220,6 +227,7 @@ pub fn simulator_config(spec: &attnlab_spec::Spec) -> SimulatorConfig {
                 mean_cpc_bid: a.mean_cpc_bid.unwrap_or(d.mean_cpc_bid),
                 mean_daily_budget: a.mean_daily_budget.unwrap_or(d.mean_daily_budget),
                 cvr_affinity_weight: a.cvr_affinity_weight.unwrap_or(d.cvr_affinity_weight),
+                dwell_length_weight: a.dwell_length_weight.unwrap_or(d.dwell_length_weight),
             }
         }
     };

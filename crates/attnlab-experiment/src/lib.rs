@@ -25,6 +25,8 @@
 
 pub mod ab_test;
 pub mod attention_sample;
+mod ctr_test;
+mod impression_model;
 pub mod dataset;
 mod error;
 mod evaluation_run;

@@ -118,7 +118,8 @@ fn load_record_in(run: RunRecord, RunSpec { spec, model }: RunSpec, device: &Dev
                 DataSource::Obd => encode_obd(&spec, Path::new(&format!("run {short} (spec.resolved)")), None)?.1,
                 _ => simulator_config(&spec).cardinalities(),
             };
-            (attnlab_models::build_any(&run.model, &vs.root(), &sizes, &model.params)?, RunData::Impressions(sizes))
+            let train = spec.train_for(&model)?;
+            (crate::impression_model::build_impression_model(&model, &train, &vs.root(), &sizes)?, RunData::Impressions(sizes))
         }
         (DataSource::RecboleAtomic, Some(cache_root)) => {
             let data = interaction_data(&run, &spec, cache_root)?;

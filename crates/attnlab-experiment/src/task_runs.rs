@@ -6,12 +6,12 @@
 use std::path::PathBuf;
 
 use attnlab_data::Part;
-use attnlab_eval::{gauc_per_user, Metric, PerUser, Predictions, TaskMetric};
+use attnlab_eval::{gauc_per_user, Metric, PerUser, TaskMetric};
 use attnlab_models::{BuiltModel, NextItemSizes};
 use attnlab_spec::{ModelSpec, TrainSpec};
 use attnlab_track::{MetricPoint, Store, TrackError};
 use attnlab_train::{
-    evaluate_next_item, multitask_metrics, predict, predict_multitask, train_next_item,
+    evaluate_next_item, multitask_metrics, predict_multitask, train_next_item,
     DeviceInfo, EpochObserver, EpochReport, MultiTaskOptions, ObserverError, TrainOutcome,
 };
 use tch::nn::VarStore;
@@ -87,15 +87,13 @@ pub fn train_and_test(inp: RunInputs<'_>) -> Result<Tested> {
 
     let (outcome, test, per_user): (TrainOutcome, Vec<(String, f64)>, Vec<PerUser>) = match &prepared.data {
         Dataset::Impressions { splits, sizes, .. } => {
-            match attnlab_models::build_any(&model.model, &vs.root(), sizes, &model.params)? {
+            match crate::impression_model::build_impression_model(model, t, &vs.root(), sizes)? {
                 BuiltModel::Ctr(net) => {
                     log_parameters(store, run_id, &vs)?;
                     let data = (&splits.train, &splits.valid);
                     let outcome = crate::private_runs::train_ctr(net.as_ref(), &vs, data, &config, t, &mut logger)?;
-                    let scores = predict(net.as_ref(), &splits.test, config.batch_size, device.device)?;
+                    let (test, scores) = crate::ctr_test::test_ctr(net.as_ref(), &splits.test, &config, &metrics)?;
                     crate::attention_sample::save_ctr(store, run_id, &model.model, net.as_ref(), &splits.test, device.device, ids)?;
-                    let p = Predictions::new(&splits.test.user, &splits.test.click, &scores)?;
-                    let test = plain.iter().filter_map(|&m| m.compute(&p).map(|v| (m.name(), v))).collect();
                     // per-user values, for paired significance tests between runs
                     (outcome, test, vec![gauc_per_user(&splits.test.user, &splits.test.click, &scores)])
                 }
@@ -133,7 +131,7 @@ pub fn train_and_test(inp: RunInputs<'_>) -> Result<Tested> {
     for report in outcome.history.iter().filter(|r| Some(r.epoch) <= outcome.resumed_after) {
         logger.log(report)?;
     }
-    log_outcome(store, run_id, &outcome, valid_metric, &test)?;
+    log_outcome(store, run_id, &outcome, crate::ctr_test::watched(config.target, valid_metric), &test)?;
     store.set_tags(run_id, &crate::private_runs::outcome_tags(t, &outcome))?;
     Ok(Tested { best_epoch: outcome.best_epoch, seconds: outcome.seconds, test, per_user })
 }

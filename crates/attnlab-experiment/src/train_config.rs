@@ -47,6 +47,11 @@ pub fn train_config(
         },
         clip_grad_norm: t.clip_grad_norm,
         pos_weight: t.pos_weight,
+        target: match t.target {
+            attnlab_spec::Target::Click => attnlab_train::Target::Click,
+            attnlab_spec::Target::DwellLog => attnlab_train::Target::DwellLog,
+            attnlab_spec::Target::DwellWeighted => attnlab_train::Target::DwellWeighted,
+        },
         patience: t.early_stopping.patience as usize,
         seed,
         metrics,

@@ -19,6 +19,7 @@ mod batch;
 mod error;
 mod next_item;
 pub mod multitask_loss;
+pub mod pal;
 pub mod registry;
 
 mod autoint;
@@ -59,6 +60,7 @@ pub use fm::FmParams;
 pub use lr::LrParams;
 pub use mmoe::MmoeParams;
 pub use multitask_loss::{clicked_conversion_loss, esmm_loss, multitask_loss, LossWeights, Objective};
+pub use pal::Pal;
 pub use ple::PleParams;
 pub use registry::{
     build, build_any, build_multitask, build_next_item, check_params, task_of, time_key, BuiltModel, ModelInfo, Sizes, Task, REGISTRY,

@@ -12,8 +12,19 @@ use serde_json::{Map, Value};
 use crate::{ModelSpec, Spec, SpecError, TrainSpec};
 
 /// The `train` keys a model may set for itself.
-pub const PER_MODEL_KEYS: &[&str] =
-    &["epochs", "batch_size", "optimizer", "schedule", "early_stopping", "clip_grad_norm", "sequence_examples", "window_stride", "loss"];
+pub const PER_MODEL_KEYS: &[&str] = &[
+    "epochs",
+    "batch_size",
+    "optimizer",
+    "schedule",
+    "early_stopping",
+    "clip_grad_norm",
+    "sequence_examples",
+    "window_stride",
+    "loss",
+    "target",
+    "position_debias",
+];
 
 impl Spec {
     /// The training settings of `model`'s runs: the spec's, with the

@@ -334,6 +334,10 @@ pub struct AdsSpec {
     /// weigh it 0.9): higher = stronger sample selection bias for CVR.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cvr_affinity_weight: Option<f64>,
+    /// Weight of the item's log content length in the log dwell (default 0:
+    /// dwell independent of length; 1: proportional to it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dwell_length_weight: Option<f64>,
 }
 
 impl Default for SimulatorSpec {
@@ -484,6 +488,14 @@ pub struct TrainSpec {
     /// of the spec's identity while at its default.
     #[serde(skip_serializing_if = "LossSpec::is_default")]
     pub loss: LossSpec,
+    /// What click models learn: `click` (default), `dwell_log` or
+    /// `dwell_weighted`. Left out of the spec's identity while `click`.
+    #[serde(skip_serializing_if = "crate::Target::is_click")]
+    pub target: crate::Target,
+    /// `none` (default: position is a feature) or `pal`. Left out of the
+    /// spec's identity while `none`.
+    #[serde(skip_serializing_if = "crate::PositionDebias::is_none")]
+    pub position_debias: crate::PositionDebias,
 }
 
 /// `train.loss`: which objective a next-item model trains with.
@@ -582,6 +594,8 @@ impl Default for TrainSpec {
             sequence_examples: SequenceExamples::Windows,
             window_stride: None,
             loss: LossSpec::default(),
+            target: crate::Target::Click,
+            position_debias: crate::PositionDebias::None,
         }
     }
 }

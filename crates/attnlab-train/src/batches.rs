@@ -56,6 +56,8 @@ pub struct RawBatch {
     pub labels: Vec<f32>,
     /// Conversions (purchase after the click), for multi-task models.
     pub conversions: Vec<f32>,
+    /// Dwell seconds after the click (0 without one), for dwell targets.
+    pub dwell_s: Vec<f32>,
 }
 
 impl RawBatch {
@@ -85,6 +87,7 @@ impl RawBatch {
             numeric_fields: extra.numeric.len(),
             labels: rows.iter().map(|&r| data.click[r]).collect(),
             conversions: rows.iter().map(|&r| data.conversion.get(r).copied().unwrap_or(0.0)).collect(),
+            dwell_s: rows.iter().map(|&r| data.dwell_ms.get(r).map_or(0.0, |&d| d as f32 / 1000.0)).collect(),
         }
     }
 
@@ -93,6 +96,11 @@ impl RawBatch {
     pub fn to_multitask_tensors(&self, device: Device) -> (CtrBatch, Tensor, Tensor) {
         let (batch, clicks) = self.to_tensors(device);
         (batch, clicks, Tensor::from_slice(&self.conversions).to_device(device))
+    }
+
+    /// The dwell seconds `[B]` (float) on `device`.
+    pub fn dwell_tensor(&self, device: Device) -> Tensor {
+        Tensor::from_slice(&self.dwell_s).to_device(device)
     }
 
     /// The model's batch and the labels `[B]` (float) on `device`.

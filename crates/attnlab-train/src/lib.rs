@@ -33,6 +33,7 @@ mod batches;
 pub mod checkpoint;
 mod device;
 pub mod dp_sgd;
+pub mod dwell;
 mod engine;
 mod error;
 pub mod federated;
@@ -61,10 +62,15 @@ pub use next_item::{evaluate_next_item, evaluate_next_item_on, train_next_item, 
 pub use prefetch::{for_each_batch, prefetch};
 pub use sampled_softmax::{NegativeSampler, SampledSoftmax, SampledSoftmaxConfig};
 pub use schedule::{Decay, Schedule};
-pub use trainer::{epoch_seed, predict, train, EpochObserver, EpochReport, ObserverError, TrainConfig, TrainOutcome};
+pub use dwell::{dwell_metrics, Target};
+pub use trainer::{epoch_seed, predict, predict_target, train, EpochObserver, EpochReport, ObserverError, TrainConfig, TrainOutcome};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod dwell_tests;
+#[cfg(test)]
+mod pal_tests;
 #[cfg(test)]
 mod multitask_tests;
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::amp::{autocast, Amp};
 use crate::batches::{BatchOrder, RawBatch};
 use crate::dp_sgd::DpConfig;
 use crate::engine::{fit, BatchSource, TrainTask};
-use crate::loss::bce_with_logits;
+use crate::dwell::{dwell_metrics, Target};
 use attnlab_eval::TaskMetric;
 use crate::optim::OptimizerConfig;
 use crate::schedule::{Decay, Schedule};
@@ -32,6 +32,8 @@ pub struct TrainConfig {
     pub clip_grad_norm: Option<f64>,
     /// Weight of the positive examples in the BCE loss (CTR task only).
     pub pos_weight: Option<f64>,
+    /// What a click model learns: clicks or dwell ([`crate::dwell`]).
+    pub target: Target,
     /// Epochs without improvement before stopping.
     pub patience: usize,
     /// Seeds each epoch's shuffling and libtorch's RNG (dropout); the model's
@@ -75,6 +77,7 @@ impl Default for TrainConfig {
             optimizer: OptimizerConfig::default(),
             clip_grad_norm: None,
             pos_weight: None,
+            target: Target::Click,
             patience: 2,
             seed: 0,
             metrics: vec![Metric::Auc],
@@ -149,7 +152,8 @@ pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
 }
 
 /// The CTR task: clicks by binary cross-entropy, validated with
-/// `config.metrics` on the valid impressions.
+/// `config.metrics` on the valid impressions, or dwell
+/// (`config.target`), validated with the target's metrics of time.
 pub(crate) struct CtrTask<'a> {
     pub(crate) model: &'a dyn CtrModel,
     pub(crate) valid: &'a Impressions,
@@ -179,17 +183,22 @@ impl TrainTask for CtrTask<'_> {
     fn loss(&self, raw: &RawBatch, device: Device, amp: Amp) -> Tensor {
         let (batch, labels) = raw.to_tensors(device);
         let logits = autocast(amp, || self.model.forward_t(&batch, true));
-        bce_with_logits(&logits.to_kind(Kind::Float), &labels, self.config.pos_weight)
+        self.config.target.loss(&logits, &labels, &raw.dwell_tensor(device), self.config.pos_weight)
     }
 
     fn validate(&self) -> Result<Vec<(TaskMetric, f64)>> {
-        let scores = predict(self.model, self.valid, self.config.batch_size, self.config.device)?;
+        let target = self.config.target;
+        let scores = predict_target(self.model, self.valid, self.config.batch_size, self.config.device, target)?;
+        if !target.is_click() {
+            let log_dwell = target.predicts_log_dwell().then_some(scores.as_slice());
+            return Ok(dwell_metrics(self.valid, &scores, log_dwell, &target.valid_metrics()));
+        }
         let predictions = Predictions::new(&self.valid.user, &self.valid.click, &scores)?;
         Ok(self.config.metrics.iter().filter_map(|&m| m.compute(&predictions).map(|v| (m.into(), v))).collect())
     }
 
     fn valid_metric(&self) -> TaskMetric {
-        self.config.valid_metric.into()
+        self.config.target.valid_metric().unwrap_or(self.config.valid_metric.into())
     }
 }
 
@@ -210,12 +219,20 @@ pub fn train(
 
 /// Click probabilities for every row of `data`, in order (fp32, no autocast).
 pub fn predict(model: &dyn CtrModel, data: &Impressions, batch_size: usize, device: Device) -> Result<Vec<f32>> {
+    predict_target(model, data, batch_size, device, Target::Click)
+}
+
+/// What a model trained on `target` predicts for every row of `data`, in
+/// order: click probabilities, or for a dwell target its raw output (the
+/// predicted log1p dwell given a click, or the log of the expected dwell).
+pub fn predict_target(model: &dyn CtrModel, data: &Impressions, batch_size: usize, device: Device, target: Target) -> Result<Vec<f32>> {
     let _guard = tch::no_grad_guard();
     let mut out = Vec::with_capacity(data.len());
     for rows in BatchOrder::sequential(data.len(), batch_size).chunks() {
         let (batch, _) = RawBatch::gather(data, rows).to_tensors(device);
-        let probs = model.forward_t(&batch, false).to_kind(Kind::Float).sigmoid().to_device(Device::Cpu);
-        out.extend(Vec::<f32>::try_from(&probs)?);
+        let output = model.forward_t(&batch, false).to_kind(Kind::Float);
+        let output = if target.is_click() { output.sigmoid() } else { output };
+        out.extend(Vec::<f32>::try_from(&output.to_device(Device::Cpu))?);
     }
     Ok(out)
 }

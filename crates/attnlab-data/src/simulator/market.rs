@@ -25,6 +25,10 @@ pub(super) const BUDGET_LOG_SD: f64 = 0.5;
 /// so that CPC and CPA advertisers compete on comparable expected value.
 pub(super) const CPA_REFERENCE_CVR: f64 = 0.08;
 pub(super) const DAY_S: u64 = 24 * 3600;
+/// Median item length (seconds of content: a video's duration, an
+/// article's reading time) and the spread of its log.
+pub(super) const ITEM_LENGTH_MEDIAN_S: f64 = 60.0;
+pub(super) const ITEM_LENGTH_LOG_SD: f64 = 0.8;
 
 /// How an advertiser pays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +64,11 @@ pub(super) struct Economy {
     pub budget_cents: Vec<u64>,
     /// Weight of the user's topic affinity in the conversion logit.
     pub cvr_affinity_weight: f64,
+    /// Per item: content length in seconds (drawn after everything else of
+    /// this stream, so the other draws are those of version 2).
+    pub item_length_s: Vec<f64>,
+    /// Weight of `ln(length / median)` in the log dwell.
+    pub dwell_length_weight: f64,
 }
 
 fn cents(x: f64) -> u64 {
@@ -114,7 +123,16 @@ impl Economy {
             bid_cents,
             budget_cents,
             cvr_affinity_weight: ads.cvr_affinity_weight,
+            item_length_s: (0..items).map(|_| ITEM_LENGTH_MEDIAN_S * (ITEM_LENGTH_LOG_SD * rng.normal()).exp()).collect(),
+            dwell_length_weight: ads.dwell_length_weight,
         }
+    }
+
+    /// The mean of the log dwell (ms) after a click on `item` by a user of
+    /// topic affinity `affinity`; the dwell is this plus `0.6 · N(0, 1)`.
+    pub fn dwell_log_ms(&self, affinity: f64, item: usize) -> f64 {
+        let length = (self.item_length_s[item] / ITEM_LENGTH_MEDIAN_S).ln();
+        super::DWELL_LOG_MS + super::DWELL_AFFINITY * affinity + self.dwell_length_weight * length
     }
 
     pub fn is_ad(&self, item: usize) -> bool {

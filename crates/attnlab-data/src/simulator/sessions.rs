@@ -19,8 +19,8 @@
 //! end of the period, position 0) and the truth: `true_ctr` is
 //! `attract(u, i)`, the click probability of an *examined* slot (position 0
 //! has examination 1), `true_cvr` is P(conversion | click), and
-//! [`MarketSessions::expected_dwell_s`] is `E[dwell] =
-//! exp(10 + 0.3 a + 0.6²/2)` ms in seconds. Labels (`click`, `conversion`,
+//! [`MarketSessions::expected_dwell_s`] is `E[dwell | click] =
+//! exp(10 + 0.3 a + w_len ln(len_i / 60) + 0.6²/2)` ms in seconds. Labels (`click`, `conversion`,
 //! …) are 0: outcomes are drawn by whoever replays the sessions. Histories
 //! do not grow during the fresh sessions.
 
@@ -28,7 +28,7 @@ use std::ops::Range;
 
 use super::market::{Economy, ad_count};
 use super::{
-    attract, fill_organic, simulate_market, Advertiser, SimulatorConfig, World, DWELL_AFFINITY, DWELL_LOG_MS,
+    attract, fill_organic, simulate_market, Advertiser, SimulatorConfig, World,
     DWELL_LOG_SD, HORIZON_S, POSITION_DECAY,
 };
 use crate::{DataError, Impressions, Result, Rng, PAD};
@@ -251,7 +251,7 @@ impl SessionSampler {
             out.price.push(self.eco.price[item]);
             out.history_items.extend_from_slice(&item_window);
             out.history_categories.extend_from_slice(&category_window);
-            let log_ms = DWELL_LOG_MS + DWELL_AFFINITY * affinity + DWELL_LOG_SD * DWELL_LOG_SD / 2.0;
+            let log_ms = self.eco.dwell_log_ms(affinity, item) + DWELL_LOG_SD * DWELL_LOG_SD / 2.0;
             rows.expected_dwell_s.push(log_ms.exp() / 1000.0);
             rows.quality.push(if advertiser == 0 { 0.0 } else { self.world.item_quality[item] });
         }

@@ -1,0 +1,79 @@
+//! `train.target` and `train.position_debias`: what a click model learns
+//! from an impression, and how it treats the slot the impression was shown
+//! in. Both may be set per model (`models[i].train`).
+
+use serde::{Deserialize, Serialize};
+
+/// The label a click model is trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// Clicks, by binary cross-entropy (the default).
+    #[default]
+    Click,
+    /// Regression of `log1p(dwell seconds)` over clicked impressions: the
+    /// output is the dwell a click would bring.
+    DwellLog,
+    /// YouTube's weighted logistic regression: clicks weighted by their
+    /// dwell seconds, unclicked impressions by 1, so `exp(logit)` estimates
+    /// the expected dwell of the impression.
+    DwellWeighted,
+}
+
+impl Target {
+    pub fn is_click(&self) -> bool {
+        *self == Target::Click
+    }
+
+    /// Whether the target needs dwell times in the data.
+    pub fn needs_dwell(self) -> bool {
+        self != Target::Click
+    }
+
+    /// The name as a spec writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Click => "click",
+            Target::DwellLog => "dwell_log",
+            Target::DwellWeighted => "dwell_weighted",
+        }
+    }
+}
+
+/// How a click model treats the position of an impression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PositionDebias {
+    /// Position is an ordinary feature (the default).
+    #[default]
+    None,
+    /// PAL (Guo et al., RecSys 2019): a shallow position tower whose click
+    /// probability multiplies the relevance tower's in training; at
+    /// inference only the relevance tower scores.
+    Pal,
+}
+
+impl PositionDebias {
+    pub fn is_none(&self) -> bool {
+        *self == PositionDebias::None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        let t = |s: &str| serde_yaml::from_str::<Target>(s).map_err(|e| e.to_string());
+        assert_eq!(t("dwell_log"), Ok(Target::DwellLog));
+        assert_eq!(t("dwell_weighted"), Ok(Target::DwellWeighted));
+        assert_eq!(t("click"), Ok(Target::Click));
+        assert!(t("dwell").is_err());
+        for target in [Target::Click, Target::DwellLog, Target::DwellWeighted] {
+            assert_eq!(t(target.name()), Ok(target));
+        }
+        assert_eq!(serde_yaml::from_str::<PositionDebias>("pal").unwrap(), PositionDebias::Pal);
+        assert!(serde_yaml::from_str::<PositionDebias>("ips").is_err());
+    }
+}

@@ -1,0 +1,125 @@
+//! Dwell as a label end to end: a dwell target and the metrics of time
+//! through the binary, and their bad input (exit 2, naming the key and the
+//! source, or the file and line).
+
+use crate::util::{quickstart, Scratch};
+
+/// A small simulated world whose dwell follows item length, a click model
+/// on each target, the metrics of time and the relevance AUC at position 0.
+const OVERRIDES: [&str; 7] = [
+    "dataset.simulator={users: 200, items: 80, topics: 6, sessions_per_user: 6, slots: 6, ads: {advertisers: 0, dwell_length_weight: 1.0}}",
+    "protocol.metrics=[auc, dwell_ndcg@10, dwell@10, dwell_auc, dwell_rmse, relevance_auc]",
+    "train.epochs=2",
+    "train.batch_size=256",
+    "train.checkpoints=false",
+    "models=[{name: click, model: FM}, {name: wlr, model: FM, train: {target: dwell_weighted}}, {name: log, model: FM, train: {target: dwell_log}}, {name: pal, model: FM, train: {position_debias: pal}}]",
+    "targets=[]",
+];
+
+#[test]
+fn dwell_targets_train_and_report_the_metrics_of_time() {
+    let s = Scratch::new();
+    let spec = quickstart();
+    let mut args = vec!["run", spec.as_str()];
+    args.extend(OVERRIDES);
+    s.attnlab(&args).ok();
+    let runs: serde_json::Value = serde_json::from_str(&s.attnlab(&["runs", "list", "quickstart", "--json"]).ok().stdout()).unwrap();
+    let runs = runs.as_array().unwrap();
+    let metric = |name: &str, key: &str| {
+        let r = runs.iter().find(|r| r["name"] == name).unwrap_or_else(|| panic!("no run {name}"));
+        r["metrics"][key].as_f64()
+    };
+    for name in ["click", "wlr", "log", "pal"] {
+        for key in ["test.auc", "test.dwell_ndcg@10", "test.dwell@10", "test.dwell_auc", "test.relevance_auc"] {
+            let v = metric(name, key).unwrap_or_else(|| panic!("{name}: no {key}"));
+            assert!(v.is_finite() && v > 0.0, "{name} {key} = {v}");
+        }
+    }
+    // only the regression predicts a log dwell; the dwell targets stop on their own metric
+    assert!(metric("log", "test.dwell_rmse").is_some() && metric("click", "test.dwell_rmse").is_none());
+    assert!(metric("wlr", "best.valid.dwell_ndcg@10").is_some() && metric("log", "best.valid.dwell_rmse").is_some());
+    assert!(metric("click", "best.valid.auc").is_some());
+}
+
+#[test]
+fn a_dwell_target_on_data_without_dwell_names_the_key_and_the_source() {
+    let s = Scratch::new();
+    let spec = s.write(
+        "ctr.yaml",
+        "name: ctrdwell
+dataset:
+  source: ctr-log
+  path: data
+  ctr_log: { file: log.csv }
+models:
+  - { name: lr, model: LR, train: { target: dwell_log } }
+",
+    );
+    for command in ["validate", "run"] {
+        let run = s.attnlab(&[command, spec.to_str().unwrap()]);
+        assert_eq!(run.code(), 2, "{command}: {}", run.stderr());
+        let err = run.stderr();
+        assert!(err.contains("models[0].train.target") && err.contains("`ctr-log` has none"), "{command}: {err}");
+    }
+    // spec-wide, and a metric of time
+    let run = s.attnlab(&["validate", spec.to_str().unwrap(), "models=[{name: lr, model: LR}]", "train.target=dwell_weighted"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("train.target") && run.stderr().contains("ctr-log"), "{}", run.stderr());
+    let run = s.attnlab(&["validate", spec.to_str().unwrap(), "models=[{name: lr, model: LR}]", "protocol.metrics=[auc, dwell_ndcg@10]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("protocol.metrics[1]") && run.stderr().contains("ctr-log"), "{}", run.stderr());
+    // a multi-task model has no dwell target nor PAL (yet)
+    let run = s.attnlab(&["validate", &quickstart(), "models=[{name: m, model: MMoE, train: {target: dwell_log}}]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("models[0].train.target"), "{}", run.stderr());
+    let run = s.attnlab(&["validate", &quickstart(), "models=[{name: m, model: MMoE}]", "train.position_debias=pal"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("train.position_debias"), "{}", run.stderr());
+    // PAL multiplies click probabilities: not with a dwell target
+    let run = s.attnlab(&["validate", &quickstart(), "models=[{name: m, model: FM, train: {target: dwell_weighted, position_debias: pal}}]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("models[0].train.target") && run.stderr().contains("not supported"), "{}", run.stderr());
+}
+
+#[test]
+fn negative_dwell_in_an_attention_log_is_refused_at_its_line() {
+    let s = Scratch::new();
+    std::fs::create_dir_all(s.path("logs")).unwrap();
+    s.write(
+        "logs/log.csv",
+        "user,item,timestamp,event,position,dwell_ms,is_ad,bid,price
+u1,i1,100,impression,0,,0,,
+u1,i1,100,click,0,-3000,0,,
+",
+    );
+    let spec = s.write(
+        "log.yaml",
+        "name: negdwell
+dataset:
+  source: attention-log
+  path: logs
+  attention_log: { file: log.csv }
+models:
+  - { name: lr, model: LR, train: { target: dwell_log } }
+",
+    );
+    let run = s.attnlab(&["run", spec.to_str().unwrap()]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("log.csv:3") && run.stderr().contains("dwell_ms"), "{}", run.stderr());
+    // and in a predictions file
+    let preds = s.write("p.csv", "user,label,score,dwell\na,1,0.5,10\na,0,0.2,-1\n");
+    let run = s.attnlab(&["metrics", preds.to_str().unwrap(), "--metrics", "dwell_ndcg@10"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("p.csv:3") && run.stderr().contains("dwell"), "{}", run.stderr());
+}
+
+#[test]
+fn metrics_of_time_from_a_predictions_file() {
+    let s = Scratch::new();
+    let preds = s.write("p.csv", "user,label,score,dwell\na,0,0.9,0\na,1,0.5,10\na,1,0.1,5\nb,0,0.3,0\n");
+    let run = s.attnlab(&["metrics", preds.to_str().unwrap(), "--metrics", "auc,dwell@2,dwell_auc", "--json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert!((v["auc"].as_f64().unwrap() - 0.25).abs() < 1e-12, "{v}");
+    assert!((v["dwell@2"].as_f64().unwrap() - 10.0).abs() < 1e-9, "{v}");
+    assert!((v["dwell_auc"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9, "{v}");
+}
