@@ -86,6 +86,13 @@ fn lr_and_deepfm_learn_from_a_criteo_format_log() {
     // the good items, DeepFM also the user x category affinity
     assert!(lr > 0.55, "LR: test AUC {lr:.4} does not beat a constant predictor");
     assert!(deepfm > 0.65 && deepfm > lr + 0.05, "DeepFM: test AUC {deepfm:.4} (LR {lr:.4}): the user x category signal was not learned");
+
+    // per-user values name users as the log does (`u1f`), never by dense id
+    let run = runs[0]["id"].as_str().unwrap();
+    let csv = std::fs::read_to_string(s.path("store/artifacts").join(run).join("per_user/test.csv")).unwrap();
+    let users: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert!(users.len() > 20, "{csv}");
+    assert!(users.iter().all(|u| u.len() == 3 && u.starts_with('u') && u8::from_str_radix(&u[1..], 16).is_ok_and(|n| n < 40)), "{users:?}");
 }
 
 #[test]

@@ -27,6 +27,12 @@ use attnlab_eval::TaskMetric;
 
 use crate::{ExperimentError, Result};
 
+/// A file's user and item tokens, by dense id.
+pub struct IdVocabularies {
+    pub users: attnlab_data::Vocab,
+    pub items: attnlab_data::Vocab,
+}
+
 /// The data of an experiment, by kind.
 pub enum Dataset {
     /// Simulated impressions, for click and click + conversion models.
@@ -36,6 +42,9 @@ pub enum Dataset {
         /// AUC of the simulator's true click probabilities on the test
         /// split: the best any model can reach.
         oracle_test_auc: Option<f64>,
+        /// The original ids of a log's users and items (`None`: the ids
+        /// are a simulated world's or a bandit log's own numbers).
+        vocabularies: Option<IdVocabularies>,
     },
     /// Interactions under a ranking protocol, for next-item models.
     Interactions {
@@ -260,7 +269,7 @@ fn prepare_impressions(loaded: &LoadedSpec) -> Result<Prepared> {
         blake3::hash(sections.to_string().as_bytes()).to_hex()[..16].to_string()
     };
     let oracle_test_auc = auc(&splits.test.click, &splits.test.true_ctr);
-    let data = Dataset::Impressions { splits, sizes: config.cardinalities(), oracle_test_auc };
+    let data = Dataset::Impressions { splits, sizes: config.cardinalities(), oracle_test_auc, vocabularies: None };
     Ok(Prepared { data, data_fingerprint, metrics, valid_metric, notes: Vec::new() })
 }
 

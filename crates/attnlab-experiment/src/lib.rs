@@ -44,7 +44,7 @@ pub mod targets;
 pub mod task_runs;
 pub mod train_config;
 
-pub use dataset::{check, interaction_vocabularies, prepare, require_models, simulator_config, Dataset, Prepared};
+pub use dataset::{check, interaction_vocabularies, prepare, require_models, simulator_config, Dataset, IdVocabularies, Prepared};
 pub use error::{error_chain, ExperimentError, Result};
 pub use identity::{run_key, sweep_parent_id, sweep_parent_run, LIBTORCH_VERSION, SWEEP_MODEL, VERSION};
 pub use load_run::{load_run, InteractionData, LoadedRun, RunData};

@@ -1,12 +1,14 @@
 //! How a run names users and items wherever its outputs leave the process
 //! (per-user test values, attention samples): as the data's own files name
-//! them (`u17`, a MovieLens movie id), as the dense numbers of a simulated
-//! world, or, for users of a run that pseudonymises, by their pseudonyms.
-//! Models train on dense ids; only what is written is renamed.
+//! them (`u17`, a MovieLens movie id, a click log's hashed user), as the
+//! dense numbers of a simulated world or a bandit log, or, for users of a
+//! run that pseudonymises, by their pseudonyms. Models train on dense ids;
+//! only what is written is renamed.
 
 use attnlab_data::Vocab;
-use attnlab_spec::{DataKind, LoadedSpec};
+use attnlab_spec::LoadedSpec;
 
+use crate::dataset::{Dataset, Prepared};
 use crate::pseudonym::Pseudonymiser;
 use crate::Result;
 
@@ -19,14 +21,15 @@ pub struct PublicIds<'a> {
 impl<'a> PublicIds<'a> {
     /// The names of the spec's data: interaction files are read again for
     /// their vocabularies (the prepared-data cache holds dense ids only);
-    /// impressions keep dense ids.
-    pub fn of(loaded: &LoadedSpec, pseudonyms: Option<&'a Pseudonymiser>) -> Result<PublicIds<'a>> {
-        let (users, items) = match loaded.spec.dataset.kind() {
-            DataKind::Interactions => {
+    /// logs of impressions keep theirs from preparing.
+    pub fn of(loaded: &LoadedSpec, prepared: &Prepared, pseudonyms: Option<&'a Pseudonymiser>) -> Result<PublicIds<'a>> {
+        let (users, items) = match &prepared.data {
+            Dataset::Interactions { .. } => {
                 let (users, items) = crate::dataset::interaction_vocabularies(loaded)?;
                 (Some(users), Some(items))
             }
-            DataKind::Impressions => (None, None),
+            Dataset::Impressions { vocabularies: Some(v), .. } => (Some(v.users.clone()), Some(v.items.clone())),
+            Dataset::Impressions { vocabularies: None, .. } => (None, None),
         };
         Ok(PublicIds { users, items, pseudonyms })
     }

@@ -184,7 +184,7 @@ pub fn run_one(cx: &TrialContext<'_>, model: &ModelSpec, seed: u64, run_key: Str
         store.set_tags(&run_id, &[("privacy.pseudonym_key_id".into(), p.key_id())])?;
     }
     on_active_run(Some(&run_id));
-    let outcome = PublicIds::of(loaded, pseudonyms).and_then(|ids| {
+    let outcome = PublicIds::of(loaded, prepared, pseudonyms).and_then(|ids| {
         // a panic inside tch (an allocation libtorch refused) fails this run, not the process
         let tested = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| train_and_test(RunInputs {
             store,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use attnlab_data::{impressions_from_log, load_attention_log, split_temporal, AttentionLog, Event, LoadReport, OnBadRow};
 use attnlab_spec::{AttentionLogKind, BadRowPolicy, LoadedSpec, LogEvent};
 
-use super::{check, prepare_interaction_rows, Dataset, InteractionRows, Prepared};
+use super::{check, prepare_interaction_rows, Dataset, IdVocabularies, InteractionRows, Prepared};
 use crate::{ExperimentError, Result};
 
 /// The log file a spec names, checked to exist, with its section.
@@ -67,7 +67,8 @@ pub fn prepare_attention_log(loaded: &LoadedSpec, cache_root: &Path) -> Result<P
             notes.extend(unlabelled(&data));
             let splits = split_temporal(&table.data, spec.protocol.ratios).map_err(|e| in_spec(format!("protocol.ratios: {e}")))?;
             let data_fingerprint = fingerprint(&file, spec)?;
-            let data = Dataset::Impressions { splits, sizes: table.sizes, oracle_test_auc: None };
+            let vocabularies = Some(IdVocabularies { users: table.users, items: table.items });
+            let data = Dataset::Impressions { splits, sizes: table.sizes, oracle_test_auc: None, vocabularies };
             Ok(Prepared { data, data_fingerprint, metrics, valid_metric, notes })
         }
     }

@@ -20,11 +20,11 @@ use attnlab_data::loaders::{ctr_column_names, ColumnRef};
 use attnlab_data::preprocess::{encode_ctr_table, CtrEncoding, NumericEncoding};
 use attnlab_data::{
     load_ctr, split_temporal, temporal_cut, Cardinalities, CategoricalField, Column, ColumnData, CtrSchema, CtrTable, ExtraColumns,
-    ExtraFields, Impressions, OnBadRow, PAD,
+    ExtraFields, Impressions, OnBadRow, Vocab, PAD,
 };
 use attnlab_spec::{BadRowPolicy, ColumnSelection, CtrLogFormat, CtrLogSpec, LoadedSpec, NumericPreprocess};
 
-use super::{check, Dataset, Prepared};
+use super::{check, Dataset, IdVocabularies, Prepared};
 use crate::{ExperimentError, Result};
 
 /// The four role fields, in `CtrBatch` order.
@@ -66,10 +66,10 @@ pub fn prepare_ctr_log(loaded: &LoadedSpec) -> Result<Prepared> {
     let (train_rows, _) = temporal_cut(table.len(), spec.protocol.ratios);
     encode_ctr_table(&mut table, train_rows, &encoding_of(log))
         .map_err(|e| in_spec(format!("dataset.ctr_log ({}): {e}", file.display())))?;
-    let (data, sizes) = impressions_of(table, &columns.roles);
+    let (data, sizes, vocabularies) = impressions_of(table, &columns.roles);
     let splits = split_temporal(&data, spec.protocol.ratios).map_err(|e| in_spec(format!("protocol.ratios: {e}")))?;
     let data_fingerprint = fingerprint(&file, spec, &columns)?;
-    Ok(Prepared { data: Dataset::Impressions { splits, sizes, oracle_test_auc: None }, data_fingerprint, metrics, valid_metric, notes })
+    Ok(Prepared { data: Dataset::Impressions { splits, sizes, oracle_test_auc: None, vocabularies }, data_fingerprint, metrics, valid_metric, notes })
 }
 
 /// The columns a spec reads, resolved against the file's column names.
@@ -178,24 +178,26 @@ fn encoding_of(log: &CtrLogSpec) -> CtrEncoding {
 /// mapped role columns (in [`ROLES`] order), then the extra categorical
 /// fields: the role columns become user, item, category and position ids
 /// (an unmapped role is the constant id 0 with an id space of 1), the rest
-/// extra fields; and the sizes of every id space.
-pub(super) fn impressions_of(table: CtrTable, roles: &[Option<String>; 4]) -> (Impressions, Cardinalities) {
+/// extra fields; the sizes of every id space; and the tokens of the user
+/// and item ids when both roles are mapped.
+pub(super) fn impressions_of(table: CtrTable, roles: &[Option<String>; 4]) -> (Impressions, Cardinalities, Option<IdVocabularies>) {
     let n = table.len();
     let mut categorical = table.categorical.into_iter();
-    let mut role = |slot: usize| -> (Vec<u32>, usize) {
+    let mut role = |slot: usize| -> (Vec<u32>, usize, Option<Vocab>) {
         match roles[slot] {
             Some(_) => token_ids(categorical.next().expect("one loaded column per mapped role")),
-            None => (vec![0; n], 1),
+            None => (vec![0; n], 1, None),
         }
     };
-    let (user, users) = role(0);
-    let (item, items) = role(1);
-    let (category, categories) = role(2);
-    let (position, positions) = role(3);
+    let (user, users, user_tokens) = role(0);
+    let (item, items, item_tokens) = role(1);
+    let (category, categories, _) = role(2);
+    let (position, positions, _) = role(3);
+    let vocabularies = user_tokens.zip(item_tokens).map(|(users, items)| IdVocabularies { users, items });
     let (mut extra_ids, mut extra_fields) = (Vec::new(), Vec::new());
     for column in categorical {
         let name = column.name.clone();
-        let (ids, size) = token_ids(column);
+        let (ids, size, _) = token_ids(column);
         extra_ids.push(ids);
         extra_fields.push(CategoricalField { name, size });
     }
@@ -226,14 +228,14 @@ pub(super) fn impressions_of(table: CtrTable, roles: &[Option<String>; 4]) -> (I
         extra,
     };
     let extra = ExtraFields { categorical: extra_fields, numeric: numeric_names };
-    (data, Cardinalities { users, items, categories, positions, extra })
+    (data, Cardinalities { users, items, categories, positions, extra }, vocabularies)
 }
 
-/// A token column's ids and id space.
-fn token_ids(column: Column) -> (Vec<u32>, usize) {
+/// A token column's ids, id space and tokens.
+fn token_ids(column: Column) -> (Vec<u32>, usize, Option<Vocab>) {
     let size = column.vocab.as_ref().map_or(1, |v| v.id_space());
     match column.data {
-        ColumnData::Token(ids) => (ids, size),
+        ColumnData::Token(ids) => (ids, size, column.vocab),
         _ => unreachable!("load_ctr gives token columns"),
     }
 }

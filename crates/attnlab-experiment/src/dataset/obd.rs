@@ -74,7 +74,7 @@ pub fn encode_obd(spec: &Spec, spec_path: &Path, extra: Option<&ExtraRows>) -> R
     let encoding = CtrEncoding { min_count: 1, numeric: NumericEncoding::AsIs };
     encode_ctr_table(&mut table, train_rows, &encoding)?;
     let roles = ROLES.map(|r| r.map(String::from));
-    let (data, sizes) = impressions_of(table, &roles);
+    let (data, sizes, _) = impressions_of(table, &roles);
     Ok((data, sizes, log.len()))
 }
 
@@ -86,7 +86,7 @@ pub fn prepare_obd(loaded: &LoadedSpec) -> Result<Prepared> {
     let splits = split_temporal(&data, spec.protocol.ratios)
         .map_err(|e| ExperimentError::bad(format!("{}: protocol.ratios: {e}", loaded.path.display())))?;
     let data_fingerprint = fingerprint(spec, &loaded.path)?;
-    Ok(Prepared { data: Dataset::Impressions { splits, sizes, oracle_test_auc: None }, data_fingerprint, metrics, valid_metric, notes: Vec::new() })
+    Ok(Prepared { data: Dataset::Impressions { splits, sizes, oracle_test_auc: None, vocabularies: None }, data_fingerprint, metrics, valid_metric, notes: Vec::new() })
 }
 
 /// The folder of the spec's log and its campaign name.
