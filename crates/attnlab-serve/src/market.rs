@@ -10,7 +10,6 @@
 //! Concurrent requests share one forward pass (dynamic batching, as for
 //! next-item models): a candidate's row never sees another row.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 
@@ -26,7 +25,7 @@ use tokio::sync::oneshot;
 
 use crate::catalog::Identity;
 use crate::metrics::Metrics;
-use crate::scorer::{gather, Batching};
+use crate::scorer::{answer, gather, Batching};
 use crate::{Result, ServeError};
 
 /// A request's session (candidates with their truth) and its predictions.
@@ -102,21 +101,7 @@ fn run(model: Scoring, rx: Receiver<Job>, batching: Batching, metrics: &Metrics)
         let jobs = gather(first, &rx, batching);
         metrics.observe_batch(jobs.len());
         let requests: Vec<FeedRequest> = jobs.iter().map(|j| j.request.clone()).collect();
-        // a libtorch failure answers this batch with an error, not the process with a panic
-        let scored = std::panic::catch_unwind(AssertUnwindSafe(|| score(&model, &requests)))
-            .unwrap_or_else(|_| Err("libtorch failed while scoring".to_string()));
-        match scored {
-            Ok(rows) => {
-                for (job, row) in jobs.into_iter().zip(rows) {
-                    let _ = job.reply.send(Ok(row));
-                }
-            }
-            Err(message) => {
-                for job in jobs {
-                    let _ = job.reply.send(Err(message.clone()));
-                }
-            }
-        }
+        answer(jobs.into_iter().map(|j| j.reply), || score(&model, &requests));
     }
 }
 

@@ -75,19 +75,27 @@ fn run(model: ScoringModel, rx: Receiver<Job>, batching: Batching, metrics: &Met
         metrics.observe_batch(jobs.len());
         let users: Vec<i64> = jobs.iter().map(|j| j.user).collect();
         let inputs: Vec<i64> = jobs.iter().flat_map(|j| j.input.iter().copied()).collect();
-        // a libtorch failure answers this batch with an error, not the process with a panic
-        let scored = std::panic::catch_unwind(AssertUnwindSafe(|| score_rows(&model, &users, &inputs)))
-            .unwrap_or_else(|_| Err("libtorch failed while scoring".to_string()));
-        match scored {
-            Ok(rows) => {
-                for (job, row) in jobs.into_iter().zip(rows) {
-                    let _ = job.reply.send(Ok(row));
-                }
+        answer(jobs.into_iter().map(|j| j.reply), || score_rows(&model, &users, &inputs));
+    }
+}
+
+/// Scores a batch and sends each job its row, or every job the batch's
+/// error. A libtorch failure (a panic inside tch) answers the batch with
+/// an error, not the process with a panic.
+pub(crate) fn answer<R>(
+    replies: impl Iterator<Item = oneshot::Sender<Result<R, String>>>,
+    score: impl FnOnce() -> Result<Vec<R>, String>,
+) {
+    let scored = std::panic::catch_unwind(AssertUnwindSafe(score)).unwrap_or_else(|_| Err("libtorch failed while scoring".to_string()));
+    match scored {
+        Ok(rows) => {
+            for (reply, row) in replies.zip(rows) {
+                let _ = reply.send(Ok(row));
             }
-            Err(message) => {
-                for job in jobs {
-                    let _ = job.reply.send(Err(message.clone()));
-                }
+        }
+        Err(message) => {
+            for reply in replies {
+                let _ = reply.send(Err(message.clone()));
             }
         }
     }
