@@ -60,6 +60,7 @@ fn is_bad_input(cause: &(dyn std::error::Error + 'static)) -> bool {
                     | attnlab_track::TrackError::AmbiguousRunId { .. }
                     | attnlab_track::TrackError::RunIdTooShort { .. }
                     | attnlab_track::TrackError::UnknownRun { .. }
+                    | attnlab_track::TrackError::NoStoreFound { .. }
                     | attnlab_track::TrackError::RunInUse { .. }
                     | attnlab_track::TrackError::Damaged { .. }
             ))

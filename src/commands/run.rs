@@ -2,14 +2,10 @@
 
 use std::path::Path;
 
-use attnlab_eval::TaskMetric;
 use attnlab_experiment::targets::target_rows;
 use attnlab_experiment::train_config::{set_threads, trial_device};
-use attnlab_experiment::{
-    check_sizes, prepare, require_models, run_key, run_one, MemoryBudget, sweep_parent_id, sweep_parent_run, Attempt, Dataset, Prepared, Pseudonymiser, RunResult,
-    TrialContext,
-};
-use attnlab_spec::ModelSpec;
+use attnlab_experiment::trials::{best_trials, prepare_trials, run_trial, short};
+use attnlab_experiment::{require_models, sweep_parent_id, sweep_parent_run, Dataset, MemoryBudget, Prepared, RunResult, TrialContext};
 use attnlab_spec::{expand_sweep, load_spec, Trial};
 use attnlab_track::Store;
 
@@ -43,22 +39,9 @@ pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_p
             .ok_or_else(|| BadInput(format!("--trial {i}: the spec has {} trial(s), numbered from 0", trials.len())))?],
     };
     let cache_root = store_path.parent().unwrap_or(Path::new(".")).join("cache");
-    // every trial is checked (and its data prepared) before the first run starts
-    let mut prepared_trials = Vec::new();
-    let mut pseudonyms = None;
-    for t in &selected {
-        // sweep values first: the command line wins over them
-        let all: Vec<String> = t.overrides.iter().chain(overrides).cloned().collect();
-        let loaded = load_spec(spec_path, &all)?;
-        if loaded.spec.dataset.pseudonymise && pseudonyms.is_none() {
-            pseudonyms = Some(Pseudonymiser::from_env()?); // no key: exit 2 before anything is written
-        }
-        if let Some(m) = memory {
-            check_sizes(&loaded, m)?; // before anything is allocated
-        }
-        let prepared = prepare(&loaded, &cache_root)?;
-        crate::print_notes(&prepared);
-        prepared_trials.push((*t, loaded, prepared));
+    let (prepared_trials, pseudonyms) = prepare_trials(spec_path, overrides, &selected, memory, &cache_root)?;
+    for (_, _, prepared) in &prepared_trials {
+        crate::print_notes(prepared);
     }
     let pseudonyms = pseudonyms.as_ref();
     let sweep_parent = sweep_parent_id(&base, trials.len());
@@ -132,21 +115,7 @@ pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_p
             pseudonyms,
             on_active_run: &on_active_run,
         };
-        for model in &spec.models {
-            for &seed in &spec.seeds {
-                let key = run_key(loaded, &prepared.data_fingerprint, model, seed, pseudonyms);
-                let done = if force { None } else { store.finished_run_by_key(&key)? };
-                let mut result = match done {
-                    Some(record) => skipped(model, seed, RunResult::from_record(&record)),
-                    None if read_back_only => RunResult::missing(model, seed),
-                    None => claim_and_run(&cx, model, seed, key, force)?,
-                };
-                if !t.label.is_empty() {
-                    result.name = format!("{} [{}]", result.name, t.label);
-                }
-                results.push(result);
-            }
-        }
+        results.extend(run_trial(&cx, force, read_back_only, &|message| eprintln!("{message}"))?);
     }
     if let (Some(id), None) = (&sweep_parent, trial) {
         store.settle_parent(id)?;
@@ -154,7 +123,7 @@ pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_p
     let Some((_, last_spec, last_prepared)) = prepared_trials.last() else { return Ok(()) };
     print!("{}", summary(&results, last_prepared));
     if prepared_trials.len() > 1 {
-        print!("{}", best_trials(&store, &results)?);
+        print!("{}", best_trials_table(&store, &results)?);
     }
     if !last_spec.spec.targets.is_empty() && trials.len() == 1 {
         print!("{}", targets_table(&last_spec.spec.targets, &results));
@@ -178,56 +147,12 @@ pub fn run(spec_path: &Path, overrides: &[String], options: &RunOptions, store_p
     Ok(())
 }
 
-/// How often a run waits to see whether another process finished the identity it trains.
-const IN_USE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Runs one model x seed unless another process of the same spec got to it
-/// first: while that process trains it, this one waits, then takes its
-/// result (or, when it was killed or failed, claims and trains it itself).
-/// The wait polls the store only; the next claim comes once the run ended.
-fn claim_and_run(cx: &TrialContext<'_>, model: &ModelSpec, seed: u64, key: String, force: bool) -> anyhow::Result<RunResult> {
-    loop {
-        match run_one(cx, model, seed, key.clone(), force)? {
-            Attempt::Ran(result) => return Ok(result),
-            Attempt::AlreadyFinished(result) => return Ok(skipped(model, seed, result)),
-            Attempt::InUse { run_id, owner } => {
-                eprintln!("{} seed {seed}: run {} is being trained by {owner}; waiting for it", model.name, short(&run_id));
-                while cx.store.in_use(&run_id)? {
-                    std::thread::sleep(IN_USE_POLL);
-                }
-            }
-        }
-    }
-}
-
-fn skipped(model: &ModelSpec, seed: u64, result: RunResult) -> RunResult {
-    eprintln!("{} seed {seed}: unchanged and already finished as run {} (skipped; --force re-runs)", model.name, short(&result.run_id));
-    result
-}
-
-/// Per model, the sweep trial with the best validation value (what a
-/// researcher would pick without looking at test), and its test metrics.
-fn best_trials(store: &Store, results: &[RunResult]) -> anyhow::Result<String> {
-    let mut best: Vec<(String, String, f64, &RunResult)> = Vec::new(); // model, valid metric, value, run
-    for r in results.iter().filter(|r| r.error.is_none()) {
-        let model = r.name.split(" [").next().unwrap_or(&r.name).to_string();
-        let record = store.run(&r.run_id)?;
-        let Some((key, value)) = record.metrics.iter().find(|(k, _)| k.starts_with("best.valid.")) else { continue };
-        let metric = key.trim_start_matches("best.valid.").to_string();
-        let higher = TaskMetric::parse(&metric).map_or(true, |m| m.higher_is_better());
-        match best.iter_mut().find(|(m, ..)| *m == model) {
-            Some(entry) => {
-                if (higher && *value > entry.2) || (!higher && *value < entry.2) {
-                    *entry = (model, metric, *value, r);
-                }
-            }
-            None => best.push((model, metric, *value, r)),
-        }
-    }
+/// Per model, the sweep trial with the best validation value, and its test metrics.
+fn best_trials_table(store: &Store, results: &[RunResult]) -> anyhow::Result<String> {
     let mut table = Table::new(&["model", "best trial", "valid", "test", "run"]);
-    for (model, metric, value, r) in best {
-        let test: Vec<String> = r.test.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
-        table.row(vec![model, r.name.clone(), format!("{metric} {value:.4}"), test.join("  "), short(&r.run_id).to_string()]);
+    for b in best_trials(store, results)? {
+        let test: Vec<String> = b.run.test.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+        table.row(vec![b.model, b.run.name.clone(), format!("{} {:.4}", b.metric, b.value), test.join("  "), short(&b.run.run_id).to_string()]);
     }
     Ok(format!("\nbest trial per model (chosen on validation)\n{}", table.render()))
 }
@@ -255,10 +180,6 @@ fn mirror(store: &Store, spec: &attnlab_spec::Spec) {
         Ok(r) => eprintln!("warning: mlflow {uri}: {} run(s) not synced: {:?}", r.failures.len(), r.failures),
         Err(e) => eprintln!("warning: mlflow {uri}: {e:#} (the runs are safe in the local store; `attnlab sync mlflow` retries)"),
     }
-}
-
-fn short(id: &str) -> &str {
-    &id[..8.min(id.len())]
 }
 
 fn summary(results: &[RunResult], prepared: &Prepared) -> String {

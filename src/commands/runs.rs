@@ -2,8 +2,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
-
 use attnlab_track::{diff_runs, DiffRow, RunFilter, RunRecord, RunStatus};
 
 use crate::exit::{open_existing_store, open_store_for_reading, BadInput};
@@ -182,11 +180,7 @@ pub fn remove(runs: &[String], force: bool, store_path: &Path) -> anyhow::Result
 pub fn import(sources: &[std::path::PathBuf], store_path: &Path) -> anyhow::Result<()> {
     let mut files = Vec::new();
     for source in sources {
-        let found = store_files(source)?;
-        if found.is_empty() {
-            return Err(BadInput(format!("{}: no attnlab.db store found there", source.display())).into());
-        }
-        files.extend(found);
+        files.extend(attnlab_track::store_files(source)?);
     }
     let store = attnlab_track::Store::open(store_path)?;
     let mut parents = std::collections::BTreeSet::new();
@@ -208,28 +202,4 @@ pub fn import(sources: &[std::path::PathBuf], store_path: &Path) -> anyhow::Resu
         }
     }
     Ok(())
-}
-
-/// A store file as given, or the `attnlab.db` files under a folder (sorted).
-pub fn store_files(source: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
-    if source.is_file() {
-        return Ok(vec![source.to_path_buf()]);
-    }
-    if !source.is_dir() {
-        return Err(BadInput(format!("{}: no such store file or folder", source.display())).into());
-    }
-    let mut found = Vec::new();
-    let mut pending = vec![source.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-            let path = entry?.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.file_name().is_some_and(|n| n == "attnlab.db") {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    Ok(found)
 }

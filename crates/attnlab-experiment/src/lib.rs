@@ -43,6 +43,7 @@ pub mod sync;
 pub mod targets;
 pub mod task_runs;
 pub mod train_config;
+pub mod trials;
 
 pub use dataset::{check, interaction_vocabularies, prepare, require_models, simulator_config, Dataset, IdVocabularies, Prepared};
 pub use error::{error_chain, ExperimentError, Result};

@@ -11,9 +11,9 @@ use tch::nn::{self, Module};
 use tch::Tensor;
 
 use crate::blocks::{embedding_table, ItemFeatures, ItemTable, EMBEDDING_INIT};
-use crate::next_item::{dot_scores, full_softmax, hidden_at_targets, DotProduct, NextItemSizes};
+use crate::next_item::{full_softmax_next_item, hidden_at_targets, DotProduct, NextItemSizes};
 use crate::registry::{Checks, ModelParams};
-use crate::{NextItemModel, SeqBatch};
+use crate::SeqBatch;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -122,16 +122,4 @@ impl DotProduct for Caser {
     }
 }
 
-impl NextItemModel for Caser {
-    fn training_loss(&self, batch: &SeqBatch, train: bool) -> Tensor {
-        full_softmax(self, batch, train)
-    }
-
-    fn score(&self, users: &Tensor, inputs: &Tensor) -> Tensor {
-        dot_scores(self, users, inputs, None)
-    }
-
-    fn dot_product(&self) -> Option<&dyn DotProduct> {
-        Some(self)
-    }
-}
+full_softmax_next_item!(Caser);

@@ -15,9 +15,9 @@ use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
 use crate::blocks::{ItemFeatures, ItemTable};
-use crate::next_item::{dot_scores, full_softmax, hidden_at_targets, DotProduct, NextItemSizes};
+use crate::next_item::{full_softmax_next_item, hidden_at_targets, DotProduct, NextItemSizes};
 use crate::registry::{Checks, ModelParams};
-use crate::{NextItemModel, SeqBatch};
+use crate::SeqBatch;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -132,16 +132,4 @@ impl DotProduct for Gru4Rec {
     }
 }
 
-impl NextItemModel for Gru4Rec {
-    fn training_loss(&self, batch: &SeqBatch, train: bool) -> Tensor {
-        full_softmax(self, batch, train)
-    }
-
-    fn score(&self, users: &Tensor, inputs: &Tensor) -> Tensor {
-        dot_scores(self, users, inputs, None)
-    }
-
-    fn dot_product(&self) -> Option<&dyn DotProduct> {
-        Some(self)
-    }
-}
+full_softmax_next_item!(Gru4Rec);

@@ -153,6 +153,27 @@ pub(crate) fn full_softmax(model: &dyn DotProduct, batch: &SeqBatch, train: bool
     cross_entropy(&queries.matmul(&model.item_table().tr()), &targets, batch.held_out.as_ref())
 }
 
+/// The [`NextItemModel`](crate::NextItemModel) of a dot-product model that
+/// reads no timestamps and trains on the full softmax (Caser, GRU4Rec).
+macro_rules! full_softmax_next_item {
+    ($model:ty) => {
+        impl $crate::NextItemModel for $model {
+            fn training_loss(&self, batch: &$crate::SeqBatch, train: bool) -> tch::Tensor {
+                $crate::next_item::full_softmax(self, batch, train)
+            }
+
+            fn score(&self, users: &tch::Tensor, inputs: &tch::Tensor) -> tch::Tensor {
+                $crate::next_item::dot_scores(self, users, inputs, None)
+            }
+
+            fn dot_product(&self) -> Option<&dyn $crate::next_item::DotProduct> {
+                Some(self)
+            }
+        }
+    };
+}
+pub(crate) use full_softmax_next_item;
+
 /// Scores `[B, items]` of a dot-product model.
 pub(crate) fn dot_scores(model: &dyn DotProduct, users: &Tensor, inputs: &Tensor, timestamps: Option<&Tensor>) -> Tensor {
     model.queries(users, inputs, timestamps).matmul(&model.item_table().tr())

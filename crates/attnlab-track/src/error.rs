@@ -54,6 +54,10 @@ pub enum TrackError {
     #[error("run store {}: no run with id {id:?}", path.display())]
     UnknownRun { path: PathBuf, id: String },
 
+    /// `import` was given a path that is no store file and holds none.
+    #[error("{}: {reason}", path.display())]
+    NoStoreFound { path: PathBuf, reason: String },
+
     #[error("run store {}: no experiment named {name:?}", path.display())]
     UnknownExperiment { path: PathBuf, name: String },
 

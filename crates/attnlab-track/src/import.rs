@@ -25,6 +25,37 @@ pub struct ImportReport {
     pub parents: Vec<String>,
 }
 
+/// A store file as given, or the `attnlab.db` files under a folder
+/// (sorted): what `import` reads. A path that is neither, or a folder
+/// without any, is [`TrackError::NoStoreFound`].
+pub fn store_files(source: &Path) -> Result<Vec<PathBuf>> {
+    let none = |reason: &str| TrackError::NoStoreFound { path: source.to_path_buf(), reason: reason.into() };
+    if source.is_file() {
+        return Ok(vec![source.to_path_buf()]);
+    }
+    if !source.is_dir() {
+        return Err(none("no such store file or folder"));
+    }
+    let mut found = Vec::new();
+    let mut pending = vec![source.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let unreadable = |e: std::io::Error| none(&format!("cannot read {}: {e}", dir.display()));
+        for entry in std::fs::read_dir(&dir).map_err(unreadable)? {
+            let path = entry.map_err(unreadable)?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.file_name().is_some_and(|n| n == "attnlab.db") {
+                found.push(path);
+            }
+        }
+    }
+    if found.is_empty() {
+        return Err(none("no attnlab.db store found there"));
+    }
+    found.sort();
+    Ok(found)
+}
+
 impl Store {
     /// Copies every run of the store at `source` that this store lacks,
     /// with its experiment (matched by name), params, tags, metrics and

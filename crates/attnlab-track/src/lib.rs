@@ -53,7 +53,7 @@ pub use error::{ParseRunStatusError, Result, TrackError};
 pub use model::{ExperimentRecord, MetricPoint, NewRun, RunRecord, RunStatus};
 pub use store::Store;
 pub use claim::Claim;
-pub use import::ImportReport;
+pub use import::{store_files, ImportReport};
 pub use artifacts::{ArtifactRecord, ArtifactSource};
 pub use provenance::{Provenance, peak_memory_bytes};
 pub use query::{DiffRow, MAX_CANDIDATES, MIN_PREFIX, RunDiff, RunFilter, diff_runs};
