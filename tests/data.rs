@@ -236,3 +236,27 @@ fn synth_writes_files_and_refuses_bad_flags_with_exit_2() {
         assert!(!bad.exists(), "{args:?} wrote something");
     }
 }
+
+/// Only a model that reads sequences makes the prepared data build them (at
+/// 20M interactions they are most of it): a BPR-only spec prepares without
+/// them, under its own cache entry, and keeps the same data fingerprint, so
+/// its runs keep their identities.
+#[test]
+fn sequences_are_prepared_only_for_models_that_read_them() {
+    let s = Scratch::new();
+    let dir = s.path("synth");
+    s.attnlab(&["data", "synth", "interactions", "--users", "60", "--items", "40", "--interactions", "1500", "--seed", "1", "-o", dir.to_str().unwrap()])
+        .ok();
+    let spec = crate::util::repo("experiments/synthetic-bpr.yaml");
+    let path = format!("dataset.path={}", dir.display());
+    let stats = |models: &str| s.attnlab(&["data", "stats", spec.to_str().unwrap(), &path, models]).ok().stdout();
+    let fingerprint = |out: &str| out.lines().next().and_then(|l| l.split("data fingerprint ").nth(1)).map(str::to_string);
+    let general = stats("models=[{name: bpr, model: BPR}]");
+    assert!(general.contains("seed 2020\n") && !general.contains("sequences of"), "{general}");
+    let sequential = stats("models=[{name: bpr, model: BPR}, {name: sasrec, model: SASRec}]");
+    assert!(sequential.contains("seed 2020, sequences of 50\n"), "{sequential}");
+    assert_eq!(fingerprint(&general), fingerprint(&sequential), "{general}\n{sequential}");
+    assert!(fingerprint(&general).is_some());
+    // the first form's cache entry is not taken for the second's (stats read the cache)
+    assert!(!stats("models=[{name: bpr, model: BPR}]").contains("sequences of"));
+}

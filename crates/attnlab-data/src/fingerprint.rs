@@ -37,6 +37,12 @@ impl Fingerprint {
         &self.0[..12]
     }
 
+    /// Another fingerprint derived from this one and `tag`: for a second
+    /// form of the same prepared data (a cache entry of its own).
+    pub fn variant(&self, tag: &str) -> Fingerprint {
+        Fingerprint(blake3::hash(format!("{}|{tag}", self.0).as_bytes()).to_hex().to_string())
+    }
+
     /// Parses 64 lowercase hex digits.
     pub fn parse(s: &str) -> Option<Fingerprint> {
         (s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))

@@ -403,14 +403,21 @@ pub(crate) fn prepare_interaction_rows(loaded: &LoadedSpec, cache_root: &Path, r
         None => attnlab_data::fingerprint(&source, &(&preprocess, &protocol, skip))?,
         Some(settings) => attnlab_data::fingerprint(&source, &(&preprocess, &protocol, skip, settings))?,
     };
+    // Sequences are derived from the split: a spec without a model that reads
+    // them skips building them (at 20M interactions the valid and test input
+    // windows are most of the prepared data). That form has a cache entry of
+    // its own, while the data fingerprint, and so every run's identity, stays.
+    let reads_sequences = spec.models.iter().any(|m| attnlab_models::reads_sequence(&m.model).unwrap_or(true));
+    let cache_key = if reads_sequences { fingerprint.clone() } else { fingerprint.variant("without sequences") };
+    let built = Protocol { max_len: protocol.max_len.filter(|_| reads_sequences), ..protocol.clone() };
     let mut notes = Vec::new();
-    let (prepared, outcome) = attnlab_data::load_or_prepare(cache_root, &fingerprint, || -> Result<_> {
+    let (prepared, outcome) = attnlab_data::load_or_prepare(cache_root, &cache_key, || -> Result<_> {
         let (interactions, reports) = load(on_bad_row)?;
         for report in reports.iter().filter(|r| r.skipped > 0) {
             notes.push(format!("{}: skipped {} bad rows (first: {})", report.path.display(), report.skipped, report.first_skipped.join("; ")));
         }
         let (clean, _) = attnlab_data::preprocess(&interactions, &preprocess)?;
-        Ok(attnlab_data::prepare(&clean, &protocol)?)
+        Ok(attnlab_data::prepare(&clean, &built)?)
     })?;
     check_timestamps(loaded, &prepared, file)?;
     let (item_features, read) = item_features::item_features(loaded, &rows, prepared.num_items)?;

@@ -114,9 +114,7 @@ pub fn run_one(cx: &TrialContext<'_>, model: &ModelSpec, seed: u64, run_key: Str
         ("train.patience".into(), t.early_stopping.patience.to_string()),
         ("protocol.valid_metric".into(), prepared.valid_metric.name()),
     ]);
-    if let Dataset::Interactions { prepared: p, .. } = &prepared.data
-        && p.sequences.is_some()
-    {
+    if matches!(prepared.data, Dataset::Interactions { .. }) && attnlab_models::reads_sequence(&model.model).unwrap_or(false) {
         params.push(("train.sequence_examples".into(), format!("{:?}", t.sequence_examples).to_lowercase()));
         if let Some(stride) = t.window_stride {
             params.push(("train.window_stride".into(), stride.to_string()));

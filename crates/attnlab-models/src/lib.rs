@@ -63,7 +63,7 @@ pub use multitask_loss::{clicked_conversion_loss, esmm_loss, multitask_loss, Los
 pub use pal::Pal;
 pub use ple::PleParams;
 pub use registry::{
-    build, build_any, build_multitask, build_next_item, check_params, task_of, time_key, BuiltModel, ModelInfo, Sizes, Task, REGISTRY,
+    build, build_any, build_multitask, build_next_item, check_params, reads_sequence, task_of, time_key, BuiltModel, ModelInfo, Sizes, Task, REGISTRY,
 };
 pub use shared_bottom::SharedBottomParams;
 

@@ -136,6 +136,10 @@ pub struct ModelInfo {
     pub name: &'static str,
     pub task: Task,
     pub summary: &'static str,
+    /// Whether the model reads the user's item sequence (the prepared data
+    /// then needs sequences); equal to the built model's
+    /// [`NextItemModel::sequential`].
+    pub sequential: bool,
     build: Builder,
     check: fn(&Map<String, Value>) -> Result<()>,
     defaults: fn() -> Value,
@@ -226,6 +230,7 @@ macro_rules! model {
             name: $name,
             task: Task::$task,
             summary: $summary,
+            sequential: false,
             build: |p, sizes, params| {
                 let params = checked::<$params>($name, params)?;
                 let sizes = sizes.cardinalities($name, Task::$task)?;
@@ -241,11 +246,12 @@ macro_rules! model {
 /// One next-item registry entry; `$new` builds the model from the path, the
 /// sizes, the training item popularity and the checked params.
 macro_rules! next_item_model {
-    ($name:literal, $params:ty, $summary:literal, $new:expr) => {
+    ($name:literal, $params:ty, sequential: $sequential:literal, $summary:literal, $new:expr) => {
         ModelInfo {
             name: $name,
             task: Task::NextItem,
             summary: $summary,
+            sequential: $sequential,
             build: |p, sizes, params| {
                 let params = checked::<$params>($name, params)?;
                 let (sizes, popularity, features) = sizes.next_item($name)?;
@@ -270,25 +276,25 @@ pub const REGISTRY: &[ModelInfo] = &[
     model!("ESMM", MultiTask, EsmmParams, Esmm, "entire-space multi-task model: pCTCVR = pCTR x pCVR over all impressions"),
     model!("MMoE", MultiTask, MmoeParams, Mmoe, "click + conversion: shared experts mixed by a softmax gate per task"),
     model!("PLE", MultiTask, PleParams, Ple, "progressive layered extraction: CGC levels of shared and per-task experts"),
-    next_item_model!("Pop", PopParams, "most popular items in training, the same for every user (baseline)", |p, s, pop, _, c| {
+    next_item_model!("Pop", PopParams, sequential: false, "most popular items in training, the same for every user (baseline)", |p, s, pop, _, c| {
         Ok(Box::new(Pop::new(p, s, pop, c)?))
     }),
-    next_item_model!("GRU4Rec", Gru4RecParams, "a GRU over the item sequence, cross entropy on the next item", |p, s, _, f, c| {
+    next_item_model!("GRU4Rec", Gru4RecParams, sequential: true, "a GRU over the item sequence, cross entropy on the next item", |p, s, _, f, c| {
         Ok(Box::new(Gru4Rec::new(p, s, f, c)))
     }),
-    next_item_model!("Caser", CaserParams, "horizontal and vertical convolutions over the last L items, plus the user", |p, s, _, f, c| {
+    next_item_model!("Caser", CaserParams, sequential: true, "horizontal and vertical convolutions over the last L items, plus the user", |p, s, _, f, c| {
         Ok(Box::new(Caser::new(p, s, f, c)))
     }),
-    next_item_model!("SASRec", SasRecParams, "causal self-attention over the item sequence, cross entropy on the next item", |p, s, _, f, c| {
+    next_item_model!("SASRec", SasRecParams, sequential: true, "causal self-attention over the item sequence, cross entropy on the next item", |p, s, _, f, c| {
         Ok(Box::new(SasRec::new(p, s, f, c)))
     }),
-    next_item_model!("HSTU", HstuParams, "pointwise aggregated attention with relative position and time biases (generative recommenders)", |p, s, _, f, c| {
+    next_item_model!("HSTU", HstuParams, sequential: true, "pointwise aggregated attention with relative position and time biases (generative recommenders)", |p, s, _, f, c| {
         Ok(Box::new(Hstu::new(p, s, f, c)))
     }),
-    next_item_model!("BERT4Rec", Bert4RecParams, "bidirectional self-attention trained to recover masked items", |p, s, _, f, c| {
+    next_item_model!("BERT4Rec", Bert4RecParams, sequential: true, "bidirectional self-attention trained to recover masked items", |p, s, _, f, c| {
         Ok(Box::new(Bert4Rec::new(p, s, f, c)))
     }),
-    next_item_model!("BPR", BprParams, "matrix factorisation with the pairwise BPR loss on sampled negatives", |p, s, _, f, c| {
+    next_item_model!("BPR", BprParams, sequential: false, "matrix factorisation with the pairwise BPR loss on sampled negatives", |p, s, _, f, c| {
         Ok(Box::new(Bpr::new(p, s, f, c)))
     }),
 ];
@@ -303,6 +309,11 @@ fn lookup(name: &str) -> Result<&'static ModelInfo> {
 /// The task of the named model.
 pub fn task_of(name: &str) -> Result<Task> {
     Ok(lookup(name)?.task)
+}
+
+/// Whether the named model reads the user's item sequence.
+pub fn reads_sequence(name: &str) -> Result<bool> {
+    Ok(lookup(name)?.sequential)
 }
 
 /// The params key that makes the named model read timestamps, when it is

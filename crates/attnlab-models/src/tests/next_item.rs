@@ -358,6 +358,8 @@ fn sequential_is_true_exactly_for_models_that_read_the_sequence() {
         let (_vs, model) = build_next(name, 1, no_dropout(name));
         let reads = tch::no_grad(|| !model.score(&users, &a).allclose(&model.score(&users, &b), 1e-6, 1e-6, false));
         assert_eq!(model.sequential(), reads, "{name}: sequential() {} but its scores {} the input", model.sequential(), if reads { "read" } else { "ignore" });
+        // the registry's flag decides whether the prepared data builds sequences
+        assert_eq!(crate::reads_sequence(name).unwrap(), reads, "{name}: the registry says otherwise");
     }
 }
 
