@@ -17,6 +17,7 @@
 //! - [`attention_export`]: the event log as an attention log for training.
 //! - [`request`]: request bodies checked field by field.
 //! - [`server`]: routes, token, limits, hot reload, graceful stop.
+//! - [`offline`]: the same answers in-process, no HTTP: the benchmark's baseline.
 //! - [`export`]: a run as a bundle, optionally with int8 id tables.
 //!
 //! This crate prints nothing: the caller reports the bound address and the
@@ -31,6 +32,7 @@ pub mod export;
 pub mod feedback;
 pub mod market;
 pub mod metrics;
+pub mod offline;
 pub mod rank;
 pub mod recommend;
 pub mod request;
@@ -45,6 +47,7 @@ pub use catalog::{Identity, Served, ServedModel};
 pub use export::{export, ExportReport, Quantize};
 pub use error::{Result, ServeError};
 pub use metrics::Metrics;
+pub use offline::{score_offline, OfflineReport};
 pub use scorer::Batching;
 pub use select::{load_selected, RunSource, Selection};
 pub use server::{serve, wait_us, ServeConfig, ServeSummary};
