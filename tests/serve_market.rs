@@ -267,3 +267,69 @@ fn concurrent_batched_feeds_equal_one_at_a_time_feeds() {
     let (_, metrics) = single.get("/metrics");
     assert!(metrics.contains("attnlab_batch_size_count 16\n") && metrics.contains("attnlab_batch_size_sum 16\n"), "{metrics}");
 }
+
+#[test]
+fn clicks_on_served_ads_spend_live_budgets_and_a_spent_advertiser_leaves_the_auction() {
+    let s = Scratch::new();
+    // the market above with tiny budgets, paced in its `ab_test:`
+    let paced = SPEC
+        .replace("name: rankserve", "name: paced")
+        .replace("slots: [1, 3] }", "slots: [1, 3], mean_daily_budget: 0.05 }")
+        .replace("  reserve: 0.02\n", "  reserve: 0.02\n  pacing: true\n");
+    let spec = s.write("paced.yaml", &paced);
+    s.attnlab(&["run", spec.to_str().unwrap()]).ok();
+    let runs: Value = serde_json::from_str(&s.attnlab(&["runs", "list", "paced", "--json"]).ok().stdout()).unwrap();
+    let din = runs.as_array().unwrap().iter().find(|r| r["name"] == "din").unwrap()["id"].as_str().unwrap().to_string();
+    let server = Server::start(&s, &["--run", &din]);
+    let store = attnlab_track::Store::open_for_reading(&s.db()).unwrap();
+    let world = simulator_config(&RunSpec::of(&store.run(&din).unwrap()).unwrap().spec);
+    let fresh = SessionSampler::new(&world).unwrap().draw(&SessionDraw { sessions: 40, seed: 17, organic_candidates: 10, ad_candidates: 6 }).unwrap();
+    let budgets = || -> Value {
+        let models: Value = serde_json::from_str(&server.get("/v1/models").1).unwrap();
+        models["models"][0]["budgets"].clone()
+    };
+    let daily: Vec<f64> = budgets()["advertisers"].as_array().unwrap().iter().map(|a| a["daily_budget"].as_f64().unwrap()).collect();
+    assert_eq!(daily, fresh.advertisers.iter().map(|a| f64::from(a.daily_budget)).collect::<Vec<_>>());
+    // (40 requests stay within the first day of 60 sessions)
+    let mut spent = vec![0.0; daily.len()];
+    let mut left_out = 0;
+    for k in 0..fresh.sessions.len() {
+        // every ad bids 3.0 per click
+        let mut body = request(&fresh, k, "din", &[3.0; 6]);
+        body["ads"].as_array_mut().unwrap().iter_mut().for_each(|a| a["bid_type"] = json!("cpc"));
+        let (status, served) = server.post("/v1/rank", &body.to_string(), None);
+        assert_eq!(status, 200, "{served}");
+        let placed: Vec<&Value> = served["feed"].as_array().unwrap().iter().filter(|p| p["kind"] == "ad").collect();
+        for (ad, asked) in served["ads"].as_array().unwrap().iter().zip(body["ads"].as_array().unwrap()) {
+            let a = asked["advertiser"].as_u64().unwrap() as usize;
+            let entered = ad["entered_bid"].as_f64().unwrap();
+            if spent[a - 1] >= daily[a - 1] {
+                // spent: the ad bids 0 and is not placed
+                assert_eq!(entered, 0.0, "{served}");
+                assert!(placed.iter().all(|p| p["item"] != asked["item"]), "a spent advertiser's ad was placed: {served}");
+                left_out += 1;
+            } else {
+                assert!(entered > 0.0 && entered <= 3.0, "{served}");
+            }
+        }
+        // a click on each placed ad charges its price, once
+        let user = served["user"].as_str().unwrap();
+        for p in &placed {
+            let click = json!({ "events": [{ "user": user, "item": p["item"], "type": "click" }] });
+            for _ in 0..2 {
+                assert_eq!(server.post("/v1/events", &click.to_string(), Some(TOKEN)).0, 200);
+            }
+            spent[p["advertiser"].as_u64().unwrap() as usize - 1] += p["price"].as_f64().unwrap();
+        }
+        // an impression charges nothing
+        let seen = json!({ "events": [{ "user": user, "item": body["organic"][0], "type": "impression" }] });
+        assert_eq!(server.post("/v1/events", &seen.to_string(), Some(TOKEN)).0, 200);
+        let live = budgets();
+        assert_eq!((live["day"].as_u64(), live["requests"].as_u64()), (Some(0), Some(k as u64 + 1)), "{live}");
+        for (a, want) in spent.iter().enumerate() {
+            let got = live["advertisers"][a]["spend"].as_f64().unwrap();
+            assert!((got - want).abs() < 1e-9, "advertiser {}: spend {got}, clicks charged {want}", a + 1);
+        }
+    }
+    assert!(spent.iter().zip(&daily).any(|(s, d)| s >= d) && left_out > 0, "no budget was spent in 40 feeds: {spent:?} of {daily:?}");
+}

@@ -13,6 +13,7 @@
 //! - [`recommend`]: the top-K of a request and the cold-start fallback.
 //! - [`market`]: a click run of a simulated market made ready to rank feeds.
 //! - [`rank`]: `POST /v1/rank`, ranked by the offline A/B test's `rank_feed`.
+//! - [`budget`]: advertisers' live budgets, paced as the A/B replay paces them.
 //! - [`feedback`]: the fsync'd event log and the live histories.
 //! - [`attention_export`]: the event log as an attention log for training.
 //! - [`request`]: request bodies checked field by field.
@@ -25,6 +26,7 @@
 
 pub mod api;
 pub mod attention_export;
+pub mod budget;
 pub mod bundle;
 pub mod catalog;
 mod error;

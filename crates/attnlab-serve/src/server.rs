@@ -25,7 +25,7 @@ use crate::rank::RankRequest;
 use crate::feedback::Feedback;
 use crate::metrics::Metrics;
 use crate::select::RunSource;
-use crate::request::{events_from_json, parse_body, RecommendRequest};
+use crate::request::{events_from_json, parse_body, EventKind, RecommendRequest};
 use crate::{Result, ServeError};
 
 /// How to serve.
@@ -324,6 +324,7 @@ async fn events(State(app): State<Arc<App>>, headers: HeaderMap, body: std::resu
         let events = events_from_json(&read_body(body)?, now_ms())?;
         let feedback = app.feedback.clone();
         let accepted = events.len();
+        let clicks: Vec<(String, String)> = events.iter().filter(|e| e.kind == EventKind::Click).map(|e| (e.user.clone(), e.item.clone())).collect();
         // the fsync blocks: off the async workers
         let total = tokio::task::spawn_blocking(move || {
             let mut f = feedback.lock().unwrap_or_else(|p| p.into_inner());
@@ -332,6 +333,12 @@ async fn events(State(app): State<Arc<App>>, headers: HeaderMap, body: std::resu
         .await
         .map_err(|e| ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, format!("writing the event log: {e}")))?
         .map_err(|e| ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, format!("writing the event log: {e}")))?;
+        // logged: now a click on a served ad charges its advertiser
+        for model in app.models().iter() {
+            if let Served::Rank(m) = model {
+                clicks.iter().for_each(|(user, item)| m.click(user, item));
+            }
+        }
         Ok::<Response, ApiError>(ok(&json!({ "accepted": accepted, "events": total })))
     }
     .await;
