@@ -15,6 +15,7 @@
 # HTTP; one request, then 32, to a forward pass): the offline scoring rate.
 #
 #   scripts/bench-serve.sh [SECONDS_PER_POINT] [recommend|rank|all]   (default 10 all)
+#   BENCH_DB=/tmp/bench/attnlab.db scripts/bench-serve.sh 3   # keep the trained runs for the next call
 #
 # Needs the built binary (target/debug/attnlab or $ATTNLAB) and, for
 # /v1/recommend, ml-100k in data/ml-100k (`attnlab data fetch ml-100k`). The
