@@ -375,9 +375,14 @@ pub struct ServeArgs {
     /// Address to listen on (loopback by default; port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub bind: std::net::SocketAddr,
-    /// Threads for HTTP and for libtorch.
+    /// Threads for HTTP (the request handlers).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// libtorch's intra-op threads for each forward pass. 1 (the default):
+    /// the small forward passes of serving run inline on their model's
+    /// scoring thread, with no thread pool spinning against the HTTP threads.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub torch_threads: u64,
     /// The most concurrent requests scored in one forward pass (1: no batching).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub max_batch: u64,
@@ -390,6 +395,14 @@ pub struct ServeArgs {
     /// The event log (JSON lines, fsync'd). Default: serve-events.jsonl beside the store.
     #[arg(long)]
     pub events: Option<PathBuf>,
+    /// Instead of serving: answer the request bodies of FILE (JSON, one a
+    /// line) in-process, no HTTP, --max-batch at a time for
+    /// --offline-seconds, print the rate as one JSON line and exit.
+    #[arg(long, value_name = "FILE")]
+    pub offline: Option<PathBuf>,
+    /// How long --offline scores.
+    #[arg(long, default_value_t = 5.0, requires = "offline")]
+    pub offline_seconds: f64,
     /// Bearer token required by /v1/events and /admin/reload.
     #[arg(long = "token-from-env", env = "ATTNLAB_SERVE_TOKEN", hide_env_values = true, hide = true)]
     pub token: Option<String>,

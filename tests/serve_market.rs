@@ -215,3 +215,121 @@ fn rank_equals_the_ab_replay_ranking_and_prices_and_refuses_bad_requests_by_fiel
     let first_ad = (1..=150).find(|&i| sampler.advertiser_of(i) != Some(0)).unwrap();
     assert_eq!((models["models"][0]["items"].as_u64(), models["models"][0]["organic_items"].as_u64()), (Some(150), Some(u64::from(first_ad) - 1)), "{models}");
 }
+
+/// The numbers of a served feed, position by position: kind, item, and
+/// pCTR, pCVR, eCPM and price where the position has them.
+fn feed_numbers(served: &Value) -> Vec<(String, String, Vec<f64>)> {
+    let nums = |p: &Value| ["pctr", "pcvr", "ecpm", "price", "price_per_click"].iter().filter_map(|k| p[k].as_f64()).collect();
+    served["feed"].as_array().unwrap().iter().map(|p| (p["kind"].to_string(), p["item"].to_string(), nums(p))).collect()
+}
+
+#[test]
+fn concurrent_batched_feeds_equal_one_at_a_time_feeds() {
+    let s = Scratch::new();
+    let (din, esmm) = trained(&s);
+    // 8 requests a model sent at once fill one batch of 8 each; the long
+    // wait only ever runs if fewer than 8 arrive
+    let batched = Server::start(&s, &["--run", &din, "--run", &esmm, "--max-batch", "8", "--max-wait-us", "10000000"]);
+    let single = Server::start(&s, &["--run", &din, "--run", &esmm, "--max-batch", "1"]);
+    let store = attnlab_track::Store::open_for_reading(&s.db()).unwrap();
+    let world = simulator_config(&RunSpec::of(&store.run(&din).unwrap()).unwrap().spec);
+    let fresh = SessionSampler::new(&world).unwrap().draw(&SessionDraw { sessions: 8, seed: 41, organic_candidates: 12, ad_candidates: 6 }).unwrap();
+    let bodies: Vec<String> = ["din", "esmm"]
+        .iter()
+        .flat_map(|model| (0..8).map(|k| request(&fresh, k, model, &[0.4, 1.1, 2.5, 0.7, 3.0, 1.9]).to_string()))
+        .collect();
+    let together: Vec<Value> = std::thread::scope(|scope| {
+        let sent: Vec<_> = bodies.iter().map(|b| scope.spawn(|| batched.post("/v1/rank", b, None))).collect();
+        sent.into_iter().map(|h| h.join().unwrap()).map(|(status, v)| { assert_eq!(status, 200, "{v}"); v }).collect()
+    });
+    // two forward passes of 8 requests: the rows were scored together
+    let (_, metrics) = batched.get("/metrics");
+    assert!(metrics.contains("attnlab_batch_size_count 2\n") && metrics.contains("attnlab_batch_size_sum 16\n"), "{metrics}");
+    let mut ads_sold = 0;
+    for (body, got) in bodies.iter().zip(&together) {
+        let (status, alone) = single.post("/v1/rank", body, None);
+        assert_eq!(status, 200, "{alone}");
+        let (a, b) = (feed_numbers(got), feed_numbers(&alone));
+        assert_eq!(a.len(), b.len(), "{got} vs {alone}");
+        for (p, ((kind_a, item_a, num_a), (kind_b, item_b, num_b))) in a.iter().zip(&b).enumerate() {
+            assert_eq!((kind_a, item_a), (kind_b, item_b), "position {p}: {got} vs {alone}");
+            assert_eq!(num_a.len(), num_b.len(), "position {p}");
+            assert!(num_a.iter().zip(num_b).all(|(x, y)| (x - y).abs() <= 1e-6 * y.abs().max(1.0)), "position {p}: {num_a:?} vs {num_b:?}");
+        }
+        let pctr = |v: &Value, list: &str| v[list].as_array().unwrap().iter().map(|c| c["pctr"].as_f64().unwrap()).collect::<Vec<_>>();
+        for list in ["organic", "ads"] {
+            let (x, y) = (pctr(got, list), pctr(&alone, list));
+            assert!(x.len() == y.len() && x.iter().zip(&y).all(|(x, y)| (x - y).abs() <= 1e-6), "{list}: {x:?} vs {y:?}");
+        }
+        ads_sold += a.iter().filter(|(kind, _, _)| kind == "\"ad\"").count();
+    }
+    assert!(ads_sold > 0, "no ad was placed: the comparison never covered prices");
+    let (_, metrics) = single.get("/metrics");
+    assert!(metrics.contains("attnlab_batch_size_count 16\n") && metrics.contains("attnlab_batch_size_sum 16\n"), "{metrics}");
+}
+
+#[test]
+fn clicks_on_served_ads_spend_live_budgets_and_a_spent_advertiser_leaves_the_auction() {
+    let s = Scratch::new();
+    // the market above with tiny budgets, paced in its `ab_test:`
+    let paced = SPEC
+        .replace("name: rankserve", "name: paced")
+        .replace("slots: [1, 3] }", "slots: [1, 3], mean_daily_budget: 0.05 }")
+        .replace("  reserve: 0.02\n", "  reserve: 0.02\n  pacing: true\n");
+    let spec = s.write("paced.yaml", &paced);
+    s.attnlab(&["run", spec.to_str().unwrap()]).ok();
+    let runs: Value = serde_json::from_str(&s.attnlab(&["runs", "list", "paced", "--json"]).ok().stdout()).unwrap();
+    let din = runs.as_array().unwrap().iter().find(|r| r["name"] == "din").unwrap()["id"].as_str().unwrap().to_string();
+    let server = Server::start(&s, &["--run", &din]);
+    let store = attnlab_track::Store::open_for_reading(&s.db()).unwrap();
+    let world = simulator_config(&RunSpec::of(&store.run(&din).unwrap()).unwrap().spec);
+    let fresh = SessionSampler::new(&world).unwrap().draw(&SessionDraw { sessions: 40, seed: 17, organic_candidates: 10, ad_candidates: 6 }).unwrap();
+    let budgets = || -> Value {
+        let models: Value = serde_json::from_str(&server.get("/v1/models").1).unwrap();
+        models["models"][0]["budgets"].clone()
+    };
+    let daily: Vec<f64> = budgets()["advertisers"].as_array().unwrap().iter().map(|a| a["daily_budget"].as_f64().unwrap()).collect();
+    assert_eq!(daily, fresh.advertisers.iter().map(|a| f64::from(a.daily_budget)).collect::<Vec<_>>());
+    // (40 requests stay within the first day of 60 sessions)
+    let mut spent = vec![0.0; daily.len()];
+    let mut left_out = 0;
+    for k in 0..fresh.sessions.len() {
+        // every ad bids 3.0 per click
+        let mut body = request(&fresh, k, "din", &[3.0; 6]);
+        body["ads"].as_array_mut().unwrap().iter_mut().for_each(|a| a["bid_type"] = json!("cpc"));
+        let (status, served) = server.post("/v1/rank", &body.to_string(), None);
+        assert_eq!(status, 200, "{served}");
+        let placed: Vec<&Value> = served["feed"].as_array().unwrap().iter().filter(|p| p["kind"] == "ad").collect();
+        for (ad, asked) in served["ads"].as_array().unwrap().iter().zip(body["ads"].as_array().unwrap()) {
+            let a = asked["advertiser"].as_u64().unwrap() as usize;
+            let entered = ad["entered_bid"].as_f64().unwrap();
+            if spent[a - 1] >= daily[a - 1] {
+                // spent: the ad bids 0 and is not placed
+                assert_eq!(entered, 0.0, "{served}");
+                assert!(placed.iter().all(|p| p["item"] != asked["item"]), "a spent advertiser's ad was placed: {served}");
+                left_out += 1;
+            } else {
+                assert!(entered > 0.0 && entered <= 3.0, "{served}");
+            }
+        }
+        // a click on each placed ad charges its price, once
+        let user = served["user"].as_str().unwrap();
+        for p in &placed {
+            let click = json!({ "events": [{ "user": user, "item": p["item"], "type": "click" }] });
+            for _ in 0..2 {
+                assert_eq!(server.post("/v1/events", &click.to_string(), Some(TOKEN)).0, 200);
+            }
+            spent[p["advertiser"].as_u64().unwrap() as usize - 1] += p["price"].as_f64().unwrap();
+        }
+        // an impression charges nothing
+        let seen = json!({ "events": [{ "user": user, "item": body["organic"][0], "type": "impression" }] });
+        assert_eq!(server.post("/v1/events", &seen.to_string(), Some(TOKEN)).0, 200);
+        let live = budgets();
+        assert_eq!((live["day"].as_u64(), live["requests"].as_u64()), (Some(0), Some(k as u64 + 1)), "{live}");
+        for (a, want) in spent.iter().enumerate() {
+            let got = live["advertisers"][a]["spend"].as_f64().unwrap();
+            assert!((got - want).abs() < 1e-9, "advertiser {}: spend {got}, clicks charged {want}", a + 1);
+        }
+    }
+    assert!(spent.iter().zip(&daily).any(|(s, d)| s >= d) && left_out > 0, "no budget was spent in 40 feeds: {spent:?} of {daily:?}");
+}

@@ -94,6 +94,7 @@ impl Served {
                 "items": m.sampler.items(),
                 "organic_items": m.sampler.organic_items(),
                 "ad_slots": m.policy.ad_slots,
+                "budgets": m.budgets.as_ref().map(|b| b.lock().unwrap_or_else(|p| p.into_inner()).describe()),
             }),
         };
         v.extend(more.as_object().cloned().unwrap_or_default());

@@ -13,10 +13,12 @@
 //! - [`recommend`]: the top-K of a request and the cold-start fallback.
 //! - [`market`]: a click run of a simulated market made ready to rank feeds.
 //! - [`rank`]: `POST /v1/rank`, ranked by the offline A/B test's `rank_feed`.
+//! - [`budget`]: advertisers' live budgets, paced as the A/B replay paces them.
 //! - [`feedback`]: the fsync'd event log and the live histories.
 //! - [`attention_export`]: the event log as an attention log for training.
 //! - [`request`]: request bodies checked field by field.
 //! - [`server`]: routes, token, limits, hot reload, graceful stop.
+//! - [`offline`]: the same answers in-process, no HTTP: the benchmark's baseline.
 //! - [`export`]: a run as a bundle, optionally with int8 id tables.
 //!
 //! This crate prints nothing: the caller reports the bound address and the
@@ -24,6 +26,7 @@
 
 pub mod api;
 pub mod attention_export;
+pub mod budget;
 pub mod bundle;
 pub mod catalog;
 mod error;
@@ -31,6 +34,7 @@ pub mod export;
 pub mod feedback;
 pub mod market;
 pub mod metrics;
+pub mod offline;
 pub mod rank;
 pub mod recommend;
 pub mod request;
@@ -45,6 +49,7 @@ pub use catalog::{Identity, Served, ServedModel};
 pub use export::{export, ExportReport, Quantize};
 pub use error::{Result, ServeError};
 pub use metrics::Metrics;
+pub use offline::{score_offline, OfflineReport};
 pub use scorer::Batching;
 pub use select::{load_selected, RunSource, Selection};
 pub use server::{serve, wait_us, ServeConfig, ServeSummary};

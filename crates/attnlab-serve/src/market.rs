@@ -8,24 +8,28 @@
 //! A/B test does (`SessionSampler::requests`, `ab_test::scoring::score_sessions`,
 //! `ab_test::sessions`), so `/v1/rank` ranks what the replay would rank.
 //! Concurrent requests share one forward pass (dynamic batching, as for
-//! next-item models): a candidate's row never sees another row.
+//! next-item models): a candidate's row never sees another row. When the
+//! spec paces budgets, the advertisers' live budgets (`crate::budget`)
+//! shade the bids that enter each auction.
 
 use std::sync::mpsc::{Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use attnlab_data::{FeedRequest, SessionSampler, SimulatorConfig};
 use attnlab_eval::market::{ArmPredictions, FeedPolicy, Session};
 use attnlab_experiment::ab_test::scoring::score_sessions;
-use attnlab_experiment::ab_test::sessions::{arm_predictions, replay_sessions};
+use attnlab_experiment::ab_test::sessions::{arm_predictions, budgets, replay_sessions};
 use attnlab_experiment::ab_test::{default_cvr, feed_policy};
 use attnlab_experiment::{simulator_config, LoadedRun, RunData};
 use attnlab_models::BuiltModel;
 use attnlab_spec::{AbTestSpec, DataSource};
 use tokio::sync::oneshot;
 
+use crate::budget::LiveBudgets;
 use crate::catalog::Identity;
 use crate::metrics::Metrics;
-use crate::scorer::{answer, gather, Batching};
+use crate::scorer::{answer, batches, Batching, Queued};
 use crate::{Result, ServeError};
 
 /// A request's session (candidates with their truth) and its predictions.
@@ -34,6 +38,13 @@ pub type Scored = (Session, ArmPredictions);
 struct Job {
     request: FeedRequest,
     reply: oneshot::Sender<Result<Scored, String>>,
+    queued: Instant,
+}
+
+impl Queued for Job {
+    fn queued(&self) -> Instant {
+        self.queued
+    }
 }
 
 /// A click run ready for `/v1/rank`.
@@ -45,6 +56,8 @@ pub struct FeedModel {
     pub policy: FeedPolicy,
     /// Examination probability of each feed position; its length is the feed's.
     pub examination: Vec<f64>,
+    /// The advertisers' live budgets, when the spec's `ab_test:` paces them.
+    pub budgets: Option<Mutex<LiveBudgets>>,
     jobs: Sender<Job>,
 }
 
@@ -73,8 +86,14 @@ impl FeedModel {
         }
         let world = simulator_config(&loaded.spec);
         let sampler = Arc::new(SessionSampler::new(&world).map_err(|e| refuse(&e.to_string()))?);
-        let examination = sampler.requests(&[]).map_err(|e| refuse(&e.to_string()))?.examination;
+        let empty = sampler.requests(&[]).map_err(|e| refuse(&e.to_string()))?;
         let ab = loaded.spec.ab_test.clone();
+        // the replay applies the world's budgets exactly when the spec paces
+        let budgets = match ab.as_ref().filter(|a| a.pacing) {
+            Some(_) => Some(Mutex::new(LiveBudgets::new(budgets(&empty, true)).map_err(|e| refuse(&e))?)),
+            None => None,
+        };
+        let examination = empty.examination;
         let policy = feed_policy(ab.as_ref(), &world);
         let fingerprint = loaded.run.tags.get("data.fingerprint").cloned().unwrap_or_default();
         let identity = Identity::of_run(&loaded.run, fingerprint);
@@ -84,25 +103,31 @@ impl FeedModel {
             .name(format!("rank-{short}"))
             .spawn(move || run(scoring, rx, batching, &metrics))
             .map_err(ServeError::io("starting a scoring thread"))?;
-        Ok(FeedModel { identity, sampler, policy, examination, jobs })
+        Ok(FeedModel { identity, sampler, policy, examination, budgets, jobs })
+    }
+
+    /// A click event of `user` on `item`: charges the advertiser of an ad
+    /// placed for them, when budgets are live (see `crate::budget`).
+    pub fn click(&self, user: &str, item: &str) {
+        if let (Some(budgets), Ok(user), Ok(item)) = (&self.budgets, user.parse::<usize>(), item.parse::<u32>()) {
+            budgets.lock().unwrap_or_else(|p| p.into_inner()).click(user, item);
+        }
     }
 
     /// The session and predictions of `request` (checked by the caller:
     /// every id is of the world and of its kind).
     pub async fn score(&self, request: FeedRequest) -> Result<Scored, String> {
         let (reply, answer) = oneshot::channel();
-        self.jobs.send(Job { request, reply }).map_err(|_| "the scoring thread stopped".to_string())?;
+        self.jobs.send(Job { request, reply, queued: Instant::now() }).map_err(|_| "the scoring thread stopped".to_string())?;
         answer.await.map_err(|_| "the scoring thread stopped".to_string())?
     }
 }
 
 fn run(model: Scoring, rx: Receiver<Job>, batching: Batching, metrics: &Metrics) {
-    while let Ok(first) = rx.recv() {
-        let jobs = gather(first, &rx, batching);
-        metrics.observe_batch(jobs.len());
-        let requests: Vec<FeedRequest> = jobs.iter().map(|j| j.request.clone()).collect();
-        answer(jobs.into_iter().map(|j| j.reply), || score(&model, &requests));
-    }
+    batches(&rx, batching, metrics, |jobs| {
+        let (requests, replies): (Vec<FeedRequest>, Vec<_>) = jobs.into_iter().map(|j| (j.request, j.reply)).unzip();
+        answer(replies.into_iter(), || score(&model, &requests));
+    });
 }
 
 /// The A/B replay's sessions and predictions of `requests`, one each.

@@ -1,6 +1,8 @@
 //! Counters and histograms for `GET /metrics`, in the Prometheus text
 //! exposition format: requests by endpoint and status, latency by
-//! endpoint, and the sizes of the scoring batches.
+//! endpoint, the sizes of the scoring batches, how long requests wait for
+//! their batch and how long a batch's scoring takes: where a request's
+//! time goes.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -54,6 +56,10 @@ struct Inner {
     requests: BTreeMap<(&'static str, u16), u64>,
     latency: BTreeMap<&'static str, Histogram>,
     batches: Option<Histogram>,
+    /// A request's wait in its model's queue until its batch is scored.
+    queued: Option<Histogram>,
+    /// A batch's scoring: the forward pass and the rows' answers.
+    scoring: Option<Histogram>,
 }
 
 /// The server's metrics; shared by handlers and scoring threads.
@@ -70,10 +76,20 @@ impl Metrics {
         m.latency.entry(endpoint).or_insert_with(|| Histogram::new(&LATENCY_BOUNDS)).observe(took.as_secs_f64());
     }
 
-    /// One forward pass of `size` requests.
-    pub fn observe_batch(&self, size: usize) {
+    /// One forward pass of `size` requests that waited `waits` in the queue.
+    pub fn observe_batch(&self, size: usize, waits: impl Iterator<Item = Duration>) {
         let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         m.batches.get_or_insert_with(|| Histogram::new(&BATCH_BOUNDS)).observe(size as f64);
+        let queued = m.queued.get_or_insert_with(|| Histogram::new(&LATENCY_BOUNDS));
+        for wait in waits {
+            queued.observe(wait.as_secs_f64());
+        }
+    }
+
+    /// One batch scored in `took`.
+    pub fn observe_scoring(&self, took: Duration) {
+        let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        m.scoring.get_or_insert_with(|| Histogram::new(&LATENCY_BOUNDS)).observe(took.as_secs_f64());
     }
 
     /// The text exposition; `events` is the event log's count.
@@ -100,6 +116,10 @@ impl Metrics {
         }
         out.push_str("# HELP attnlab_batch_size Requests per forward pass.\n# TYPE attnlab_batch_size histogram\n");
         m.batches.clone().unwrap_or_else(|| Histogram::new(&BATCH_BOUNDS)).render(&mut out, "attnlab_batch_size", "");
+        out.push_str("# HELP attnlab_queue_seconds A request's wait until its batch is scored.\n# TYPE attnlab_queue_seconds histogram\n");
+        m.queued.clone().unwrap_or_else(|| Histogram::new(&LATENCY_BOUNDS)).render(&mut out, "attnlab_queue_seconds", "");
+        out.push_str("# HELP attnlab_scoring_seconds A batch's forward pass and answers.\n# TYPE attnlab_scoring_seconds histogram\n");
+        m.scoring.clone().unwrap_or_else(|| Histogram::new(&LATENCY_BOUNDS)).render(&mut out, "attnlab_scoring_seconds", "");
         out.push_str("# HELP attnlab_events_total Feedback events in the event log.\n# TYPE attnlab_events_total counter\n");
         let _ = writeln!(out, "attnlab_events_total {events}");
         out

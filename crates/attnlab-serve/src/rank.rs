@@ -4,6 +4,10 @@
 //! the auction of the spec's mechanism sells the ad slots by eCPM, organic
 //! items fill the other positions by pCTR.
 //!
+//! With live budgets (the spec's `ab_test.pacing`), each ad enters the
+//! auction with its advertiser's paced bid (`crate::budget`), shown per ad
+//! as `entered_bid`; its `bid` and `ecpm` are the request's.
+//!
 //! Ids are the simulated world's: a user is its 0-based index, an item its
 //! 1-based id, as in the world's impression rows and attention logs. The
 //! user's history is the world's (their last clicks of the simulated
@@ -15,7 +19,7 @@
 use std::collections::HashSet;
 
 use attnlab_data::FeedRequest;
-use attnlab_eval::market::{rank_feed, Ad, BidKind, Placement};
+use attnlab_eval::market::{rank_feed, Ad, AdCandidate, BidKind, Placement};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
@@ -158,14 +162,24 @@ impl FeedModel {
 pub async fn rank(model: &FeedModel, req: &RankRequest, live: &[String]) -> Result<Value, ApiError> {
     let (request, unknown) = model.feed_request(req, live)?;
     let history: Vec<String> = request.history.iter().map(u32::to_string).collect();
+    let (user, ad_items) = (request.user, request.ads.clone());
     let (mut session, pred) = model.score(request).await.map_err(|e| ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, e))?;
     // the request's bids, not the world's, enter the auction
     for (ad, asked) in session.ads.iter_mut().zip(&req.ads) {
         ad.bid = asked.bid;
         ad.bid_kind = asked.bid_kind;
     }
-    let feed = rank_feed(&session, &pred, &model.policy, &model.examination, |a| a.bid)
+    // live budgets: the bid that enters is the pacer's (0 once spent: left out)
+    let mut budgets = model.budgets.as_ref().map(|b| b.lock().unwrap_or_else(|p| p.into_inner()));
+    let elapsed = budgets.as_mut().map(|b| b.open());
+    let enter = |a: &AdCandidate| budgets.as_ref().map_or(a.bid, |b| b.shade(a.advertiser, a.bid));
+    let entered: Vec<f64> = session.ads.iter().map(enter).collect();
+    let feed = rank_feed(&session, &pred, &model.policy, &model.examination, enter)
         .map_err(|e| ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, format!("ranking the feed: {e}")))?;
+    if let (Some(b), Some(elapsed)) = (budgets.as_mut(), elapsed) {
+        b.close(user, &ad_items, &feed, elapsed);
+    }
+    drop(budgets);
     let placed: Vec<Value> = feed
         .iter()
         .enumerate()
@@ -198,7 +212,7 @@ pub async fn rank(model: &FeedModel, req: &RankRequest, live: &[String]) -> Resu
         .enumerate()
         .map(|(j, (asked, a))| {
             let ad = Ad { advertiser: a.advertiser, bid: a.bid, pctr: pred.ad_pctr[j], pcvr: pred.ad_pcvr[j], bid_kind: a.bid_kind, quality: a.quality };
-            json!({ "item": asked.item, "pctr": ad.pctr, "pcvr": ad.pcvr, "ecpm": ad.ecpm() })
+            json!({ "item": asked.item, "pctr": ad.pctr, "pcvr": ad.pcvr, "ecpm": ad.ecpm(), "entered_bid": entered[j] })
         })
         .collect();
     Ok(json!({

@@ -92,15 +92,21 @@ pub async fn recommend(model: &ServedModel, req: &RecommendRequest, live: &[Stri
 }
 
 /// The `k` best item ids by score (ties: the smaller id first), skipping
-/// excluded ones; a NaN score ranks last.
+/// excluded ones; a NaN score ranks last. A partial selection, then a sort
+/// of the `k` chosen: linear in the catalogue, not `n log n`; the order is
+/// total, so the result is the full sort's first `k`.
 pub fn top_k(scores: &[f32], excluded: &[bool], k: usize) -> Vec<u32> {
-    let mut ids: Vec<u32> = (0..scores.len() as u32).filter(|&i| !excluded.get(i as usize).copied().unwrap_or(false)).collect();
     let key = |i: u32| {
         let s = scores[i as usize];
         if s.is_nan() { f32::NEG_INFINITY } else { s }
     };
-    ids.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then(a.cmp(&b)));
-    ids.truncate(k);
+    let order = |a: &u32, b: &u32| key(*b).total_cmp(&key(*a)).then(a.cmp(b));
+    let mut ids: Vec<u32> = (0..scores.len() as u32).filter(|&i| !excluded.get(i as usize).copied().unwrap_or(false)).collect();
+    if k < ids.len() {
+        ids.select_nth_unstable_by(k, order);
+        ids.truncate(k);
+    }
+    ids.sort_unstable_by(order);
     ids
 }
 
@@ -114,5 +120,19 @@ mod tests {
         let excluded = [true, false, false, false, false, true];
         assert_eq!(top_k(&scores, &excluded, 3), vec![2, 3, 1]);
         assert_eq!(top_k(&scores, &excluded, 10), vec![2, 3, 1, 4]);
+        assert_eq!(top_k(&scores, &excluded, 0), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn top_k_is_the_full_sorts_first_k() {
+        // many ties and a few NaNs: the selection must keep the sort's order
+        let scores: Vec<f32> = (0..500u32).map(|i| if i % 97 == 5 { f32::NAN } else { ((i * 7919) % 23) as f32 }).collect();
+        let excluded: Vec<bool> = (0..500).map(|i| i % 11 == 0).collect();
+        let mut all: Vec<u32> = (0..500).filter(|&i| !excluded[i as usize]).collect();
+        let key = |i: u32| if scores[i as usize].is_nan() { f32::NEG_INFINITY } else { scores[i as usize] };
+        all.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then(a.cmp(&b)));
+        for k in [1, 10, 23, 100, 454, 455, 1000] {
+            assert_eq!(top_k(&scores, &excluded, k), all[..k.min(all.len())].to_vec(), "k = {k}");
+        }
     }
 }

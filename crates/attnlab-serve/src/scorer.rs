@@ -34,6 +34,18 @@ struct Job {
     user: i64,
     input: Vec<i64>,
     reply: oneshot::Sender<Result<Vec<f32>, String>>,
+    queued: Instant,
+}
+
+/// A job that knows when it was queued, for the wait `/metrics` shows.
+pub(crate) trait Queued {
+    fn queued(&self) -> Instant;
+}
+
+impl Queued for Job {
+    fn queued(&self) -> Instant {
+        self.queued
+    }
 }
 
 /// The sending side: cheap to share between request handlers.
@@ -63,19 +75,30 @@ impl Scorer {
     /// 0 included) for `user` after `input`.
     pub async fn score(&self, user: i64, input: Vec<i64>) -> Result<Vec<f32>, String> {
         let (reply, answer) = oneshot::channel();
-        self.jobs.send(Job { user, input, reply }).map_err(|_| "the scoring thread stopped".to_string())?;
+        self.jobs.send(Job { user, input, reply, queued: Instant::now() }).map_err(|_| "the scoring thread stopped".to_string())?;
         answer.await.map_err(|_| "the scoring thread stopped".to_string())?
     }
 }
 
 fn run(model: ScoringModel, rx: Receiver<Job>, batching: Batching, metrics: &Metrics) {
     let _no_grad = tch::no_grad_guard();
-    while let Ok(first) = rx.recv() {
-        let jobs = gather(first, &rx, batching);
-        metrics.observe_batch(jobs.len());
+    batches(&rx, batching, metrics, |jobs| {
         let users: Vec<i64> = jobs.iter().map(|j| j.user).collect();
         let inputs: Vec<i64> = jobs.iter().flat_map(|j| j.input.iter().copied()).collect();
         answer(jobs.into_iter().map(|j| j.reply), || score_rows(&model, &users, &inputs));
+    });
+}
+
+/// Scores the batches gathered from `rx` until every sender is gone, and
+/// times them into `metrics`: each job's wait in the queue until its batch
+/// starts, and each batch's scoring. Shared by next-item and market models.
+pub(crate) fn batches<J: Queued>(rx: &Receiver<J>, batching: Batching, metrics: &Metrics, mut score: impl FnMut(Vec<J>)) {
+    while let Ok(first) = rx.recv() {
+        let jobs = gather(first, rx, batching);
+        let started = Instant::now();
+        metrics.observe_batch(jobs.len(), jobs.iter().map(|j| started.saturating_duration_since(j.queued())));
+        score(jobs);
+        metrics.observe_scoring(started.elapsed());
     }
 }
 

@@ -25,14 +25,14 @@ use crate::rank::RankRequest;
 use crate::feedback::Feedback;
 use crate::metrics::Metrics;
 use crate::select::RunSource;
-use crate::request::{events_from_json, parse_body, RecommendRequest};
+use crate::request::{events_from_json, parse_body, EventKind, RecommendRequest};
 use crate::{Result, ServeError};
 
 /// How to serve.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub bind: SocketAddr,
-    /// Threads for the HTTP runtime (and for libtorch's intra-op pool).
+    /// Threads for the HTTP runtime (libtorch has its own setting).
     pub threads: usize,
     /// The bearer token `/v1/events` and `/admin/*` require, if any.
     pub token: Option<String>,
@@ -282,14 +282,8 @@ async fn metrics_text(State(app): State<Arc<App>>) -> Response {
 async fn recommend(State(app): State<Arc<App>>, body: std::result::Result<Bytes, BytesRejection>) -> Response {
     let started = Instant::now();
     let result = async {
-        let req = RecommendRequest::from_json(&read_body(body)?)?;
-        let models = app.models();
-        let model = pick(&models, req.model.as_deref(), "/v1/recommend", as_recommend)?;
-        let live = match &req.user {
-            Some(u) => app.consumed(u),
-            None => Vec::new(),
-        };
-        Ok::<Response, ApiError>(ok(&crate::recommend::recommend(model, &req, &live).await?))
+        let body = read_body(body)?;
+        Ok::<Response, ApiError>(ok(&recommend_answer(&app.models(), &body, |u| app.consumed(u)).await?))
     }
     .await;
     app.finish("recommend", started, result)
@@ -298,14 +292,29 @@ async fn recommend(State(app): State<Arc<App>>, body: std::result::Result<Bytes,
 async fn rank(State(app): State<Arc<App>>, body: std::result::Result<Bytes, BytesRejection>) -> Response {
     let started = Instant::now();
     let result = async {
-        let req = RankRequest::from_json(&read_body(body)?)?;
-        let models = app.models();
-        let model = pick(&models, req.model.as_deref(), "/v1/rank", as_rank)?;
-        let live = app.consumed(&req.user);
-        Ok::<Response, ApiError>(ok(&crate::rank::rank(model, &req, &live).await?))
+        let body = read_body(body)?;
+        Ok::<Response, ApiError>(ok(&rank_answer(&app.models(), &body, |u| app.consumed(u)).await?))
     }
     .await;
     app.finish("rank", started, result)
+}
+
+/// The answer of `POST /v1/recommend` to `body`; `consumed` gives a
+/// user's items from events. Shared by the handler and the in-process
+/// scoring of `crate::offline`.
+pub(crate) async fn recommend_answer(models: &[Served], body: &Value, consumed: impl Fn(&str) -> Vec<String>) -> Result<Value, ApiError> {
+    let req = RecommendRequest::from_json(body)?;
+    let model = pick(models, req.model.as_deref(), "/v1/recommend", as_recommend)?;
+    let live = req.user.as_deref().map(consumed).unwrap_or_default();
+    crate::recommend::recommend(model, &req, &live).await
+}
+
+/// The answer of `POST /v1/rank` to `body`, as [`recommend_answer`].
+pub(crate) async fn rank_answer(models: &[Served], body: &Value, consumed: impl Fn(&str) -> Vec<String>) -> Result<Value, ApiError> {
+    let req = RankRequest::from_json(body)?;
+    let model = pick(models, req.model.as_deref(), "/v1/rank", as_rank)?;
+    let live = consumed(&req.user);
+    crate::rank::rank(model, &req, &live).await
 }
 
 async fn events(State(app): State<Arc<App>>, headers: HeaderMap, body: std::result::Result<Bytes, BytesRejection>) -> Response {
@@ -315,6 +324,7 @@ async fn events(State(app): State<Arc<App>>, headers: HeaderMap, body: std::resu
         let events = events_from_json(&read_body(body)?, now_ms())?;
         let feedback = app.feedback.clone();
         let accepted = events.len();
+        let clicks: Vec<(String, String)> = events.iter().filter(|e| e.kind == EventKind::Click).map(|e| (e.user.clone(), e.item.clone())).collect();
         // the fsync blocks: off the async workers
         let total = tokio::task::spawn_blocking(move || {
             let mut f = feedback.lock().unwrap_or_else(|p| p.into_inner());
@@ -323,6 +333,12 @@ async fn events(State(app): State<Arc<App>>, headers: HeaderMap, body: std::resu
         .await
         .map_err(|e| ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, format!("writing the event log: {e}")))?
         .map_err(|e| ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, format!("writing the event log: {e}")))?;
+        // logged: now a click on a served ad charges its advertiser
+        for model in app.models().iter() {
+            if let Served::Rank(m) = model {
+                clicks.iter().for_each(|(user, item)| m.click(user, item));
+            }
+        }
         Ok::<Response, ApiError>(ok(&json!({ "accepted": accepted, "events": total })))
     }
     .await;

@@ -171,13 +171,15 @@ pub struct Budgets {
 }
 
 impl Budgets {
-    fn pacers(&self) -> Result<Vec<Pacer>> {
+    /// One pacer per advertiser (index `a - 1`), as each arm of a replay
+    /// starts with (and a served market run, live).
+    pub fn pacers(&self) -> Result<Vec<Pacer>> {
         let gain = if self.pacing { Pacer::DEFAULT_GAIN } else { 0.0 };
         self.daily.iter().map(|&b| Pacer::new(b).map(|p| p.with_gain(gain))).collect()
     }
 
     /// (day, elapsed fraction of the day after this session) of session `s`.
-    fn clock(&self, s: usize) -> (u64, f64) {
+    pub fn clock(&self, s: usize) -> (u64, f64) {
         let t = s as f64 / self.sessions_per_day;
         let day = t.floor();
         let next = (s + 1) as f64 / self.sessions_per_day;
