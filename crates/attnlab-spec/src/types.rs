@@ -496,6 +496,10 @@ pub struct TrainSpec {
     /// spec's identity while `none`.
     #[serde(skip_serializing_if = "crate::PositionDebias::is_none")]
     pub position_debias: crate::PositionDebias,
+    /// Weights of a multi-task model's click, conversion and dwell losses
+    /// (default 1, 1, 0.03). Left out of the spec's identity while default.
+    #[serde(skip_serializing_if = "crate::TaskWeights::is_default")]
+    pub task_weights: crate::TaskWeights,
 }
 
 /// `train.loss`: which objective a next-item model trains with.
@@ -596,6 +600,7 @@ impl Default for TrainSpec {
             loss: LossSpec::default(),
             target: crate::Target::Click,
             position_debias: crate::PositionDebias::None,
+            task_weights: crate::TaskWeights::default(),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! What a spec may ask of a click model's objective: a dwell target
 //! (`train.target`) or a metric of time needs data with dwell times (the
 //! simulator, or an attention log's click rows), a dwell target and
-//! `train.position_debias: pal` are for click models, and `relevance_auc`
-//! needs the simulator's true relevance.
+//! `train.position_debias: pal` are for click models, a multi-task model's
+//! `dwell_head` needs dwell times too, and `relevance_auc` needs the
+//! simulator's true relevance.
 
 use attnlab_eval::TaskMetric;
 use attnlab_models::Task;
@@ -25,6 +26,10 @@ pub fn check_objectives(loaded: &LoadedSpec, metrics: &[TaskMetric]) -> Result<(
     for (i, m) in loaded.spec.models.iter().enumerate() {
         let Ok(train) = loaded.spec.train_for(m) else { continue }; // reported by the spec's own checks
         let is_ctr = attnlab_models::task_of(&m.model).ok() == Some(Task::Ctr);
+        if m.params.get("dwell_head") == Some(&serde_json::Value::Bool(true)) && !has_dwell(source) {
+            let why = format!("a dwell head learns dwell times, and source `{name}` has none (the simulator and attention logs have)");
+            return Err(invalid(format!("models[{i}].params.dwell_head"), why));
+        }
         if !train.position_debias.is_none() && !is_ctr {
             let key =
                 if m.train.contains_key("position_debias") { format!("models[{i}].train.position_debias") } else { "train.position_debias".into() };
