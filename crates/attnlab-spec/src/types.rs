@@ -220,6 +220,11 @@ pub struct CtrLogSpec {
     /// `none` (default), `log_square` or `standardise`.
     #[serde(default)]
     pub numeric_preprocess: crate::NumericPreprocess,
+    /// A column of dwell times after a click, in milliseconds (empty: 0):
+    /// dwell targets and the metrics of time then apply to the log. A
+    /// negative value is an error at its line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dwell: Option<String>,
 }
 
 fn default_min_count() -> usize {
