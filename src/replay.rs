@@ -62,7 +62,8 @@ fn render(r: &AbTestReport) -> String {
         );
     }
     if let Some(t) = &r.trade_off {
-        let mut curve = Table::new(&[&t.varied, "arm", "revenue_per_session", "attention_per_session", "organic_clicks_per_session"]);
+        let mut curve =
+            Table::new(&[&t.varied, "arm", "revenue_per_session", "attention_per_session", "organic_clicks_per_session", "pareto"]);
         for p in &t.points {
             curve.row(vec![
                 format!("{}", p.value),
@@ -70,6 +71,7 @@ fn render(r: &AbTestReport) -> String {
                 fmt_value(finite(p.revenue_per_session)),
                 fmt_value(finite(p.attention_per_session)),
                 fmt_value(finite(p.organic_clicks_per_session)),
+                if p.pareto { "*" } else { "" }.into(),
             ]);
         }
         out += &format!("\nrevenue vs engagement as the {} varies\n{}", t.varied, curve.render());

@@ -40,7 +40,12 @@ ab_test:
 
 /// The experiment's A/B test run, from `runs list --json`.
 fn ab_run(s: &Scratch) -> serde_json::Value {
-    let runs: serde_json::Value = serde_json::from_str(&s.attnlab(&["runs", "list", "abmarket", "--json"]).ok().stdout()).unwrap();
+    ab_run_of(s, "abmarket")
+}
+
+/// Experiment `name`'s A/B test run.
+fn ab_run_of(s: &Scratch, name: &str) -> serde_json::Value {
+    let runs: serde_json::Value = serde_json::from_str(&s.attnlab(&["runs", "list", name, "--json"]).ok().stdout()).unwrap();
     let tests: Vec<&serde_json::Value> = runs.as_array().unwrap().iter().filter(|r| r["model"] == "ab-test").collect();
     assert!(!tests.is_empty(), "{runs:#}");
     tests[0].clone()
@@ -107,4 +112,86 @@ fn an_arm_naming_an_unknown_model_is_a_spec_error() {
     let out = s.attnlab(&["ab-test", none.to_str().unwrap()]);
     assert_eq!(out.code(), 2, "{}", out.stderr());
     assert!(out.stderr().contains("no `ab_test:` section"), "{}", out.stderr());
+}
+
+/// The money/attention frontier: the simulator's true probabilities and
+/// expected dwell ranked at growing attention weights λ. More λ gives ad
+/// slots to organic items that hold users longer: attention per session
+/// never falls and revenue never rises beyond the 95% intervals, and the
+/// largest λ is clearly apart from λ = 0 on both.
+const FRONTIER: &str = "\
+name: frontier
+dataset:
+  source: simulator
+  seed: 3
+  simulator:
+    users: 600
+    items: 240
+    topics: 8
+    sessions_per_user: 10
+    slots: 8
+    ads: { advertisers: 8, ad_share: 0.2, slots: [1, 4], dwell_length_weight: 1.0 }
+protocol:
+  history_len: 10
+train: { epochs: 1 }
+models:
+  - { name: lr, model: LR }
+seeds: [5]
+ab_test:
+  arms:
+    - { name: by-bid, policy: bid-only }
+    - { name: oracle, policy: true-probabilities }
+  sessions: 20000
+  seed: 17
+  trade_off: { lambdas: [0, 0.001, 0.003, 0.01, 0.03, 0.1] }
+";
+
+#[test]
+fn more_attention_weight_buys_attention_with_revenue_along_a_monotone_frontier() {
+    let s = Scratch::new();
+    let spec = s.write("frontier.yaml", FRONTIER);
+    let spec = spec.to_str().unwrap();
+    let out = s.attnlab(&["run", spec]).ok().stdout();
+    assert!(out.contains("revenue vs engagement as the lambda varies"), "{out}");
+
+    let ab = ab_run_of(&s, "frontier");
+    let id = ab["id"].as_str().unwrap();
+    let artifact = s.db().parent().unwrap().join("artifacts").join(id).join("ab_test/report.json");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&artifact).unwrap()).unwrap();
+    let points: Vec<&serde_json::Value> =
+        report["trade_off"]["points"].as_array().unwrap().iter().filter(|p| p["arm"] == "oracle").collect();
+    assert_eq!(points.len(), 6, "{report:#}");
+    let f = |p: &serde_json::Value, k: &str| p[k].as_f64().unwrap();
+    let ci = |p: &serde_json::Value, k: &str| (p[k][0].as_f64().unwrap(), p[k][1].as_f64().unwrap());
+    for w in points.windows(2) {
+        let (lo, hi) = (w[0], w[1]);
+        assert!(f(hi, "value") > f(lo, "value"));
+        assert!(f(hi, "revenue_per_session") <= ci(lo, "revenue_ci").1, "revenue rises past its CI: {lo} -> {hi}");
+        assert!(f(hi, "attention_per_session") >= ci(lo, "attention_ci").0, "attention falls past its CI: {lo} -> {hi}");
+    }
+    let (first, last) = (points[0], points[5]);
+    assert!(ci(last, "revenue_ci").1 < ci(first, "revenue_ci").0, "λ = 0.1 earns less: {first} vs {last}");
+    assert!(ci(last, "attention_ci").0 > ci(first, "attention_ci").1, "λ = 0.1 holds users longer: {first} vs {last}");
+    assert!(first["pareto"].as_bool().unwrap(), "the revenue-only point is on the frontier");
+    // bid-only predicts no attention: λ leaves its feed unchanged
+    let by_bid: Vec<f64> = report["trade_off"]["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["arm"] == "by-bid")
+        .map(|p| f(p, "revenue_per_session"))
+        .collect();
+    assert!(by_bid.windows(2).all(|w| w[0] == w[1]), "{by_bid:?}");
+
+    let html_path = s.path("report.html");
+    s.attnlab(&["report", "frontier", "-o", html_path.to_str().unwrap()]).ok();
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    assert!(html.contains("attention minutes per session [95% CI]") && html.contains("Pareto-optimal: oracle at 0"), "the frontier table");
+
+    // spec errors exit 2 naming the key
+    for (set, key) in [("ab_test.lambda=-0.5", "ab_test.lambda"), ("ab_test.trade_off.lambdas=[-1]", "ab_test.trade_off.lambdas")] {
+        let bad = s.attnlab(&["ab-test", spec, set]);
+        assert_eq!(bad.code(), 2, "{}", bad.stderr());
+        assert!(bad.stderr().contains(key), "{set}: {}", bad.stderr());
+    }
 }

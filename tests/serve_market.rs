@@ -5,7 +5,7 @@
 //! served feed must place the same items with the same prices and scores.
 
 use attnlab_data::{FeedRequest, MarketSessions, SessionDraw, SessionSampler};
-use attnlab_eval::market::{rank_feed, ArmPredictions, BidKind, Placement, Session};
+use attnlab_eval::market::{rank_feed, ArmPredictions, BidKind, FeedPolicy, Placement, Session};
 use attnlab_experiment::ab_test::scoring::{score_run, score_sessions};
 use attnlab_experiment::ab_test::sessions::{arm_predictions, replay_sessions};
 use attnlab_experiment::ab_test::{default_cvr, feed_policy};
@@ -101,7 +101,9 @@ fn request(fresh: &MarketSessions, k: usize, model: &str, bids: &[f64]) -> Value
 /// Asserts that `served` places what `rank_feed` places for session `k`.
 fn assert_same_feed(served: &Value, fresh: &MarketSessions, k: usize, session: &Session, pred: &ArmPredictions, replay: &Replay) {
     let world = simulator_config(&replay.spec);
-    let policy = feed_policy(replay.spec.ab_test.as_ref(), &world);
+    // the answer's attention weight: the spec's, or the request's
+    let lambda = served["lambda"].as_f64().unwrap();
+    let policy = FeedPolicy { attention_weight: lambda, ..feed_policy(replay.spec.ab_test.as_ref(), &world) };
     let expected = rank_feed(session, pred, &policy, &fresh.examination, |a| a.bid).unwrap();
     let (d, s) = (&fresh.candidates, &fresh.sessions[k]);
     let feed = served["feed"].as_array().unwrap();
@@ -147,6 +149,15 @@ fn rank_equals_the_ab_replay_ranking_and_prices_and_refuses_bad_requests_by_fiel
             sold += served["feed"].as_array().unwrap().iter().filter(|p| p["kind"] == "ad" && p["price"].as_f64().unwrap() > 0.0).count();
         }
         assert!(sold >= fresh.sessions.len(), "the auction sold {sold} slots in {} feeds", fresh.sessions.len());
+        // an attention weight in the request: the replay's money/attention ranking at that weight
+        for k in 0..fresh.sessions.len() {
+            let session = &replay.sessions[k];
+            let mut body = request(&fresh, k, name, &session.ads.iter().map(|a| a.bid).collect::<Vec<_>>());
+            body["lambda"] = json!(0.05);
+            let (status, served) = server.post("/v1/rank", &body.to_string(), None);
+            assert_eq!((status, served["lambda"].as_f64()), (200, Some(0.05)), "{served}");
+            assert_same_feed(&served, &fresh, k, session, &replay.predictions[k], &replay);
+        }
         // the request's bids, not the world's, enter the auction
         let mut session = replay.sessions[0].clone();
         session.ads[0].bid *= 40.0;
@@ -200,6 +211,7 @@ fn rank_equals_the_ab_replay_ranking_and_prices_and_refuses_bad_requests_by_fiel
         (json!({ "user": "0", "ads": ad_of(&ad, advertiser, json!("1"), "cpc") }), "ads[0].bid"),
         (json!({ "user": "0", "ads": ad_of(&ad, advertiser, json!(1.0), "cpm") }), "ads[0].bid_type"),
         (json!({ "user": "0", "organic": [organic], "model": "nope" }), "model"),
+        (json!({ "user": "0", "organic": [organic], "lambda": -1 }), "lambda"),
     ];
     for (body, field) in cases {
         let (status, v) = server.post("/v1/rank", &body.to_string(), None);

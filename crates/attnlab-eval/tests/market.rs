@@ -385,6 +385,7 @@ fn predictions(sessions: &[Session], noise: f64, seed: u64) -> Vec<ArmPrediction
             organic: s.organic.iter().map(|o| blur(o.true_ctr)).collect(),
             ad_pctr: s.ads.iter().map(|a| blur(a.true_ctr)).collect(),
             ad_pcvr: s.ads.iter().map(|a| blur(a.true_cvr)).collect(),
+            ..Default::default()
         })
         .collect()
 }

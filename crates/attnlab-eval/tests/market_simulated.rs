@@ -29,7 +29,7 @@ fn budget_sessions(n: usize) -> (Vec<Session>, Vec<ArmPredictions>) {
         organic: vec![OrganicCandidate { true_ctr: 0.0, expected_dwell: 1.0 }],
         ads: vec![ad(1, 1.0), ad(2, 0.5)],
     };
-    let pred = ArmPredictions { organic: vec![0.0], ad_pctr: vec![1.0, 1.0], ad_pcvr: vec![0.0, 0.0] };
+    let pred = ArmPredictions { organic: vec![0.0], ad_pctr: vec![1.0, 1.0], ad_pcvr: vec![0.0, 0.0], ..Default::default() };
     (vec![session; n], vec![pred; n])
 }
 

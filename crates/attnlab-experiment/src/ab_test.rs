@@ -132,16 +132,21 @@ impl AbTest<'_> {
         let trade_off = match &ab.trade_off {
             None => None,
             Some(t) => {
-                let (varied, values, vary): (&str, Vec<f64>, Box<dyn Fn(f64) -> FeedPolicy>) = match (&t.ad_loads, &t.reserves) {
-                    (Some(loads), _) => (
+                let (varied, values, vary): (&str, Vec<f64>, Box<dyn Fn(f64) -> FeedPolicy>) = match (&t.ad_loads, &t.reserves, &t.lambdas) {
+                    (Some(loads), _, _) => (
                         "ad load",
                         loads.iter().map(|&l| l as f64).collect(),
                         Box::new(|l: f64| FeedPolicy { ad_slots: positions(l as u64, world.slots), ..policy.clone() }),
                     ),
-                    (None, Some(reserves)) => {
+                    (None, Some(reserves), _) => {
                         ("reserve", reserves.clone(), Box::new(|r: f64| FeedPolicy { reserve_cpc: r, ..policy.clone() }))
                     }
-                    (None, None) => unreachable!("validated: one of ad_loads or reserves"),
+                    (None, None, Some(lambdas)) => {
+                        ("lambda", lambdas.clone(), Box::new(|l: f64| FeedPolicy { attention_weight: l, ..policy.clone() }))
+                    }
+                    (None, None, None) => {
+                        return Err(ExperimentError::bad("ab_test.trade_off: give one of `ad_loads`, `reserves` or `lambdas`"))
+                    }
                 };
                 Some(trade_off_curve(&self.sessions, &config, varied, &values, |v| arms_with(&vary(v)))?)
             }
@@ -150,6 +155,7 @@ impl AbTest<'_> {
             ("seed".to_string(), ab.seed.to_string()),
             ("mechanism".into(), mechanism_name(ab.mechanism).into()),
             ("reserve per click".into(), ab.reserve.to_string()),
+            ("attention weight lambda".into(), ab.lambda.to_string()),
             ("quality floor".into(), ab.quality_floor.map_or("none".into(), |q| q.to_string())),
             ("ad slots".into(), format!("{ad_slots:?}")),
             ("budgets and pacing".into(), if ab.pacing { "on" } else { "off" }.into()),
@@ -167,8 +173,8 @@ impl AbTest<'_> {
 
 /// How the feed of `world` is laid out and sold under the spec's A/B test
 /// `ab` (without one: the world's ad slots, GSP, no reserve, no quality
-/// floor): the policy every arm of the replay ranks with, and a live feed
-/// request too.
+/// floor, λ = 0): the policy every arm of the replay ranks with, and a live
+/// feed request too.
 pub fn feed_policy(ab: Option<&AbTestSpec>, world: &SimulatorConfig) -> FeedPolicy {
     let ad_slots: Vec<usize> = match (ab.and_then(|a| a.ad_slots.as_ref()), ab.and_then(|a| a.ad_load), &world.ads.placement) {
         (Some(ps), _, _) => ps.iter().map(|&p| p as usize).collect(),
@@ -181,6 +187,7 @@ pub fn feed_policy(ab: Option<&AbTestSpec>, world: &SimulatorConfig) -> FeedPoli
         reserve_cpc: ab.map_or(0.0, |a| a.reserve),
         quality_floor: ab.and_then(|a| a.quality_floor).unwrap_or(f64::NEG_INFINITY),
         mechanism: ab.map_or(Mechanism::Gsp, |a| mechanism(a.mechanism)),
+        attention_weight: ab.map_or(0.0, |a| a.lambda),
     }
 }
 
@@ -271,10 +278,15 @@ fn trade_off_curve(
                 revenue_per_session: arm.value(MarketMetric::Revenue),
                 attention_per_session: arm.value(MarketMetric::Attention),
                 organic_clicks_per_session: arm.value(MarketMetric::OrganicClicks),
+                revenue_ci: Some(arm.interval(MarketMetric::Revenue)),
+                attention_ci: Some(arm.interval(MarketMetric::Attention)),
+                pareto: false,
             });
         }
     }
-    Ok(AbTradeOff { varied: varied.into(), points })
+    let mut curve = AbTradeOff { varied: varied.into(), points };
+    curve.mark_pareto();
+    Ok(curve)
 }
 
 fn finite(x: f64) -> Option<f64> {

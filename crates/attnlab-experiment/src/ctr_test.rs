@@ -1,5 +1,8 @@
 //! A click model's test figures: the plain metrics of its predictions, the
-//! metrics of time (dwell) and the relevance AUC at position 0.
+//! metrics of time (dwell) and the relevance AUC at position 0; and a
+//! multi-task model's: CTR/CVR/CTCVR AUC, the metrics of time of its dwell
+//! head (ranked by expected dwell `pCTR · E[dwell | click]`; without a dwell
+//! head by pCTR) and its pCTR's relevance AUC at position 0.
 //!
 //! A model trained on a dwell target outputs dwell, not a probability, so
 //! only its rank metrics (AUC, GAUC, top-K) are computed on clicks; log
@@ -9,8 +12,8 @@
 
 use attnlab_data::Impressions;
 use attnlab_eval::{soft_label_auc, Metric, Predictions, TaskMetric};
-use attnlab_models::CtrModel;
-use attnlab_train::{dwell_metrics, predict_target, Target, TrainConfig};
+use attnlab_models::{CtrModel, MultiTaskModel};
+use attnlab_train::{dwell_metrics, multitask_metrics, predict_target, predict_tasks, Target, TrainConfig};
 
 use crate::Result;
 
@@ -34,14 +37,36 @@ pub fn test_ctr(net: &dyn CtrModel, test: &Impressions, config: &TrainConfig, me
     let dwell: Vec<TaskMetric> = metrics.iter().copied().filter(|m| m.is_dwell()).collect();
     let log_dwell = target.predicts_log_dwell().then_some(scores.as_slice());
     out.extend(dwell_metrics(test, &scores, log_dwell, &dwell).into_iter().map(|(m, v)| (m.name(), v)));
-    if metrics.contains(&TaskMetric::RelevanceAuc)
-        && let Some(relevance) = attnlab_data::true_relevance(test)
-    {
-        let top = Impressions { position: vec![0; test.len()], ..test.clone() };
-        let at_top = predict_target(net, &top, config.batch_size, config.device, target)?;
-        out.extend(soft_label_auc(&relevance, &at_top).map(|v| (TaskMetric::RelevanceAuc.name(), v)));
-    }
+    out.extend(relevance_auc(test, metrics, |top| predict_target(net, top, config.batch_size, config.device, target))?);
     Ok((out, scores))
+}
+
+/// `relevance_auc` when asked for and the data knows the true relevance:
+/// every row scored by `at_top` as if shown at position 0.
+fn relevance_auc(
+    test: &Impressions,
+    metrics: &[TaskMetric],
+    at_top: impl Fn(&Impressions) -> attnlab_train::Result<Vec<f32>>,
+) -> Result<Option<(String, f64)>> {
+    if !metrics.contains(&TaskMetric::RelevanceAuc) {
+        return Ok(None);
+    }
+    let Some(relevance) = attnlab_data::true_relevance(test) else { return Ok(None) };
+    let top = Impressions { position: vec![0; test.len()], ..test.clone() };
+    Ok(soft_label_auc(&relevance, &at_top(&top)?).map(|v| (TaskMetric::RelevanceAuc.name(), v)))
+}
+
+/// The test figures of multi-task model `net` on `test` for `metrics`, and
+/// its pCTR.
+pub fn test_multitask(net: &dyn MultiTaskModel, test: &Impressions, config: &TrainConfig, metrics: &[TaskMetric]) -> Result<(Vec<(String, f64)>, Vec<f32>)> {
+    let (batch, device) = (config.batch_size, config.device);
+    let p = predict_tasks(net, test, batch, device)?;
+    let mut out: Vec<(String, f64)> = multitask_metrics(test, &p.pctr, &p.pcvr).into_iter().map(|(m, v)| (m.name(), v)).collect();
+    let dwell: Vec<TaskMetric> = metrics.iter().copied().filter(|m| m.is_dwell()).collect();
+    let scores = p.expected_dwell().unwrap_or_else(|| p.pctr.clone());
+    out.extend(dwell_metrics(test, &scores, p.log_dwell.as_deref(), &dwell).into_iter().map(|(m, v)| (m.name(), v)));
+    out.extend(relevance_auc(test, metrics, |top| Ok(predict_tasks(net, top, batch, device)?.pctr))?);
+    Ok((out, p.pctr))
 }
 
 /// The metric early stopping watched: the dwell target's, else the spec's.

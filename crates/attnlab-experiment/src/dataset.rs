@@ -100,8 +100,10 @@ impl Prepared {
     pub fn metrics_for(&self, task: Task) -> (Vec<TaskMetric>, TaskMetric) {
         match task {
             Task::MultiTask => {
-                let all = vec![TaskMetric::CtrAuc, TaskMetric::CvrAuc, TaskMetric::CtcvrAuc];
+                let mut all = vec![TaskMetric::CtrAuc, TaskMetric::CvrAuc, TaskMetric::CtcvrAuc];
                 let valid = if all.contains(&self.valid_metric) { self.valid_metric } else { TaskMetric::CvrAuc };
+                // and the metrics of time (a dwell head's) and relevance
+                all.extend(self.metrics.iter().copied().filter(|m| *m == TaskMetric::RelevanceAuc || m.is_dwell()));
                 (all, valid)
             }
             _ => {

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 
 use attnlab_data::Part;
 use attnlab_eval::{gauc_per_user, Metric, PerUser, TaskMetric};
-use attnlab_models::{BuiltModel, NextItemSizes};
+use attnlab_models::{BuiltModel, LossWeights, NextItemSizes};
 use attnlab_spec::{ModelSpec, TrainSpec};
 use attnlab_track::{MetricPoint, Store, TrackError};
 use attnlab_train::{
-    evaluate_next_item, multitask_metrics, predict_multitask, train_next_item,
+    evaluate_next_item, train_next_item,
     DeviceInfo, EpochObserver, EpochReport, MultiTaskOptions, ObserverError, TrainOutcome,
 };
 use tch::nn::VarStore;
@@ -99,11 +99,12 @@ pub fn train_and_test(inp: RunInputs<'_>) -> Result<Tested> {
                 }
                 BuiltModel::MultiTask(net) => {
                     log_parameters(store, run_id, &vs)?;
-                    let options = MultiTaskOptions { valid_metric, ..Default::default() };
+                    let w = t.task_weights;
+                    let weights = LossWeights { click: w.click, conversion: w.conversion, dwell: w.dwell };
+                    let options = MultiTaskOptions { valid_metric, weights };
                     let data = (&splits.train, &splits.valid);
                     let outcome = crate::private_runs::train_multitask_model(net.as_ref(), &vs, data, &config, &options, t, &mut logger)?;
-                    let (pctr, pcvr) = predict_multitask(net.as_ref(), &splits.test, config.batch_size, device.device)?;
-                    let test = multitask_metrics(&splits.test, &pctr, &pcvr).into_iter().map(|(m, v)| (m.name(), v)).collect();
+                    let (test, pctr) = crate::ctr_test::test_multitask(net.as_ref(), &splits.test, &config, &metrics)?;
                     (outcome, test, vec![gauc_per_user(&splits.test.user, &splits.test.click, &pctr)])
                 }
                 BuiltModel::NextItem(_) => unreachable!("checked by dataset::check"),

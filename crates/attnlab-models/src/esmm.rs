@@ -47,7 +47,7 @@ pub struct Esmm {
 impl Esmm {
     pub fn new(p: &nn::Path, sizes: &Cardinalities, params: &EsmmParams) -> Esmm {
         let fields = FieldEmbedding::new(&(p / "fields"), sizes, params.embed_dim, params.history, false);
-        let towers = TaskTowers::new(&(p / "towers"), fields.flat_dim(), &params.tower_hidden, params.dropout);
+        let towers = TaskTowers::new(&(p / "towers"), fields.flat_dim(), &params.tower_hidden, params.dropout, false);
         Esmm { fields, towers }
     }
 }

@@ -108,6 +108,9 @@ pub struct TaskLogits {
     /// probability of a click *and* a conversion (pCTCVR) is
     /// `sigmoid(click) * sigmoid(conversion)`.
     pub conversion: Tensor,
+    /// With a dwell head: the predicted `log1p(dwell seconds)` of a click,
+    /// `[batch]` (regressed over clicked impressions).
+    pub dwell: Option<Tensor>,
 }
 
 /// A click + conversion model (the L_rec + L_ad objective).

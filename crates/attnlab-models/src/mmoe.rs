@@ -1,5 +1,6 @@
 //! MMoE (Ma et al., KDD 2018): experts shared by both tasks, mixed for each
-//! task by its own softmax gate, then a tower per task.
+//! task by its own softmax gate, then a tower per task. An optional dwell
+//! tower (`dwell_head`) reads the click gate's mix.
 
 use serde::{Deserialize, Serialize};
 use tch::nn;
@@ -26,11 +27,14 @@ pub struct MmoeParams {
     pub dropout: f64,
     /// Add the mean-pooled history as two fields. Default true.
     pub history: bool,
+    /// A third tower regressing `log1p(dwell seconds)` of a click (loss
+    /// weight `train.task_weights.dwell`). Default false.
+    pub dwell_head: bool,
 }
 
 impl Default for MmoeParams {
     fn default() -> Self {
-        MmoeParams { embed_dim: 16, experts: 4, expert_hidden: vec![64], tower_hidden: vec![32], dropout: 0.0, history: true }
+        MmoeParams { embed_dim: 16, experts: 4, expert_hidden: vec![64], tower_hidden: vec![32], dropout: 0.0, history: true, dwell_head: false }
     }
 }
 
@@ -63,7 +67,7 @@ impl Mmoe {
         Mmoe {
             click_gate: Gate::new(&(p / "gate" / "click"), input, params.experts),
             conversion_gate: Gate::new(&(p / "gate" / "conversion"), input, params.experts),
-            towers: TaskTowers::new(&(p / "towers"), experts.width(), &params.tower_hidden, params.dropout),
+            towers: TaskTowers::new(&(p / "towers"), experts.width(), &params.tower_hidden, params.dropout, params.dwell_head),
             fields,
             experts,
         }

@@ -34,6 +34,9 @@ pub struct PleParams {
     pub dropout: f64,
     /// Add the mean-pooled history as two fields. Default true.
     pub history: bool,
+    /// A third tower regressing `log1p(dwell seconds)` of a click (loss
+    /// weight `train.task_weights.dwell`). Default false.
+    pub dwell_head: bool,
 }
 
 impl Default for PleParams {
@@ -47,6 +50,7 @@ impl Default for PleParams {
             tower_hidden: vec![32],
             dropout: 0.0,
             history: true,
+            dwell_head: false,
         }
     }
 }
@@ -127,7 +131,7 @@ impl Ple {
         let levels = (0..params.levels)
             .map(|i| Cgc::new(&(p / "cgc" / i), if i == 0 { fields.flat_dim() } else { width }, params, i + 1 == params.levels))
             .collect();
-        let towers = TaskTowers::new(&(p / "towers"), width, &params.tower_hidden, params.dropout);
+        let towers = TaskTowers::new(&(p / "towers"), width, &params.tower_hidden, params.dropout, params.dwell_head);
         Ple { fields, levels, towers }
     }
 }

@@ -1,6 +1,7 @@
 //! Shared-Bottom (Caruana, 1997): one MLP over the field embeddings shared
 //! by both tasks, then a click tower and a conversion tower. The baseline of
-//! the multi-task models; pCVR is trained on clicked impressions.
+//! the multi-task models; pCVR is trained on clicked impressions. An
+//! optional dwell tower (`dwell_head`) reads the shared bottom too.
 
 use serde::{Deserialize, Serialize};
 use tch::nn;
@@ -24,11 +25,14 @@ pub struct SharedBottomParams {
     pub dropout: f64,
     /// Add the mean-pooled history as two fields. Default true.
     pub history: bool,
+    /// A third tower regressing `log1p(dwell seconds)` of a click (loss
+    /// weight `train.task_weights.dwell`). Default false.
+    pub dwell_head: bool,
 }
 
 impl Default for SharedBottomParams {
     fn default() -> Self {
-        SharedBottomParams { embed_dim: 16, bottom_hidden: vec![64], tower_hidden: vec![32], dropout: 0.0, history: true }
+        SharedBottomParams { embed_dim: 16, bottom_hidden: vec![64], tower_hidden: vec![32], dropout: 0.0, history: true, dwell_head: false }
     }
 }
 
@@ -55,7 +59,7 @@ impl SharedBottom {
     pub fn new(p: &nn::Path, sizes: &Cardinalities, params: &SharedBottomParams) -> SharedBottom {
         let fields = FieldEmbedding::new(&(p / "fields"), sizes, params.embed_dim, params.history, false);
         let bottom = Experts::new(&(p / "bottom"), 1, fields.flat_dim(), &params.bottom_hidden, params.dropout);
-        let towers = TaskTowers::new(&(p / "towers"), bottom.width(), &params.tower_hidden, params.dropout);
+        let towers = TaskTowers::new(&(p / "towers"), bottom.width(), &params.tower_hidden, params.dropout, params.dwell_head);
         SharedBottom { fields, bottom, towers }
     }
 }

@@ -1,7 +1,8 @@
 //! The "Offline A/B test" section: arms side by side on the simulated ad
 //! market, their differences from the first arm with 95% CIs and p-values,
 //! sessions needed for a lift, and the revenue vs engagement trade-off as
-//! the ad load or reserve price varies.
+//! the ad load, the reserve price or the attention weight λ varies: every
+//! (arm, value) point with 95% intervals, the Pareto-optimal ones named.
 //!
 //! [`AbTestReport`] is also the JSON the CLI stores with its `ab-test` run
 //! ([`AB_TEST_ARTIFACT`]); undefined values (a ratio without a denominator)
@@ -61,7 +62,7 @@ pub struct AbPower {
 /// Every arm replayed at each value of one setting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AbTradeOff {
-    /// `ad load` or `reserve`.
+    /// `ad load`, `reserve` or `lambda`.
     pub varied: String,
     pub points: Vec<AbTradeOffPoint>,
 }
@@ -74,6 +75,43 @@ pub struct AbTradeOffPoint {
     /// Attention (seconds of dwell) per session.
     pub attention_per_session: f64,
     pub organic_clicks_per_session: f64,
+    /// 95% interval of the revenue per session, over sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revenue_ci: Option<(f64, f64)>,
+    /// 95% interval of the attention per session (seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attention_ci: Option<(f64, f64)>,
+    /// No other point of the curve has at least its revenue and its
+    /// attention and more of one ([`AbTradeOff::mark_pareto`]).
+    #[serde(default)]
+    pub pareto: bool,
+}
+
+impl AbTradeOff {
+    /// Marks the Pareto-optimal points (on their point estimates): those no
+    /// other point dominates in revenue and attention per session.
+    pub fn mark_pareto(&mut self) {
+        let at = |p: &AbTradeOffPoint| (p.revenue_per_session, p.attention_per_session);
+        let all: Vec<(f64, f64)> = self.points.iter().map(at).collect();
+        for p in &mut self.points {
+            let (r, a) = at(p);
+            p.pareto = r.is_finite()
+                && a.is_finite()
+                && !all.iter().any(|&(r2, a2)| r2 >= r && a2 >= a && (r2 > r || a2 > a));
+        }
+    }
+
+    /// The arms with a Pareto-optimal point, with the values they reach it at.
+    pub fn pareto_arms(&self) -> Vec<(String, Vec<f64>)> {
+        let mut out: Vec<(String, Vec<f64>)> = Vec::new();
+        for p in self.points.iter().filter(|p| p.pareto) {
+            match out.iter_mut().find(|(a, _)| *a == p.arm) {
+                Some((_, values)) => values.push(p.value),
+                None => out.push((p.arm.clone(), vec![p.value])),
+            }
+        }
+        out
+    }
 }
 
 /// What the template shows; numbers are already text.
@@ -89,6 +127,16 @@ pub(crate) struct AbTestView {
     power: Option<String>,
     trade_off_svg: Option<String>,
     trade_off_caption: Option<String>,
+    /// (varied value, arm, revenue ± CI, attention minutes ± CI, Pareto-optimal)
+    trade_off_points: Vec<(String, String, String, String, bool)>,
+}
+
+/// `x [lo, hi]` with the interval in the same scale as `x`.
+fn with_ci(x: f64, ci: Option<(f64, f64)>, scale: f64) -> String {
+    match ci {
+        Some((lo, hi)) => format!("{:.4} [{:.4}, {:.4}]", x * scale, lo * scale, hi * scale),
+        None => text(Some(x * scale)),
+    }
 }
 
 fn text(v: Option<f64>) -> String {
@@ -141,7 +189,7 @@ pub(crate) fn build_ab_test(report: Option<&AbTestReport>) -> Option<AbTestView>
                 .arms
                 .iter()
                 .map(|a| {
-                    let pts = t.points.iter().filter(|p| p.arm == a.name).map(|p| (p.attention_per_session, p.revenue_per_session)).collect();
+                    let pts = t.points.iter().filter(|p| p.arm == a.name).map(|p| (p.attention_per_session / 60.0, p.revenue_per_session)).collect();
                     (a.name.clone(), pts)
                 })
                 .collect();
@@ -152,16 +200,36 @@ pub(crate) fn build_ab_test(report: Option<&AbTestReport>) -> Option<AbTestView>
                 v.dedup();
                 v.iter().map(|x| format!("{x}")).collect()
             };
-            let svg = scatter_chart("attention per session (s)", "revenue per session", &Scale::Linear, &series);
+            let svg = scatter_chart("attention per session (min)", "revenue per session", &Scale::Linear, &series);
+            let pareto: Vec<String> = t
+                .pareto_arms()
+                .iter()
+                .map(|(arm, vs)| format!("{arm} at {}", vs.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")))
+                .collect();
             let caption = format!(
-                "Each arm replayed at {} {}: revenue against the attention users spend (more ads earn more and leave less room for organic items).",
+                "Each arm replayed at {} {}: revenue against the minutes of attention users spend (more ads earn more and leave less room for organic items). Pareto-optimal: {}.",
                 t.varied,
-                values.join(", ")
+                values.join(", "),
+                if pareto.is_empty() { "none".to_string() } else { pareto.join("; ") }
             );
             (svg, Some(caption))
         }
         None => (None, None),
     };
+    let trade_off_points = r.trade_off.as_ref().map_or_else(Vec::new, |t| {
+        t.points
+            .iter()
+            .map(|p| {
+                (
+                    p.value.to_string(),
+                    p.arm.clone(),
+                    with_ci(p.revenue_per_session, p.revenue_ci, 1.0),
+                    with_ci(p.attention_per_session, p.attention_ci, 1.0 / 60.0),
+                    p.pareto,
+                )
+            })
+            .collect()
+    });
     Some(AbTestView {
         sessions: r.sessions,
         settings: r.settings.clone(),
@@ -171,6 +239,7 @@ pub(crate) fn build_ab_test(report: Option<&AbTestReport>) -> Option<AbTestView>
         power,
         trade_off_svg,
         trade_off_caption,
+        trade_off_points,
     })
 }
 
@@ -185,6 +254,9 @@ mod tests {
             revenue_per_session: revenue,
             attention_per_session: attention,
             organic_clicks_per_session: 1.0,
+            revenue_ci: Some((revenue - 0.01, revenue + 0.01)),
+            attention_ci: None,
+            pareto: false,
         };
         AbTestReport {
             sessions: 1000,
@@ -203,11 +275,28 @@ mod tests {
                 p_value: Some(1e-6),
             }],
             power: Some(AbPower { lift: 0.02, alpha: 0.05, power: 0.8, needed: vec![("<esmm>".into(), Some(1234))] }),
-            trade_off: Some(AbTradeOff {
-                varied: "ad load".into(),
-                points: vec![point("bid-only", 1.0, 0.05, 30.0), point("bid-only", 2.0, 0.1, 25.0), point("<esmm>", 2.0, 0.2, 26.0)],
+            trade_off: Some({
+                let mut t = AbTradeOff {
+                    varied: "ad load".into(),
+                    points: vec![point("bid-only", 1.0, 0.05, 30.0), point("bid-only", 2.0, 0.1, 25.0), point("<esmm>", 2.0, 0.2, 26.0)],
+                };
+                t.mark_pareto();
+                t
             }),
         }
+    }
+
+    /// (0.1, 25) is dominated by (0.2, 26); (0.05, 30) has the most
+    /// attention, (0.2, 26) the most revenue.
+    #[test]
+    fn pareto_points_are_those_no_other_point_dominates() {
+        let t = sample().trade_off.unwrap();
+        assert_eq!(t.points.iter().map(|p| p.pareto).collect::<Vec<_>>(), vec![true, false, true]);
+        assert_eq!(t.pareto_arms(), vec![("bid-only".to_string(), vec![1.0]), ("<esmm>".to_string(), vec![2.0])]);
+        let v = build_ab_test(Some(&sample())).unwrap();
+        assert!(v.trade_off_caption.unwrap().contains("Pareto-optimal: bid-only at 1; <esmm> at 2."));
+        assert_eq!(v.trade_off_points[0].2, "0.0500 [0.0400, 0.0600]");
+        assert_eq!(v.trade_off_points[0].3, "0.5000");
     }
 
     #[test]

@@ -2,7 +2,11 @@
 //! their bid, bid type and, optionally, advertiser) ranked by a served click run with
 //! the offline A/B test's own ranking, [`attnlab_eval::market::rank_feed`]:
 //! the auction of the spec's mechanism sells the ad slots by eCPM, organic
-//! items fill the other positions by pCTR.
+//! items fill the other positions by pCTR. With an attention weight `lambda`
+//! (the request's, else the spec's `ab_test.lambda`) every slot is valued
+//! `eCPM + lambda · pCTR · E[dwell | click]`: organic items are ordered by
+//! expected attention and an ad slot goes to an organic item that is worth
+//! more (`rank_feed`'s module doc).
 //!
 //! With live budgets (the spec's `ab_test.pacing`), each ad enters the
 //! auction with its advertiser's paced bid (`crate::budget`), shown per ad
@@ -19,7 +23,7 @@
 use std::collections::HashSet;
 
 use attnlab_data::FeedRequest;
-use attnlab_eval::market::{rank_feed, Ad, AdCandidate, BidKind, Placement};
+use attnlab_eval::market::{rank_feed, Ad, AdCandidate, BidKind, FeedPolicy, Placement};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
@@ -51,12 +55,22 @@ pub struct RankRequest {
     pub history: Vec<String>,
     pub organic: Vec<String>,
     pub ads: Vec<AdRequest>,
+    /// Money per second of expected attention; `None`: the spec's.
+    pub lambda: Option<f64>,
 }
 
 impl RankRequest {
     pub fn from_json(value: &Value) -> Result<RankRequest, ApiError> {
         let obj = object(value, "body")?;
-        only_fields(obj, "", &["model", "user", "history", "organic", "ads"])?;
+        only_fields(obj, "", &["model", "user", "history", "organic", "ads", "lambda"])?;
+        let lambda = match obj.get("lambda") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_f64()
+                    .filter(|l| l.is_finite() && *l >= 0.0)
+                    .ok_or_else(|| ApiError::field("lambda", "must be a number >= 0 (money per second of attention)"))?,
+            ),
+        };
         let model = optional_string(obj, "model")?;
         let user = required_id(obj, "", "user")?;
         let history = id_list(obj, "history")?;
@@ -80,7 +94,7 @@ impl RankRequest {
                 return Err(ApiError::field(&field, format!("item `{item}` is already a candidate")));
             }
         }
-        Ok(RankRequest { model, user, history, organic, ads })
+        Ok(RankRequest { model, user, history, organic, ads, lambda })
     }
 }
 
@@ -169,12 +183,13 @@ pub async fn rank(model: &FeedModel, req: &RankRequest, live: &[String]) -> Resu
         ad.bid = asked.bid;
         ad.bid_kind = asked.bid_kind;
     }
+    let policy = FeedPolicy { attention_weight: req.lambda.unwrap_or(model.policy.attention_weight), ..model.policy.clone() };
     // live budgets: the bid that enters is the pacer's (0 once spent: left out)
     let mut budgets = model.budgets.as_ref().map(|b| b.lock().unwrap_or_else(|p| p.into_inner()));
     let elapsed = budgets.as_mut().map(|b| b.open());
     let enter = |a: &AdCandidate| budgets.as_ref().map_or(a.bid, |b| b.shade(a.advertiser, a.bid));
     let entered: Vec<f64> = session.ads.iter().map(enter).collect();
-    let feed = rank_feed(&session, &pred, &model.policy, &model.examination, enter)
+    let feed = rank_feed(&session, &pred, &policy, &model.examination, enter)
         .map_err(|e| ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, format!("ranking the feed: {e}")))?;
     if let (Some(b), Some(elapsed)) = (budgets.as_mut(), elapsed) {
         b.close(user, &ad_items, &feed, elapsed);
@@ -184,7 +199,13 @@ pub async fn rank(model: &FeedModel, req: &RankRequest, live: &[String]) -> Resu
         .iter()
         .enumerate()
         .map(|(position, placement)| match placement {
-            Some(Placement::Organic(i)) => json!({ "position": position, "kind": "organic", "item": req.organic[*i], "pctr": pred.organic[*i] }),
+            Some(Placement::Organic(i)) => json!({
+                "position": position,
+                "kind": "organic",
+                "item": req.organic[*i],
+                "pctr": pred.organic[*i],
+                "attention": pred.organic_attention.get(*i),
+            }),
             Some(Placement::Ad(w)) => {
                 let ad = &req.ads[w.candidate];
                 json!({
@@ -196,6 +217,7 @@ pub async fn rank(model: &FeedModel, req: &RankRequest, live: &[String]) -> Resu
                     "bid_type": bid_type(ad.bid_kind),
                     "pctr": pred.ad_pctr[w.candidate],
                     "pcvr": pred.ad_pcvr[w.candidate],
+                    "attention": pred.ad_attention.get(w.candidate),
                     "ecpm": w.ecpm,
                     "price": w.price,
                     "price_per_click": w.price_per_click,
@@ -218,6 +240,7 @@ pub async fn rank(model: &FeedModel, req: &RankRequest, live: &[String]) -> Resu
     Ok(json!({
         "model": model.identity.run_id,
         "user": req.user,
+        "lambda": policy.attention_weight,
         "feed": placed,
         "slots": feed.len(),
         "slots_filled": feed.iter().filter(|p| p.is_some()).count(),

@@ -49,6 +49,12 @@ pub struct AbTestSpec {
     /// the conversion rate after a click on ads in the training data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_cvr: Option<f64>,
+    /// λ, money per second of expected attention: every slot is scored
+    /// `eCPM + λ · pCTR · E[dwell | click]` (organic items: λ times their
+    /// expected attention), so a larger λ gives ad slots to organic items
+    /// that hold users longer. 0 (default): revenue alone.
+    #[serde(default)]
+    pub lambda: f64,
     /// A revenue/engagement curve: every arm replayed at each value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_off: Option<TradeOffSpec>,
@@ -119,7 +125,7 @@ pub enum MechanismSpec {
     FirstPrice,
 }
 
-/// What varies along the trade-off curve: give one of the two lists.
+/// What varies along the trade-off curve: give one of the three lists.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TradeOffSpec {
@@ -129,6 +135,9 @@ pub struct TradeOffSpec {
     /// Reserve prices per click.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reserves: Option<Vec<f64>>,
+    /// Attention weights λ (see `ab_test.lambda`): the money/attention frontier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lambdas: Option<Vec<f64>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -228,13 +237,15 @@ pub(crate) fn problems(spec: &Spec) -> Vec<(String, String)> {
     if ab.ad_candidates == Some(0) {
         bad(".ad_candidates", "must be at least 1".into());
     }
+    if !(ab.lambda.is_finite() && ab.lambda >= 0.0) {
+        bad(".lambda", format!("{} must be a finite weight >= 0 (money per second of attention)", ab.lambda));
+    }
     if ab.default_cvr.is_some_and(|c| !(c > 0.0 && c <= 1.0)) {
         bad(".default_cvr", "must be in (0, 1]".into());
     }
     if let Some(t) = &ab.trade_off {
-        match (&t.ad_loads, &t.reserves) {
-            (Some(_), Some(_)) | (None, None) => bad(".trade_off", "give one of `ad_loads` or `reserves`".into()),
-            (Some(loads), None) => {
+        match (&t.ad_loads, &t.reserves, &t.lambdas) {
+            (Some(loads), None, None) => {
                 if loads.is_empty() {
                     bad(".trade_off.ad_loads", "needs at least one value".into());
                 }
@@ -242,7 +253,7 @@ pub(crate) fn problems(spec: &Spec) -> Vec<(String, String)> {
                     bad(".trade_off.ad_loads", format!("{l} ad slots do not fit a feed of {slots} (at most {})", slots - 1));
                 }
             }
-            (None, Some(reserves)) => {
+            (None, Some(reserves), None) => {
                 if reserves.is_empty() {
                     bad(".trade_off.reserves", "needs at least one value".into());
                 }
@@ -250,6 +261,15 @@ pub(crate) fn problems(spec: &Spec) -> Vec<(String, String)> {
                     bad(".trade_off.reserves", format!("{r} must be a finite price >= 0"));
                 }
             }
+            (None, None, Some(lambdas)) => {
+                if lambdas.is_empty() {
+                    bad(".trade_off.lambdas", "needs at least one value".into());
+                }
+                if let Some(l) = lambdas.iter().find(|l| !(l.is_finite() && **l >= 0.0)) {
+                    bad(".trade_off.lambdas", format!("{l} must be a finite weight >= 0"));
+                }
+            }
+            _ => bad(".trade_off", "give exactly one of `ad_loads`, `reserves` or `lambdas`".into()),
         }
     }
     if let Some(p) = &ab.power {

@@ -42,7 +42,7 @@ pub use error::{Place, Result, SpecError};
 pub use explain::{explain, render_explain, ExplainLine, Source};
 pub use load::{fingerprint, load_spec, parse_spec, validate_all, LoadedSpec};
 pub use model_train::PER_MODEL_KEYS;
-pub use objective::{PositionDebias, Target};
+pub use objective::{PositionDebias, Target, TaskWeights};
 pub use obd_source::{ObdCampaign, ObdPolicy, ObdSource, OBD_DEFAULT_PATH};
 pub use ope::{is_ope_spec, load_ope, ObdRef, OpeEstimator, OpeFile, OpeSpec, OpeTarget, Ranking, RunRef, OBD_CAMPAIGNS, OBD_POLICIES};
 pub use overrides::Override;

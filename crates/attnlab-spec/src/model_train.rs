@@ -24,6 +24,7 @@ pub const PER_MODEL_KEYS: &[&str] = &[
     "loss",
     "target",
     "position_debias",
+    "task_weights",
 ];
 
 impl Spec {

@@ -1,6 +1,7 @@
 //! `train.target` and `train.position_debias`: what a click model learns
 //! from an impression, and how it treats the slot the impression was shown
-//! in. Both may be set per model (`models[i].train`).
+//! in; `train.task_weights`: the weights of a multi-task model's losses. All
+//! may be set per model (`models[i].train`).
 
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +57,37 @@ pub enum PositionDebias {
 impl PositionDebias {
     pub fn is_none(&self) -> bool {
         *self == PositionDebias::None
+    }
+}
+
+/// Weights of a multi-task model's loss terms: click, conversion and (with
+/// a dwell head) `log1p` dwell regression over clicks. Each finite and >= 0;
+/// defaults 1, 1 and 0.03 (the regression's gradients are far larger than
+/// the cross-entropies': see `attnlab_models::LossWeights`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TaskWeights {
+    pub click: f64,
+    pub conversion: f64,
+    pub dwell: f64,
+}
+
+impl Default for TaskWeights {
+    fn default() -> Self {
+        TaskWeights { click: 1.0, conversion: 1.0, dwell: 0.03 }
+    }
+}
+
+impl TaskWeights {
+    pub fn is_default(&self) -> bool {
+        *self == TaskWeights::default()
+    }
+
+    /// The first weight that is not finite and >= 0, as (key, value).
+    pub fn invalid(&self) -> Option<(&'static str, f64)> {
+        [("click", self.click), ("conversion", self.conversion), ("dwell", self.dwell)]
+            .into_iter()
+            .find(|(_, w)| !(w.is_finite() && *w >= 0.0))
     }
 }
 

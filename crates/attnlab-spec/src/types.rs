@@ -220,6 +220,11 @@ pub struct CtrLogSpec {
     /// `none` (default), `log_square` or `standardise`.
     #[serde(default)]
     pub numeric_preprocess: crate::NumericPreprocess,
+    /// A column of dwell times after a click, in milliseconds (empty: 0):
+    /// dwell targets and the metrics of time then apply to the log. A
+    /// negative value is an error at its line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dwell: Option<String>,
 }
 
 fn default_min_count() -> usize {
@@ -496,6 +501,10 @@ pub struct TrainSpec {
     /// spec's identity while `none`.
     #[serde(skip_serializing_if = "crate::PositionDebias::is_none")]
     pub position_debias: crate::PositionDebias,
+    /// Weights of a multi-task model's click, conversion and dwell losses
+    /// (default 1, 1, 0.03). Left out of the spec's identity while default.
+    #[serde(skip_serializing_if = "crate::TaskWeights::is_default")]
+    pub task_weights: crate::TaskWeights,
 }
 
 /// `train.loss`: which objective a next-item model trains with.
@@ -596,6 +605,7 @@ impl Default for TrainSpec {
             loss: LossSpec::default(),
             target: crate::Target::Click,
             position_debias: crate::PositionDebias::None,
+            task_weights: crate::TaskWeights::default(),
         }
     }
 }

@@ -189,6 +189,9 @@ fn recipe_problems(train: &TrainSpec, max_len: u64) -> Vec<(String, String)> {
     if train.schedule.every_steps == 0 {
         problems.push(("schedule.every_steps".into(), "must be at least 1".into()));
     }
+    if let Some((key, w)) = train.task_weights.invalid() {
+        problems.push((format!("task_weights.{key}"), format!("{w} must be a finite weight >= 0")));
+    }
     if let Some(stride) = train.window_stride {
         if train.sequence_examples != SequenceExamples::Windows {
             problems.push(("window_stride".into(), "applies to `sequence_examples: windows` only".into()));

@@ -39,7 +39,7 @@ fn parses_arms_and_settings() {
     let sources: Vec<ArmSource> = ab.arms.iter().map(|a| a.source().unwrap()).collect();
     assert_eq!(sources, vec![ArmSource::Policy(ArmPolicy::BidOnly), ArmSource::Model("esmm"), ArmSource::Run("1a2b3c4d")]);
     assert_eq!((ab.sessions, ab.mechanism, ab.reserve, ab.pacing), (500, MechanismSpec::Vcg, 0.05, false));
-    assert_eq!(ab.trade_off, Some(TradeOffSpec { ad_loads: Some(vec![0, 1, 2, 3]), reserves: None }));
+    assert_eq!(ab.trade_off, Some(TradeOffSpec { ad_loads: Some(vec![0, 1, 2, 3]), reserves: None, lambdas: None }));
     let power = ab.power.as_ref().unwrap();
     assert_eq!((power.lift, power.alpha, power.power), (0.02, 0.05, 0.8));
     assert!(problems(MARKET).is_empty(), "{:?}", problems(MARKET));
@@ -81,7 +81,7 @@ fn cross_field_rules() {
         ("  sessions: 500\n", "  sessions: 500\n  ad_slots: [1]\n  ad_load: 2\n", "either `ad_slots` or `ad_load`"),
         ("ad_loads: [0, 1, 2, 3]", "ad_loads: [2, 8]", "8 ad slots do not fit"),
         ("ad_loads: [0, 1, 2, 3]", "reserves: []", "trade_off.reserves: needs at least one value"),
-        ("ad_loads: [0, 1, 2, 3]", "ad_loads: [1], reserves: [0.1]", "give one of `ad_loads` or `reserves`"),
+        ("ad_loads: [0, 1, 2, 3]", "ad_loads: [1], reserves: [0.1]", "give exactly one of `ad_loads`, `reserves` or `lambdas`"),
         ("reserve: 0.05", "reserve: -1", "ab_test.reserve: -1 must be a finite price >= 0"),
         ("lift: 0.02", "lift: 0.0", "ab_test.power.lift"),
         ("lift: 0.02", "lift: 0.02, power: 1.0", "ab_test.power.power"),

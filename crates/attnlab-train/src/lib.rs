@@ -57,7 +57,7 @@ pub use federated::{partition_users, train_federated, train_federated_multitask,
 pub use engine::{batch_seed, fit, BatchSource, TrainTask};
 pub use error::{Result, TrainError};
 pub use optim::{Optimizer, OptimizerConfig, OptimizerKind};
-pub use multitask::{multitask_metrics, predict_multitask, train_multitask, MultiTaskOptions};
+pub use multitask::{multitask_metrics, predict_multitask, predict_tasks, train_multitask, MultiTaskOptions, TaskPredictions};
 pub use next_item::{evaluate_next_item, evaluate_next_item_on, train_next_item, NextItemExamples, SeqRaw, SequenceExamples, EVAL_CHUNK};
 pub use prefetch::{for_each_batch, prefetch};
 pub use sampled_softmax::{NegativeSampler, SampledSoftmax, SampledSoftmaxConfig};

@@ -1,7 +1,10 @@
 //! Click + conversion training: a [`MultiTaskModel`] on impressions with
 //! the loss its [`Objective`](attnlab_models::Objective) asks for
 //! ([`multitask_loss`]), validated by CTR AUC over impressions, CVR AUC over
-//! clicked impressions and CTCVR AUC, through the shared epoch loop.
+//! clicked impressions and CTCVR AUC, through the shared epoch loop. A model
+//! with a dwell head adds `w_dwell` times the `log1p` dwell regression over
+//! clicks (the `dwell_log` target's loss, [`Target::DwellLog`]) and reports
+//! its `dwell_rmse` in validation.
 
 use attnlab_data::Impressions;
 use attnlab_eval::{ctcvr_auc, ctr_auc, cvr_auc};
@@ -10,6 +13,7 @@ use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
 use crate::amp::{autocast, Amp};
+use crate::dwell::{dwell_metrics, Target};
 use crate::batches::{BatchOrder, RawBatch};
 use crate::engine::{fit, TrainTask};
 use attnlab_eval::TaskMetric;
@@ -65,13 +69,22 @@ impl TrainTask for MultiTask<'_> {
     fn loss(&self, raw: &RawBatch, device: Device, amp: Amp) -> Tensor {
         let (batch, click, conversion) = raw.to_multitask_tensors(device);
         let logits = autocast(amp, || self.model.forward_t(&batch, true));
-        let logits = TaskLogits { click: logits.click.to_kind(Kind::Float), conversion: logits.conversion.to_kind(Kind::Float) };
-        multitask_loss(self.model.objective(), &logits, &click, &conversion, self.options.weights)
+        let dwell = logits.dwell.as_ref().map(|d| d.to_kind(Kind::Float));
+        let logits = TaskLogits { click: logits.click.to_kind(Kind::Float), conversion: logits.conversion.to_kind(Kind::Float), dwell: None };
+        let loss = multitask_loss(self.model.objective(), &logits, &click, &conversion, self.options.weights);
+        match dwell {
+            Some(d) => loss + Target::DwellLog.loss(&d, &click, &raw.dwell_tensor(device), None) * self.options.weights.dwell,
+            None => loss,
+        }
     }
 
     fn validate(&self) -> Result<Vec<(TaskMetric, f64)>> {
-        let (pctr, pcvr) = predict_multitask(self.model, self.valid, self.config.batch_size, self.config.device)?;
-        Ok(multitask_metrics(self.valid, &pctr, &pcvr))
+        let p = predict_tasks(self.model, self.valid, self.config.batch_size, self.config.device)?;
+        let mut out = multitask_metrics(self.valid, &p.pctr, &p.pcvr);
+        if let Some(log_dwell) = &p.log_dwell {
+            out.extend(dwell_metrics(self.valid, &p.expected_dwell().unwrap_or_default(), Some(log_dwell), &[TaskMetric::DwellRmse]));
+        }
+        Ok(out)
     }
 
     fn valid_metric(&self) -> TaskMetric {
@@ -119,14 +132,44 @@ pub fn predict_multitask(
     batch_size: usize,
     device: Device,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
+    let p = predict_tasks(model, data, batch_size, device)?;
+    Ok((p.pctr, p.pcvr))
+}
+
+/// A multi-task model's predictions for every row of some impressions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskPredictions {
+    pub pctr: Vec<f32>,
+    /// P(conversion | click, impression).
+    pub pcvr: Vec<f32>,
+    /// `log1p(dwell seconds)` of a click, from a dwell head.
+    pub log_dwell: Option<Vec<f32>>,
+}
+
+impl TaskPredictions {
+    /// The expected dwell of each impression, `pCTR · E[dwell | click]`
+    /// (seconds, with `expm1` of the dwell head): how a dwell head ranks.
+    pub fn expected_dwell(&self) -> Option<Vec<f32>> {
+        let log_dwell = self.log_dwell.as_ref()?;
+        Some(self.pctr.iter().zip(log_dwell).map(|(&p, &l)| p * l.exp_m1().max(0.0)).collect())
+    }
+}
+
+/// Every head's predictions for every row of `data`, in order (fp32, no
+/// autocast).
+pub fn predict_tasks(model: &dyn MultiTaskModel, data: &Impressions, batch_size: usize, device: Device) -> Result<TaskPredictions> {
     let _guard = tch::no_grad_guard();
     let (mut pctr, mut pcvr) = (Vec::with_capacity(data.len()), Vec::with_capacity(data.len()));
+    let mut log_dwell: Option<Vec<f32>> = None;
     for rows in BatchOrder::sequential(data.len(), batch_size).chunks() {
         let (batch, _) = RawBatch::gather(data, rows).to_tensors(device);
         let logits = model.forward_t(&batch, false);
-        let prob = |t: &Tensor| t.to_kind(Kind::Float).sigmoid().to_device(Device::Cpu);
-        pctr.extend(Vec::<f32>::try_from(&prob(&logits.click))?);
-        pcvr.extend(Vec::<f32>::try_from(&prob(&logits.conversion))?);
+        let cpu = |t: &Tensor| t.to_kind(Kind::Float).to_device(Device::Cpu);
+        pctr.extend(Vec::<f32>::try_from(&cpu(&logits.click).sigmoid())?);
+        pcvr.extend(Vec::<f32>::try_from(&cpu(&logits.conversion).sigmoid())?);
+        if let Some(d) = &logits.dwell {
+            log_dwell.get_or_insert_with(|| Vec::with_capacity(data.len())).extend(Vec::<f32>::try_from(&cpu(d))?);
+        }
     }
-    Ok((pctr, pcvr))
+    Ok(TaskPredictions { pctr, pcvr, log_dwell })
 }

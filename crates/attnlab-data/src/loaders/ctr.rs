@@ -44,6 +44,9 @@ pub struct CtrSchema {
     pub header: bool,
     /// Names of the columns of a file without header (default `c0`, `c1`, ...).
     pub column_names: Option<Vec<String>>,
+    /// Dwell after a click, in milliseconds (empty: none, 0); a negative
+    /// value is an error at its line.
+    pub dwell: Option<ColumnRef>,
 }
 
 impl CtrSchema {
@@ -60,6 +63,7 @@ impl CtrSchema {
             delimiter: b'\t',
             header: false,
             column_names: Some(names),
+            dwell: None,
         }
     }
 
@@ -97,6 +101,7 @@ impl CtrSchema {
             delimiter: b',',
             header: true,
             column_names: None,
+            dwell: None,
         }
     }
 }
@@ -116,6 +121,8 @@ pub struct CtrTable {
     pub dense: Vec<DenseColumn>,
     /// Token columns (1-based ids, each with its padded vocabulary).
     pub categorical: Vec<Column>,
+    /// The schema's dwell column, milliseconds (NaN: empty).
+    pub dwell_ms: Option<Vec<f32>>,
 }
 
 impl CtrTable {
@@ -202,6 +209,7 @@ pub fn load_ctr(
         }
     };
     let label = resolve(&schema.label)?;
+    let dwell = schema.dwell.as_ref().map(&resolve).transpose()?;
     let dense: Vec<usize> = schema.dense.iter().map(&resolve).collect::<Result<_>>()?;
     let cats: Vec<usize> = schema
         .categorical
@@ -217,6 +225,7 @@ pub fn load_ctr(
         .collect();
     let mut used = vec![false; names.len()];
     for (&i, col) in std::iter::once((&label, Col::Bool { values: Vec::new() }))
+        .chain(dwell.iter().map(|i| (i, Col::nonnegative_float())))
         .chain(dense.iter().map(|i| (i, Col::float(false))))
         .chain(cats.iter().map(|i| {
             (
@@ -258,6 +267,10 @@ pub fn load_ctr(
         unreachable!()
     };
     let label = labels.into_iter().map(|b| b as u8 as f32).collect();
+    let dwell_ms = dwell.map(|i| match take(i) {
+        Col::Float { values, .. } => values,
+        _ => unreachable!(),
+    });
     let dense = dense
         .iter()
         .map(|&i| match take(i) {
@@ -284,6 +297,7 @@ pub fn load_ctr(
             label,
             dense,
             categorical,
+            dwell_ms,
         },
         report,
     ))

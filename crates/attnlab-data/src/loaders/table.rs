@@ -29,10 +29,12 @@ pub(crate) enum Col {
         values: Vec<u32>,
         vocab: Vocab,
     },
-    /// Empty: an error when `required`, else NaN.
+    /// Empty: an error when `required`, else NaN. With `nonnegative` a
+    /// value below 0 is an error at its line.
     Float {
         values: Vec<f32>,
         required: bool,
+        nonnegative: bool,
     },
     FloatSeq {
         offsets: Vec<u32>,
@@ -74,6 +76,16 @@ impl Col {
         Col::Float {
             values: Vec::new(),
             required,
+            nonnegative: false,
+        }
+    }
+
+    /// An optional number that must not be negative (durations).
+    pub(crate) fn nonnegative_float() -> Col {
+        Col::Float {
+            values: Vec::new(),
+            required: false,
+            nonnegative: true,
         }
     }
 
@@ -278,7 +290,7 @@ fn parse_row(
                 }
                 Val::Seq(start, tok_scratch.len() as u32)
             }
-            Col::Float { required, .. } => {
+            Col::Float { required, nonnegative, .. } => {
                 if s.trim_ascii().is_empty() {
                     if *required {
                         return Err(fail("empty value".into()));
@@ -291,6 +303,9 @@ fn parse_row(
                             "expected a finite number, found {}",
                             quoted(s)
                         )));
+                    }
+                    if *nonnegative && x < 0.0 {
+                        return Err(fail(format!("must be >= 0, found {}", quoted(s))));
                     }
                     Val::F(x)
                 }

@@ -107,6 +107,7 @@ mod tests {
             label: vec![0.0; tokens.len()],
             dense: vec![DenseColumn { name: "I1".into(), values: values.to_vec() }],
             categorical: vec![token_column("C1", tokens)],
+            dwell_ms: None,
         }
     }
 

@@ -76,6 +76,9 @@ pub struct MarketSessions {
     pub period_ad_ctr: f64,
     /// Ads' conversions per click over the simulated period: a pCVR prior.
     pub period_ad_cvr: f64,
+    /// Mean dwell after a click over the simulated period, in seconds: the
+    /// `E[dwell | click]` prior of a model that predicts no dwell.
+    pub period_dwell_s: f64,
 }
 
 /// A simulated world ready to draw fresh requests from.
@@ -86,8 +89,8 @@ pub struct SessionSampler {
     /// Per user: the last `history_len` clicked items (1-based), oldest first.
     history: Vec<Vec<u32>>,
     examination: Vec<f64>,
-    /// (period_ad_ctr, period_ad_cvr) of [`MarketSessions`].
-    period_rates: (f64, f64),
+    /// (period_ad_ctr, period_ad_cvr, period_dwell_s) of [`MarketSessions`].
+    period_rates: (f64, f64, f64),
 }
 
 impl SessionSampler {
@@ -122,7 +125,13 @@ impl SessionSampler {
             clicks += d.click[row] as f64;
             conversions += d.conversion[row] as f64;
         }
-        let period_rates = (clicks / examined.max(1e-12), conversions / clicks.max(1.0));
+        let (mut all_clicks, mut dwell_ms) = (0.0, 0.0);
+        for row in (0..d.len()).filter(|&r| d.click[r] > 0.5) {
+            all_clicks += 1.0;
+            dwell_ms += d.dwell_ms[row] as f64;
+        }
+        let period_rates =
+            (clicks / examined.max(1e-12), conversions / clicks.max(1.0), dwell_ms / 1000.0 / f64::max(all_clicks, 1.0));
         Ok(SessionSampler { config: config.clone(), world, eco, history, examination, period_rates })
     }
 
@@ -271,6 +280,7 @@ impl SessionSampler {
             examination: self.examination.clone(),
             period_ad_ctr: self.period_rates.0,
             period_ad_cvr: self.period_rates.1,
+            period_dwell_s: self.period_rates.2,
         }
     }
 }

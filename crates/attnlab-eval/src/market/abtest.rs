@@ -14,8 +14,11 @@
 //!    next organic item by the arm's predicted engagement (descending; ties
 //!    to the lower index). With too few organic items positions stay empty.
 //!
-//! Steps 1 and 2 are [`super::rank_feed`], shared with anything that ranks
-//! a live request.
+//! With an attention weight λ > 0 ([`FeedPolicy::attention_weight`]) organic
+//! items are ordered by predicted attention and an ad slot goes to the best
+//! organic item left when that item's `λ · attention` beats the winner's
+//! `eCPM + λ · attention`. Steps 1 and 2 are [`super::rank_feed`], shared
+//! with anything that ranks a live request.
 //!
 //! Outcomes come from the truth: an item at position `p` is clicked when
 //! `u_click < e_p · true_ctr`, and a clicked ad converts when
@@ -105,6 +108,11 @@ pub struct ArmPredictions {
     pub ad_pctr: Vec<f64>,
     /// Predicted conversion probability of each ad, in [0, 1].
     pub ad_pcvr: Vec<f64>,
+    /// Predicted attention of each organic candidate once examined, `pCTR ·
+    /// E[dwell | click]` (seconds, ≥ 0); empty: none predicted (0 each).
+    pub organic_attention: Vec<f64>,
+    /// The same for each ad; empty: 0 each.
+    pub ad_attention: Vec<f64>,
 }
 
 /// How an arm lays out and sells its feed.
@@ -116,6 +124,11 @@ pub struct FeedPolicy {
     pub reserve_cpc: f64,
     pub quality_floor: f64,
     pub mechanism: Mechanism,
+    /// λ, money per second of expected attention (≥ 0): an ad slot shows
+    /// its auction winner only while `eCPM + λ · attention` of the ad beats
+    /// `λ · attention` of the best organic item left, and organic items are
+    /// ordered by predicted attention ([`super::rank_feed`]). 0: revenue alone.
+    pub attention_weight: f64,
 }
 
 impl Default for FeedPolicy {
@@ -126,6 +139,7 @@ impl Default for FeedPolicy {
             reserve_cpc: 0.0,
             quality_floor: f64::NEG_INFINITY,
             mechanism: Mechanism::Gsp,
+            attention_weight: 0.0,
         }
     }
 }
@@ -340,6 +354,15 @@ impl ArmReport {
         metric.linearised(&self.sessions).0
     }
 
+    /// The 95% normal interval of the metric over this arm's sessions
+    /// (ratios linearised by the delta method).
+    pub fn interval(&self, metric: MarketMetric) -> (f64, f64) {
+        let (value, z) = metric.linearised(&self.sessions);
+        let (_, var) = mean_var(&z);
+        let half = Z_95 * (var / z.len() as f64).sqrt();
+        (value - half, value + half)
+    }
+
     /// Each advertiser's share of the exposure that went to ads.
     pub fn advertiser_exposure_shares(&self) -> Vec<(u32, f64)> {
         let total: f64 = self.advertisers.iter().map(|a| a.exposure).sum();
@@ -425,6 +448,10 @@ fn check(sessions: &[Session], arms: &[Arm], config: &ReplayConfig) -> Result<()
         }
     }
     for arm in arms {
+        let lambda = arm.policy.attention_weight;
+        if !(lambda.is_finite() && lambda >= 0.0) {
+            return Err(bad(format!("arm `{}`: attention weight {lambda} must be finite and ≥ 0", arm.name)));
+        }
         let slots = &arm.policy.ad_slots;
         if let Some(k) = slots.iter().enumerate().position(|(k, &p)| p >= feed || slots[..k].contains(&p)) {
             return Err(bad(format!(
@@ -447,6 +474,10 @@ fn check(sessions: &[Session], arms: &[Arm], config: &ReplayConfig) -> Result<()
             }
             if p.organic.iter().any(|x| !x.is_finite()) {
                 return Err(bad(format!("arm `{}`, session {s}: organic score not finite", arm.name)));
+            }
+            let attention_ok = |a: &[f64], n: usize| (a.is_empty() || a.len() == n) && a.iter().all(|&x| nonneg(x));
+            if !attention_ok(&p.organic_attention, session.organic.len()) || !attention_ok(&p.ad_attention, n_ads) {
+                return Err(bad(format!("arm `{}`, session {s}: attention predictions must match the candidates and be ≥ 0", arm.name)));
             }
         }
     }

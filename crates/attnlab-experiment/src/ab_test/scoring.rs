@@ -9,13 +9,17 @@
 //! examination probability: the pCTR *given examination* that the replay's
 //! auction and organic ranking use. CTR-only models have no pCVR: their CPA
 //! bids use `ab_test.default_cvr`, else the period's conversion rate after a
-//! click on ads.
+//! click on ads. The expected dwell of a click (what an attention weight
+//! values, `pCTR · E[dwell | click]`) is the model's dwell head where it has
+//! one (`expm1` of its `log1p` seconds), else the period's mean dwell after a
+//! click for every candidate: such a model then values attention by pCTR
+//! alone.
 
 use attnlab_data::{AdPlacement, MarketSessions, SimulatorConfig};
 use attnlab_models::BuiltModel;
 use attnlab_spec::DataSource;
 use attnlab_track::RunRecord;
-use attnlab_train::{predict, predict_multitask, DeviceInfo};
+use attnlab_train::{predict, predict_tasks, DeviceInfo};
 
 use super::sessions::RowScores;
 use crate::dataset::simulator_config;
@@ -77,11 +81,11 @@ pub fn score_sessions(
     for (p, &is_ad) in rows.position.iter_mut().zip(&rows.is_ad) {
         *p = if is_ad { ad_at } else { 0 };
     }
-    let (raw_ctr, raw_cvr) = match net {
-        BuiltModel::Ctr(net) => (predict(net.as_ref(), &rows, BATCH, device)?, None),
+    let (raw_ctr, raw_cvr, raw_dwell) = match net {
+        BuiltModel::Ctr(net) => (predict(net.as_ref(), &rows, BATCH, device)?, None, None),
         BuiltModel::MultiTask(net) => {
-            let (ctr, cvr) = predict_multitask(net.as_ref(), &rows, BATCH, device)?;
-            (ctr, Some(cvr))
+            let p = predict_tasks(net.as_ref(), &rows, BATCH, device)?;
+            (p.pctr, Some(p.pcvr), p.log_dwell)
         }
         BuiltModel::NextItem(_) => return Err(ExperimentError::bad("a next-item model has no click probabilities")),
     };
@@ -92,5 +96,9 @@ pub fn score_sessions(
         Some(cvr) => cvr.iter().map(|&p| p as f64).collect(),
         None => vec![default_cvr; rows.len()],
     };
-    Ok(RowScores { engagement: pctr.clone(), pctr, pcvr })
+    let dwell = match raw_dwell {
+        Some(log1p_s) => log1p_s.iter().map(|&l| (l as f64).exp_m1().max(0.0)).collect(),
+        None => vec![sessions.period_dwell_s; rows.len()],
+    };
+    Ok(RowScores { engagement: pctr.clone(), pctr, pcvr, dwell })
 }

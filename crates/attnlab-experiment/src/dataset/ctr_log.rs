@@ -94,10 +94,12 @@ fn base_schema(log: &CtrLogSpec) -> CtrSchema {
             delimiter: b',',
             header: true,
             column_names: None,
+            dwell: None,
         },
     };
     schema.dense.clear();
     schema.categorical.clear();
+    schema.dwell = log.dwell.as_deref().map(ColumnRef::from);
     schema
 }
 
@@ -139,7 +141,8 @@ fn choose_columns(log: &CtrLogSpec, names: &[String], file: &Path) -> Result<Cho
                 CtrLogFormat::Avazu => format_columns(CtrSchema::avazu()),
                 CtrLogFormat::Csv => names.to_vec(),
             };
-            candidates.into_iter().filter(|n| n != label && !is_role(n) && !numeric.contains(n)).collect()
+            let dwell = log.dwell.as_deref();
+            candidates.into_iter().filter(|n| n != label && !is_role(n) && !numeric.contains(n) && Some(n.as_str()) != dwell).collect()
         }
         ColumnSelection::List(list) => list.clone(),
     };
@@ -149,7 +152,8 @@ fn choose_columns(log: &CtrLogSpec, names: &[String], file: &Path) -> Result<Cho
         .zip(ROLES)
         .filter_map(|(column, role)| column.as_deref().map(|c| (c, format!("dataset.ctr_log.fields.{role}"))))
         .chain(categorical.iter().map(|c| (c.as_str(), "dataset.ctr_log.categorical".to_string())))
-        .chain(numeric.iter().map(|c| (c.as_str(), "dataset.ctr_log.numeric".to_string())));
+        .chain(numeric.iter().map(|c| (c.as_str(), "dataset.ctr_log.numeric".to_string())))
+        .chain(log.dwell.iter().map(|c| (c.as_str(), "dataset.ctr_log.dwell".to_string())));
     for (column, key) in used {
         if !names.iter().any(|n| n == column) {
             return Err(format!("{key}: no column `{column}` in {} (columns: {})", file.display(), names.join(",")));
@@ -205,6 +209,8 @@ pub(super) fn impressions_of(table: CtrTable, roles: &[Option<String>; 4]) -> (I
     let extra = ExtraColumns { categorical: extra_ids, numeric: table.dense.into_iter().map(|c| c.values).collect() };
     let nan = vec![f32::NAN; n];
     let zeros = vec![0.0f32; n];
+    // an empty dwell is none (NaN fails `>= 0` below and becomes 0)
+    let dwell_ms = table.dwell_ms.map_or_else(|| vec![0; n], |d| d.iter().map(|&ms| if ms >= 0.0 { ms.round() as u32 } else { 0 }).collect());
     let data = Impressions {
         user,
         item,
@@ -212,7 +218,7 @@ pub(super) fn impressions_of(table: CtrTable, roles: &[Option<String>; 4]) -> (I
         position,
         timestamp: (0..n as u64).collect(),
         click: table.label,
-        dwell_ms: vec![0; n],
+        dwell_ms,
         true_ctr: nan.clone(),
         is_ad: vec![false; n],
         advertiser: vec![0; n],

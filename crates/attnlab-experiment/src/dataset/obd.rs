@@ -179,6 +179,6 @@ impl Table {
             .map(|((ids, vocab), name)| Column { name: name.into(), data: ColumnData::Token(ids), vocab: Some(vocab) })
             .collect();
         let dense = self.numeric.into_iter().zip(NUMERIC).map(|(values, name)| DenseColumn { name: name.into(), values }).collect();
-        CtrTable { label: self.label, dense, categorical }
+        CtrTable { label: self.label, dense, categorical, dwell_ms: None }
     }
 }

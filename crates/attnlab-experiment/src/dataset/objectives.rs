@@ -1,16 +1,22 @@
 //! What a spec may ask of a click model's objective: a dwell target
 //! (`train.target`) or a metric of time needs data with dwell times (the
 //! simulator, or an attention log's click rows), a dwell target and
-//! `train.position_debias: pal` are for click models, and `relevance_auc`
-//! needs the simulator's true relevance.
+//! `train.position_debias: pal` are for click models, a multi-task model's
+//! `dwell_head` needs dwell times too, and `relevance_auc` needs the
+//! simulator's true relevance.
 
 use attnlab_eval::TaskMetric;
 use attnlab_models::Task;
-use attnlab_spec::{DataSource, LoadedSpec, SpecError};
+use attnlab_spec::{DataSource, LoadedSpec, Spec, SpecError};
 
-/// Whether the source's impressions carry dwell times.
-fn has_dwell(source: DataSource) -> bool {
-    matches!(source, DataSource::Simulator | DataSource::AttentionLog)
+/// Whether the spec's impressions carry dwell times: the simulator's and an
+/// attention log's do, a CTR log's when `dataset.ctr_log.dwell` names a column.
+fn has_dwell(spec: &Spec) -> bool {
+    match spec.dataset.source {
+        DataSource::Simulator | DataSource::AttentionLog => true,
+        DataSource::CtrLog => spec.dataset.ctr_log.as_ref().is_some_and(|l| l.dwell.is_some()),
+        _ => false,
+    }
 }
 
 fn source_name(source: DataSource) -> String {
@@ -25,6 +31,10 @@ pub fn check_objectives(loaded: &LoadedSpec, metrics: &[TaskMetric]) -> Result<(
     for (i, m) in loaded.spec.models.iter().enumerate() {
         let Ok(train) = loaded.spec.train_for(m) else { continue }; // reported by the spec's own checks
         let is_ctr = attnlab_models::task_of(&m.model).ok() == Some(Task::Ctr);
+        if m.params.get("dwell_head") == Some(&serde_json::Value::Bool(true)) && !has_dwell(&loaded.spec) {
+            let why = format!("a dwell head learns dwell times, and source `{name}` has none (the simulator, attention logs and CTR logs with `dataset.ctr_log.dwell` have)");
+            return Err(invalid(format!("models[{i}].params.dwell_head"), why));
+        }
         if !train.position_debias.is_none() && !is_ctr {
             let key =
                 if m.train.contains_key("position_debias") { format!("models[{i}].train.position_debias") } else { "train.position_debias".into() };
@@ -35,8 +45,8 @@ pub fn check_objectives(loaded: &LoadedSpec, metrics: &[TaskMetric]) -> Result<(
         }
         let key = if m.train.contains_key("target") { format!("models[{i}].train.target") } else { "train.target".into() };
         let target = train.target.name();
-        if !has_dwell(source) {
-            let why = format!("`{target}` learns dwell times, and source `{name}` has none (the simulator and attention logs have)");
+        if !has_dwell(&loaded.spec) {
+            let why = format!("`{target}` learns dwell times, and source `{name}` has none (the simulator, attention logs and CTR logs with `dataset.ctr_log.dwell` have)");
             return Err(invalid(key, why));
         }
         if !is_ctr {
@@ -49,7 +59,7 @@ pub fn check_objectives(loaded: &LoadedSpec, metrics: &[TaskMetric]) -> Result<(
         }
     }
     for (i, m) in metrics.iter().enumerate() {
-        if m.is_dwell() && !has_dwell(source) {
+        if m.is_dwell() && !has_dwell(&loaded.spec) {
             return Err(invalid(format!("protocol.metrics[{i}]"), format!("`{m}` needs dwell times, and source `{name}` has none")));
         }
         if *m == TaskMetric::RelevanceAuc && source != DataSource::Simulator {

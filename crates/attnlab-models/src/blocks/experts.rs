@@ -63,26 +63,33 @@ impl Gate {
     }
 }
 
-/// The click tower and the conversion tower: one MLP each to a logit.
+/// The click tower and the conversion tower: one MLP each to a logit; with
+/// `dwell`, a dwell tower too, regressing `log1p(dwell seconds)` of a click.
 #[derive(Debug)]
 pub struct TaskTowers {
     click: Mlp,
     conversion: Mlp,
+    dwell: Option<Mlp>,
 }
 
 impl TaskTowers {
-    pub fn new(p: &nn::Path, input: usize, hidden: &[usize], dropout: f64) -> TaskTowers {
+    pub fn new(p: &nn::Path, input: usize, hidden: &[usize], dropout: f64, dwell: bool) -> TaskTowers {
         TaskTowers {
             click: Mlp::new(&(p / "click"), input, hidden, 1, dropout),
             conversion: Mlp::new(&(p / "conversion"), input, hidden, 1, dropout),
+            dwell: dwell.then(|| Mlp::new(&(p / "dwell"), input, hidden, 1, dropout)),
         }
     }
 
-    /// Each tower reads its own input (`[B, input]`).
+    /// Each tower reads its own input (`[B, input]`); the dwell tower reads
+    /// the click task's: dwell is learned on clicks, and the click task's
+    /// representation (its gate's mix, its experts) is the one that models
+    /// what a user engages with, so no third gate or expert group is added.
     pub fn forward_t(&self, click: &Tensor, conversion: &Tensor, train: bool) -> TaskLogits {
         TaskLogits {
             click: self.click.forward_t(click, train).squeeze_dim(-1),
             conversion: self.conversion.forward_t(conversion, train).squeeze_dim(-1),
+            dwell: self.dwell.as_ref().map(|d| d.forward_t(click, train).squeeze_dim(-1)),
         }
     }
 }

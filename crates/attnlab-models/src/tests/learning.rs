@@ -273,7 +273,7 @@ fn esmm_beats_a_clicked_only_cvr_model_on_the_entire_space() {
             if entire_space {
                 esmm_loss(&out, &c, &v, LossWeights::default())
             } else {
-                clicked_conversion_loss(&out, &c, &v, LossWeights { click: 0.0, conversion: 1.0 })
+                clicked_conversion_loss(&out, &c, &v, LossWeights { click: 0.0, conversion: 1.0, dwell: 0.0 })
             }
         };
         let pcvr = column(&fit(&vs, &world, seed, loss, |b| model.forward_t(b, false).conversion));

@@ -105,7 +105,7 @@ fn every_multitask_model_overfits_one_batch_of_synthetic_labels() {
 }
 
 fn logits(click: &[f32], conversion: &[f32]) -> TaskLogits {
-    TaskLogits { click: Tensor::from_slice(click).set_requires_grad(true), conversion: Tensor::from_slice(conversion).set_requires_grad(true) }
+    TaskLogits { click: Tensor::from_slice(click).set_requires_grad(true), conversion: Tensor::from_slice(conversion).set_requires_grad(true), dwell: None }
 }
 
 #[test]
@@ -113,7 +113,7 @@ fn esmm_loss_is_bce_on_pctr_and_on_pctr_times_pcvr() {
     let out = logits(&[0.3, -1.2, 2.0, -0.4], &[-0.7, 1.5, 0.2, -2.5]);
     let click = Tensor::from_slice(&[1.0f32, 0.0, 1.0, 1.0]);
     let conversion = Tensor::from_slice(&[0.0f32, 0.0, 1.0, 0.0]);
-    let weights = LossWeights { click: 0.5, conversion: 2.0 };
+    let weights = LossWeights { click: 0.5, conversion: 2.0, dwell: 1.0 };
     let got = esmm_loss(&out, &click, &conversion, weights).double_value(&[]);
     let (c, v) = (to_vec(&out.click), to_vec(&out.conversion));
     let (y, z) = (to_vec(&click), to_vec(&conversion));
