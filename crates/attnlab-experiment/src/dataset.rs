@@ -413,7 +413,7 @@ pub(crate) fn prepare_interaction_rows(loaded: &LoadedSpec, cache_root: &Path, r
         Ok(attnlab_data::prepare(&clean, &protocol)?)
     })?;
     check_timestamps(loaded, &prepared, file)?;
-    let (item_features, read) = item_features::item_features(loaded, &rows, prepared.num_items)?;
+    let (item_features, read) = item_features::item_features(loaded, &rows, &prepared.item_popularity)?;
     notes.extend(read);
     let user_groups = user_groups::user_groups(loaded, &rows, prepared.num_users)?;
     let cache_hit = matches!(outcome, attnlab_data::CacheOutcome::Hit);

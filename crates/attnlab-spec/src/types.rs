@@ -718,6 +718,26 @@ pub struct ModelSpec {
     /// `dataset.item_features` (`[]`: ids only); absent: the dataset's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_features: Option<Vec<String>>,
+    /// How this model fuses its item features with the id vector: `sum`
+    /// (the default) or `concat` (concatenated, then one linear map).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub item_fusion: ItemFusion,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+/// How an item's id vector and its feature vectors become one vector.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemFusion {
+    /// Their sum: every feature adds a vector of the model's width.
+    #[default]
+    Sum,
+    /// Their concatenation, projected back to the model's width by one
+    /// trainable linear map (no bias, so padding stays zero).
+    Concat,
 }
 
 /// Text that YAML may have read as a number: a run id prefix made only of
