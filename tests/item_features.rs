@@ -190,3 +190,46 @@ fn editing_the_item_file_makes_new_runs_of_a_spec_that_reads_it() {
     run(&s);
     assert_eq!(finished(&s), ["fused", "fused", "ids", "ids"], "an edited item file: the spec's runs train again");
 }
+
+/// `dataset.item_embeddings` from a NumPy `.npy` matrix or a
+/// `.safetensors` tensor, the row ids in a key file (default `<stem>.keys`,
+/// or `key:`): the same vectors as the CSV form, the same counts; a key
+/// file with a repeated id, one with too few ids, or an array that is not a
+/// matrix exits 2 naming the file (and the line and id).
+#[test]
+fn pretrained_item_embeddings_from_npy_and_safetensors() {
+    let s = Scratch::new();
+    write_toy(&s, "0.5");
+    let spec = spec(&s);
+    // one-hot genre rows for i1..i23 and the unknown i99
+    let ids: Vec<String> = (1..ITEMS).map(|i| format!("i{i}")).chain(["i99".to_string()]).collect();
+    let values: Vec<f32> = (1..ITEMS).flat_map(|i| (0..GENRES).map(move |g| f32::from(u8::from(i % GENRES == g)))).chain([0.0, 0.0, 0.0, 1.0]).collect();
+    let matrix = tch::Tensor::from_slice(&values).view([ITEMS as i64, GENRES as i64]);
+    matrix.write_npy(s.path("toy/emb.npy")).unwrap();
+    tch::Tensor::write_safetensors(&[("embeddings", &matrix)], s.path("toy/emb.safetensors")).unwrap();
+    s.write("toy/emb.keys", &(ids.join("\n") + "\n"));
+    s.write("toy/ids.txt", &(ids.join("\n") + "\n"));
+    let params = "params: { hidden: 8, layers: 1, heads: 1, inner: 16 }";
+    let models = format!("models=[{{name: ids, model: SASRec, {params}}}, {{name: text, model: SASRec, {params}, item_features: [text]}}]");
+    for (name, file) in [("npy", "{file: emb.npy, name: text}"), ("st", "{file: emb.safetensors, key: ids.txt, name: text}")] {
+        let run = s.attnlab(&["run", &spec, &format!("name=toy-{name}"), &format!("dataset.item_embeddings={file}"), &models]).ok();
+        let said = format!("{}{}", run.stdout(), run.stderr());
+        assert!(said.contains("4-dimensional vectors for 23 items (1 items without one: zero vectors; 1 lines of unknown items skipped)"), "{said}");
+        let p = parameters(&s, &format!("toy-{name}"));
+        assert_eq!(p["text"] - p["ids"], 4 * 8 + 8, "{name}: {p:?}");
+    }
+    let refused = |setting: &str, says: &str| {
+        let run = s.attnlab(&["run", &spec, "name=toy-bad", &format!("dataset.item_embeddings={setting}"), &models]);
+        assert_eq!(run.code(), 2, "{}", run.stderr());
+        assert!(run.stderr().contains(says), "{setting}: {}", run.stderr());
+    };
+    let mut twice = ids.clone();
+    twice[3] = "i3".into();
+    s.write("toy/ids.txt", &twice.join("\n"));
+    refused("{file: emb.safetensors, key: ids.txt, name: text}", "ids.txt:4: item `i3` is listed twice");
+    s.write("toy/emb.keys", &ids[..20].join("\n"));
+    refused("{file: emb.npy, name: text}", "emb.keys: 20 ids for the 24 rows of");
+    matrix.view([2, 12, 4]).write_npy(s.path("toy/emb.npy")).unwrap();
+    refused("{file: emb.npy, name: text}", "emb.npy: holds a 3-dimensional array [2, 12, 4]; expected a matrix [items, dim]");
+    assert!(!s.attnlab(&["runs", "list"]).ok().stdout().contains("toy-bad"), "no run of a refused spec");
+}

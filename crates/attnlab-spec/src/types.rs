@@ -159,13 +159,19 @@ pub struct DatasetSpec {
 }
 
 /// Pretrained item vectors (text or image embeddings from another
-/// pipeline): a CSV inside `dataset.path`, one item a line, its original id
-/// then its values (`item_id,v1,...,vD`, no header). Frozen; a small
-/// trainable `adapter` maps them into each model's item space.
+/// pipeline), a file inside `dataset.path` keyed by the original item ids:
+/// a `.csv` (one item a line, `item_id,v1,...,vD`, no header), or a
+/// `.npy` / `.safetensors` matrix `[items, D]` whose row ids are the lines
+/// of its `key` file. Frozen; a small trainable `adapter` maps them into
+/// each model's item space.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ItemEmbeddingsSpec {
     pub file: String,
+    /// The ids of a matrix's rows, one a line, inside `dataset.path`;
+    /// default: `file` with the extension `.keys`. Unused for a CSV.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     /// The feature name `item_features` lists use. Default `embedding`.
     #[serde(default = "default_embedding_name")]
     pub name: String,

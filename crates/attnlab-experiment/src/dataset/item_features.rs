@@ -57,7 +57,12 @@ pub(crate) fn files_read(
     let mut files = rows.side_files.clone();
     let spec = &loaded.spec.dataset;
     if let Some(e) = spec.item_embeddings.as_ref().filter(|e| requested(loaded).iter().any(|(_, names)| names.iter().any(|(_, n)| *n == e.name))) {
-        files.push(std::path::Path::new(spec.path.as_deref().unwrap_or(".")).join(&e.file));
+        let dir = std::path::Path::new(spec.path.as_deref().unwrap_or("."));
+        files.push(dir.join(&e.file));
+        let key = super::item_embeddings::key_path(dir, &e.file, e.key.as_deref());
+        if key.is_file() {
+            files.push(key);
+        }
     }
     files
 }
@@ -94,8 +99,9 @@ pub(crate) fn item_features(loaded: &LoadedSpec, rows: &InteractionRows<'_>, ite
     let pretrained = spec.item_embeddings.as_ref().filter(|e| requested.iter().any(|(_, names)| names.iter().any(|(_, n)| *n == e.name)));
     let embeddings = match pretrained {
         Some(e) => {
-            let path = std::path::Path::new(spec.path.as_deref().unwrap_or(".")).join(&e.file);
-            let read = read_embeddings(&path, &clean.items)?;
+            let dir = std::path::Path::new(spec.path.as_deref().unwrap_or("."));
+            let path = dir.join(&e.file);
+            let read = read_embeddings(&path, &super::item_embeddings::key_path(dir, &e.file, e.key.as_deref()), &clean.items)?;
             notes.push(format!(
                 "{}: {}-dimensional vectors for {} items ({} items without one: zero vectors; {} lines of unknown items skipped)",
                 path.display(),
