@@ -233,3 +233,33 @@ fn pretrained_item_embeddings_from_npy_and_safetensors() {
     refused("{file: emb.npy, name: text}", "emb.npy: holds a 3-dimensional array [2, 12, 4]; expected a matrix [items, dim]");
     assert!(!s.attnlab(&["runs", "list"]).ok().stdout().contains("toy-bad"), "no run of a refused spec");
 }
+
+/// `dataset.user_embeddings`: vectors keyed by the original user ids, here
+/// a `.npy` matrix and its key file; BPR adds them to its user vectors
+/// through an adapter (2 x 16 weights + 16 biases), SASRec has no user
+/// vector and is unchanged; users without a row are counted; a repeated
+/// user id exits 2 naming the key file, line and id.
+#[test]
+fn pretrained_user_embeddings_reach_bpr() {
+    let s = Scratch::new();
+    write_toy(&s, "0.5");
+    let spec = spec(&s);
+    let ids: Vec<String> = (0..39).map(|u| format!("u{u}")).chain(["nobody".to_string()]).collect();
+    let values: Vec<f32> = (0..40).flat_map(|u| [f32::from(u8::from(u % 2 == 0)), f32::from(u8::from(u % 2 == 1))]).collect();
+    tch::Tensor::from_slice(&values).view([40, 2]).write_npy(s.path("toy/users.npy")).unwrap();
+    s.write("toy/users.keys", &ids.join("\n"));
+    let models = "models=[{name: bpr, model: BPR, params: {embed_dim: 16}}, {name: sasrec, model: SASRec, params: { hidden: 8, layers: 1, heads: 1, inner: 16 }}]";
+    s.attnlab(&["run", &spec, "name=toy-ids", models]).ok();
+    let run = s.attnlab(&["run", &spec, "dataset.user_embeddings={file: users.npy}", models]).ok();
+    let said = format!("{}{}", run.stdout(), run.stderr());
+    assert!(said.contains("users.npy: 2-dimensional vectors for 39 users (1 users without one: zero vectors; 1 lines of unknown users skipped)"), "{said}");
+    let (with, without) = (parameters(&s, "toy"), parameters(&s, "toy-ids"));
+    assert_eq!(with["bpr"] - without["bpr"], 2 * 16 + 16, "{with:?} {without:?}");
+    assert_eq!(with["sasrec"], without["sasrec"]);
+    let mut twice = ids.clone();
+    twice[5] = "u2".into();
+    s.write("toy/users.keys", &twice.join("\n"));
+    let run = s.attnlab(&["run", &spec, "name=toy-bad", "dataset.user_embeddings={file: users.npy}", models]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("users.keys:6: user `u2` is listed twice"), "{}", run.stderr());
+}

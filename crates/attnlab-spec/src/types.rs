@@ -152,6 +152,12 @@ pub struct DatasetSpec {
     /// their `item_features` lists by `name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_embeddings: Option<ItemEmbeddingsSpec>,
+    /// Pretrained user vectors from a file (the forms and key file of
+    /// `item_embeddings`, keyed by the original user ids), added through a
+    /// trainable adapter to the user vector of every model that has one
+    /// (BPR); the other models do not read them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_embeddings: Option<UserEmbeddingsSpec>,
     /// Replace user ids in everything written (store, artifacts, reports)
     /// by keyed hashes: HMAC-SHA256 with the key in `ATTNLAB_PSEUDONYM_KEY`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -175,6 +181,18 @@ pub struct ItemEmbeddingsSpec {
     /// The feature name `item_features` lists use. Default `embedding`.
     #[serde(default = "default_embedding_name")]
     pub name: String,
+    #[serde(default)]
+    pub adapter: AdapterKind,
+}
+
+/// Pretrained user vectors: `file` (`.csv`, `.npy` or `.safetensors`) and
+/// `key` as in [`ItemEmbeddingsSpec`], keyed by the original user ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserEmbeddingsSpec {
+    pub file: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     #[serde(default)]
     pub adapter: AdapterKind,
 }

@@ -63,11 +63,12 @@ pub(crate) fn key_path(dir: &Path, file: &str, key: Option<&str>) -> PathBuf {
 
 /// Reads `path` (its form by extension; `key` the key file of a matrix)
 /// into vectors by the ids of `items`.
-pub(crate) fn read_embeddings(path: &Path, key: &Path, items: &Vocab) -> Result<Embeddings> {
+/// `what` (`item`, `user`) names an id in errors.
+pub(crate) fn read_embeddings(path: &Path, key: &Path, items: &Vocab, what: &str) -> Result<Embeddings> {
     let matrix = match path.extension().and_then(|e| e.to_str()) {
         Some("npy") => Tensor::read_npy(path).map_err(|e| bad(path, format!("not a readable .npy file ({e})")))?,
         Some("safetensors") => safetensors_matrix(path)?,
-        _ => return read_csv(path, items),
+        _ => return read_csv(path, items, what),
     };
     let size = matrix.size();
     let [n, dim] = size[..] else {
@@ -90,7 +91,7 @@ pub(crate) fn read_embeddings(path: &Path, key: &Path, items: &Vocab) -> Result<
     let mut seen = std::collections::HashSet::new();
     for (row, (line, id)) in ids.into_iter().enumerate() {
         if !seen.insert(id) {
-            return Err(ExperimentError::bad(format!("{}:{line}: item `{id}` is listed twice", key.display())));
+            return Err(ExperimentError::bad(format!("{}:{line}: {what} `{id}` is listed twice", key.display())));
         }
         out.place(items, id, &values[row * dim..(row + 1) * dim]);
     }
@@ -117,7 +118,7 @@ fn bad(path: &Path, message: String) -> ExperimentError {
     ExperimentError::bad(format!("{}: {message}", path.display()))
 }
 
-fn read_csv(path: &Path, items: &Vocab) -> Result<Embeddings> {
+fn read_csv(path: &Path, items: &Vocab, what: &str) -> Result<Embeddings> {
     let text = std::fs::read_to_string(path).map_err(|e| bad(path, e.to_string()))?;
     let mut out: Option<Embeddings> = None;
     let mut seen = std::collections::HashSet::new();
@@ -127,20 +128,20 @@ fn read_csv(path: &Path, items: &Vocab) -> Result<Embeddings> {
         let id = fields.next().unwrap_or_default();
         let values = fields
             .enumerate()
-            .map(|(k, v)| v.parse::<f32>().ok().filter(|x| x.is_finite()).ok_or_else(|| at(format!("item `{id}`: field {} (`{v}`) is not a finite number", k + 2))))
+            .map(|(k, v)| v.parse::<f32>().ok().filter(|x| x.is_finite()).ok_or_else(|| at(format!("{what} `{id}`: field {} (`{v}`) is not a finite number", k + 2))))
             .collect::<Result<Vec<f32>>>()?;
         let out = match &mut out {
             Some(out) if values.len() != out.dim => {
-                return Err(at(format!("item `{id}` has {} values, the first line {} (every vector has the same dimension)", values.len(), out.dim)));
+                return Err(at(format!("{what} `{id}` has {} values, the first line {} (every vector has the same dimension)", values.len(), out.dim)));
             }
             Some(out) => out,
-            None if values.is_empty() => return Err(at(format!("item `{id}` has no values"))),
+            None if values.is_empty() => return Err(at(format!("{what} `{id}` has no values"))),
             None => out.insert(Embeddings::new(items.id_space(), values.len())),
         };
         if !seen.insert(id.to_string()) {
-            return Err(at(format!("item `{id}` is listed twice")));
+            return Err(at(format!("{what} `{id}` is listed twice")));
         }
         out.place(items, id, &values);
     }
-    out.ok_or_else(|| bad(path, "no vectors (expected `item_id,v1,...,vD` lines)".into()))
+    out.ok_or_else(|| bad(path, "no vectors (expected `id,v1,...,vD` lines)".into()))
 }

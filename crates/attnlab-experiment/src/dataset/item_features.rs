@@ -64,7 +64,22 @@ pub(crate) fn files_read(
             files.push(key);
         }
     }
+    if let Some(e) = &spec.user_embeddings {
+        let dir = std::path::Path::new(spec.path.as_deref().unwrap_or("."));
+        files.push(dir.join(&e.file));
+        let key = super::item_embeddings::key_path(dir, &e.file, e.key.as_deref());
+        if key.is_file() {
+            files.push(key);
+        }
+    }
     files
+}
+
+fn adapter_of(kind: AdapterKind) -> Adapter {
+    match kind {
+        AdapterKind::Linear => Adapter::Linear,
+        AdapterKind::Mlp => Adapter::Mlp,
+    }
 }
 
 /// The columns each model names (none: ids only), and what reading them
@@ -84,7 +99,8 @@ pub(crate) fn item_features(loaded: &LoadedSpec, rows: &InteractionRows<'_>, ite
         }
     }
     let mut notes = Vec::new();
-    if requested.iter().all(|(_, names)| names.is_empty()) {
+    let users_spec = loaded.spec.dataset.user_embeddings.as_ref();
+    if requested.iter().all(|(_, names)| names.is_empty()) && users_spec.is_none() {
         return Ok((ModelItemFeatures::new(), notes));
     }
     let clean = super::read_again(loaded, rows)?;
@@ -101,7 +117,7 @@ pub(crate) fn item_features(loaded: &LoadedSpec, rows: &InteractionRows<'_>, ite
         Some(e) => {
             let dir = std::path::Path::new(spec.path.as_deref().unwrap_or("."));
             let path = dir.join(&e.file);
-            let read = read_embeddings(&path, &super::item_embeddings::key_path(dir, &e.file, e.key.as_deref()), &clean.items)?;
+            let read = read_embeddings(&path, &super::item_embeddings::key_path(dir, &e.file, e.key.as_deref()), &clean.items, "item")?;
             notes.push(format!(
                 "{}: {}-dimensional vectors for {} items ({} items without one: zero vectors; {} lines of unknown items skipped)",
                 path.display(),
@@ -114,9 +130,26 @@ pub(crate) fn item_features(loaded: &LoadedSpec, rows: &InteractionRows<'_>, ite
         }
         None => None,
     };
+    let users = match users_spec {
+        Some(e) => {
+            let dir = std::path::Path::new(spec.path.as_deref().unwrap_or("."));
+            let path = dir.join(&e.file);
+            let read = read_embeddings(&path, &super::item_embeddings::key_path(dir, &e.file, e.key.as_deref()), &clean.users, "user")?;
+            let missing = read.present.iter().filter(|&&p| !p).count();
+            notes.push(format!(
+                "{}: {}-dimensional vectors for {} users ({missing} users without one: zero vectors; {} lines of unknown users skipped)",
+                path.display(),
+                read.dim,
+                read.present.len() - missing,
+                read.unknown
+            ));
+            Some((e, read))
+        }
+        None => None,
+    };
     let mut out = ModelItemFeatures::new();
     let untrained: Vec<bool> = item_popularity.iter().enumerate().map(|(i, &n)| i != 0 && n == 0).collect();
-    for (model, names) in requested.into_iter().filter(|(_, names)| !names.is_empty()) {
+    for (model, names) in requested.into_iter().filter(|(_, names)| !names.is_empty() || users.is_some()) {
         let fusion = match loaded.spec.models.iter().find(|m| m.name == model).map(|m| m.item_fusion) {
             Some(ItemFusion::Concat) => Fusion::Concat,
             _ => Fusion::Sum,
@@ -124,13 +157,7 @@ pub(crate) fn item_features(loaded: &LoadedSpec, rows: &InteractionRows<'_>, ite
         let mut features = ItemFeatures::default().with_fusion(fusion).with_untrained(untrained.clone());
         for (key, name) in &names {
             let added = match &embeddings {
-                Some((e, read)) if *name == e.name => {
-                    let adapter = match e.adapter {
-                        AdapterKind::Linear => Adapter::Linear,
-                        AdapterKind::Mlp => Adapter::Mlp,
-                    };
-                    features.push_pretrained(name, read.dim, read.vectors.clone(), read.present.clone(), adapter)
-                }
+                Some((e, read)) if *name == e.name => features.push_pretrained(name, read.dim, read.vectors.clone(), read.present.clone(), adapter_of(e.adapter)),
                 _ => {
                     let table = clean.item_features.as_ref().ok_or_else(|| {
                         named(key, format!("the data beside {} have no item file (RecBole `.item`, MovieLens `u.item`) to read `{name}` from", rows.file.display()))
@@ -152,6 +179,11 @@ pub(crate) fn item_features(loaded: &LoadedSpec, rows: &InteractionRows<'_>, ite
                 }
             };
             added.map_err(|e| named(key, e.to_string()))?;
+        }
+        if let Some((e, read)) = &users {
+            features = features
+                .with_user_vectors(read.dim, read.vectors.clone(), read.present.clone(), adapter_of(e.adapter))
+                .map_err(|err| named("dataset.user_embeddings", err.to_string()))?;
         }
         out.insert(model, features);
     }

@@ -69,6 +69,9 @@ pub struct ItemFeatures {
     /// vector, still at its random initialisation, is left out rather
     /// than added as noise of the scale of the learned vectors.
     untrained: Vec<bool>,
+    /// Pretrained user vectors (a `Pretrained` value, row `u` for user
+    /// `u`) for the models with a user vector ([`UserTable`]).
+    user_vectors: Option<FeatureValues>,
 }
 
 impl ItemFeatures {
@@ -115,13 +118,56 @@ impl ItemFeatures {
         self
     }
 
+    /// Adds pretrained user vectors (`dim` values per user id, `present`
+    /// saying which users have one) that the models with a user vector
+    /// (BPR) add, through `adapter`, to it.
+    pub fn with_user_vectors(mut self, dim: usize, vectors: Vec<f32>, present: Vec<bool>, adapter: Adapter) -> Result<ItemFeatures> {
+        if dim == 0 || vectors.len() != present.len() * dim {
+            return Err(ModelError::Input {
+                model: "user features".into(),
+                message: format!("{} values are not {} users x {dim}", vectors.len(), present.len()),
+            });
+        }
+        self.user_vectors = Some(FeatureValues::Pretrained { dim, vectors, present, adapter });
+        Ok(self)
+    }
+
     /// The feature columns' names, in fusion order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.columns.iter().map(|(n, _)| n.as_str())
     }
 
+    /// No item feature column (pretrained user vectors aside).
     pub fn is_empty(&self) -> bool {
         self.columns.is_empty()
+    }
+}
+
+/// A user table: one vector per user id, plus, with pretrained user
+/// vectors, their adapter's output (a user without one gets none).
+#[derive(Debug)]
+pub struct UserTable {
+    ids: nn::Embedding,
+    pretrained: Option<FusedColumn>,
+}
+
+impl UserTable {
+    /// `rows` user vectors of width `dim` drawn from `init` (the variable
+    /// is `p`'s `weight`, as a plain embedding's).
+    pub fn new(p: &nn::Path, rows: usize, dim: usize, init: nn::Init, features: Option<&ItemFeatures>) -> UserTable {
+        let ids = nn::embedding(p, rows as i64, dim as i64, nn::EmbeddingConfig { ws_init: init, ..Default::default() });
+        let pretrained = features.and_then(|f| f.user_vectors.as_ref()).map(|v| FusedColumn::new(&(p / "pretrained"), rows, dim, init, v));
+        UserTable { ids, pretrained }
+    }
+}
+
+impl Module for UserTable {
+    /// The vectors of `users [..]`: `[.., d]`.
+    fn forward(&self, users: &Tensor) -> Tensor {
+        match &self.pretrained {
+            None => self.ids.forward(users),
+            Some(p) => Tensor::embedding(&(&self.ids.ws + p.table()), users, -1, false, false),
+        }
     }
 }
 
