@@ -263,3 +263,24 @@ fn pretrained_user_embeddings_reach_bpr() {
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("users.keys:6: user `u2` is listed twice"), "{}", run.stderr());
 }
+
+/// `text:<column>` is the column's hashed n-gram bag: a table of 4096
+/// buckets + padding (8 wide); `item_fusion: concat` adds the `[2 x 8, 8]`
+/// projection to the class table; a float column is no text (exit 2).
+#[test]
+fn text_features_and_concat_fusion_from_the_spec() {
+    let s = Scratch::new();
+    write_toy(&s, "0.5");
+    let spec = spec(&s);
+    let params = "params: { hidden: 8, layers: 1, heads: 1, inner: 16 }";
+    let models = format!(
+        "models=[{{name: ids, model: SASRec, {params}, item_features: []}}, {{name: text, model: SASRec, {params}, item_features: [\"text:class\"]}}, \
+         {{name: concat, model: SASRec, {params}, item_features: [class], item_fusion: concat}}]"
+    );
+    s.attnlab(&["run", &spec, &models]).ok();
+    let p = parameters(&s, "toy");
+    assert_eq!((p["text"] - p["ids"], p["concat"] - p["ids"]), (4097 * 8, 6 * 8 + 16 * 8), "{p:?}");
+    let run = s.attnlab(&["run", &spec, "name=toy-bad", "dataset.item_features=[\"text:score\"]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("dataset.item_features[0]: invalid text feature: `score` is a float column"), "{}", run.stderr());
+}
