@@ -283,4 +283,7 @@ fn text_features_and_concat_fusion_from_the_spec() {
     let run = s.attnlab(&["run", &spec, "name=toy-bad", "dataset.item_features=[\"text:score\"]"]);
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("dataset.item_features[0]: invalid text feature: `score` is a float column"), "{}", run.stderr());
+    let run = s.attnlab(&["run", &spec, "name=toy-bad", &format!("models=[{{name: a, model: SASRec, {params}, item_fusion: concat}}]")]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("models[0].item_fusion"), "{}", run.stderr());
 }
