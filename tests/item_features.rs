@@ -110,6 +110,10 @@ fn cold_items_are_measured_apart() {
         let v = metrics[key].as_f64().unwrap_or_else(|| panic!("no {key} in {metrics}"));
         assert!((0.0..=1.0).contains(&v), "{key} {v}");
     }
+    let run = s.attnlab(&["run", &spec, "name=toy-cold-exposure", "protocol.cold_items=0.25", "protocol.metrics=[ndcg@10, exposuregini@10]"]).ok();
+    let metrics = test_metrics(&s, "toy-cold-exposure");
+    assert!(metrics["test.exposuregini@10"].is_number() && metrics["test.cold.ndcg@10"].is_number(), "{metrics}");
+    assert!(metrics.get("test.cold.exposuregini@10").is_none(), "no exposure metric of cold-only lists: {metrics} {}", run.stderr());
     s.attnlab(&["run", &spec, "name=toy-warm"]).ok();
     let warm = test_metrics(&s, "toy-warm");
     assert!(warm["test.ndcg@10"].is_number() && warm.get("test.cold.ndcg@10").is_none(), "{warm}");
