@@ -110,6 +110,10 @@ fn cold_items_are_measured_apart() {
         let v = metrics[key].as_f64().unwrap_or_else(|| panic!("no {key} in {metrics}"));
         assert!((0.0..=1.0).contains(&v), "{key} {v}");
     }
+    let run = s.attnlab(&["run", &spec, "name=toy-cold-exposure", "protocol.cold_items=0.25", "protocol.metrics=[ndcg@10, exposuregini@10]"]).ok();
+    let metrics = test_metrics(&s, "toy-cold-exposure");
+    assert!(metrics["test.exposuregini@10"].is_number() && metrics["test.cold.ndcg@10"].is_number(), "{metrics}");
+    assert!(metrics.get("test.cold.exposuregini@10").is_none(), "no exposure metric of cold-only lists: {metrics} {}", run.stderr());
     s.attnlab(&["run", &spec, "name=toy-warm"]).ok();
     let warm = test_metrics(&s, "toy-warm");
     assert!(warm["test.ndcg@10"].is_number() && warm.get("test.cold.ndcg@10").is_none(), "{warm}");
@@ -189,4 +193,101 @@ fn editing_the_item_file_makes_new_runs_of_a_spec_that_reads_it() {
     write_toy(&s, "7.5");
     run(&s);
     assert_eq!(finished(&s), ["fused", "fused", "ids", "ids"], "an edited item file: the spec's runs train again");
+}
+
+/// `dataset.item_embeddings` from a NumPy `.npy` matrix or a
+/// `.safetensors` tensor, the row ids in a key file (default `<stem>.keys`,
+/// or `key:`): the same vectors as the CSV form, the same counts; a key
+/// file with a repeated id, one with too few ids, or an array that is not a
+/// matrix exits 2 naming the file (and the line and id).
+#[test]
+fn pretrained_item_embeddings_from_npy_and_safetensors() {
+    let s = Scratch::new();
+    write_toy(&s, "0.5");
+    let spec = spec(&s);
+    // one-hot genre rows for i1..i23 and the unknown i99
+    let ids: Vec<String> = (1..ITEMS).map(|i| format!("i{i}")).chain(["i99".to_string()]).collect();
+    let values: Vec<f32> = (1..ITEMS).flat_map(|i| (0..GENRES).map(move |g| f32::from(u8::from(i % GENRES == g)))).chain([0.0, 0.0, 0.0, 1.0]).collect();
+    let matrix = tch::Tensor::from_slice(&values).view([ITEMS as i64, GENRES as i64]);
+    matrix.write_npy(s.path("toy/emb.npy")).unwrap();
+    tch::Tensor::write_safetensors(&[("embeddings", &matrix)], s.path("toy/emb.safetensors")).unwrap();
+    s.write("toy/emb.keys", &(ids.join("\n") + "\n"));
+    s.write("toy/ids.txt", &(ids.join("\n") + "\n"));
+    let params = "params: { hidden: 8, layers: 1, heads: 1, inner: 16 }";
+    let models = format!("models=[{{name: ids, model: SASRec, {params}}}, {{name: text, model: SASRec, {params}, item_features: [text]}}]");
+    for (name, file) in [("npy", "{file: emb.npy, name: text}"), ("st", "{file: emb.safetensors, key: ids.txt, name: text}")] {
+        let run = s.attnlab(&["run", &spec, &format!("name=toy-{name}"), &format!("dataset.item_embeddings={file}"), &models]).ok();
+        let said = format!("{}{}", run.stdout(), run.stderr());
+        assert!(said.contains("4-dimensional vectors for 23 items (1 items without one: zero vectors; 1 lines of unknown items skipped)"), "{said}");
+        let p = parameters(&s, &format!("toy-{name}"));
+        assert_eq!(p["text"] - p["ids"], 4 * 8 + 8, "{name}: {p:?}");
+    }
+    let refused = |setting: &str, says: &str| {
+        let run = s.attnlab(&["run", &spec, "name=toy-bad", &format!("dataset.item_embeddings={setting}"), &models]);
+        assert_eq!(run.code(), 2, "{}", run.stderr());
+        assert!(run.stderr().contains(says), "{setting}: {}", run.stderr());
+    };
+    let mut twice = ids.clone();
+    twice[3] = "i3".into();
+    s.write("toy/ids.txt", &twice.join("\n"));
+    refused("{file: emb.safetensors, key: ids.txt, name: text}", "ids.txt:4: item `i3` is listed twice");
+    s.write("toy/emb.keys", &ids[..20].join("\n"));
+    refused("{file: emb.npy, name: text}", "emb.keys: 20 ids for the 24 rows of");
+    matrix.view([2, 12, 4]).write_npy(s.path("toy/emb.npy")).unwrap();
+    refused("{file: emb.npy, name: text}", "emb.npy: holds a 3-dimensional array [2, 12, 4]; expected a matrix [items, dim]");
+    assert!(!s.attnlab(&["runs", "list"]).ok().stdout().contains("toy-bad"), "no run of a refused spec");
+}
+
+/// `dataset.user_embeddings`: vectors keyed by the original user ids, here
+/// a `.npy` matrix and its key file; BPR adds them to its user vectors
+/// through an adapter (2 x 16 weights + 16 biases), SASRec has no user
+/// vector and is unchanged; users without a row are counted; a repeated
+/// user id exits 2 naming the key file, line and id.
+#[test]
+fn pretrained_user_embeddings_reach_bpr() {
+    let s = Scratch::new();
+    write_toy(&s, "0.5");
+    let spec = spec(&s);
+    let ids: Vec<String> = (0..39).map(|u| format!("u{u}")).chain(["nobody".to_string()]).collect();
+    let values: Vec<f32> = (0..40).flat_map(|u| [f32::from(u8::from(u % 2 == 0)), f32::from(u8::from(u % 2 == 1))]).collect();
+    tch::Tensor::from_slice(&values).view([40, 2]).write_npy(s.path("toy/users.npy")).unwrap();
+    s.write("toy/users.keys", &ids.join("\n"));
+    let models = "models=[{name: bpr, model: BPR, params: {embed_dim: 16}}, {name: sasrec, model: SASRec, params: { hidden: 8, layers: 1, heads: 1, inner: 16 }}]";
+    s.attnlab(&["run", &spec, "name=toy-ids", models]).ok();
+    let run = s.attnlab(&["run", &spec, "dataset.user_embeddings={file: users.npy}", models]).ok();
+    let said = format!("{}{}", run.stdout(), run.stderr());
+    assert!(said.contains("users.npy: 2-dimensional vectors for 39 users (1 users without one: zero vectors; 1 lines of unknown users skipped)"), "{said}");
+    let (with, without) = (parameters(&s, "toy"), parameters(&s, "toy-ids"));
+    assert_eq!(with["bpr"] - without["bpr"], 2 * 16 + 16, "{with:?} {without:?}");
+    assert_eq!(with["sasrec"], without["sasrec"]);
+    let mut twice = ids.clone();
+    twice[5] = "u2".into();
+    s.write("toy/users.keys", &twice.join("\n"));
+    let run = s.attnlab(&["run", &spec, "name=toy-bad", "dataset.user_embeddings={file: users.npy}", models]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("users.keys:6: user `u2` is listed twice"), "{}", run.stderr());
+}
+
+/// `text:<column>` is the column's hashed n-gram bag: a table of 4096
+/// buckets + padding (8 wide); `item_fusion: concat` adds the `[2 x 8, 8]`
+/// projection to the class table; a float column is no text (exit 2).
+#[test]
+fn text_features_and_concat_fusion_from_the_spec() {
+    let s = Scratch::new();
+    write_toy(&s, "0.5");
+    let spec = spec(&s);
+    let params = "params: { hidden: 8, layers: 1, heads: 1, inner: 16 }";
+    let models = format!(
+        "models=[{{name: ids, model: SASRec, {params}, item_features: []}}, {{name: text, model: SASRec, {params}, item_features: [\"text:class\"]}}, \
+         {{name: concat, model: SASRec, {params}, item_features: [class], item_fusion: concat}}]"
+    );
+    s.attnlab(&["run", &spec, &models]).ok();
+    let p = parameters(&s, "toy");
+    assert_eq!((p["text"] - p["ids"], p["concat"] - p["ids"]), (4097 * 8, 6 * 8 + 16 * 8), "{p:?}");
+    let run = s.attnlab(&["run", &spec, "name=toy-bad", "dataset.item_features=[\"text:score\"]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("dataset.item_features[0]: invalid text feature: `score` is a float column"), "{}", run.stderr());
+    let run = s.attnlab(&["run", &spec, "name=toy-bad", &format!("models=[{{name: a, model: SASRec, {params}, item_fusion: concat}}]")]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("models[0].item_fusion"), "{}", run.stderr());
 }

@@ -72,6 +72,13 @@ fn a_trained_model_earns_more_than_ranking_ads_by_bid_and_the_report_shows_it() 
     // ads that fit the user are clicked more; the true probabilities bound what a model can do
     assert!(metric("ab.esmm.ad_ctr.ci_low") > 0.0);
     assert!(metric("ab.oracle.ad_ctr") > metric("ab.esmm.ad_ctr"));
+    // who gets seen among the 8 advertisers: a revenue Gini in [0, 1) and
+    // the largest exposure share between even (1/8) and all
+    for arm in ["by-bid", "esmm", "oracle"] {
+        let gini = metric(&format!("ab.{arm}.advertiser_revenue_gini"));
+        let top = metric(&format!("ab.{arm}.top_advertiser_exposure_share"));
+        assert!((0.0..1.0).contains(&gini) && (0.125..=1.0).contains(&top), "{arm}: gini {gini}, top share {top}");
+    }
 
     let html_path = s.path("report.html");
     s.attnlab(&["report", "abmarket", "-o", html_path.to_str().unwrap()]).ok();
@@ -79,6 +86,7 @@ fn a_trained_model_earns_more_than_ranking_ads_by_bid_and_the_report_shows_it() 
     let section = &html[html.find("id=\"ab-test\"").expect("the A/B section")..];
     let section = &section[..section.find("</section>").unwrap()];
     assert!(section.contains("by-bid") && section.contains("esmm") && section.contains("revenue_per_session"));
+    assert!(section.contains("advertiser_revenue_gini") && section.contains("top_advertiser_exposure_share"));
     assert!(section.contains("<svg"), "the trade-off curve");
     let results = &html[html.find("<table class=\"results").unwrap()..];
     assert!(!results[..results.find("</table>").unwrap()].contains("ab-test"), "the A/B run is not a results row");

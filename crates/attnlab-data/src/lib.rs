@@ -41,6 +41,8 @@ pub mod fingerprint;
 pub mod protocol;
 pub mod stats;
 pub mod synth;
+pub mod text;
+pub use text::{hashed_ngrams, TEXT_BUCKETS};
 pub use cache::{load_or_prepare, CacheOutcome};
 pub use fingerprint::{fingerprint, DataSource, Fingerprint, SourceFile, FORMAT_VERSION};
 pub use protocol::{

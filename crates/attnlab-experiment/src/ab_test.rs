@@ -308,7 +308,7 @@ fn to_report(
         .map(|(a, (_, input))| AbArm {
             name: a.name.clone(),
             source: input.describe(),
-            values: MarketMetric::ALL.iter().map(|&m| finite(a.value(m))).collect(),
+            values: MarketMetric::ALL.iter().map(|&m| finite(a.value(m))).chain(exposure_values(a)).collect(),
         })
         .collect();
     let differences = main
@@ -341,12 +341,22 @@ fn to_report(
     AbTestReport {
         sessions: n,
         settings,
-        metrics: MarketMetric::ALL.iter().map(|m| m.name().to_string()).collect(),
+        metrics: MarketMetric::ALL.iter().map(|m| m.name()).chain(EXPOSURE_METRICS).map(str::to_string).collect(),
         arms,
         differences,
         power,
         trade_off,
     }
+}
+
+/// Who gets seen among advertisers, after the market metrics: the Gini of
+/// the platform's revenue over advertisers and the largest advertiser's
+/// share of the ads' exposure (1 / advertisers when it is even).
+const EXPOSURE_METRICS: [&str; 2] = ["advertiser_revenue_gini", "top_advertiser_exposure_share"];
+
+fn exposure_values(arm: &attnlab_eval::market::ArmReport) -> [Option<f64>; 2] {
+    let top = arm.advertiser_exposure_shares().into_iter().map(|(_, s)| s).reduce(f64::max);
+    [arm.advertiser_revenue_gini().and_then(finite), top.and_then(finite)]
 }
 
 fn store_result(

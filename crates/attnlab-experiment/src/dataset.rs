@@ -175,6 +175,13 @@ pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecE
         let message = "item features come from the item file of a `recbole-atomic` or `movielens` source".to_string();
         return Err(invalid(key, message));
     }
+    if loaded.spec.dataset.user_embeddings.is_some() && !from_files {
+        let message = "pretrained user vectors key the users of a `recbole-atomic` or `movielens` source".to_string();
+        return Err(invalid("dataset.user_embeddings".into(), message));
+    }
+    if let Some(i) = loaded.spec.models.iter().position(|m| m.item_fusion != attnlab_spec::ItemFusion::Sum && m.item_features.as_ref().map_or(loaded.spec.dataset.item_features.is_empty(), Vec::is_empty)) {
+        return Err(invalid(format!("models[{i}].item_fusion"), "fuses item features, and the model has none".into()));
+    }
     if !protocol.user_groups.is_empty() && !from_files {
         let message = "user groups come from the user file of a `recbole-atomic` or `movielens` source".to_string();
         return Err(invalid("protocol.user_groups".into(), message));
@@ -422,7 +429,7 @@ pub(crate) fn prepare_interaction_rows(loaded: &LoadedSpec, cache_root: &Path, r
         Ok(attnlab_data::prepare(&clean, &built)?)
     })?;
     check_timestamps(loaded, &prepared, file)?;
-    let (item_features, read) = item_features::item_features(loaded, &rows, prepared.num_items)?;
+    let (item_features, read) = item_features::item_features(loaded, &rows, &prepared.item_popularity)?;
     notes.extend(read);
     let user_groups = user_groups::user_groups(loaded, &rows, prepared.num_users)?;
     let cache_hit = matches!(outcome, attnlab_data::CacheOutcome::Hit);

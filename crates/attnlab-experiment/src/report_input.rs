@@ -172,23 +172,49 @@ fn targets(runs: &[RunRecord], experiment: Option<&str>) -> Vec<TargetVerdict> {
         .collect()
 }
 
-/// One column per `test.<metric>` logged by any run, point-wise metrics
-/// first, then multi-task and ranking metrics by name.
+/// One column per `test.<metric>` logged by any run (the exposure metrics
+/// among them), point-wise metrics first, then multi-task and ranking
+/// metrics by name; then the cold items' metrics (`test.cold.<metric>`) and
+/// the user-group gaps (`test.gap.<column>.<metric>`, lower is fairer), the
+/// gap's CI bounds left to the run's own page.
 fn metric_columns(runs: &[RunRecord]) -> Vec<MetricSpec> {
-    let logged: BTreeSet<&str> = runs.iter().flat_map(|r| r.metrics.keys().map(String::as_str)).collect();
-    let mut metrics: Vec<TaskMetric> =
-        logged.iter().filter_map(|k| k.strip_prefix("test.")).filter_map(|m| TaskMetric::parse(m).ok()).collect();
+    columns(&runs.iter().flat_map(|r| r.metrics.keys().map(String::as_str)).collect())
+}
+
+/// [`metric_columns`] of the logged metric keys.
+fn columns(logged: &BTreeSet<&str>) -> Vec<MetricSpec> {
+    // (prefix, metric): "" for plain test metrics, "cold", "gap.gender"
+    let mut metrics: Vec<(&str, TaskMetric)> = logged
+        .iter()
+        .filter_map(|k| k.strip_prefix("test."))
+        .filter_map(|k| match TaskMetric::parse(k) {
+            Ok(m) => Some(("", m)),
+            Err(_) => {
+                let (prefix, metric) = k.rsplit_once('.')?;
+                let known = prefix == "cold" || prefix.strip_prefix("gap.").is_some_and(|c| !c.contains('.'));
+                known.then(|| TaskMetric::parse(metric).ok().map(|m| (prefix, m))).flatten()
+            }
+        })
+        .collect();
     let rank = |m: &TaskMetric| match m {
         TaskMetric::Metric(p) => Metric::ALL.iter().position(|a| a == p).unwrap_or(usize::MAX),
         _ => 6,
     };
-    metrics.sort_by_key(|m| (rank(m), m.name()));
+    let group = |prefix: &str| match prefix {
+        "" => 0,
+        "cold" => 1,
+        _ => 2,
+    };
+    metrics.sort_by_key(|(prefix, m)| (group(prefix), *prefix, rank(m), m.name()));
     metrics
         .into_iter()
-        .map(|m| MetricSpec {
-            key: format!("test.{}", m.name()),
-            label: format!("Test {}", m.name().to_uppercase()),
-            higher_is_better: m.higher_is_better(),
+        .map(|(prefix, m)| match prefix {
+            "" => MetricSpec { key: format!("test.{}", m.name()), label: format!("Test {}", m.name().to_uppercase()), higher_is_better: m.higher_is_better() },
+            _ => MetricSpec {
+                key: format!("test.{prefix}.{}", m.name()),
+                label: format!("Test {} {}", prefix.replace('.', " "), m.name().to_uppercase()),
+                higher_is_better: prefix == "cold" && m.higher_is_better(),
+            },
         })
         .collect()
 }
@@ -295,7 +321,36 @@ fn notes(runs: &[RunRecord]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_sweep_values;
+    use super::{columns, parse_sweep_values};
+
+    /// Exposure metrics are plain ranking columns; cold-item metrics and
+    /// group gaps get their own columns after them (a gap: lower is
+    /// better); CI bounds and unknown keys get none.
+    #[test]
+    fn cold_and_gap_metrics_get_columns_after_the_plain_ones() {
+        let logged = [
+            "test.ndcg@10",
+            "test.exposuregini@10",
+            "test.longtailshare@10",
+            "test.cold.ndcg@10",
+            "test.gap.gender.ndcg@10",
+            "test.gap.gender.ndcg@10.ci_low",
+            "test.other.ndcg@10",
+            "train.seconds",
+        ];
+        let columns = columns(&logged.into_iter().collect());
+        let got: Vec<(&str, &str, bool)> = columns.iter().map(|c| (c.key.as_str(), c.label.as_str(), c.higher_is_better)).collect();
+        assert_eq!(
+            got,
+            [
+                ("test.ndcg@10", "Test NDCG@10", true),
+                ("test.exposuregini@10", "Test EXPOSUREGINI@10", false),
+                ("test.longtailshare@10", "Test LONGTAILSHARE@10", true),
+                ("test.cold.ndcg@10", "Test cold NDCG@10", true),
+                ("test.gap.gender.ndcg@10", "Test gap gender NDCG@10", false),
+            ]
+        );
+    }
 
     #[test]
     fn sweep_labels_split_into_pairs_with_lists_kept_whole() {

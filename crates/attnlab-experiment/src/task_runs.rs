@@ -148,15 +148,18 @@ fn t_max_len(data: &attnlab_data::Prepared) -> usize {
     data.sequences.as_ref().map_or(1, |s| s.max_len)
 }
 
-/// The test metrics on the test rows of the items `protocol.cold_items` held
-/// out of training, as `cold.<metric>`; none without cold items or when no
-/// test row is of one.
+/// The per-user test metrics on the test rows of the items
+/// `protocol.cold_items` held out of training, ranked among those items, as
+/// `cold.<metric>`; none without cold items or when no test row is of one.
+/// (The exposure metrics of lists of unseen items alone say nothing: every
+/// such item is in the long tail.)
 fn cold_item_metrics(net: &dyn attnlab_models::NextItemModel, data: &attnlab_data::Prepared, metrics: &[Metric], device: tch::Device) -> Result<Vec<(String, f64)>> {
     let cold = data.protocol.cold_items(data.num_items);
-    if !data.test.item.iter().any(|&i| cold[i as usize]) {
+    let metrics: Vec<Metric> = metrics.iter().copied().filter(|m| m.ranking().is_some_and(|(r, _)| r.is_per_user())).collect();
+    if metrics.is_empty() || !data.test.item.iter().any(|&i| cold[i as usize]) {
         return Ok(Vec::new());
     }
-    let report = attnlab_train::evaluate_next_item_on(net, data, Part::Test, metrics, device, Some(&cold))?;
+    let report = attnlab_train::evaluate_next_item_on(net, data, Part::Test, &metrics, device, Some(&cold))?;
     Ok(report.values.iter().map(|(m, v)| (format!("cold.{}", m.name()), *v)).collect())
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
-use crate::blocks::{ItemFeatures, ItemTable};
+use crate::blocks::{ItemFeatures, ItemTable, UserTable};
 use crate::next_item::{last_target, DotProduct, NextItemSizes};
 use crate::registry::{Checks, ModelParams};
 use crate::{NextItemModel, SeqBatch};
@@ -35,7 +35,7 @@ impl ModelParams for BprParams {
 
 #[derive(Debug)]
 pub struct Bpr {
-    user: nn::Embedding,
+    user: UserTable,
     item: ItemTable,
 }
 
@@ -49,9 +49,8 @@ fn xavier_normal(rows: usize, dim: usize) -> nn::Init {
 impl Bpr {
     pub fn new(p: &nn::Path, sizes: &NextItemSizes, features: Option<&ItemFeatures>, params: &BprParams) -> Bpr {
         let d = params.embed_dim;
-        let users = nn::EmbeddingConfig { ws_init: xavier_normal(sizes.users, d), ..Default::default() };
         Bpr {
-            user: nn::embedding(p / "user", sizes.users as i64, d as i64, users),
+            user: UserTable::new(&(p / "user"), sizes.users, d, xavier_normal(sizes.users, d), features),
             item: ItemTable::new(&(p / "item"), sizes.items, d, xavier_normal(sizes.items, d), features),
         }
     }

@@ -46,7 +46,7 @@ pub use dcn_v2::{DcnV2Params, DcnV2Structure};
 pub use deepfm::DeepFmParams;
 pub use din::DinParams;
 pub use error::{ModelError, Result};
-pub use blocks::{Adapter, ItemFeatures};
+pub use blocks::{Adapter, Fusion, ItemFeatures};
 pub use next_item::{DotProduct, NextItemModel, NextItemSizes, SeqBatch};
 pub use bert4rec::Bert4RecParams;
 pub use bpr::BprParams;

@@ -152,6 +152,12 @@ pub struct DatasetSpec {
     /// their `item_features` lists by `name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_embeddings: Option<ItemEmbeddingsSpec>,
+    /// Pretrained user vectors from a file (the forms and key file of
+    /// `item_embeddings`, keyed by the original user ids), added through a
+    /// trainable adapter to the user vector of every model that has one
+    /// (BPR); the other models do not read them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_embeddings: Option<UserEmbeddingsSpec>,
     /// Replace user ids in everything written (store, artifacts, reports)
     /// by keyed hashes: HMAC-SHA256 with the key in `ATTNLAB_PSEUDONYM_KEY`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -159,16 +165,34 @@ pub struct DatasetSpec {
 }
 
 /// Pretrained item vectors (text or image embeddings from another
-/// pipeline): a CSV inside `dataset.path`, one item a line, its original id
-/// then its values (`item_id,v1,...,vD`, no header). Frozen; a small
-/// trainable `adapter` maps them into each model's item space.
+/// pipeline), a file inside `dataset.path` keyed by the original item ids:
+/// a `.csv` (one item a line, `item_id,v1,...,vD`, no header), or a
+/// `.npy` / `.safetensors` matrix `[items, D]` whose row ids are the lines
+/// of its `key` file. Frozen; a small trainable `adapter` maps them into
+/// each model's item space.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ItemEmbeddingsSpec {
     pub file: String,
+    /// The ids of a matrix's rows, one a line, inside `dataset.path`;
+    /// default: `file` with the extension `.keys`. Unused for a CSV.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     /// The feature name `item_features` lists use. Default `embedding`.
     #[serde(default = "default_embedding_name")]
     pub name: String,
+    #[serde(default)]
+    pub adapter: AdapterKind,
+}
+
+/// Pretrained user vectors: `file` (`.csv`, `.npy` or `.safetensors`) and
+/// `key` as in [`ItemEmbeddingsSpec`], keyed by the original user ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserEmbeddingsSpec {
+    pub file: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     #[serde(default)]
     pub adapter: AdapterKind,
 }
@@ -728,6 +752,26 @@ pub struct ModelSpec {
     /// `dataset.item_features` (`[]`: ids only); absent: the dataset's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_features: Option<Vec<String>>,
+    /// How this model fuses its item features with the id vector: `sum`
+    /// (the default) or `concat` (concatenated, then one linear map).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub item_fusion: ItemFusion,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+/// How an item's id vector and its feature vectors become one vector.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemFusion {
+    /// Their sum: every feature adds a vector of the model's width.
+    #[default]
+    Sum,
+    /// Their concatenation, projected back to the model's width by one
+    /// trainable linear map (no bias, so padding stays zero).
+    Concat,
 }
 
 /// Text that YAML may have read as a number: a run id prefix made only of

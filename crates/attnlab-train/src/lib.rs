@@ -78,6 +78,8 @@ mod dp_tests;
 #[cfg(test)]
 mod next_item_tests;
 #[cfg(test)]
+mod cold_items_tests;
+#[cfg(test)]
 mod ml100k_tests;
 #[cfg(test)]
 mod ml100k_sequential_tests;

@@ -407,10 +407,13 @@ pub fn evaluate_next_item(
     evaluate_next_item_on(model, prepared, part, metrics, device, None)
 }
 
-/// [`evaluate_next_item`] with only the items flagged in `relevant` (one
-/// flag per item id) counted as relevant: a unit keeps its relevant items
-/// as its truth and is left out without any (cold-item metrics: the test
-/// rows of the items held out of training). Everything is still ranked.
+/// [`evaluate_next_item`] restricted to the items flagged in `relevant`
+/// (one flag per item id): a unit keeps its relevant items as its truth
+/// and is left out without any, and only flagged items are ranked. This is
+/// the item cold-start protocol of the cold-item metrics (the test rows of
+/// the items held out of training, ranked among the held-out items): among
+/// the whole catalogue every warm item a model has learned outranks every
+/// item it never saw, and the metric is 0 whatever the features say.
 pub fn evaluate_next_item_on(
     model: &dyn NextItemModel,
     prepared: &Prepared,
@@ -454,6 +457,11 @@ pub fn evaluate_next_item_on(
     units.retain(|u| split.item[u.rows.clone()].iter().any(|&i| is_relevant(i)));
     let sampled = prepared.candidates(part);
     let exclusion = prepared.exclusion(part);
+    // the items a restricted evaluation does not rank
+    let outside: Vec<u32> = match relevant {
+        Some(_) => (1..prepared.num_items as u32).filter(|&i| !is_relevant(i)).collect(),
+        None => Vec::new(),
+    };
     let mut evaluator = RankingEvaluator::new(metrics, ranking_options(prepared, sampled.is_none()))?;
     let width = sequences.map_or(1, |(_, max_len)| max_len);
     for chunk in units.chunks(EVAL_CHUNK.max(1)) {
@@ -503,6 +511,7 @@ pub fn evaluate_next_item_on(
                     }
                     items.sort_unstable();
                     items.dedup();
+                    items.retain(|&it| is_relevant(it));
                     list_scores.push(items.iter().map(|&it| scores[i * n + it as usize]).collect());
                     lists.push(items);
                 }
@@ -520,6 +529,7 @@ pub fn evaluate_next_item_on(
                         if let Some(ex) = exclusion {
                             h.extend_from_slice(ex.get(u as usize));
                         }
+                        h.extend_from_slice(&outside);
                         h
                     })
                     .collect();

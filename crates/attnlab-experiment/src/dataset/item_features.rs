@@ -5,7 +5,9 @@
 //! The columns are taken after the same preprocessing as the
 //! interactions, so row `i` describes item id `i`. A name may also be the
 //! `dataset.item_embeddings` name: that model then adds the pretrained
-//! vectors through their adapter.
+//! vectors through their adapter. `text:<column>` (a token or token_seq
+//! column, e.g. `text:movie_title`) is that column's text as a bag of
+//! hashed word uni- and bi-grams ([`attnlab_data::text`]).
 //!
 //! The prepared-data cache holds ids only, so the files are read again when
 //! a spec names features; a malformed item file fails there as it would
@@ -13,8 +15,8 @@
 
 use std::collections::BTreeMap;
 
-use attnlab_models::{Adapter, ItemFeatures};
-use attnlab_spec::{AdapterKind, LoadedSpec};
+use attnlab_models::{Adapter, Fusion, ItemFeatures};
+use attnlab_spec::{AdapterKind, ItemFusion, LoadedSpec};
 
 use super::item_embeddings::read_embeddings;
 use super::InteractionRows;
@@ -55,15 +57,38 @@ pub(crate) fn files_read(
     let mut files = rows.side_files.clone();
     let spec = &loaded.spec.dataset;
     if let Some(e) = spec.item_embeddings.as_ref().filter(|e| requested(loaded).iter().any(|(_, names)| names.iter().any(|(_, n)| *n == e.name))) {
-        files.push(std::path::Path::new(spec.path.as_deref().unwrap_or(".")).join(&e.file));
+        let dir = std::path::Path::new(spec.path.as_deref().unwrap_or("."));
+        files.push(dir.join(&e.file));
+        let key = super::item_embeddings::key_path(dir, &e.file, e.key.as_deref());
+        if key.is_file() {
+            files.push(key);
+        }
+    }
+    if let Some(e) = &spec.user_embeddings {
+        let dir = std::path::Path::new(spec.path.as_deref().unwrap_or("."));
+        files.push(dir.join(&e.file));
+        let key = super::item_embeddings::key_path(dir, &e.file, e.key.as_deref());
+        if key.is_file() {
+            files.push(key);
+        }
     }
     files
 }
 
+fn adapter_of(kind: AdapterKind) -> Adapter {
+    match kind {
+        AdapterKind::Linear => Adapter::Linear,
+        AdapterKind::Mlp => Adapter::Mlp,
+    }
+}
+
 /// The columns each model names (none: ids only), and what reading them
-/// says (items without a pretrained vector). `num_items` is the prepared
-/// data's item id space, which the feature rows must match.
-pub(crate) fn item_features(loaded: &LoadedSpec, rows: &InteractionRows<'_>, num_items: usize) -> Result<(ModelItemFeatures, Vec<String>)> {
+/// says (items without a pretrained vector). `item_popularity` holds the
+/// prepared data's training rows per item id (its length, the id space the
+/// feature rows must match); an item without any (a cold item) is its
+/// features alone, its untrained id vector left out.
+pub(crate) fn item_features(loaded: &LoadedSpec, rows: &InteractionRows<'_>, item_popularity: &[u32]) -> Result<(ModelItemFeatures, Vec<String>)> {
+    let num_items = item_popularity.len();
     let requested = requested(loaded);
     let named = |key: &str, message: String| ExperimentError::bad(format!("{}: {key}: {message}", loaded.path.display()));
     for (_, names) in &requested {
@@ -74,7 +99,8 @@ pub(crate) fn item_features(loaded: &LoadedSpec, rows: &InteractionRows<'_>, num
         }
     }
     let mut notes = Vec::new();
-    if requested.iter().all(|(_, names)| names.is_empty()) {
+    let users_spec = loaded.spec.dataset.user_embeddings.as_ref();
+    if requested.iter().all(|(_, names)| names.is_empty()) && users_spec.is_none() {
         return Ok((ModelItemFeatures::new(), notes));
     }
     let clean = super::read_again(loaded, rows)?;
@@ -89,8 +115,9 @@ pub(crate) fn item_features(loaded: &LoadedSpec, rows: &InteractionRows<'_>, num
     let pretrained = spec.item_embeddings.as_ref().filter(|e| requested.iter().any(|(_, names)| names.iter().any(|(_, n)| *n == e.name)));
     let embeddings = match pretrained {
         Some(e) => {
-            let path = std::path::Path::new(spec.path.as_deref().unwrap_or(".")).join(&e.file);
-            let read = read_embeddings(&path, &clean.items)?;
+            let dir = std::path::Path::new(spec.path.as_deref().unwrap_or("."));
+            let path = dir.join(&e.file);
+            let read = read_embeddings(&path, &super::item_embeddings::key_path(dir, &e.file, e.key.as_deref()), &clean.items, "item")?;
             notes.push(format!(
                 "{}: {}-dimensional vectors for {} items ({} items without one: zero vectors; {} lines of unknown items skipped)",
                 path.display(),
@@ -103,30 +130,60 @@ pub(crate) fn item_features(loaded: &LoadedSpec, rows: &InteractionRows<'_>, num
         }
         None => None,
     };
+    let users = match users_spec {
+        Some(e) => {
+            let dir = std::path::Path::new(spec.path.as_deref().unwrap_or("."));
+            let path = dir.join(&e.file);
+            let read = read_embeddings(&path, &super::item_embeddings::key_path(dir, &e.file, e.key.as_deref()), &clean.users, "user")?;
+            let missing = read.present.iter().filter(|&&p| !p).count();
+            notes.push(format!(
+                "{}: {}-dimensional vectors for {} users ({missing} users without one: zero vectors; {} lines of unknown users skipped)",
+                path.display(),
+                read.dim,
+                read.present.len() - missing,
+                read.unknown
+            ));
+            Some((e, read))
+        }
+        None => None,
+    };
     let mut out = ModelItemFeatures::new();
-    for (model, names) in requested.into_iter().filter(|(_, names)| !names.is_empty()) {
-        let mut features = ItemFeatures::default();
+    let untrained: Vec<bool> = item_popularity.iter().enumerate().map(|(i, &n)| i != 0 && n == 0).collect();
+    for (model, names) in requested.into_iter().filter(|(_, names)| !names.is_empty() || users.is_some()) {
+        let fusion = match loaded.spec.models.iter().find(|m| m.name == model).map(|m| m.item_fusion) {
+            Some(ItemFusion::Concat) => Fusion::Concat,
+            _ => Fusion::Sum,
+        };
+        let mut features = ItemFeatures::default().with_fusion(fusion).with_untrained(untrained.clone());
         for (key, name) in &names {
             let added = match &embeddings {
-                Some((e, read)) if *name == e.name => {
-                    let adapter = match e.adapter {
-                        AdapterKind::Linear => Adapter::Linear,
-                        AdapterKind::Mlp => Adapter::Mlp,
-                    };
-                    features.push_pretrained(name, read.dim, read.vectors.clone(), read.present.clone(), adapter)
-                }
+                Some((e, read)) if *name == e.name => features.push_pretrained(name, read.dim, read.vectors.clone(), read.present.clone(), adapter_of(e.adapter)),
                 _ => {
                     let table = clean.item_features.as_ref().ok_or_else(|| {
                         named(key, format!("the data beside {} have no item file (RecBole `.item`, MovieLens `u.item`) to read `{name}` from", rows.file.display()))
                     })?;
-                    let column = table.column(name).ok_or_else(|| {
+                    // `text:<column>`: the column's hashed n-gram bag
+                    let text = name.strip_prefix("text:");
+                    let column_name = text.unwrap_or(name);
+                    let column = table.column(column_name).ok_or_else(|| {
                         let known: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-                        named(key, format!("`{name}` is not an item column (the item file has: {})", known.join(", ")))
+                        named(key, format!("`{column_name}` is not an item column (the item file has: {})", known.join(", ")))
                     })?;
-                    features.push_column(column)
+                    match text {
+                        Some(_) => {
+                            let bag = attnlab_data::hashed_ngrams(column, attnlab_data::TEXT_BUCKETS).map_err(|e| named(key, e.to_string()))?;
+                            features.push_column(&bag)
+                        }
+                        None => features.push_column(column),
+                    }
                 }
             };
             added.map_err(|e| named(key, e.to_string()))?;
+        }
+        if let Some((e, read)) = &users {
+            features = features
+                .with_user_vectors(read.dim, read.vectors.clone(), read.present.clone(), adapter_of(e.adapter))
+                .map_err(|err| named("dataset.user_embeddings", err.to_string()))?;
         }
         out.insert(model, features);
     }

@@ -7,6 +7,10 @@
 //! adapter of them. An item whose id was rarely or never trained still gets the
 //! vectors of its features, which is what lets content help cold items.
 //!
+//! An id that never trained (a cold item's) is left out, so such an item
+//! is its features alone. With `Fusion::Concat` the id and feature vectors
+//! are concatenated and projected back to the model's width instead.
+//!
 //! Without features the table is exactly the id embedding: the same
 //! variables, initialisation and arithmetic as before features existed.
 
@@ -43,10 +47,31 @@ pub enum Adapter {
     Mlp,
 }
 
+/// How the id vector and the feature vectors become one item vector.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Fusion {
+    /// Their sum.
+    #[default]
+    Sum,
+    /// Their concatenation times one trainable `[(1 + columns) d, d]` map
+    /// without bias (so padding stays zero): features can weigh against
+    /// the id and each other instead of adding on equal terms.
+    Concat,
+}
+
 /// The item side features a model fuses into its item table.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ItemFeatures {
     columns: Vec<(String, FeatureValues)>,
+    fusion: Fusion,
+    /// Per item id, true where the id vector never trained (no training
+    /// row: a cold item). Such an item is its features alone: its id
+    /// vector, still at its random initialisation, is left out rather
+    /// than added as noise of the scale of the learned vectors.
+    untrained: Vec<bool>,
+    /// Pretrained user vectors (a `Pretrained` value, row `u` for user
+    /// `u`) for the models with a user vector ([`UserTable`]).
+    user_vectors: Option<FeatureValues>,
 }
 
 impl ItemFeatures {
@@ -79,13 +104,70 @@ impl ItemFeatures {
         Ok(())
     }
 
+    /// Fuses by `fusion` instead of summing.
+    pub fn with_fusion(mut self, fusion: Fusion) -> ItemFeatures {
+        self.fusion = fusion;
+        self
+    }
+
+    /// Marks the items whose id vectors never train (`untrained[i]` for
+    /// id `i`, e.g. no training interaction): their vector is their
+    /// features alone.
+    pub fn with_untrained(mut self, untrained: Vec<bool>) -> ItemFeatures {
+        self.untrained = untrained;
+        self
+    }
+
+    /// Adds pretrained user vectors (`dim` values per user id, `present`
+    /// saying which users have one) that the models with a user vector
+    /// (BPR) add, through `adapter`, to it.
+    pub fn with_user_vectors(mut self, dim: usize, vectors: Vec<f32>, present: Vec<bool>, adapter: Adapter) -> Result<ItemFeatures> {
+        if dim == 0 || vectors.len() != present.len() * dim {
+            return Err(ModelError::Input {
+                model: "user features".into(),
+                message: format!("{} values are not {} users x {dim}", vectors.len(), present.len()),
+            });
+        }
+        self.user_vectors = Some(FeatureValues::Pretrained { dim, vectors, present, adapter });
+        Ok(self)
+    }
+
     /// The feature columns' names, in fusion order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.columns.iter().map(|(n, _)| n.as_str())
     }
 
+    /// No item feature column (pretrained user vectors aside).
     pub fn is_empty(&self) -> bool {
         self.columns.is_empty()
+    }
+}
+
+/// A user table: one vector per user id, plus, with pretrained user
+/// vectors, their adapter's output (a user without one gets none).
+#[derive(Debug)]
+pub struct UserTable {
+    ids: nn::Embedding,
+    pretrained: Option<FusedColumn>,
+}
+
+impl UserTable {
+    /// `rows` user vectors of width `dim` drawn from `init` (the variable
+    /// is `p`'s `weight`, as a plain embedding's).
+    pub fn new(p: &nn::Path, rows: usize, dim: usize, init: nn::Init, features: Option<&ItemFeatures>) -> UserTable {
+        let ids = nn::embedding(p, rows as i64, dim as i64, nn::EmbeddingConfig { ws_init: init, ..Default::default() });
+        let pretrained = features.and_then(|f| f.user_vectors.as_ref()).map(|v| FusedColumn::new(&(p / "pretrained"), rows, dim, init, v));
+        UserTable { ids, pretrained }
+    }
+}
+
+impl Module for UserTable {
+    /// The vectors of `users [..]`: `[.., d]`.
+    fn forward(&self, users: &Tensor) -> Tensor {
+        match &self.pretrained {
+            None => self.ids.forward(users),
+            Some(p) => Tensor::embedding(&(&self.ids.ws + p.table()), users, -1, false, false),
+        }
     }
 }
 
@@ -209,6 +291,11 @@ impl FusedColumn {
 pub struct ItemTable {
     ids: nn::Embedding,
     features: Vec<FusedColumn>,
+    /// `[rows, 1]`: 0 for the untrained ids left out, 1 otherwise (only
+    /// with features and some untrained id).
+    id_mask: Option<Tensor>,
+    /// The concat fusion's projection.
+    project: Option<nn::Linear>,
 }
 
 impl ItemTable {
@@ -219,15 +306,36 @@ impl ItemTable {
         let ids = padded_embedding(p, rows, dim, init);
         // (a variable name may not hold a dot)
         let fp = p / "features";
-        let features = features
-            .map(|f| f.columns.iter().map(|(name, values)| FusedColumn::new(&(&fp / name.replace('.', "_").as_str()), rows, dim, init, values)).collect())
-            .unwrap_or_default();
-        ItemTable { ids, features }
+        let Some(f) = features.filter(|f| !f.is_empty()) else {
+            return ItemTable { ids, features: Vec::new(), id_mask: None, project: None };
+        };
+        let columns: Vec<FusedColumn> =
+            f.columns.iter().map(|(name, values)| FusedColumn::new(&(&fp / name.replace('.', "_").as_str()), rows, dim, init, values)).collect();
+        let id_mask = f.untrained.iter().take(rows).any(|&u| u).then(|| {
+            let mut mask = vec![1f32; rows];
+            mask.iter_mut().zip(&f.untrained).for_each(|(m, &u)| *m = f32::from(u8::from(!u)));
+            Tensor::from_slice(&mask).view([rows as i64, 1]).to_device(p.device())
+        });
+        let project = (f.fusion == Fusion::Concat).then(|| {
+            let width = (dim * (1 + columns.len())) as i64;
+            nn::linear(p / "fusion", width, dim as i64, nn::LinearConfig { bias: false, ..Default::default() })
+        });
+        ItemTable { ids, features: columns, id_mask, project }
     }
 
     /// Every item's vector, `[rows, d]`: the output layer of tied models.
     pub fn table(&self) -> Tensor {
-        self.features.iter().fold(self.ids.ws.shallow_clone(), |sum, f| sum + f.table())
+        let ids = match &self.id_mask {
+            Some(mask) => &self.ids.ws * mask,
+            None => self.ids.ws.shallow_clone(),
+        };
+        match &self.project {
+            Some(project) => {
+                let parts: Vec<Tensor> = std::iter::once(ids).chain(self.features.iter().map(FusedColumn::table)).collect();
+                project.forward(&Tensor::cat(&parts, 1))
+            }
+            None => self.features.iter().fold(ids, |sum, f| sum + f.table()),
+        }
     }
 }
 

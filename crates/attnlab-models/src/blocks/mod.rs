@@ -16,7 +16,7 @@ pub use embedding::{embedding_table, embedding_with_padding, padded_embedding, s
 pub use experts::{Experts, Gate, TaskTowers};
 pub use extra_fields::ExtraFieldEmbedding;
 pub use fields::{FieldEmbedding, Fields};
-pub use item_table::{Adapter, ItemFeatures, ItemTable};
+pub use item_table::{Adapter, Fusion, ItemFeatures, ItemTable, UserTable};
 pub use mlp::Mlp;
 pub use self_attention::{linear_config, MultiHeadSelfAttention, SelfAttentionConfig};
 pub use target_attention::TargetAttention;
