@@ -41,6 +41,7 @@ pub mod finetune;
 pub mod loss;
 mod multitask;
 mod next_item;
+mod padding;
 pub mod optim;
 mod prefetch;
 mod progress;
@@ -77,6 +78,8 @@ mod multitask_tests;
 mod dp_tests;
 #[cfg(test)]
 mod next_item_tests;
+#[cfg(test)]
+mod trim_tests;
 #[cfg(test)]
 mod ml100k_tests;
 #[cfg(test)]
