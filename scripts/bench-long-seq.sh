@@ -59,7 +59,7 @@ one() {
     local file
     file=$(spec "$model" "$len" "$([ "$mode" = buckets ] && echo buckets || echo plain)")
     rm -f "$OUT/$tag.db"*
-    /usr/bin/time -v -o "$OUT/$tag.time" nice "$bin" run "$file" --force --db "$OUT/$tag.db" > "$OUT/$tag.log" 2>&1
+    /usr/bin/time -v -o "$OUT/$tag.time" "$bin" run "$file" --force --db "$OUT/$tag.db" > "$OUT/$tag.log" 2>&1
     local epoch cpu rss ndcg
     epoch=$(grep -E " epoch +[0-9]+ " "$OUT/$tag.log" | awk 'NR > 1 { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+s$/) { s += $i + 0; n++ } } END { if (n) printf "%.1f", s / n; else print "-" }')
     cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.0f", s }' "$OUT/$tag.time")

@@ -1,11 +1,15 @@
 """Writes a copy of ml-100k whose timestamps are a seeded random permutation
-of 0..rows-1 (all distinct), so that a per-user split in time order (RecBole
-`order: TO`, attnlab `order: time`) is one random per-user split that both
-tools cut identically: the same train / valid / test rows on both sides.
+of 0..rows-1 (all distinct), rows in that order, so that a per-user split in
+time order (RecBole `order: TO`, attnlab `order: time`) is one random
+per-user split that both tools cut identically: the same train / valid /
+test rows on both sides.
 
-Usage: shuffled_times.py SRC_DIR OUT_DIR SEED
+The copy is named NAME (OUT_DIR/NAME/NAME.inter, .user, .item), not
+ml-100k: RecBole reads the copy inside its package for a data set called
+ml-100k, whatever `data_path` says.
+
+Usage: shuffled_times.py SRC_DIR OUT_DIR NAME SEED
   SRC_DIR  folder holding ml-100k/ (RecBole atomic files)
-  OUT_DIR  gets ml-100k/ with the rewritten .inter and the .user/.item copied
 """
 
 import os
@@ -15,24 +19,24 @@ import sys
 
 
 def main(argv):
-    if len(argv) != 4:
+    if len(argv) != 5:
         sys.exit(__doc__)
-    src, out, seed = os.path.join(argv[1], "ml-100k"), os.path.join(argv[2], "ml-100k"), int(argv[3])
+    name, seed = argv[3], int(argv[4])
+    src, out = os.path.join(argv[1], "ml-100k"), os.path.join(argv[2], name)
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(src, "ml-100k.inter")) as f:
         header, *rows = f.read().splitlines()
     columns = header.split("\t")
     at = columns.index("timestamp:float")
-    order = list(range(len(rows)))
-    random.Random(seed).shuffle(order)
-    with open(os.path.join(out, "ml-100k.inter"), "w") as f:
+    random.Random(seed).shuffle(rows)
+    with open(os.path.join(out, f"{name}.inter"), "w") as f:
         f.write(header + "\n")
-        for row, t in zip(rows, order):
+        for t, row in enumerate(rows):
             fields = row.split("\t")
             fields[at] = str(t)
             f.write("\t".join(fields) + "\n")
-    for name in ("ml-100k.user", "ml-100k.item"):
-        shutil.copyfile(os.path.join(src, name), os.path.join(out, name))
+    for suffix in ("user", "item"):
+        shutil.copyfile(os.path.join(src, f"ml-100k.{suffix}"), os.path.join(out, f"{name}.{suffix}"))
 
 
 if __name__ == "__main__":
