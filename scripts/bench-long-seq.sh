@@ -14,7 +14,8 @@
 #        BENCH_EPOCHS=N   (default 3): epochs per run; the first is left
 #                         out of the mean (warm-up).
 # Prints one Markdown row per run: model, max_len, batching, mean seconds
-# per epoch (wall, validation included), the whole run's CPU seconds (user
+# per epoch (wall, validation included), training throughput (windows per
+# second, the epoch's training steps only), the whole run's CPU seconds (user
 # + sys, data preparation and the test pass included: steadier than wall
 # time on a shared machine), peak RSS (GNU time's "Maximum resident set
 # size"), test NDCG@10 after the epochs.
@@ -60,16 +61,17 @@ one() {
     file=$(spec "$model" "$len" "$([ "$mode" = buckets ] && echo buckets || echo plain)")
     rm -f "$OUT/$tag.db"*
     /usr/bin/time -v -o "$OUT/$tag.time" "$bin" run "$file" --force --db "$OUT/$tag.db" > "$OUT/$tag.log" 2>&1
-    local epoch cpu rss ndcg
+    local epoch speed cpu rss ndcg
     epoch=$(grep -E " epoch +[0-9]+ " "$OUT/$tag.log" | awk 'NR > 1 { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+s$/) { s += $i + 0; n++ } } END { if (n) printf "%.1f", s / n; else print "-" }')
+    speed=$(grep -E " epoch +[0-9]+ " "$OUT/$tag.log" | awk 'NR > 1 { for (i = 2; i <= NF; i++) if ($i == "samples/s") { s += $(i - 1); n++ } } END { if (n) printf "%.0f", s / n; else print "-" }')
     cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.0f", s }' "$OUT/$tag.time")
     rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$OUT/$tag.time")
     ndcg=$(awk -v m="$model" '$1 == m && $2 == 2020 { print $4 }' "$OUT/$tag.log")
-    echo "| $model | $len | $mode | $epoch | $cpu | $rss | $ndcg |"
+    echo "| $model | $len | $mode | $epoch | $speed | $cpu | $rss | $ndcg |"
 }
 
-echo "| model | max_len | batches | s/epoch (wall) | CPU s (run) | peak RSS MiB | test NDCG@10 |"
-echo "|---|---|---|---|---|---|---|"
+echo "| model | max_len | batches | s/epoch (wall) | train windows/s | CPU s (run) | peak RSS MiB | test NDCG@10 |"
+echo "|---|---|---|---|---|---|---|---|"
 for len in 50 200; do
     for model in sasrec-ce hstu; do
         if [ -n "${BEFORE_BIN:-}" ]; then
