@@ -6,7 +6,9 @@ Usage: recbole_run.py MODEL EPOCHS PATIENCE DATA_DIR OUT.json [KEY=VALUE ...]
   EPOCHS    most training epochs; PATIENCE: RecBole's stopping_step
   DATA_DIR  folder holding ml-100k/ (RecBole atomic files, the copy attnlab uses)
   KEY=VALUE RecBole settings over the ones below, VALUE read as JSON when it
-            parses (train_batch_size=2048), as text otherwise
+            parses (train_batch_size=2048), as text otherwise; dataset=NAME
+            reads DATA_DIR/NAME/NAME.inter instead of ml-100k (RecBole
+            reads its own packaged copy for a data set named ml-100k)
   Torch threads: BENCH_THREADS when set (the bench gives both sides the same).
 
 The hyper-parameters mirror experiments/ml100k-bpr.yaml and
@@ -105,7 +107,8 @@ def main(argv):
         import torch
 
         torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
-    config = Config(model=model_name, dataset="ml-100k", config_dict=config_dict)
+    dataset_name = config_dict.pop("dataset", "ml-100k")
+    config = Config(model=model_name, dataset=dataset_name, config_dict=config_dict)
     init_seed(config["seed"], config["reproducibility"])
     dataset = create_dataset(config)
     train_data, valid_data, test_data = data_preparation(config, dataset)
@@ -136,6 +139,7 @@ def main(argv):
         "total_seconds": total_seconds,
         "test": {k.lower(): float(v) for k, v in test.items()},
         "settings": overrides,
+        "rows": {name: len(data._dataset) for name, data in (("train", train_data), ("valid", valid_data), ("test", test_data))},
     }
     with open(out_path, "w") as f:
         json.dump(result, f, indent=2)

@@ -138,16 +138,25 @@ fn every_shipped_spec_validates() {
     }
 }
 
-/// A spec whose data is not there fails before anything runs, with exit 2
-/// and a message that names the missing file and points at the spec's note.
+/// A spec whose data is not there (ml-1m, ml-20m, Amazon Books, Criteo:
+/// none is shipped) fails before anything runs, with exit 2 and a message
+/// that names the missing file and points at the spec's note.
 #[test]
 fn a_spec_whose_data_is_missing_says_where_to_get_it() {
     let s = Scratch::new();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    for name in ["ml1m-bpr.yaml", "ml1m-hstu.yaml", "criteo-ctr.yaml"] {
+    let specs = [
+        ("ml1m-bpr.yaml", "data/ml-1m/ml-1m.inter"),
+        ("ml1m-hstu.yaml", "data/ml-1m/ml-1m.inter"),
+        ("ml20m-hstu.yaml", "data/ml-20m/ml-20m.inter"),
+        ("books-hstu.yaml", "data/amazon-books/amazon-books.inter"),
+        ("criteo-ctr.yaml", "data/criteo/criteo_x1.csv"),
+    ];
+    for (name, file) in specs {
         let spec = root.join("experiments").join(name);
         let run = s.attnlab(&["run", spec.to_str().unwrap()]);
         assert_eq!(run.code(), 2, "{name}: {}", run.stderr());
+        assert!(run.stderr().contains(file), "{name} names {file}: {}", run.stderr());
         assert!(run.stderr().contains("does not exist") && run.stderr().contains("where to get the data"), "{name}: {}", run.stderr());
     }
 }

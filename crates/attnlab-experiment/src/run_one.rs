@@ -119,6 +119,9 @@ pub fn run_one(cx: &TrialContext<'_>, model: &ModelSpec, seed: u64, run_key: Str
         if let Some(stride) = t.window_stride {
             params.push(("train.window_stride".into(), stride.to_string()));
         }
+        if t.length_buckets {
+            params.push(("train.length_buckets".into(), "true".into()));
+        }
     }
     params.extend(crate::private_runs::run_params(t));
     if let Some(path) = &t.init_from {

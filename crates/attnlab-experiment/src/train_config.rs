@@ -74,6 +74,7 @@ pub fn train_config(
             }
             attnlab_spec::SequenceExamples::Prefixes => attnlab_train::SequenceExamples::Prefixes,
         },
+        length_buckets: t.length_buckets,
     }
 }
 

@@ -274,4 +274,8 @@ impl NextItemModel for Hstu {
     fn dot_product(&self) -> Option<&dyn DotProduct> {
         Some(self)
     }
+
+    fn trims_padding(&self) -> bool {
+        true
+    }
 }

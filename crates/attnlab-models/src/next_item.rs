@@ -84,6 +84,16 @@ pub trait NextItemModel: Send {
     fn sequential(&self) -> bool {
         true
     }
+
+    /// Whether dropping input columns that are padding in every row of a
+    /// batch leaves every output unchanged (positions counted from each
+    /// row's first real item, padding never attended to, no state carried
+    /// through the padding): the trainer then cuts a batch to its longest
+    /// real sequence. False for models that read a fixed window (Caser) or
+    /// run through the padding (GRU4Rec).
+    fn trims_padding(&self) -> bool {
+        false
+    }
 }
 
 /// A next-item model whose score of item `i` is `query · items[i]`.

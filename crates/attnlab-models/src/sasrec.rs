@@ -102,4 +102,8 @@ impl NextItemModel for SasRec {
     fn dot_product(&self) -> Option<&dyn DotProduct> {
         Some(self)
     }
+
+    fn trims_padding(&self) -> bool {
+        true
+    }
 }

@@ -21,6 +21,7 @@ pub const PER_MODEL_KEYS: &[&str] = &[
     "clip_grad_norm",
     "sequence_examples",
     "window_stride",
+    "length_buckets",
     "loss",
     "target",
     "position_debias",

@@ -512,6 +512,13 @@ pub struct TrainSpec {
     /// (windows side by side); 1 trains as `prefixes` does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window_stride: Option<u64>,
+    /// Length-bucketed batches: each window of shuffled training examples
+    /// is sorted by length before it is cut into batches, so a model that
+    /// trims padding (SASRec, HSTU) pays for a batch's longest sequence,
+    /// not `max_len`. Changes which examples share a batch, hence the
+    /// numbers: left out of the spec's identity while false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub length_buckets: bool,
     /// The training objective of next-item models: the model's own (full
     /// cross entropy, BPR, BERT4Rec's cloze) or a sampled softmax. Left out
     /// of the spec's identity while at its default.
@@ -626,6 +633,7 @@ impl Default for TrainSpec {
             federated: None,
             sequence_examples: SequenceExamples::Windows,
             window_stride: None,
+            length_buckets: false,
             loss: LossSpec::default(),
             target: crate::Target::Click,
             position_debias: crate::PositionDebias::None,

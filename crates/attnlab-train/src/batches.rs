@@ -8,6 +8,11 @@ use attnlab_data::{Impressions, Rng};
 use attnlab_models::CtrBatch;
 use tch::{Device, Tensor};
 
+/// Batches per window sorted by length in [`BatchOrder::bucketed`]: wide
+/// enough for batches of like lengths, narrow enough that an epoch's
+/// order stays random at the scale of the whole data.
+pub const BUCKET_WINDOW: usize = 64;
+
 /// Row order of one epoch: shuffled for training, in order for evaluation.
 pub struct BatchOrder {
     rows: Vec<usize>,
@@ -19,6 +24,24 @@ impl BatchOrder {
         let mut rows: Vec<usize> = (0..n).collect();
         rng.shuffle(&mut rows);
         BatchOrder { rows, batch_size }
+    }
+
+    /// Length-bucketed: the shuffled rows, cut into windows of
+    /// [`BUCKET_WINDOW`] batches, each window sorted by `len` (so a batch
+    /// holds examples of similar lengths and pays for its longest only),
+    /// then the full batches in a shuffled order (the last, short batch
+    /// stays last). Every row once, as `shuffled`; the batches differ.
+    pub fn bucketed(n: usize, batch_size: usize, rng: &mut Rng, len: impl Fn(usize) -> usize) -> BatchOrder {
+        let b = batch_size.max(1);
+        let mut rows = BatchOrder::shuffled(n, b, rng).rows;
+        for window in rows.chunks_mut(b * BUCKET_WINDOW) {
+            window.sort_by_key(|&r| len(r));
+        }
+        let mut full: Vec<&[usize]> = rows.chunks_exact(b).collect();
+        rng.shuffle(&mut full);
+        let mut order: Vec<usize> = full.concat();
+        order.extend_from_slice(rows.chunks_exact(b).remainder());
+        BatchOrder { rows: order, batch_size: b }
     }
 
     pub fn sequential(n: usize, batch_size: usize) -> BatchOrder {
@@ -129,6 +152,26 @@ pub fn batch_of(data: &Impressions, rows: &[usize], device: Device) -> (CtrBatch
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bucketed_batches_hold_every_row_once_and_like_lengths() {
+        // row r has length r % 97: after shuffling, batches mix lengths
+        let (n, b) = (1000usize, 8usize);
+        let len = |r: usize| r % 97;
+        let order = BatchOrder::bucketed(n, b, &mut Rng::new(3), len);
+        let mut all: Vec<usize> = order.chunks().flatten().copied().collect();
+        assert_eq!(order.batches(), n.div_ceil(b));
+        all.sort_unstable();
+        assert_eq!(all, (0..n).collect::<Vec<_>>());
+        let spread = |o: &BatchOrder| o.chunks().map(|c| c.iter().map(|&r| len(r)).max().unwrap() - c.iter().map(|&r| len(r)).min().unwrap()).sum::<usize>();
+        let plain = BatchOrder::shuffled(n, b, &mut Rng::new(3));
+        // sorted windows of 512 rows over 97 lengths: about 5 rows a length
+        assert!(spread(&order) * 10 < spread(&plain), "bucketed {} vs shuffled {}", spread(&order), spread(&plain));
+        // the batches' order is shuffled, not by length
+        let firsts: Vec<usize> = order.chunks().map(|c| len(c[0])).collect();
+        assert!(firsts.windows(2).any(|w| w[0] > w[1]) && firsts.windows(2).any(|w| w[0] < w[1]));
+        assert_eq!(BatchOrder::bucketed(n, b, &mut Rng::new(3), len).rows, order.rows, "the seed decides");
+    }
 
     #[test]
     fn extra_fields_are_gathered_row_major() {

@@ -45,6 +45,12 @@ pub trait BatchSource: Sync {
     /// the run's seed, the epoch and the step) for anything sampled, such as
     /// negatives: the same batch comes back whether gathered inline or ahead.
     fn gather(&self, rows: &[usize], seed: u64) -> Self::Batch;
+
+    /// The cost of example `row` in positions, for length-bucketed batches
+    /// ([`TrainConfig::length_buckets`]); equal for all by default.
+    fn example_len(&self, _row: usize) -> usize {
+        0
+    }
 }
 
 /// What a task adds to the shared loop.
@@ -206,7 +212,11 @@ impl<T: TrainTask + ?Sized> Epoch<'_, T> {
         let seed = epoch_seed(config.seed, epoch);
         tch::manual_seed(seed as i64);
         let source = task.source();
-        let order = BatchOrder::shuffled(source.len(), config.batch_size, &mut Rng::new(seed));
+        let order = if config.length_buckets {
+            BatchOrder::bucketed(source.len(), config.batch_size, &mut Rng::new(seed), |r| source.example_len(r))
+        } else {
+            BatchOrder::shuffled(source.len(), config.batch_size, &mut Rng::new(seed))
+        };
         progress.start_epoch(epoch, order.batches());
         let (mut loss_sum, mut seen, mut lr) = (0.0, 0usize, schedule.lr);
         if let Some(dp) = &config.privacy {

@@ -41,6 +41,7 @@ pub mod finetune;
 pub mod loss;
 mod multitask;
 mod next_item;
+mod padding;
 pub mod optim;
 mod prefetch;
 mod progress;
@@ -79,6 +80,8 @@ mod dp_tests;
 mod next_item_tests;
 #[cfg(test)]
 mod cold_items_tests;
+#[cfg(test)]
+mod trim_tests;
 #[cfg(test)]
 mod ml100k_tests;
 #[cfg(test)]

@@ -61,6 +61,7 @@ use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
 use crate::amp::{autocast, Amp};
+use crate::padding::{drop_columns, padding_columns};
 use crate::engine::{fit, BatchSource, TrainTask};
 use attnlab_eval::TaskMetric;
 use crate::trainer::{EpochObserver, TrainConfig, TrainOutcome};
@@ -104,6 +105,21 @@ impl SeqRaw {
             timestamps: (!self.times.is_empty()).then(|| Tensor::from_slice(&self.times).view([b, w + 1]).to_device(device)),
             held_out: (!self.held_out.is_empty()).then(|| Tensor::from_slice(&self.held_out).to_device(device)),
         }
+    }
+
+    /// Drops the first columns that are padding in every row (inputs,
+    /// targets, negatives and timestamps alike): the batch of a model that
+    /// trims padding costs its longest real sequence, not `max_len`.
+    pub fn trim_padding(&mut self) {
+        let (w, k) = (self.width, padding_columns(&self.inputs, self.width));
+        if k == 0 {
+            return;
+        }
+        self.inputs = drop_columns(&self.inputs, w, k);
+        self.targets = drop_columns(&self.targets, w, k);
+        self.negatives = drop_columns(&self.negatives, w, k);
+        self.times = drop_columns(&self.times, w + 1, k);
+        self.width = w - k;
     }
 }
 
@@ -158,6 +174,9 @@ pub struct NextItemExamples<'a> {
     /// The protocol's cold items (empty: none): never a negative, out of
     /// every full softmax.
     held_out: Vec<bool>,
+    /// Cut each batch to its longest real sequence
+    /// ([`NextItemModel::trims_padding`]).
+    trim: bool,
 }
 
 /// The protocol's sequences when `model` reads them (see the module docs).
@@ -197,7 +216,8 @@ impl<'a> NextItemExamples<'a> {
         };
         let held_out = prepared.protocol.cold_items(prepared.num_items);
         let held_out = if held_out.contains(&true) { held_out } else { Vec::new() };
-        NextItemExamples { kind, times, positives: &prepared.train_items, num_items: prepared.num_items, held_out }
+        let trim = model.trims_padding();
+        NextItemExamples { kind, times, positives: &prepared.train_items, num_items: prepared.num_items, held_out, trim }
     }
 
     fn negative(&self, rng: &mut Rng, user: u32) -> i64 {
@@ -224,6 +244,15 @@ impl BatchSource for NextItemExamples<'_> {
             Examples::Windows { windows, .. } => windows.len(),
             Examples::Prefixes { prefixes, .. } => prefixes.len(),
             Examples::Pairs { rows } => rows.len(),
+        }
+    }
+
+    /// The input positions example `row` fills (the rest is padding).
+    fn example_len(&self, row: usize) -> usize {
+        match &self.kind {
+            Examples::Windows { max_len, windows, .. } => (windows[row].1 as usize).min(*max_len),
+            Examples::Prefixes { max_len, prefixes, .. } => (prefixes[row].1 as usize).min(*max_len),
+            Examples::Pairs { .. } => 1,
         }
     }
 
@@ -291,6 +320,9 @@ impl BatchSource for NextItemExamples<'_> {
                     out.negatives.push(self.negative(&mut rng, user));
                 }
             }
+        }
+        if self.trim {
+            out.trim_padding();
         }
         out
     }
@@ -477,6 +509,9 @@ pub fn evaluate_next_item_on(
                 None => inputs.push(i64::from(PAD)),
             }
         }
+        // a model that trims padding scores the chunk at its longest input
+        let cut = if model.trims_padding() { padding_columns(&inputs, width) } else { 0 };
+        let (inputs, times, width) = (drop_columns(&inputs, width, cut), drop_columns(&times, width + 1, cut), width - cut);
         let user_ids: Vec<i64> = users.iter().map(|&u| i64::from(u)).collect();
         let rows = chunk.len() as i64;
         let timestamps = (!times.is_empty()).then(|| Tensor::from_slice(&times).view([rows, width as i64 + 1]).to_device(device));

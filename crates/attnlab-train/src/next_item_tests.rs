@@ -20,6 +20,12 @@ const ITEMS: u32 = 40;
 /// `users` sequences of `len` items: a random first item, then always
 /// `next(i) = i % ITEMS + 1`.
 fn successor_data(users: u32, len: u32) -> Interactions {
+    successor_data_of(users, |_| len)
+}
+
+/// [`successor_data`] with user `u`'s sequence `len(u)` items long, item
+/// `t` of it at time `t`.
+pub(crate) fn successor_data_of(users: u32, len: impl Fn(u32) -> u32) -> Interactions {
     let mut data = Interactions::empty();
     for i in 1..=ITEMS {
         data.items.intern(&format!("i{i}"));
@@ -29,7 +35,7 @@ fn successor_data(users: u32, len: u32) -> Interactions {
     for u in 0..users {
         let user = data.users.intern(&format!("u{u}"));
         let mut item = 1 + rng.below(ITEMS as usize) as u32;
-        for t in 0..len {
+        for t in 0..len(u) {
             data.user.push(user);
             data.item.push(item);
             timestamps.push(i64::from(t));

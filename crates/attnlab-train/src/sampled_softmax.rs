@@ -168,6 +168,10 @@ impl NextItemModel for SampledSoftmax {
         self.model.reads_time()
     }
 
+    fn trims_padding(&self) -> bool {
+        self.model.trims_padding()
+    }
+
     fn dot_product(&self) -> Option<&dyn DotProduct> {
         self.model.dot_product()
     }

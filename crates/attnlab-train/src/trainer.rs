@@ -64,6 +64,10 @@ pub struct TrainConfig {
     pub privacy: Option<DpConfig>,
     /// Windows or prefixes of a sequential next-item model's sequences.
     pub sequence_examples: crate::SequenceExamples,
+    /// Sort each window of shuffled examples by length before cutting it
+    /// into batches ([`crate::BatchOrder::bucketed`]): with a model that
+    /// trims padding, a batch then costs its own longest example.
+    pub length_buckets: bool,
 }
 
 impl Default for TrainConfig {
@@ -91,6 +95,7 @@ impl Default for TrainConfig {
             label: String::new(),
             privacy: None,
             sequence_examples: crate::SequenceExamples::default(),
+            length_buckets: false,
         }
     }
 }

@@ -92,7 +92,7 @@ pub fn rank_feed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::market::{BidKind, Mechanism, OrganicCandidate};
+    use crate::market::{BidKind, OrganicCandidate};
 
     fn ad(advertiser: u32, bid: f64) -> AdCandidate {
         AdCandidate {
