@@ -93,7 +93,8 @@ pub enum Command {
     Metrics {
         file: PathBuf,
         /// Comma-separated, e.g. auc,gauc,logloss or ndcg@10,hit@10,mrr@10; with a dwell
-        /// column (seconds) also dwell_auc, dwell@10, dwell_ndcg@10, dwell_rmse, dwell_mae
+        /// column (seconds) also dwell_auc, dwell@10, dwell_ndcg@10, dwell_rmse, dwell_mae; with
+        /// item and provider columns also exposure.disparity@10
         #[arg(long, default_value = "auc,gauc,logloss")]
         metrics: String,
         /// binary: labels are 0 or 1; graded: any number (ratings), for rmse and mae only.

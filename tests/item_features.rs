@@ -291,3 +291,32 @@ fn text_features_and_concat_fusion_from_the_spec() {
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("models[0].item_fusion"), "{}", run.stderr());
 }
+
+/// `dataset.user_features: [gender, age]`: BPR and Caser add a gender
+/// table (2 tokens + padding, 16 wide) and an age vector (16) to their user
+/// vectors, SASRec has none and is unchanged, a model's own `[]` keeps BPR
+/// on ids; an unknown column or a missing user file exits 2 naming the key
+/// and the file.
+#[test]
+fn user_features_reach_the_models_with_a_user_vector() {
+    let s = Scratch::new();
+    write_toy(&s, "0.5");
+    let spec = spec(&s);
+    let models = "models=[{name: bpr, model: BPR, params: {embed_dim: 16}}, {name: caser, model: Caser, params: {embed_dim: 16, window: 2, horizontal: 2, vertical: 1}}, \
+                  {name: ids, model: BPR, params: {embed_dim: 16}, user_features: []}, {name: sasrec, model: SASRec, params: { hidden: 8, layers: 1, heads: 1, inner: 16 }}]";
+    s.attnlab(&["run", &spec, "name=toy-ids", models]).ok();
+    s.attnlab(&["run", &spec, models, "dataset.user_features=[gender, age]"]).ok();
+    let (with, without) = (parameters(&s, "toy"), parameters(&s, "toy-ids"));
+    assert_eq!((with["bpr"] - without["bpr"], with["caser"] - without["caser"]), (3 * 16 + 16, 3 * 16 + 16), "{with:?} {without:?}");
+    assert_eq!((with["ids"], with["sasrec"]), (without["ids"], without["sasrec"]), "{with:?} {without:?}");
+    let run = s.attnlab(&["run", &spec, "name=toy-bad", models, "dataset.user_features=[gender, job]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("toy.yaml: dataset.user_features[1]: `job` is not a user column (the user file has: gender, age)"), "{}", run.stderr());
+    std::fs::remove_file(s.path("toy/toy.user")).unwrap();
+    let run = s.attnlab(&["run", &spec, "name=toy-nofile", models, "dataset.user_features=[gender]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("toy.yaml: dataset.user_features[0]: the data beside") && run.stderr().contains("toy.inter have no user file"), "{}", run.stderr());
+    let run = s.attnlab(&["run", &crate::util::quickstart(), "dataset.user_features=[gender]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("dataset.user_features"), "{}", run.stderr());
+}

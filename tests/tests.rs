@@ -17,6 +17,7 @@ mod ope;
 mod outputs;
 mod own_data;
 mod privacy;
+mod providers;
 mod quickstart;
 mod reports;
 mod runs;

@@ -33,6 +33,12 @@
 //! [`evaluate_csv_metrics`]): `dwell_auc`, `dwell@K` and `dwell_ndcg@K`
 //! rank by `score`; `dwell_rmse` and `dwell_mae` read `score` as the
 //! predicted `log1p(dwell seconds)` of the rows with label 1.
+//!
+//! An optional `provider` column (the ranking layout; one provider per item,
+//! empty: none) feeds `exposure.disparity@K`: each provider's share of the
+//! position-discounted exposure in the users' top-K lists against its share
+//! of the rows with label 1 ([`crate::exposure::disparity_of_exposure`]).
+//! As for every ranking metric, users without a row of label 1 are left out.
 
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -40,7 +46,8 @@ use std::path::Path;
 
 use crate::ranking::{labeled_ranking, RankingOptions};
 use crate::dwell::{dwell_at_k, dwell_ndcg_at_k, dwell_weighted_auc, log_dwell_errors, DwellPredictions};
-use crate::{EvalError, Metric, Predictions, Result, TaskMetric};
+use crate::exposure::disparity_of_exposure;
+use crate::{EvalError, Metric, Predictions, RankingMetric, Result, TaskMetric};
 
 /// Reads the file as a stream and computes each metric. A bad row is an error
 /// naming the file, line and column; a metric with no value on this data
@@ -74,23 +81,32 @@ pub fn evaluate_csv_with(path: &Path, metrics: &[Metric], csv: &CsvOptions) -> R
             message: format!("{} needs labels 0 or 1; graded labels are read by rmse and mae only", m.name()),
         });
     }
-    let rows = open_rows(path, metrics, false, csv)?;
-    evaluate_rows(&rows, metrics, csv)
+    let rows = open_rows(path, metrics, Needs::default(), csv)?;
+    Ok(evaluate_rows(&rows, metrics, csv, &[])?.0)
 }
 
-fn open_rows(path: &Path, metrics: &[Metric], needs_dwell: bool, csv: &CsvOptions) -> Result<Rows> {
+/// The optional columns the metrics asked for need.
+#[derive(Debug, Clone, Copy, Default)]
+struct Needs {
+    dwell: bool,
+    providers: bool,
+}
+
+fn open_rows(path: &Path, metrics: &[Metric], needs: Needs, csv: &CsvOptions) -> Result<Rows> {
     let shown = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| EvalError::Io { path: shown.clone(), message: e.to_string() })?;
-    read_rows(std::io::BufReader::new(file), &shown, metrics, needs_dwell, csv)
+    read_rows(std::io::BufReader::new(file), &shown, metrics, needs, csv)
 }
 
 /// [`evaluate_csv_with`] for any [`TaskMetric`]: the plain metrics and the
-/// metrics of time (which need the `dwell` column), in the order given. The
+/// metrics of time (which need the `dwell` column) and the disparity of
+/// exposure among providers (the `provider` column), in the order given. The
 /// multi-task AUCs and `relevance_auc` need a model's towers or the
 /// simulator's truth, not a file: asking for one is an error.
 pub fn evaluate_csv_metrics(path: &Path, metrics: &[TaskMetric], csv: &CsvOptions) -> Result<Vec<(TaskMetric, f64)>> {
     let plain: Vec<Metric> = metrics.iter().filter_map(|m| m.metric()).collect();
-    if let Some(m) = metrics.iter().find(|m| m.metric().is_none() && !m.is_dwell()) {
+    let disparity_ks: Vec<u32> = metrics.iter().filter_map(|m| if let TaskMetric::ExposureDisparity(k) = m { Some(*k) } else { None }).collect();
+    if let Some(m) = metrics.iter().find(|m| m.metric().is_none() && !m.is_dwell() && !matches!(m, TaskMetric::ExposureDisparity(_))) {
         return Err(EvalError::Undefined { metric: m.name(), reason: "it is computed in a run, not from a predictions file".into() });
     }
     let needs_dwell = metrics.iter().any(|m| m.is_dwell());
@@ -102,8 +118,9 @@ pub fn evaluate_csv_metrics(path: &Path, metrics: &[TaskMetric], csv: &CsvOption
             message: "the metrics of time need labels 0 or 1 (clicks)".into(),
         });
     }
-    let rows = open_rows(path, &plain, needs_dwell, csv)?;
-    let mut values = evaluate_rows(&rows, &plain, csv)?.into_iter();
+    let rows = open_rows(path, &plain, Needs { dwell: needs_dwell, providers: !disparity_ks.is_empty() }, csv)?;
+    let (values, exposure) = evaluate_rows(&rows, &plain, csv, &disparity_ks)?;
+    let mut values = values.into_iter();
     let dwell = rows.dwell.as_deref().unwrap_or(&[]);
     let p = DwellPredictions { users: &rows.users, clicks: &rows.labels, dwell_s: dwell, scores: &rows.scores, log_dwell: None };
     let mut out = Vec::with_capacity(metrics.len());
@@ -115,6 +132,13 @@ pub fn evaluate_csv_metrics(path: &Path, metrics: &[TaskMetric], csv: &CsvOption
             TaskMetric::DwellAuc => dwell_weighted_auc(p.clicks, p.dwell_s, p.scores),
             TaskMetric::DwellAt(k) => dwell_at_k(&p, k as usize),
             TaskMetric::DwellNdcg(k) => dwell_ndcg_at_k(&p, k as usize),
+            TaskMetric::ExposureDisparity(k) => {
+                let at_k = exposure.iter().find(|(x, _)| *x == k).map(|(_, e)| e.as_slice());
+                let v = at_k.and_then(|e| rows.disparity(e));
+                let reason = "it needs items of two providers or more among the rows with label 1, and the number of items";
+                out.push((m, v.ok_or_else(|| EvalError::Undefined { metric: m.name(), reason: reason.into() })?));
+                continue;
+            }
             _ => None,
         };
         let reason = "it needs rows with label 1 and positive dwell (and, for dwell_auc, a row with label 0)";
@@ -123,10 +147,20 @@ pub fn evaluate_csv_metrics(path: &Path, metrics: &[TaskMetric], csv: &CsvOption
     Ok(out)
 }
 
-fn evaluate_rows(rows: &Rows, metrics: &[Metric], csv: &CsvOptions) -> Result<Vec<(Metric, f64)>> {
+/// The metrics' values and, for each K of `exposure_at` (and of the
+/// ranking metrics), each item's position-discounted exposure in the top-K
+/// lists.
+fn evaluate_rows(rows: &Rows, metrics: &[Metric], csv: &CsvOptions, exposure_at: &[u32]) -> Result<(Vec<(Metric, f64)>, Vec<(u32, Vec<f64>)>)> {
     let options = csv.ranking.clone();
     let mut out = Vec::with_capacity(metrics.len());
-    let ranking: Vec<Metric> = metrics.iter().copied().filter(|m| m.ranking().is_some()).collect();
+    let mut ranking: Vec<Metric> = metrics.iter().copied().filter(|m| m.ranking().is_some()).collect();
+    // the evaluator keeps the exposure at every K it ranks to: a K asked
+    // for exposure alone rides on a hit@K nobody reads
+    for &k in exposure_at {
+        if !ranking.iter().any(|m| m.ranking().is_some_and(|(_, at)| at == k)) {
+            ranking.push(Metric::Ranking(RankingMetric::Hit, k));
+        }
+    }
     let ranked = if ranking.is_empty() {
         None
     } else {
@@ -149,7 +183,8 @@ fn evaluate_rows(rows: &Rows, metrics: &[Metric], csv: &CsvOptions) -> Result<Ve
         })?;
         out.push((m, v));
     }
-    Ok(out)
+    let exposure = ranked.map(|r| r.item_exposure).unwrap_or_default();
+    Ok((out, exposure))
 }
 
 struct Rows {
@@ -159,6 +194,9 @@ struct Rows {
     scores: Vec<f32>,
     /// Dwell seconds, when the file has the column.
     dwell: Option<Vec<f32>>,
+    /// Each item id's provider (`None`: an empty field), when the file has
+    /// the column.
+    providers: Option<HashMap<u32, Option<String>>>,
 }
 
 impl Rows {
@@ -176,9 +214,25 @@ impl Rows {
         }
         RankingOptions { num_items: Some(distinct.len()), item_popularity: Some(popularity), exclude_history: false }
     }
+
+    /// Disparity of exposure among the providers, given each item id's
+    /// exposure; an item's relevance is its number of rows with label 1.
+    /// `None` where it is undefined (fewer than two providers with
+    /// relevance, nothing exposed).
+    fn disparity(&self, exposure: &[f64]) -> Option<f64> {
+        let (items, providers) = (self.items.as_ref()?, self.providers.as_ref()?);
+        let mut relevance = vec![0.0; exposure.len()];
+        for (&it, &l) in items.iter().zip(&self.labels) {
+            if let Some(r) = relevance.get_mut(it as usize).filter(|_| l > 0.5) {
+                *r += 1.0;
+            }
+        }
+        let group: Vec<Option<&str>> = (0..exposure.len() as u32).map(|i| providers.get(&i).and_then(|p| p.as_deref())).collect();
+        disparity_of_exposure(exposure, &relevance, &group).ok().map(|d| d.max_ratio_gap)
+    }
 }
 
-fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric], needs_dwell: bool, csv: &CsvOptions) -> Result<Rows> {
+fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric], needs: Needs, csv: &CsvOptions) -> Result<Rows> {
     let err = |line: usize, column: &str, message: String| EvalError::Csv {
         path: path.to_string(),
         line,
@@ -195,8 +249,8 @@ fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric], needs_dwell: 
     let header: Vec<String> = header_text.trim_end_matches(['\n', '\r']).split(',').map(|c| c.trim().to_ascii_lowercase()).collect();
     let mut col: HashMap<&str, usize> = HashMap::new();
     for (i, name) in header.iter().enumerate() {
-        if !["user", "item", "score", "label", "dwell"].contains(&name.as_str()) {
-            return Err(err(1, "header", format!("unknown column `{name}` (expected user, label, score and optionally item, dwell)")));
+        if !["user", "item", "score", "label", "dwell", "provider"].contains(&name.as_str()) {
+            return Err(err(1, "header", format!("unknown column `{name}` (expected user, label, score and optionally item, dwell, provider)")));
         }
         if col.insert(name.as_str(), i).is_some() {
             return Err(err(1, "header", format!("column `{name}` appears twice")));
@@ -214,13 +268,26 @@ fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric], needs_dwell: 
         return Err(err(1, "header", format!("{} needs an `item` column (header `user,item,score,label`)", m.name())));
     }
     let dwell_col = col.get("dwell").copied();
-    if needs_dwell && dwell_col.is_none() {
+    if needs.dwell && dwell_col.is_none() {
         return Err(err(1, "header", "the metrics of time need a `dwell` column (seconds after the click)".into()));
+    }
+    let provider_col = col.get("provider").copied();
+    if needs.providers && (provider_col.is_none() || item_col.is_none()) {
+        return Err(err(1, "header", "exposure.disparity@K needs `item` and `provider` columns (header `user,item,score,label,provider`)".into()));
+    }
+    if provider_col.is_some() && item_col.is_none() {
+        return Err(err(1, "header", "a `provider` column says whose each item is: it needs an `item` column".into()));
     }
     let (cu, cl, cs) = (col["user"], col["label"], col["score"]);
     let ncols = header.len();
-    let mut rows =
-        Rows { users: Vec::new(), items: item_col.map(|_| Vec::new()), labels: Vec::new(), scores: Vec::new(), dwell: dwell_col.map(|_| Vec::new()) };
+    let mut rows = Rows {
+        users: Vec::new(),
+        items: item_col.map(|_| Vec::new()),
+        labels: Vec::new(),
+        scores: Vec::new(),
+        dwell: dwell_col.map(|_| Vec::new()),
+        providers: provider_col.map(|_| HashMap::new()),
+    };
     let needs_probability = metrics.contains(&Metric::LogLoss);
     let mut users = Interner::default();
     let given_popularity = csv.ranking.as_ref().is_some_and(|r| r.item_popularity.is_some());
@@ -266,6 +333,14 @@ fn read_rows<R: BufRead>(mut r: R, path: &str, metrics: &[Metric], needs_dwell: 
                 })?,
             };
             items.push(item);
+            if let (Some(cp), Some(providers)) = (provider_col, rows.providers.as_mut()) {
+                let provider = Some(fields[cp]).filter(|p| !p.is_empty());
+                let known = providers.entry(item).or_insert_with(|| provider.map(str::to_string));
+                if known.as_deref() != provider {
+                    let message = format!("item `{}` has provider `{}` here and `{}` on an earlier line: an item has one provider", fields[ci], fields[cp], known.as_deref().unwrap_or(""));
+                    return Err(err(lineno, "provider", message));
+                }
+            }
         }
         if let (Some(cd), Some(dwell)) = (dwell_col, rows.dwell.as_mut()) {
             let d = fields[cd].parse::<f32>().ok().filter(|d| d.is_finite() && *d >= 0.0);

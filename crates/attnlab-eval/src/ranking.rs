@@ -164,6 +164,12 @@ pub struct RankingReport {
     pub users_evaluated: usize,
     /// Users without ground-truth items.
     pub users_skipped: usize,
+    /// For each K requested (ascending): each item's summed
+    /// position-discounted exposure over the evaluated users' top-K lists,
+    /// ids `0..num_items` (what disparity of exposure per provider needs,
+    /// [`crate::exposure::disparity_of_exposure`]). Empty when the number of
+    /// items is unknown.
+    pub item_exposure: Vec<(u32, Vec<f64>)>,
 }
 
 /// Accumulates per-user ranking results chunk by chunk (so scores can be
@@ -178,8 +184,8 @@ pub struct RankingEvaluator {
     options: RankingOptions,
     users: Vec<u32>,
     columns: Vec<Vec<f64>>,
-    /// For each distinct K of the set metrics: how often each item was in a
-    /// top-K list, and its summed position-discounted exposure there.
+    /// For each distinct K requested: how often each item was in a top-K
+    /// list, and its summed position-discounted exposure there.
     rec_counts: Vec<(usize, HashMap<u32, (u64, f64)>)>,
     rec_slots: Vec<u64>,
     skipped: usize,
@@ -220,7 +226,7 @@ impl RankingEvaluator {
         }
         let max_k = requested.iter().map(|&(_, k)| k).max().unwrap_or(1);
         let per_user: Vec<_> = requested.iter().copied().filter(|(r, _)| r.is_per_user()).collect();
-        let mut ks: Vec<usize> = requested.iter().filter(|(r, _)| !r.is_per_user()).map(|&(_, k)| k).collect();
+        let mut ks: Vec<usize> = requested.iter().map(|&(_, k)| k).collect();
         ks.sort_unstable();
         ks.dedup();
         Ok(RankingEvaluator {
@@ -462,11 +468,15 @@ impl RankingEvaluator {
                 match m {
                     RankingMetric::ItemCoverage => counts.len() as f64 / num_items as f64,
                     RankingMetric::GiniIndex => gini_index(counts.values().map(|c| c.0), num_items, slots),
-                    _ => self.exposure_metric(m, counts, num_items)?,
+                    _ => self.exposure_metric(m, &exposure_of(counts, num_items))?,
                 }
             };
             values.push((metric, v));
         }
+        let item_exposure = match self.options.num_items {
+            Some(n) => self.rec_counts.iter().map(|(k, counts)| (*k as u32, exposure_of(counts, n))).collect(),
+            None => Vec::new(),
+        };
         let per_user = self
             .per_user
             .iter()
@@ -477,31 +487,37 @@ impl RankingEvaluator {
                 values,
             })
             .collect();
-        Ok(RankingReport { values, per_user, users_evaluated: n_users, users_skipped: self.skipped })
+        Ok(RankingReport { values, per_user, users_evaluated: n_users, users_skipped: self.skipped, item_exposure })
     }
 }
 
 impl RankingEvaluator {
     /// ExposureGini or LongTailShare from the items' summed exposure.
-    fn exposure_metric(&self, m: RankingMetric, counts: &HashMap<u32, (u64, f64)>, num_items: usize) -> Result<f64> {
-        let mut exposure = vec![0.0; num_items];
-        for (&item, &(_, e)) in counts {
-            if let Some(slot) = exposure.get_mut(item as usize) {
-                *slot += e;
-            }
-        }
+    fn exposure_metric(&self, m: RankingMetric, exposure: &[f64]) -> Result<f64> {
+        let num_items = exposure.len();
         if exposure.iter().all(|&e| e == 0.0) {
             return Ok(0.0); // nothing listed: nothing concentrated, no tail share
         }
         match m {
-            RankingMetric::ExposureGini => crate::exposure::gini(&exposure),
+            RankingMetric::ExposureGini => crate::exposure::gini(exposure),
             _ => {
                 let popularity = self.options.item_popularity.as_deref().unwrap_or_default();
                 let counts: Vec<u64> = (0..num_items).map(|i| popularity.get(i).copied().unwrap_or(0)).collect();
-                crate::exposure::long_tail_share(&exposure, &crate::exposure::long_tail(&counts))
+                crate::exposure::long_tail_share(exposure, &crate::exposure::long_tail(&counts))
             }
         }
     }
+}
+
+/// Each item's summed exposure, ids `0..num_items`, from the top-K counts.
+fn exposure_of(counts: &HashMap<u32, (u64, f64)>, num_items: usize) -> Vec<f64> {
+    let mut exposure = vec![0.0; num_items];
+    for (&item, &(_, e)) in counts {
+        if let Some(slot) = exposure.get_mut(item as usize) {
+            *slot += e;
+        }
+    }
+    exposure
 }
 
 fn sorted_copy(src: &[u32], dst: &mut Vec<u32>) {

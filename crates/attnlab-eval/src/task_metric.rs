@@ -27,6 +27,11 @@ pub enum TaskMetric {
     DwellNdcg(u32),
     /// AUC at position 0 against the simulator's true relevance (`relevance_auc`).
     RelevanceAuc,
+    /// Disparity of exposure among item providers in the top-K lists
+    /// (`exposure.disparity@K`, [`crate::exposure::disparity_of_exposure`]):
+    /// a predictions file's `provider` column names them; a run logs it
+    /// under the same name when its spec sets `protocol.providers`.
+    ExposureDisparity(u32),
 }
 
 impl TaskMetric {
@@ -46,6 +51,7 @@ impl TaskMetric {
             TaskMetric::DwellAt(k) => format!("dwell@{k}"),
             TaskMetric::DwellNdcg(k) => format!("dwell_ndcg@{k}"),
             TaskMetric::RelevanceAuc => "relevance_auc".into(),
+            TaskMetric::ExposureDisparity(k) => format!("exposure.disparity@{k}"),
         }
     }
 
@@ -73,10 +79,13 @@ impl TaskMetric {
         if let Some(k) = at_k("dwell_ndcg@") {
             return Ok(TaskMetric::DwellNdcg(k));
         }
+        if let Some(k) = at_k("exposure.disparity@") {
+            return Ok(TaskMetric::ExposureDisparity(k));
+        }
         Metric::parse(name).map(TaskMetric::Metric).map_err(|e| match e {
             crate::EvalError::UnknownMetric { name, known } => crate::EvalError::UnknownMetric {
                 name,
-                known: format!("{known}, ctr_auc, cvr_auc, ctcvr_auc, dwell_rmse, dwell_mae, dwell_auc, dwell@K, dwell_ndcg@K, relevance_auc"),
+                known: format!("{known}, ctr_auc, cvr_auc, ctcvr_auc, dwell_rmse, dwell_mae, dwell_auc, dwell@K, dwell_ndcg@K, relevance_auc, exposure.disparity@K"),
             },
             other => other,
         })
@@ -85,7 +94,7 @@ impl TaskMetric {
     pub fn higher_is_better(self) -> bool {
         match self {
             TaskMetric::Metric(m) => m.higher_is_better(),
-            TaskMetric::DwellRmse | TaskMetric::DwellMae => false,
+            TaskMetric::DwellRmse | TaskMetric::DwellMae | TaskMetric::ExposureDisparity(_) => false,
             _ => true,
         }
     }
@@ -148,9 +157,13 @@ mod tests {
             TaskMetric::DwellAt(10),
             TaskMetric::DwellNdcg(5),
             TaskMetric::RelevanceAuc,
+            TaskMetric::ExposureDisparity(10),
         ] {
             assert_eq!(TaskMetric::parse(&m.name()).unwrap(), m);
         }
+        assert_eq!(TaskMetric::parse("Exposure.Disparity@5").unwrap().name(), "exposure.disparity@5");
+        assert!(!TaskMetric::ExposureDisparity(10).better(0.7, 0.6));
+        assert!(TaskMetric::parse("exposure.disparity@0").is_err());
         assert_eq!(TaskMetric::parse("Dwell_NDCG@10").unwrap().name(), "dwell_ndcg@10");
         assert!(!TaskMetric::DwellRmse.better(0.7, 0.6));
         assert!(TaskMetric::DwellNdcg(10).better(0.7, 0.6));

@@ -212,3 +212,48 @@ fn dwell_refusals_name_line_and_column() {
     let f = file("user,label,score,dwell\na,1,0.5,10\na,0,0.4,0\n");
     assert_eq!(evaluate_csv(f.path(), &[m("auc")]).unwrap()[0].1, 1.0);
 }
+
+/// Three users' lists over a1, a2 (provider A) and b1 (B). Relevance (rows
+/// with label 1): a1 once, b1 twice, so A holds 1/3 and B 2/3. Top 1: a1,
+/// a1, b1: A's exposure share 2/3, its ratio 2, B's 1/2: disparity 3/2.
+/// Top 2 adds b1, b1, a1 at second place (d = 1/log2 3): the ratios are
+/// (2 + d)/(1 + d) and (1 + 2d)/(2 + 2d), their difference 3/(2 + 2d).
+#[test]
+fn provider_column_feeds_the_disparity_of_exposure() {
+    let t = |s: &str| TaskMetric::parse(s).unwrap();
+    let f = file(
+        "user,item,score,label,provider\n\
+         u1,a1,0.9,1,A\nu1,b1,0.5,0,B\nu1,a2,0.1,0,A\n\
+         u2,a1,0.9,0,A\nu2,b1,0.8,1,B\nu2,a2,0.2,0,A\n\
+         u3,b1,0.9,1,B\nu3,a1,0.3,0,A\nu3,a2,0.1,0,A\n",
+    );
+    let metrics = [t("ndcg@2"), t("exposure.disparity@1"), t("exposure.disparity@2")];
+    let r = evaluate_csv_metrics(f.path(), &metrics, &CsvOptions::default()).unwrap();
+    assert_eq!(r.iter().map(|x| x.0).collect::<Vec<_>>(), metrics);
+    let d = 1.0 / 3f64.log2();
+    assert!((r[1].1 - 1.5).abs() < 1e-12, "{r:?}");
+    assert!((r[2].1 - 3.0 / (2.0 + 2.0 * d)).abs() < 1e-12, "{r:?}");
+    // exposure following relevance: each provider's one relevant item first
+    let f = file("user,item,score,label,provider\nu1,a1,0.9,1,A\nu1,b1,0.1,0,B\nu2,b1,0.9,1,B\nu2,a1,0.1,0,A\n");
+    let r = evaluate_csv_metrics(f.path(), &[t("exposure.disparity@1")], &CsvOptions::default()).unwrap();
+    assert_eq!(r[0].1, 0.0);
+}
+
+#[test]
+fn provider_refusals_name_line_and_column() {
+    let t = |s: &str| TaskMetric::parse(s).unwrap();
+    let f = file("user,item,score,label,provider\nu1,a1,0.9,1,A\nu2,a1,0.5,1,B\n");
+    let e = evaluate_csv_metrics(f.path(), &[t("exposure.disparity@1")], &CsvOptions::default()).unwrap_err();
+    assert!(matches!(&e, EvalError::Csv { line: 3, column, .. } if column == "provider"), "{e}");
+    assert!(e.to_string().contains("item `a1` has provider `B` here and `A` on an earlier line"), "{e}");
+    let f = file("user,item,score,label\nu1,a1,0.9,1\n");
+    let e = evaluate_csv_metrics(f.path(), &[t("exposure.disparity@1")], &CsvOptions::default()).unwrap_err();
+    assert!(matches!(&e, EvalError::Csv { line: 1, column, .. } if column == "header"), "{e}");
+    assert!(e.to_string().contains("needs `item` and `provider` columns"), "{e}");
+    // one provider only: nothing to compare
+    let f = file("user,item,score,label,provider\nu1,a1,0.9,1,A\nu1,a2,0.5,0,A\n");
+    let e = evaluate_csv_metrics(f.path(), &[t("exposure.disparity@1")], &CsvOptions::default()).unwrap_err();
+    assert!(matches!(&e, EvalError::Undefined { .. }), "{e}");
+    // plain metrics ignore the column
+    assert_eq!(evaluate_csv(f.path(), &[m("hit@1")]).unwrap()[0].1, 1.0);
+}

@@ -138,8 +138,22 @@ fn exposure_gini_and_long_tail_share_by_hand() {
     // head = the most popular 20% = item 0; the tail gets 3d of 3 + 3d
     assert!(close(r.values[1].1, d / (1.0 + d)));
     assert!(r.per_user.is_empty(), "set metrics have no per-user vector");
+    assert_eq!(r.item_exposure, vec![(2, vec![3.0, 2.0 * d, d, 0.0])], "each item's exposure, for disparity per provider");
     assert!(!m("exposuregini@2").higher_is_better() && m("longtailshare@2").higher_is_better());
     assert!(RankingEvaluator::new(&[m("longtailshare@5")], RankingOptions::default()).is_err(), "needs popularity");
+}
+
+/// Per-user metrics alone keep each item's exposure too, for every K
+/// requested: the same lists at K = 1 and K = 2.
+#[test]
+fn item_exposure_at_every_k_requested() {
+    let opts = RankingOptions { num_items: Some(4), ..Default::default() };
+    let mut ev = RankingEvaluator::new(&[m("ndcg@2"), m("hit@1")], opts).unwrap();
+    let scores = [0.9, 0.8, 0.1, 0.0, 0.9, 0.1, 0.8, 0.0];
+    ev.add_full(&[1, 2], &scores, &[&[3], &[3]], &[]).unwrap();
+    let r = ev.finish().unwrap();
+    let d = 1.0 / 3f64.log2();
+    assert_eq!(r.item_exposure, vec![(1, vec![2.0, 0.0, 0.0, 0.0]), (2, vec![2.0, d, d, 0.0])]);
 }
 
 #[test]

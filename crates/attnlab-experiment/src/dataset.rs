@@ -10,9 +10,11 @@ pub mod ctr_log;
 mod item_embeddings;
 mod item_features;
 mod objectives;
+mod providers;
 mod user_groups;
 
 pub use item_features::ModelItemFeatures;
+pub use providers::{provider_exposure, Providers};
 pub use user_groups::{group_gaps, UserGroups};
 pub mod movielens;
 pub mod obd;
@@ -55,6 +57,8 @@ pub enum Dataset {
         item_features: ModelItemFeatures,
         /// `protocol.user_groups`, read from the user file.
         user_groups: Vec<UserGroups>,
+        /// `protocol.providers`, read from the item file.
+        providers: Option<Providers>,
     },
 }
 
@@ -138,6 +142,15 @@ pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecE
         .collect::<Result<Vec<_>, _>>()?;
     let valid_metric =
         TaskMetric::parse(&protocol.valid_metric).map_err(|e| invalid("protocol.valid_metric".into(), e.to_string()))?;
+    // a run ranks for its metrics, then logs the disparity at each of their
+    // K where the spec names the providers: it is no metric to ask for
+    let disparity = metrics.iter().position(|m| matches!(m, TaskMetric::ExposureDisparity(_)));
+    if let Some((key, m)) = disparity.map(|i| (format!("protocol.metrics[{i}]"), metrics[i])).or_else(|| {
+        matches!(valid_metric, TaskMetric::ExposureDisparity(_)).then(|| ("protocol.valid_metric".to_string(), valid_metric))
+    }) {
+        let message = format!("`{m}` is logged at every K of the metrics when `protocol.providers` names the item file's provider column; leave it out here");
+        return Err(invalid(key, message));
+    }
     let source = loaded.spec.dataset.source;
     let kind = loaded.spec.dataset.kind();
     for (i, m) in loaded.spec.models.iter().enumerate() {
@@ -175,6 +188,15 @@ pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecE
         let message = "item features come from the item file of a `recbole-atomic` or `movielens` source".to_string();
         return Err(invalid(key, message));
     }
+    let own_users = loaded.spec.models.iter().position(|m| m.user_features.as_ref().is_some_and(|f| !f.is_empty()));
+    let key = match own_users {
+        _ if !loaded.spec.dataset.user_features.is_empty() => Some("dataset.user_features".to_string()),
+        Some(i) => Some(format!("models[{i}].user_features")),
+        None => None,
+    };
+    if let Some(key) = key.filter(|_| !from_files) {
+        return Err(invalid(key, "user features come from the user file of a `recbole-atomic` or `movielens` source".into()));
+    }
     if loaded.spec.dataset.user_embeddings.is_some() && !from_files {
         let message = "pretrained user vectors key the users of a `recbole-atomic` or `movielens` source".to_string();
         return Err(invalid("dataset.user_embeddings".into(), message));
@@ -185,6 +207,10 @@ pub fn check(loaded: &LoadedSpec) -> Result<(Vec<TaskMetric>, TaskMetric), SpecE
     if !protocol.user_groups.is_empty() && !from_files {
         let message = "user groups come from the user file of a `recbole-atomic` or `movielens` source".to_string();
         return Err(invalid("protocol.user_groups".into(), message));
+    }
+    if protocol.providers.is_some() && !from_files {
+        let message = "providers come from the item file of a `recbole-atomic` or `movielens` source".to_string();
+        return Err(invalid("protocol.providers".into(), message));
     }
     if kind == DataKind::Interactions {
         if let Some((i, m)) = metrics.iter().enumerate().find(|(_, m)| !matches!(m, TaskMetric::Metric(x) if x.ranking().is_some())) {
@@ -432,6 +458,7 @@ pub(crate) fn prepare_interaction_rows(loaded: &LoadedSpec, cache_root: &Path, r
     let (item_features, read) = item_features::item_features(loaded, &rows, &prepared.item_popularity)?;
     notes.extend(read);
     let user_groups = user_groups::user_groups(loaded, &rows, prepared.num_users)?;
+    let providers = providers::providers(loaded, &rows, prepared.num_items)?;
     let cache_hit = matches!(outcome, attnlab_data::CacheOutcome::Hit);
     if let attnlab_data::CacheOutcome::Miss { warnings } = &outcome {
         notes.extend(warnings.iter().map(|w| format!("cache: {w}")));
@@ -439,14 +466,14 @@ pub(crate) fn prepare_interaction_rows(loaded: &LoadedSpec, cache_root: &Path, r
     // Side files change no row, so the cache key leaves them out; a run that
     // reads them (features, groups) must not be taken for one made before
     // they were edited, so its data fingerprint hashes them too.
-    let read_beside = item_features::files_read(loaded, &rows, &item_features, &user_groups);
+    let read_beside = item_features::files_read(loaded, &rows, &item_features, !user_groups.is_empty() || providers.is_some());
     let data_fingerprint = if read_beside.is_empty() {
         fingerprint.as_str()[..16].to_string()
     } else {
         let files: Vec<&Path> = std::iter::once(file).chain(read_beside.iter().map(|p| p.as_path())).collect();
         attnlab_data::fingerprint(&attnlab_data::DataSource::files(&files)?, &(&preprocess, &protocol, skip, settings))?.as_str()[..16].to_string()
     };
-    let data = Dataset::Interactions { prepared, cache_hit, item_features, user_groups };
+    let data = Dataset::Interactions { prepared, cache_hit, item_features, user_groups, providers };
     Ok(Prepared { data, data_fingerprint, metrics, valid_metric, notes })
 }
 

@@ -198,6 +198,8 @@ fn columns(logged: &BTreeSet<&str>) -> Vec<MetricSpec> {
         .collect();
     let rank = |m: &TaskMetric| match m {
         TaskMetric::Metric(p) => Metric::ALL.iter().position(|a| a == p).unwrap_or(usize::MAX),
+        // the providers' disparity of exposure: after the plain exposure metrics
+        TaskMetric::ExposureDisparity(_) => usize::MAX,
         _ => 6,
     };
     let group = |prefix: &str| match prefix {
@@ -323,15 +325,18 @@ fn notes(runs: &[RunRecord]) -> Vec<String> {
 mod tests {
     use super::{columns, parse_sweep_values};
 
-    /// Exposure metrics are plain ranking columns; cold-item metrics and
-    /// group gaps get their own columns after them (a gap: lower is
-    /// better); CI bounds and unknown keys get none.
+    /// Exposure metrics are plain ranking columns, the providers' disparity
+    /// of exposure right after them; cold-item metrics and group gaps get
+    /// their own columns after those (a gap: lower is better); CI bounds,
+    /// per-provider shares and unknown keys get none.
     #[test]
     fn cold_and_gap_metrics_get_columns_after_the_plain_ones() {
         let logged = [
             "test.ndcg@10",
             "test.exposuregini@10",
             "test.longtailshare@10",
+            "test.exposure.disparity@10",
+            "test.exposure.share.A@10",
             "test.cold.ndcg@10",
             "test.gap.gender.ndcg@10",
             "test.gap.gender.ndcg@10.ci_low",
@@ -346,6 +351,7 @@ mod tests {
                 ("test.ndcg@10", "Test NDCG@10", true),
                 ("test.exposuregini@10", "Test EXPOSUREGINI@10", false),
                 ("test.longtailshare@10", "Test LONGTAILSHARE@10", true),
+                ("test.exposure.disparity@10", "Test EXPOSURE.DISPARITY@10", false),
                 ("test.cold.ndcg@10", "Test cold NDCG@10", true),
                 ("test.gap.gender.ndcg@10", "Test gap gender NDCG@10", false),
             ]

@@ -110,7 +110,7 @@ pub fn train_and_test(inp: RunInputs<'_>) -> Result<Tested> {
                 BuiltModel::NextItem(_) => unreachable!("checked by dataset::check"),
             }
         }
-        Dataset::Interactions { prepared: data, item_features, user_groups, .. } => {
+        Dataset::Interactions { prepared: data, item_features, user_groups, providers, .. } => {
             let sizes = NextItemSizes { users: data.num_users, items: data.num_items, max_len: t_max_len(data) };
             let net = attnlab_models::build_next_item(&model.model, &vs.root(), &sizes, &model.params, Some(&data.item_popularity), item_features.get(&model.name))?;
             let net = match crate::train_config::sampled_softmax(t) {
@@ -124,6 +124,9 @@ pub fn train_and_test(inp: RunInputs<'_>) -> Result<Tested> {
             let mut test: Vec<(String, f64)> = report.values.iter().map(|(m, v)| (m.name(), *v)).collect();
             test.extend(cold_item_metrics(net.as_ref(), data, &plain, device.device)?);
             test.extend(crate::dataset::group_gaps(&report.per_user, user_groups, seed));
+            if let Some(providers) = providers {
+                test.extend(crate::dataset::provider_exposure(providers, &report.item_exposure, &data.test.item));
+            }
             (outcome, test, report.per_user)
         }
     };

@@ -1,8 +1,8 @@
 //! Caser (Tang & Wang, WSDM 2018): the last `L` items form an `L x d`
 //! "image"; horizontal convolutions (heights 1..=L, max-pooled over time)
 //! catch union-level patterns, a vertical convolution weighs the `L` rows,
-//! and a user embedding joins the result before scoring against the item
-//! embedding table. Trained with cross entropy on the next item; with
+//! and a user embedding (plus the user's side features, [`UserTable`])
+//! joins the result before scoring against the item embedding table. Trained with cross entropy on the next item; with
 //! `targets [B, T]` every position's window of its last `L` items is one
 //! sample (RecBole's one sample per prefix, in one pass).
 
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::Tensor;
 
-use crate::blocks::{embedding_table, ItemFeatures, ItemTable, EMBEDDING_INIT};
+use crate::blocks::{ItemFeatures, ItemTable, UserTable, EMBEDDING_INIT};
 use crate::next_item::{full_softmax_next_item, hidden_at_targets, DotProduct, NextItemSizes};
 use crate::registry::{Checks, ModelParams};
 use crate::SeqBatch;
@@ -51,7 +51,7 @@ impl ModelParams for CaserParams {
 
 #[derive(Debug)]
 pub struct Caser {
-    user: nn::Embedding,
+    user: UserTable,
     item: ItemTable,
     vertical: nn::Conv2D,
     horizontal: Vec<nn::Conv2D>,
@@ -67,7 +67,7 @@ impl Caser {
         let (nh, nv) = (params.horizontal as i64, params.vertical as i64);
         let conv = |name: String, out: i64, kernel: [i64; 2]| nn::conv(p / name, 1, out, kernel, Default::default());
         Caser {
-            user: embedding_table(&(p / "user"), sizes.users, params.embed_dim),
+            user: UserTable::new(&(p / "user"), sizes.users, params.embed_dim, EMBEDDING_INIT, features),
             item: ItemTable::new(&(p / "item"), sizes.items, params.embed_dim, EMBEDDING_INIT, features),
             vertical: conv("vertical".into(), nv, [l, 1]),
             horizontal: (1..=l).map(|h| conv(format!("horizontal_{h}"), nh, [h, d])).collect(),

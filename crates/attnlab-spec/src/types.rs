@@ -148,6 +148,12 @@ pub struct DatasetSpec {
     /// next-item model fuses into its item representation. Empty: ids only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub item_features: Vec<String>,
+    /// User side-feature columns (of the RecBole `.user` file, or
+    /// MovieLens's user file: `age`, `gender`, `occupation`, ...) whose
+    /// vectors every model with a user vector (BPR, Caser) adds to it; the
+    /// other models do not read them. Empty: ids only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_features: Vec<String>,
     /// Pretrained item vectors from a file, a feature the models name in
     /// their `item_features` lists by `name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -155,7 +161,7 @@ pub struct DatasetSpec {
     /// Pretrained user vectors from a file (the forms and key file of
     /// `item_embeddings`, keyed by the original user ids), added through a
     /// trainable adapter to the user vector of every model that has one
-    /// (BPR); the other models do not read them.
+    /// (BPR, Caser); the other models do not read them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_embeddings: Option<UserEmbeddingsSpec>,
     /// Replace user ids in everything written (store, artifacts, reports)
@@ -441,6 +447,14 @@ pub struct ProtocolSpec {
     /// between the best and the worst group with its bootstrap CI.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub user_groups: Vec<String>,
+    /// An item column (interactions: a token column of the item file) that
+    /// names each item's provider: the test rankings' position-discounted
+    /// exposure per provider is compared with its share of the test items
+    /// (disparity of exposure, `test.exposure.disparity@K`). A data set
+    /// without providers can group items by any column, e.g. ml-100k's
+    /// `release_year`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub providers: Option<String>,
 }
 
 impl Default for ProtocolSpec {
@@ -458,6 +472,7 @@ impl Default for ProtocolSpec {
             valid_metric: "auc".into(),
             cold_items: None,
             user_groups: Vec::new(),
+            providers: None,
         }
     }
 }
@@ -760,6 +775,10 @@ pub struct ModelSpec {
     /// `dataset.item_features` (`[]`: ids only); absent: the dataset's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_features: Option<Vec<String>>,
+    /// This model's own user side-feature columns over
+    /// `dataset.user_features` (`[]`: ids only); absent: the dataset's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_features: Option<Vec<String>>,
     /// How this model fuses its item features with the id vector: `sum`
     /// (the default) or `concat` (concatenated, then one linear map).
     #[serde(default, skip_serializing_if = "is_default")]

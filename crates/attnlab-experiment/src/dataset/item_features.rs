@@ -9,6 +9,10 @@
 //! column, e.g. `text:movie_title`) is that column's text as a bag of
 //! hashed word uni- and bi-grams ([`attnlab_data::text`]).
 //!
+//! User side features work alike: `dataset.user_features` (or a model's
+//! own `models[i].user_features`) names columns of the user file that the
+//! models with a user vector (BPR, Caser) add to it.
+//!
 //! The prepared-data cache holds ids only, so the files are read again when
 //! a spec names features; a malformed item file fails there as it would
 //! while preparing (file, line and field named).
@@ -25,17 +29,33 @@ use crate::{ExperimentError, Result};
 /// Each model's features, by model name (a model without any is absent).
 pub type ModelItemFeatures = BTreeMap<String, ItemFeatures>;
 
-/// The spec key of every named column, for each model: `(key, column)`.
-fn requested(loaded: &LoadedSpec) -> Vec<(String, Vec<(String, String)>)> {
+/// Which side's feature lists a spec key names.
+#[derive(Clone, Copy)]
+enum Side {
+    Item,
+    User,
+}
+
+/// The spec key of every named column of `side`, for each model, in the
+/// spec's order: `(key, column)`.
+fn requested(loaded: &LoadedSpec, side: Side) -> Vec<(String, Vec<(String, String)>)> {
     let spec = &loaded.spec;
     let keyed = |prefix: &str, names: &[String]| names.iter().enumerate().map(|(i, n)| (format!("{prefix}[{i}]"), n.clone())).collect::<Vec<_>>();
+    let (field, shared) = match side {
+        Side::Item => ("item_features", &spec.dataset.item_features),
+        Side::User => ("user_features", &spec.dataset.user_features),
+    };
     spec.models
         .iter()
         .enumerate()
         .map(|(m, model)| {
-            let names = match &model.item_features {
-                Some(own) => keyed(&format!("models[{m}].item_features"), own),
-                None => keyed("dataset.item_features", &spec.dataset.item_features),
+            let own = match side {
+                Side::Item => &model.item_features,
+                Side::User => &model.user_features,
+            };
+            let names = match own {
+                Some(own) => keyed(&format!("models[{m}].{field}"), own),
+                None => keyed(&format!("dataset.{field}"), shared),
             };
             (model.name.clone(), names)
         })
@@ -44,19 +64,20 @@ fn requested(loaded: &LoadedSpec) -> Vec<(String, Vec<(String, String)>)> {
 
 /// The files beside the interactions that the runs read: the source's
 /// user and item files when a model fuses item features or the protocol
-/// groups users, and the pretrained vectors' file when a model uses them.
+/// reads them (`reads_side_files`: user groups, providers), and the
+/// pretrained vectors' file when a model uses them.
 pub(crate) fn files_read(
     loaded: &LoadedSpec,
     rows: &InteractionRows<'_>,
     features: &ModelItemFeatures,
-    groups: &[super::user_groups::UserGroups],
+    reads_side_files: bool,
 ) -> Vec<std::path::PathBuf> {
-    if features.is_empty() && groups.is_empty() {
+    if features.is_empty() && !reads_side_files {
         return Vec::new();
     }
     let mut files = rows.side_files.clone();
     let spec = &loaded.spec.dataset;
-    if let Some(e) = spec.item_embeddings.as_ref().filter(|e| requested(loaded).iter().any(|(_, names)| names.iter().any(|(_, n)| *n == e.name))) {
+    if let Some(e) = spec.item_embeddings.as_ref().filter(|e| requested(loaded, Side::Item).iter().any(|(_, names)| names.iter().any(|(_, n)| *n == e.name))) {
         let dir = std::path::Path::new(spec.path.as_deref().unwrap_or("."));
         files.push(dir.join(&e.file));
         let key = super::item_embeddings::key_path(dir, &e.file, e.key.as_deref());
@@ -82,16 +103,17 @@ fn adapter_of(kind: AdapterKind) -> Adapter {
     }
 }
 
-/// The columns each model names (none: ids only), and what reading them
-/// says (items without a pretrained vector). `item_popularity` holds the
+/// The item and user columns each model names (none: ids only), and what
+/// reading them says (items without a pretrained vector). `item_popularity` holds the
 /// prepared data's training rows per item id (its length, the id space the
 /// feature rows must match); an item without any (a cold item) is its
 /// features alone, its untrained id vector left out.
 pub(crate) fn item_features(loaded: &LoadedSpec, rows: &InteractionRows<'_>, item_popularity: &[u32]) -> Result<(ModelItemFeatures, Vec<String>)> {
     let num_items = item_popularity.len();
-    let requested = requested(loaded);
+    let user_requested = requested(loaded, Side::User);
+    let requested = requested(loaded, Side::Item);
     let named = |key: &str, message: String| ExperimentError::bad(format!("{}: {key}: {message}", loaded.path.display()));
-    for (_, names) in &requested {
+    for (_, names) in requested.iter().chain(&user_requested) {
         for (i, (key, name)) in names.iter().enumerate() {
             if names[..i].iter().any(|(_, n)| n == name) {
                 return Err(named(key, format!("`{name}` is named twice")));
@@ -100,7 +122,7 @@ pub(crate) fn item_features(loaded: &LoadedSpec, rows: &InteractionRows<'_>, ite
     }
     let mut notes = Vec::new();
     let users_spec = loaded.spec.dataset.user_embeddings.as_ref();
-    if requested.iter().all(|(_, names)| names.is_empty()) && users_spec.is_none() {
+    if requested.iter().chain(&user_requested).all(|(_, names)| names.is_empty()) && users_spec.is_none() {
         return Ok((ModelItemFeatures::new(), notes));
     }
     let clean = super::read_again(loaded, rows)?;
@@ -149,7 +171,10 @@ pub(crate) fn item_features(loaded: &LoadedSpec, rows: &InteractionRows<'_>, ite
     };
     let mut out = ModelItemFeatures::new();
     let untrained: Vec<bool> = item_popularity.iter().enumerate().map(|(i, &n)| i != 0 && n == 0).collect();
-    for (model, names) in requested.into_iter().filter(|(_, names)| !names.is_empty() || users.is_some()) {
+    for ((model, names), (_, user_names)) in requested.into_iter().zip(user_requested) {
+        if names.is_empty() && user_names.is_empty() && users.is_none() {
+            continue;
+        }
         let fusion = match loaded.spec.models.iter().find(|m| m.name == model).map(|m| m.item_fusion) {
             Some(ItemFusion::Concat) => Fusion::Concat,
             _ => Fusion::Sum,
@@ -179,6 +204,16 @@ pub(crate) fn item_features(loaded: &LoadedSpec, rows: &InteractionRows<'_>, ite
                 }
             };
             added.map_err(|e| named(key, e.to_string()))?;
+        }
+        for (key, name) in &user_names {
+            let table = clean.user_features.as_ref().ok_or_else(|| {
+                named(key, format!("the data beside {} have no user file (RecBole `.user`, MovieLens `u.user`) to read `{name}` from", rows.file.display()))
+            })?;
+            let column = table.column(name).ok_or_else(|| {
+                let known: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+                named(key, format!("`{name}` is not a user column (the user file has: {})", known.join(", ")))
+            })?;
+            features.push_user_column(column).map_err(|e| named(key, e.to_string()))?;
         }
         if let Some((e, read)) = &users {
             features = features

@@ -13,6 +13,12 @@
 //!
 //! Without features the table is exactly the id embedding: the same
 //! variables, initialisation and arithmetic as before features existed.
+//!
+//! [`UserTable`] is the same for users: the id vector plus the vectors of
+//! the user's side features (age, gender, occupation) and pretrained user
+//! vectors, built from the same fused columns, for the models with a
+//! user vector. A user with few training rows is then mostly what users
+//! like them are.
 
 use attnlab_data::{Column, ColumnData};
 use tch::nn::{self, Module};
@@ -72,6 +78,8 @@ pub struct ItemFeatures {
     /// Pretrained user vectors (a `Pretrained` value, row `u` for user
     /// `u`) for the models with a user vector ([`UserTable`]).
     user_vectors: Option<FeatureValues>,
+    /// User side-feature columns, row `u` for user `u`, for the same models.
+    user_columns: Vec<(String, FeatureValues)>,
 }
 
 impl ItemFeatures {
@@ -87,7 +95,14 @@ impl ItemFeatures {
 
     /// Adds a loaded side-feature column.
     pub fn push_column(&mut self, column: &Column) -> Result<()> {
-        self.columns.push((column.name.clone(), values_of(column)?));
+        self.columns.push((column.name.clone(), values_of(column, "item")?));
+        Ok(())
+    }
+
+    /// Adds a loaded user side-feature column (row `u` describing user id
+    /// `u`) that the models with a user vector add to it ([`UserTable`]).
+    pub fn push_user_column(&mut self, column: &Column) -> Result<()> {
+        self.user_columns.push((column.name.clone(), values_of(column, "user")?));
         Ok(())
     }
 
@@ -137,18 +152,19 @@ impl ItemFeatures {
         self.columns.iter().map(|(n, _)| n.as_str())
     }
 
-    /// No item feature column (pretrained user vectors aside).
+    /// No item feature column (user columns and vectors aside).
     pub fn is_empty(&self) -> bool {
         self.columns.is_empty()
     }
 }
 
-/// A user table: one vector per user id, plus, with pretrained user
-/// vectors, their adapter's output (a user without one gets none).
+/// A user table: one vector per user id, plus the sum of its side
+/// features' vectors and, with pretrained user vectors, their adapter's
+/// output (a user without one gets none).
 #[derive(Debug)]
 pub struct UserTable {
     ids: nn::Embedding,
-    pretrained: Option<FusedColumn>,
+    features: Vec<FusedColumn>,
 }
 
 impl UserTable {
@@ -156,22 +172,33 @@ impl UserTable {
     /// is `p`'s `weight`, as a plain embedding's).
     pub fn new(p: &nn::Path, rows: usize, dim: usize, init: nn::Init, features: Option<&ItemFeatures>) -> UserTable {
         let ids = nn::embedding(p, rows as i64, dim as i64, nn::EmbeddingConfig { ws_init: init, ..Default::default() });
-        let pretrained = features.and_then(|f| f.user_vectors.as_ref()).map(|v| FusedColumn::new(&(p / "pretrained"), rows, dim, init, v));
-        UserTable { ids, pretrained }
+        let Some(f) = features else { return UserTable { ids, features: Vec::new() } };
+        let pretrained = f.user_vectors.as_ref().map(|v| FusedColumn::new(&(p / "pretrained"), rows, dim, init, v));
+        let columns = fused_columns(&(p / "features"), rows, dim, init, &f.user_columns);
+        UserTable { ids, features: pretrained.into_iter().chain(columns).collect() }
     }
 }
 
 impl Module for UserTable {
     /// The vectors of `users [..]`: `[.., d]`.
     fn forward(&self, users: &Tensor) -> Tensor {
-        match &self.pretrained {
-            None => self.ids.forward(users),
-            Some(p) => Tensor::embedding(&(&self.ids.ws + p.table()), users, -1, false, false),
+        if self.features.is_empty() {
+            return self.ids.forward(users);
         }
+        let table = self.features.iter().fold(self.ids.ws.shallow_clone(), |sum, f| sum + f.table());
+        Tensor::embedding(&table, users, -1, false, false)
     }
 }
 
-fn values_of(column: &Column) -> Result<FeatureValues> {
+/// The fused form of each `(name, values)` column, its variables under
+/// `p / name` (a variable name may not hold a dot).
+fn fused_columns(p: &nn::Path, rows: usize, dim: usize, init: nn::Init, columns: &[(String, FeatureValues)]) -> Vec<FusedColumn> {
+    columns.iter().map(|(name, values)| FusedColumn::new(&(p / name.replace('.', "_").as_str()), rows, dim, init, values)).collect()
+}
+
+/// A column's values as a model reads them; `side` (`item`, `user`) names
+/// it in the refusal of a float sequence.
+fn values_of(column: &Column, side: &str) -> Result<FeatureValues> {
     let vocab = column.vocab.as_ref().map_or(0, |v| v.id_space());
     Ok(match &column.data {
         ColumnData::Token(tokens) => {
@@ -191,8 +218,8 @@ fn values_of(column: &Column) -> Result<FeatureValues> {
         ColumnData::Float(values) => FeatureValues::Float(standardised(values)),
         ColumnData::FloatSeq { .. } => {
             return Err(ModelError::Input {
-                model: "item features".into(),
-                message: format!("column `{}` is a float_seq; item features are token, token_seq or float columns", column.name),
+                model: format!("{side} features"),
+                message: format!("column `{}` is a float_seq; {side} features are token, token_seq or float columns", column.name),
             })
         }
     })
@@ -304,13 +331,10 @@ impl ItemTable {
     /// ignored; rows beyond the features' get none.
     pub fn new(p: &nn::Path, rows: usize, dim: usize, init: nn::Init, features: Option<&ItemFeatures>) -> ItemTable {
         let ids = padded_embedding(p, rows, dim, init);
-        // (a variable name may not hold a dot)
-        let fp = p / "features";
         let Some(f) = features.filter(|f| !f.is_empty()) else {
             return ItemTable { ids, features: Vec::new(), id_mask: None, project: None };
         };
-        let columns: Vec<FusedColumn> =
-            f.columns.iter().map(|(name, values)| FusedColumn::new(&(&fp / name.replace('.', "_").as_str()), rows, dim, init, values)).collect();
+        let columns = fused_columns(&(p / "features"), rows, dim, init, &f.columns);
         let id_mask = f.untrained.iter().take(rows).any(|&u| u).then(|| {
             let mut mask = vec![1f32; rows];
             mask.iter_mut().zip(&f.untrained).for_each(|(m, &u)| *m = f32::from(u8::from(!u)));

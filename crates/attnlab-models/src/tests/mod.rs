@@ -13,6 +13,7 @@ mod multitask;
 mod next_item;
 mod next_item_learning;
 mod registry;
+mod user_features;
 
 use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard};
