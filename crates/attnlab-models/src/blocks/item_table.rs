@@ -159,6 +159,16 @@ impl UserTable {
         let pretrained = features.and_then(|f| f.user_vectors.as_ref()).map(|v| FusedColumn::new(&(p / "pretrained"), rows, dim, init, v));
         UserTable { ids, pretrained }
     }
+
+    /// As `forward`, with a sparse gradient for the id table when the
+    /// vectors are its rows alone (no pretrained column): an optimiser step
+    /// then costs the rows looked up, not the table.
+    pub fn lookup_sparse(&self, users: &Tensor) -> Tensor {
+        match &self.pretrained {
+            None => Tensor::embedding(&self.ids.ws, users, -1, false, true),
+            Some(_) => self.forward(users),
+        }
+    }
 }
 
 impl Module for UserTable {
@@ -336,6 +346,18 @@ impl ItemTable {
             }
             None => self.features.iter().fold(ids, |sum, f| sum + f.table()),
         }
+    }
+}
+
+impl ItemTable {
+    /// As `forward`, with a sparse gradient for the id table when the
+    /// vectors are its rows alone (no features); see
+    /// [`UserTable::lookup_sparse`].
+    pub fn lookup_sparse(&self, ids: &Tensor) -> Tensor {
+        if self.features.is_empty() {
+            return Tensor::embedding(&self.ids.ws, ids, 0, false, true);
+        }
+        self.forward(ids)
     }
 }
 
