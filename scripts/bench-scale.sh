@@ -32,6 +32,11 @@
 #        BENCH_THREADS=N (default 2): torch and rayon threads.
 #        BENCH_SKIP="bpr"                            stages not to run (listed as skipped)
 #        BENCH_PEERS="recbole"                       peers to run too (default: none)
+#        BENCH_PEER_SIZES="1000000 5000000"          sizes the peers run at (default: all)
+#        OMP_WAIT_POLICY (default PASSIVE here): libtorch's OpenMP threads
+#        spin at every barrier by default; on a shared 2-core machine a spinning
+#        thread waits for one that is descheduled, and BPR's epoch ran 10-20
+#        times slower with 2 threads than with 1. Both sides get the same.
 # Not part of `make test`: 20M interactions take tens of minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +50,8 @@ PEER_TIMEOUT=${BENCH_PEER_TIMEOUT:-3600}
 RB_VENV=$ROOT/.venv-recbole
 export VIRTUAL_ENV=$ROOT/.venv PATH=$ROOT/.venv/bin:$PATH LIBTORCH_USE_PYTORCH=1
 export ATTNLAB_THREADS=${BENCH_THREADS:-2} RAYON_NUM_THREADS=${BENCH_THREADS:-2}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+PEER_SIZES=" ${BENCH_PEER_SIZES-$SIZES} "
 if [ -z "${ATTNLAB_BIN:-}" ]; then
     make --no-print-directory build >&2
 fi
@@ -112,7 +119,7 @@ for n in $SIZES; do
     stage cached "$n" "$BIN" data stats "$SPEC" "dataset.path=$dir" --db "$db"
     stage eval "$n" "$BIN" run "$SPEC" "dataset.path=$dir" "models=[{name: pop, model: Pop}]" --db "$db"
     stage bpr "$n" "$BIN" run "$SPEC" "dataset.path=$dir" "models=[{name: bpr, model: BPR, params: {embed_dim: 64}}]" --db "$db"
-    if [[ "$PEERS" == *" recbole "* ]]; then
+    if [[ "$PEERS" == *" recbole "* && "$PEER_SIZES" == *" $n "* ]]; then
         peer recbole "$n" env BENCH_THREADS="$ATTNLAB_THREADS" "$RB_VENV/bin/python" scripts/recbole_scale.py \
             "$OUT" "synthetic-$n" "$n" "$RESULTS"
     fi
