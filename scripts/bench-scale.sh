@@ -95,7 +95,8 @@ peer() {
         137) why="killed (out of memory?)" ;;
     esac
     local last
-    last=$(grep -v '^[[:space:]]*$' "$OUT/$name-$size.log" | grep -v '^Command \(exited\|terminated\)' | tail -1 | tr '\t' ' ' | cut -c1-160)
+    last=$({ grep -v '^[[:space:]]*$' "$OUT/$name-$size.log" | grep -v '^Command \(exited\|terminated\)' || true; } | tail -1 | tr '\t' ' ' | cut -c1-160)
+    [ -n "$last" ] || last="(no output)"
     printf '%s-failed\t%s\tfailed\t%s: %s\n' "$name" "$size" "$why" "$last" >> "$RESULTS"
     PEERS=${PEERS/ $name / }
 }
@@ -120,7 +121,7 @@ for n in $SIZES; do
     stage eval "$n" "$BIN" run "$SPEC" "dataset.path=$dir" "models=[{name: pop, model: Pop}]" --db "$db"
     stage bpr "$n" "$BIN" run "$SPEC" "dataset.path=$dir" "models=[{name: bpr, model: BPR, params: {embed_dim: 64}}]" --db "$db"
     if [[ "$PEERS" == *" recbole "* && "$PEER_SIZES" == *" $n "* ]]; then
-        peer recbole "$n" env BENCH_THREADS="$ATTNLAB_THREADS" "$RB_VENV/bin/python" scripts/recbole_scale.py \
+        peer recbole "$n" env BENCH_THREADS="$ATTNLAB_THREADS" "$RB_VENV/bin/python" -u scripts/recbole_scale.py \
             "$OUT" "synthetic-$n" "$n" "$RESULTS"
     fi
 done
