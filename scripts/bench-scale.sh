@@ -35,7 +35,7 @@
 #        BENCH_PEER_SIZES="1000000 5000000"          sizes the peers run at (default: all)
 #        OMP_WAIT_POLICY (default PASSIVE here): libtorch's OpenMP threads
 #        spin at every barrier by default; on a shared 2-core machine a spinning
-#        thread waits for one that is descheduled, and BPR's epoch ran 10-20
+#        thread waits for one that is descheduled, and BPR's epoch ran 10-13
 #        times slower with 2 threads than with 1. Both sides get the same.
 # Not part of `make test`: 20M interactions take tens of minutes on 2 cores.
 set -euo pipefail
