@@ -29,23 +29,11 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=${1:-target/bench-recbole}
 RB_VENV=$ROOT/.venv-recbole
-RECBOLE_VERSION=1.2.1
-STAMP=$RB_VENV/.recbole-$RECBOLE_VERSION
 export VIRTUAL_ENV=$ROOT/.venv PATH=$ROOT/.venv/bin:$PATH LIBTORCH_USE_PYTORCH=1
 export BENCH_THREADS=${BENCH_THREADS:-1}
 export ATTNLAB_THREADS=$BENCH_THREADS
 
-if [ ! -f "$STAMP" ]; then
-    echo "bench: creating $RB_VENV with recbole==$RECBOLE_VERSION (once)" >&2
-    python3 -m venv "$RB_VENV"
-    site=$("$RB_VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-    "$ROOT/.venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' > "$site/zz_attnlab_torch.pth"
-    # RecBole imports ray, which needs pkg_resources, and numpy 1.x.
-    "$RB_VENV/bin/pip" install --quiet --disable-pip-version-check \
-        "recbole==$RECBOLE_VERSION" "numpy<2" "pandas<2.3" "setuptools<70"
-    "$RB_VENV/bin/python" -c "import recbole, torch; assert recbole.__version__ == '$RECBOLE_VERSION'"
-    touch "$STAMP"
-fi
+bash scripts/recbole-venv.sh "$RB_VENV" "$ROOT/.venv"
 
 # ATTNLAB_BIN: an attnlab binary built earlier (skips the build).
 if [ -z "${ATTNLAB_BIN:-}" ]; then

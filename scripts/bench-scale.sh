@@ -14,6 +14,13 @@
 #
 # and, with BENCH_CRITEO_ROWS, a Criteo-layout log (`data synth criteo`)
 # prepared as experiments/criteo-ctr.yaml does (all 39 fields encoded).
+# With BENCH_PEERS="recbole", RecBole 1.2.1 on the same .inter files, the
+# same protocol and settings (scripts/recbole_scale.py): recbole-prepare
+# (create_dataset + data_preparation), recbole-epoch (one BPR epoch) and
+# recbole-eval (full ranking of the valid and test split), in one process
+# under `timeout` (BENCH_PEER_TIMEOUT, default 3600 s); a peer that fails
+# (out of memory, over the limit) gets a `failed` row with its last message,
+# and the sizes after it are not tried.
 # Every stage is one process timed by /usr/bin/time: wall seconds and peak
 # RSS (the binary's libtorch alone is about 0.5 GB of it). Then the fitted
 # exponent k of time ~ size^k per stage, least squares on logs.
@@ -24,6 +31,12 @@
 #        ATTNLAB_BIN=PATH                            (default target/debug/attnlab, built by make build)
 #        BENCH_THREADS=N (default 2): torch and rayon threads.
 #        BENCH_SKIP="bpr"                            stages not to run (listed as skipped)
+#        BENCH_PEERS="recbole"                       peers to run too (default: none)
+#        BENCH_PEER_SIZES="1000000 5000000"          sizes the peers run at (default: all)
+#        OMP_WAIT_POLICY (default PASSIVE here): libtorch's OpenMP threads
+#        spin at every barrier by default; on a shared 2-core machine a spinning
+#        thread waits for one that is descheduled, and BPR's epoch ran 10-13
+#        times slower with 2 threads than with 1. Both sides get the same.
 # Not part of `make test`: 20M interactions take tens of minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,8 +45,13 @@ OUT=${1:-target/bench-scale}
 SIZES=${BENCH_SIZES-1000000 5000000 20000000}
 CRITEO_ROWS=${BENCH_CRITEO_ROWS:-}
 SKIP=" ${BENCH_SKIP:-} "
+PEERS=" ${BENCH_PEERS:-} "
+PEER_TIMEOUT=${BENCH_PEER_TIMEOUT:-3600}
+RB_VENV=$ROOT/.venv-recbole
 export VIRTUAL_ENV=$ROOT/.venv PATH=$ROOT/.venv/bin:$PATH LIBTORCH_USE_PYTORCH=1
 export ATTNLAB_THREADS=${BENCH_THREADS:-2} RAYON_NUM_THREADS=${BENCH_THREADS:-2}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+PEER_SIZES=" ${BENCH_PEER_SIZES-$SIZES} "
 if [ -z "${ATTNLAB_BIN:-}" ]; then
     make --no-print-directory build >&2
 fi
@@ -62,6 +80,32 @@ stage() {
     printf '%s\t%s\t%s\t%s\n' "$name" "$size" "$seconds" "$peak" >> "$RESULTS"
 }
 
+# peer NAME SIZE COMMAND...: a peer's run, which writes its own stage rows;
+# on failure a `failed` row with the reason and its last message, and the
+# peer is dropped for the larger sizes.
+peer() {
+    local name=$1 size=$2 rc=0
+    shift 2
+    echo "bench: $name at $size: $*" >&2
+    /usr/bin/time -f "%e %M" -o "$OUT/time.txt" timeout "$PEER_TIMEOUT" "$@" > "$OUT/$name-$size.log" 2>&1 || rc=$?
+    [ "$rc" = 0 ] && return
+    local why="exit $rc"
+    case $rc in
+        124) why="over ${PEER_TIMEOUT} s" ;;
+        137) why="killed (out of memory?)" ;;
+    esac
+    local last
+    last=$({ grep -v '^[[:space:]]*$' "$OUT/$name-$size.log" | grep -v '^Command \(exited\|terminated\)' || true; } | tail -1 | tr '\t' ' ' | cut -c1-160)
+    [ -n "$last" ] || last="(no output)"
+    printf '%s-failed\t%s\tfailed\t%s: %s\n' "$name" "$size" "$why" "$last" >> "$RESULTS"
+    PEERS=${PEERS/ $name / }
+}
+
+if [[ "$PEERS" == *" recbole "* ]]; then
+    bash scripts/recbole-venv.sh "$RB_VENV" "$ROOT/.venv"
+    "$RB_VENV/bin/python" -c 'import torch; print("bench: RecBole runs on torch", torch.__version__)' >&2
+fi
+
 # the fixed cost of every stage: starting the binary (loading libtorch)
 stage startup 0 "$BIN" --version
 SPEC=experiments/synthetic-bpr.yaml
@@ -76,6 +120,10 @@ for n in $SIZES; do
     stage cached "$n" "$BIN" data stats "$SPEC" "dataset.path=$dir" --db "$db"
     stage eval "$n" "$BIN" run "$SPEC" "dataset.path=$dir" "models=[{name: pop, model: Pop}]" --db "$db"
     stage bpr "$n" "$BIN" run "$SPEC" "dataset.path=$dir" "models=[{name: bpr, model: BPR, params: {embed_dim: 64}}]" --db "$db"
+    if [[ "$PEERS" == *" recbole "* && "$PEER_SIZES" == *" $n "* ]]; then
+        peer recbole "$n" env BENCH_THREADS="$ATTNLAB_THREADS" "$RB_VENV/bin/python" -u scripts/recbole_scale.py \
+            "$OUT" "synthetic-$n" "$n" "$RESULTS"
+    fi
 done
 
 for n in $CRITEO_ROWS; do
@@ -89,6 +137,7 @@ done
 # the table, then k of time ~ size^k per stage (stages with two sizes or more)
 awk -F'\t' '
     $3 == "skipped" { printf "%-16s %10s    skipped\n", $1, $2; next }
+    $3 == "failed" { printf "%-16s %10s    failed: %s\n", $1, $2, $4; next }
     { printf "%-16s %10s %10.1f s %9.0f MB\n", $1, $2, $3, $4 / 1024
       if ($2 == 0) next
       x = log($2); y = log($3 > 0.01 ? $3 : 0.01)

@@ -34,6 +34,23 @@ impl ExtraColumns {
         }
     }
 
+    /// Rows `..a`, `a..b` and `b..`, moving the columns (see
+    /// [`crate::Impressions::cut_in_three`]).
+    pub fn cut_in_three(self, a: usize, b: usize) -> [ExtraColumns; 3] {
+        let mut parts: [ExtraColumns; 3] = Default::default();
+        for column in self.categorical {
+            for (part, rows) in parts.iter_mut().zip(crate::impressions::cut_column(column, a, b)) {
+                part.categorical.push(rows);
+            }
+        }
+        for column in self.numeric {
+            for (part, rows) in parts.iter_mut().zip(crate::impressions::cut_column(column, a, b)) {
+                part.numeric.push(rows);
+            }
+        }
+        parts
+    }
+
     /// Reserves room for `rows` more rows in every column.
     pub fn reserve(&mut self, rows: usize) {
         self.categorical.iter_mut().for_each(|c| c.reserve(rows));

@@ -141,6 +141,57 @@ impl Impressions {
         }
     }
 
+    /// Cuts the rows into `..a`, `a..b` and `b..`, moving the columns: the
+    /// first part keeps their memory (shrunk), only the later parts are
+    /// copied, so a large log is not held twice (as [`Impressions::select`]
+    /// would hold it).
+    pub fn cut_in_three(self, a: usize, b: usize) -> [Impressions; 3] {
+        let Impressions {
+            user,
+            item,
+            category,
+            position,
+            timestamp,
+            click,
+            dwell_ms,
+            true_ctr,
+            is_ad,
+            advertiser,
+            bid,
+            charge,
+            cart,
+            conversion,
+            true_cvr,
+            price,
+            history_items,
+            history_categories,
+            history_len,
+            extra,
+        } = self;
+        let k = history_len;
+        let mut parts: [Impressions; 3] = Default::default();
+        macro_rules! cut {
+            ($($column:ident),*) => {$(
+                for (part, rows) in parts.iter_mut().zip(cut_column($column, a, b)) {
+                    part.$column = rows;
+                }
+            )*};
+        }
+        cut!(user, item, category, position, timestamp, click, dwell_ms, true_ctr, is_ad, advertiser, bid, charge, cart, conversion, true_cvr, price);
+        for (part, rows) in parts.iter_mut().zip(cut_column(history_items, a * k, b * k)) {
+            part.history_items = rows;
+        }
+        for (part, rows) in parts.iter_mut().zip(cut_column(history_categories, a * k, b * k)) {
+            part.history_categories = rows;
+        }
+        let [e0, e1, e2] = extra.cut_in_three(a, b);
+        for (part, extra) in parts.iter_mut().zip([e0, e1, e2]) {
+            part.history_len = k;
+            part.extra = extra;
+        }
+        parts
+    }
+
     /// Reserves room for `rows` more rows in every column.
     pub fn reserve(&mut self, rows: usize) {
         self.user.reserve(rows);
@@ -220,4 +271,12 @@ mod tests {
         assert_eq!(s.extra.numeric, vec![vec![2.0, 0.5, 2.0]]);
         assert_eq!(d.select(&(0..n).collect::<Vec<_>>()), d);
     }
+}
+
+/// `col[..a]` (its own memory, shrunk), `col[a..b]` and `col[b..]`.
+pub(crate) fn cut_column<T: Copy>(mut col: Vec<T>, a: usize, b: usize) -> [Vec<T>; 3] {
+    let third = col.split_off(b);
+    let second = col.split_off(a);
+    col.shrink_to_fit();
+    [col, second, third]
 }

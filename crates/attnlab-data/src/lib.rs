@@ -27,7 +27,7 @@ pub use extra_fields::{CategoricalField, ExtraColumns, ExtraFields};
 pub use impressions::{Cardinalities, Impressions, PAD};
 pub use rng::Rng;
 pub use simulator::{examination, simulate, true_relevance, SimulatorConfig};
-pub use split::{split_temporal, temporal_cut, Splits};
+pub use split::{split_temporal, split_temporal_owned, temporal_cut, Splits};
 mod attention_log;
 pub use attention_log::write_attention_log;
 mod log_impressions;

@@ -34,6 +34,15 @@ pub trait NextItemModel: Send {
     /// The scalar training loss of a batch.
     fn training_loss(&self, batch: &SeqBatch, train: bool) -> Tensor;
 
+    /// [`NextItemModel::training_loss`], the same value, with sparse
+    /// gradients for the embedding tables the model only looks rows up in
+    /// (BPR's), for an optimiser that updates just the rows a batch touched.
+    /// libtorch's own optimisers (`tch::nn::Adam`) refuse sparse gradients:
+    /// use `training_loss` with them. By default the dense loss.
+    fn training_loss_sparse(&self, batch: &SeqBatch, train: bool) -> Tensor {
+        self.training_loss(batch, train)
+    }
+
     /// Scores `[B, num_items]` for the item that follows each input sequence
     /// (column 0, the padding id, is never recommended: callers mask it).
     fn score(&self, users: &Tensor, inputs: &Tensor) -> Tensor;

@@ -112,7 +112,9 @@ impl LossScaler {
         for g in grads.iter().filter(|g| g.defined()) {
             let mut g = g.shallow_clone();
             let _ = g.g_mul_scalar_(1.0 / self.scale);
-            finite.push(g.isfinite().all());
+            // (a sparse gradient's values: isfinite has no sparse kernel)
+            let values = if g.is_sparse() { g.coalesce().values() } else { g };
+            finite.push(values.isfinite().all());
         }
         finite.is_empty() || bool::try_from(Tensor::stack(&finite, 0).all()).unwrap_or(false)
     }

@@ -345,7 +345,13 @@ impl<'a> TrainTask for NextItem<'a> {
 
     fn loss(&self, raw: &SeqRaw, device: Device, amp: Amp) -> Tensor {
         let batch = raw.to_batch(device);
-        autocast(amp, || self.model.training_loss(&batch, true)).to_kind(Kind::Float)
+        // sparse table gradients, which our optimisers step row by row;
+        // DP-SGD adds noise to every row, so its gradients stay dense
+        let sparse = self.config.privacy.is_none();
+        autocast(amp, || {
+            if sparse { self.model.training_loss_sparse(&batch, true) } else { self.model.training_loss(&batch, true) }
+        })
+        .to_kind(Kind::Float)
     }
 
     fn validate(&self) -> Result<Vec<(TaskMetric, f64)>> {

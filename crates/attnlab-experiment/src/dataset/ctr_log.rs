@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use attnlab_data::loaders::{ctr_column_names, ColumnRef};
 use attnlab_data::preprocess::{encode_ctr_table, CtrEncoding, NumericEncoding};
 use attnlab_data::{
-    load_ctr, split_temporal, temporal_cut, Cardinalities, CategoricalField, Column, ColumnData, CtrSchema, CtrTable, ExtraColumns,
+    load_ctr, split_temporal_owned, temporal_cut, Cardinalities, CategoricalField, Column, ColumnData, CtrSchema, CtrTable, ExtraColumns,
     ExtraFields, Impressions, OnBadRow, Vocab, PAD,
 };
 use attnlab_spec::{BadRowPolicy, ColumnSelection, CtrLogFormat, CtrLogSpec, LoadedSpec, NumericPreprocess};
@@ -67,7 +67,7 @@ pub fn prepare_ctr_log(loaded: &LoadedSpec) -> Result<Prepared> {
     encode_ctr_table(&mut table, train_rows, &encoding_of(log))
         .map_err(|e| in_spec(format!("dataset.ctr_log ({}): {e}", file.display())))?;
     let (data, sizes, vocabularies) = impressions_of(table, &columns.roles);
-    let splits = split_temporal(&data, spec.protocol.ratios).map_err(|e| in_spec(format!("protocol.ratios: {e}")))?;
+    let splits = split_temporal_owned(data, spec.protocol.ratios).map_err(|e| in_spec(format!("protocol.ratios: {e}")))?;
     let data_fingerprint = fingerprint(&file, spec, &columns)?;
     Ok(Prepared { data: Dataset::Impressions { splits, sizes, oracle_test_auc: None, vocabularies }, data_fingerprint, metrics, valid_metric, notes })
 }

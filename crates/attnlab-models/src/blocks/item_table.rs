@@ -177,6 +177,16 @@ impl UserTable {
         let columns = fused_columns(&(p / "features"), rows, dim, init, &f.user_columns);
         UserTable { ids, features: pretrained.into_iter().chain(columns).collect() }
     }
+
+    /// As `forward`, with a sparse gradient for the id table when the
+    /// vectors are its rows alone (no pretrained column): an optimiser step
+    /// then costs the rows looked up, not the table.
+    pub fn lookup_sparse(&self, users: &Tensor) -> Tensor {
+        match &self.pretrained {
+            None => Tensor::embedding(&self.ids.ws, users, -1, false, true),
+            Some(_) => self.forward(users),
+        }
+    }
 }
 
 impl Module for UserTable {
@@ -360,6 +370,18 @@ impl ItemTable {
             }
             None => self.features.iter().fold(ids, |sum, f| sum + f.table()),
         }
+    }
+}
+
+impl ItemTable {
+    /// As `forward`, with a sparse gradient for the id table when the
+    /// vectors are its rows alone (no features); see
+    /// [`UserTable::lookup_sparse`].
+    pub fn lookup_sparse(&self, ids: &Tensor) -> Tensor {
+        if self.features.is_empty() {
+            return Tensor::embedding(&self.ids.ws, ids, 0, false, true);
+        }
+        self.forward(ids)
     }
 }
 

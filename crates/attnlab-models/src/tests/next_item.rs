@@ -373,3 +373,67 @@ fn bpr_without_negatives_says_so() {
     let _ = model.training_loss(&batch, true);
 }
 
+
+/// BPR's sparse-gradient loss is its loss, with the same gradient held
+/// sparsely (only the rows the batch looked up) for a table more than
+/// `SPARSE_TABLE_RATIO` times larger than the batch's lookups; smaller
+/// tables and the other models keep dense gradients.
+#[test]
+fn sparse_training_loss_is_the_loss_with_sparse_gradients_for_large_tables() {
+    let _guard = rng_lock();
+    // 4 users looked up among 40 (sparse), 8 items among 50 (dense: under 8x)
+    let sizes = NextItemSizes { users: 40, items: 50, max_len: 1 };
+    tch::manual_seed(3);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model = build_next_item("BPR", &vs.root(), &sizes, &params(json!({})), None, None).unwrap();
+    let ids = |v: &[i64]| Tensor::from_slice(v).view([-1, 1]);
+    let batch = SeqBatch {
+        users: Tensor::from_slice(&[0i64, 7, 7, 39]),
+        inputs: ids(&[0, 0, 0, 0]),
+        targets: ids(&[1, 5, 9, 49]),
+        negatives: Some(ids(&[2, 5, 30, 3])),
+        timestamps: None,
+        held_out: None,
+    };
+    let grads = |sparse: bool| {
+        vs.variables().values().for_each(|v| {
+            let mut g = v.grad();
+            if g.defined() {
+                let _ = g.detach_().zero_();
+            }
+        });
+        let loss = if sparse { model.training_loss_sparse(&batch, true) } else { model.training_loss(&batch, true) };
+        loss.backward();
+        // (layout, dense copy): the next call zeroes the gradient itself
+        let mut named: Vec<(String, bool, Tensor)> = vs
+            .variables()
+            .into_iter()
+            .map(|(n, v)| {
+                let g = v.grad();
+                let dense = if g.is_sparse() { g.to_dense(None, false) } else { g.copy() };
+                (n, g.is_sparse(), dense)
+            })
+            .collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        (scalar(&loss), named)
+    };
+    // sparse first: a gradient accumulated into a dense one stays dense
+    let (sparse_loss, sparse) = grads(true);
+    let (dense_loss, dense) = grads(false);
+    assert_eq!(dense_loss, sparse_loss);
+    let layouts: Vec<(&str, bool)> = sparse.iter().map(|(n, is_sparse, _)| (n.as_str(), *is_sparse)).collect();
+    assert_eq!(layouts, [("item.weight", false), ("user.weight", true)]);
+    for ((name, is_sparse, d), (_, _, s)) in dense.iter().zip(&sparse) {
+        assert!(!is_sparse, "{name}");
+        let diff = max_abs_diff(s, d);
+        assert!(diff < 1e-7 && f64::try_from(d.abs().sum(Kind::Float)).unwrap() > 0.0, "{name}: differs by {diff}");
+    }
+    // a user looked up twice holds both rows' gradients; one never looked up, none
+    let user = &sparse[1].2;
+    assert!(f64::try_from(user.get(7).abs().sum(Kind::Float)).unwrap() > 0.0);
+    assert_eq!(f64::try_from(user.get(1).abs().sum(Kind::Float)).unwrap(), 0.0);
+
+    let (_vs, sasrec) = build_next("SASRec", 3, no_dropout("SASRec"));
+    let batch = Seqs::new(0, 7).batch("SASRec", T);
+    assert_eq!(scalar(&sasrec.training_loss_sparse(&batch, true)), scalar(&sasrec.training_loss(&batch, true)));
+}

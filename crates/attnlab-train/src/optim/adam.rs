@@ -1,5 +1,15 @@
 //! Adam (Kingma & Ba) and AdamW (Loshchilov & Hutter), step for step as
 //! libtorch's `torch::optim::Adam`/`AdamW` (no amsgrad).
+//!
+//! A sparse gradient (an embedding table looked up with sparse gradients,
+//! as BPR's) updates only the rows it holds, by the rule of
+//! `torch.optim.SparseAdam`: those rows' moments and values move as dense
+//! Adam would move them, with the table's step count for the bias
+//! correction; the other rows keep their moments and values (dense Adam
+//! would keep moving them on their decaying momentum). A step then costs the
+//! batch, not the table: with dense updates a BPR epoch grew with users x
+//! items. A table with an L2 term or a decoupled decay is regularised on
+//! every row, so its sparse gradient is made dense and takes the dense step.
 
 use tch::{Kind, Tensor};
 
@@ -30,6 +40,36 @@ impl Adam {
     }
 }
 
+/// One Adam step on the rows of the sparse gradient `grad` only (see the
+/// module docs); `t` is the table's step count after this step.
+fn sparse_step(p: &mut Tensor, grad: &Tensor, (exp_avg, exp_avg_sq): (&Tensor, &Tensor), (b1, b2, eps): (f64, f64, f64), lr: f64, t: i64) {
+    // one entry per row (a row looked up twice holds the sum of both)
+    let grad = grad.coalesce();
+    let rows = grad.indices().select(0, 0);
+    if rows.numel() == 0 {
+        return;
+    }
+    let g = grad.values();
+    let mut m = exp_avg.index_select(0, &rows);
+    let _ = m.lerp_(&g, 1.0 - b1);
+    let mut v = exp_avg_sq.index_select(0, &rows);
+    let _ = v.g_mul_scalar_(b2);
+    let _ = v.addcmul_(&(&g * (1.0 - b2)), &g);
+    let (mut exp_avg, mut exp_avg_sq) = (exp_avg.shallow_clone(), exp_avg_sq.shallow_clone());
+    let _ = exp_avg.index_copy_(0, &rows, &m);
+    let _ = exp_avg_sq.index_copy_(0, &rows, &v);
+    if lr == 0.0 {
+        return;
+    }
+    let (bias1, bias2) = (1.0 - b1.powi(t as i32), 1.0 - b2.powi(t as i32));
+    let mut denom = v.sqrt();
+    let _ = denom.g_div_scalar_(bias2.sqrt());
+    let _ = denom.g_add_scalar_(eps);
+    let _ = denom.g_mul_scalar_(-bias1 / lr);
+    let moved = p.index_select(0, &rows).addcdiv(&m, &denom);
+    let _ = p.index_copy_(0, &rows, &moved);
+}
+
 impl Optimizer for Adam {
     fn name(&self) -> &'static str {
         self.name
@@ -48,6 +88,13 @@ impl Optimizer for Adam {
                 continue;
             }
             let mut p = param.tensor.shallow_clone();
+            if grad.is_sparse() && param.l2 == 0.0 && param.decay == 0.0 {
+                self.steps[i] += 1;
+                let t = self.steps[i];
+                sparse_step(&mut p, &grad, (&self.exp_avg[i], &self.exp_avg_sq[i]), (b1, b2, self.eps), lr, t);
+                continue;
+            }
+            let grad = if grad.is_sparse() { grad.to_dense(None, false) } else { grad };
             let grad = if param.l2 != 0.0 { grad + &p * param.l2 } else { grad };
             if param.decay != 0.0 {
                 let _ = p.g_mul_scalar_(1.0 - lr * param.decay);

@@ -37,6 +37,8 @@ impl Optimizer for Sgd {
             if !grad.defined() {
                 continue;
             }
+            // SGD's momentum buffers are dense: so is the step
+            let grad = if grad.is_sparse() { grad.to_dense(None, false) } else { grad };
             let mut p = param.tensor.shallow_clone();
             if param.decay != 0.0 {
                 let _ = p.g_mul_scalar_(1.0 - lr * param.decay);

@@ -178,3 +178,110 @@ fn clips_to_the_global_norm() {
     let g2: Vec<f32> = Vec::try_from(Tensor::cat(&[a.grad(), b.grad()], 0)).unwrap();
     assert_eq!(g, g2);
 }
+
+/// `rows` of `table` looked up with a sparse gradient or not, against
+/// fixed targets: a least-squares loss on those rows.
+fn lookup_loss(table: &Tensor, rows: &[i64], sparse: bool) -> Tensor {
+    let ids = Tensor::from_slice(rows);
+    let targets = Tensor::from_slice(&[1.0f32, -2.0, 0.5, 3.0, -1.0, 2.0, 0.0, -0.5]).view([4, 2]).index_select(0, &ids);
+    (Tensor::embedding(table, &ids, -1, false, sparse) - targets).square().sum(Kind::Float)
+}
+
+/// A table `emb [4, 2]` (the same start every time) and Adam over it.
+fn table_and_adam(config: &OptimizerConfig) -> (VarStore, Box<dyn Optimizer>) {
+    let vs = VarStore::new(Device::Cpu);
+    let _ = vs.root().var_copy("emb", &Tensor::from_slice(&[0.1f32, 0.2, -0.3, 0.4, 0.5, -0.6, 0.7, 0.0]).view([4, 2]));
+    let adam = build_optimizer(config, params(&vs)).unwrap();
+    (vs, adam)
+}
+
+/// When every row is in every batch, the sparse step is the dense one; with
+/// an L2 term (every row regularised) it is dense Adam whatever the batch.
+#[test]
+fn sparse_adam_is_dense_adam_on_the_rows_of_every_batch() {
+    let cases: [(&[i64], f64); 3] = [(&[0, 1, 2, 3, 1], 0.0), (&[3, 0, 2, 1], 0.0), (&[1, 1], 0.1)];
+    for (rows, l2) in cases {
+        let config = OptimizerConfig { weight_decay: l2, ..Default::default() };
+        let ((sparse_vs, mut sparse), (dense_vs, mut dense)) = (table_and_adam(&config), table_and_adam(&config));
+        let start = sparse_vs.variables()["emb"].copy();
+        for _ in 0..30 {
+            sparse.zero_grad();
+            lookup_loss(&sparse_vs.variables()["emb"], rows, true).backward();
+            assert!(sparse_vs.variables()["emb"].grad().is_sparse());
+            sparse.step(0.05);
+            dense.zero_grad();
+            lookup_loss(&dense_vs.variables()["emb"], rows, false).backward();
+            dense.step(0.05);
+        }
+        let (diff, moved) = (max_diff(&sparse_vs, &dense_vs), f64::try_from((&sparse_vs.variables()["emb"] - start).abs().max()).unwrap());
+        assert!(diff < 1e-6, "rows {rows:?}, l2 {l2}: differs by {diff}");
+        assert!(moved > 0.5, "rows {rows:?}: moved only {moved}");
+    }
+}
+
+/// SparseAdam's rule, computed here in f64: a row's moments and value move
+/// only on the steps whose batch holds it, with the table's step count in
+/// the bias correction; a row never looked up keeps its value and zero
+/// moments, also through a state round trip.
+#[test]
+fn sparse_adam_moves_only_the_rows_looked_up() {
+    let (b1, b2, eps, lr) = (0.9f64, 0.999f64, 1e-8f64, 0.05f64);
+    let (vs, mut adam) = table_and_adam(&OptimizerConfig::default());
+    let start: Vec<f32> = Vec::try_from(vs.variables()["emb"].view([-1])).unwrap();
+    let batches: [&[i64]; 3] = [&[0], &[1], &[0]];
+    for rows in batches {
+        adam.zero_grad();
+        lookup_loss(&vs.variables()["emb"], rows, true).backward();
+        adam.step(lr);
+    }
+    let now: Vec<f32> = Vec::try_from(vs.variables()["emb"].view([-1])).unwrap();
+    // row 0 at steps 1 and 3, row 1 at step 2 (targets (1, -2) and (0.5, 3))
+    let expect = |x0: f64, target: f64, steps: &[i32]| {
+        let (mut x, mut m, mut v) = (x0, 0.0, 0.0);
+        for &t in steps {
+            let g = 2.0 * (x - target);
+            m = b1 * m + (1.0 - b1) * g;
+            v = b2 * v + (1.0 - b2) * g * g;
+            x -= lr / (1.0 - b1.powi(t)) * m / (v.sqrt() / (1.0 - b2.powi(t)).sqrt() + eps);
+        }
+        x
+    };
+    let want = [expect(0.1, 1.0, &[1, 3]), expect(0.2, -2.0, &[1, 3]), expect(-0.3, 0.5, &[2]), expect(0.4, 3.0, &[2])];
+    for (k, want) in want.iter().enumerate() {
+        assert!((f64::from(now[k]) - want).abs() < 1e-6, "entry {k}: {} vs {want}", now[k]);
+    }
+    assert_eq!(&now[4..], &start[4..], "rows 2 and 3 were never looked up");
+    let state: std::collections::HashMap<String, Tensor> = adam.state().into_iter().collect();
+    let moment: Vec<f32> = Vec::try_from(state["emb.exp_avg"].view([-1])).unwrap();
+    assert_eq!(&moment[4..], &[0.0; 4]);
+    assert_eq!(state["emb.step"].int64_value(&[0]), 3);
+}
+
+/// SGD takes a sparse gradient as its dense equivalent.
+#[test]
+fn sgd_steps_a_sparse_gradient_as_dense() {
+    let config = OptimizerConfig { kind: OptimizerKind::Sgd, momentum: 0.9, ..Default::default() };
+    let ((sparse_vs, mut sparse), (dense_vs, mut dense)) = (table_and_adam(&config), table_and_adam(&config));
+    for _ in 0..10 {
+        sparse.zero_grad();
+        lookup_loss(&sparse_vs.variables()["emb"], &[2, 0], true).backward();
+        sparse.step(0.05);
+        dense.zero_grad();
+        lookup_loss(&dense_vs.variables()["emb"], &[2, 0], false).backward();
+        dense.step(0.05);
+    }
+    assert_eq!(max_diff(&sparse_vs, &dense_vs), 0.0);
+}
+
+/// Clipping reads and scales a sparse gradient as its dense equivalent.
+#[test]
+fn clips_sparse_gradients() {
+    let (vs, adam) = table_and_adam(&OptimizerConfig::default());
+    lookup_loss(&vs.variables()["emb"], &[1, 1, 3], true).backward();
+    let dense = vs.variables()["emb"].grad().to_dense(None, false);
+    let norm = f64::try_from(clip_grad_norm(adam.params(), 1.0).unwrap()).unwrap();
+    let want = f64::try_from(dense.norm()).unwrap();
+    assert!((norm - want).abs() < 1e-5 && norm > 1.0, "{norm} vs {want}");
+    let clipped = vs.variables()["emb"].grad().to_dense(None, false);
+    assert!(clipped.allclose(&(dense / (want + 1e-6)), 1e-6, 1e-6, false));
+}
