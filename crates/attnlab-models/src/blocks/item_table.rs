@@ -179,13 +179,13 @@ impl UserTable {
     }
 
     /// As `forward`, with a sparse gradient for the id table when the
-    /// vectors are its rows alone (no pretrained column): an optimiser step
-    /// then costs the rows looked up, not the table.
+    /// vectors are its rows alone (no side feature, no pretrained column):
+    /// an optimiser step then costs the rows looked up, not the table.
     pub fn lookup_sparse(&self, users: &Tensor) -> Tensor {
-        match &self.pretrained {
-            None => Tensor::embedding(&self.ids.ws, users, -1, false, true),
-            Some(_) => self.forward(users),
+        if self.features.is_empty() {
+            return Tensor::embedding(&self.ids.ws, users, -1, false, true);
         }
+        self.forward(users)
     }
 }
 
