@@ -5,14 +5,15 @@
 use crate::util::{quickstart, Scratch};
 
 /// A small simulated world whose dwell follows item length, a click model
-/// on each target, the metrics of time and the relevance AUC at position 0.
+/// on each target, PAL on a click model and on MMoE with a dwell head, the
+/// metrics of time and the relevance AUC at position 0.
 const OVERRIDES: [&str; 7] = [
     "dataset.simulator={users: 200, items: 80, topics: 6, sessions_per_user: 6, slots: 6, ads: {advertisers: 0, dwell_length_weight: 1.0}}",
     "protocol.metrics=[auc, dwell_ndcg@10, dwell@10, dwell_auc, dwell_rmse, relevance_auc]",
     "train.epochs=2",
     "train.batch_size=256",
     "train.checkpoints=false",
-    "models=[{name: click, model: FM}, {name: wlr, model: FM, train: {target: dwell_weighted}}, {name: log, model: FM, train: {target: dwell_log}}, {name: pal, model: FM, train: {position_debias: pal}}]",
+    "models=[{name: click, model: FM}, {name: wlr, model: FM, train: {target: dwell_weighted}}, {name: log, model: FM, train: {target: dwell_log}}, {name: pal, model: FM, train: {position_debias: pal}}, {name: mmoe-pal, model: MMoE, params: {embed_dim: 8, dwell_head: true}, train: {position_debias: pal}}]",
     "targets=[]",
 ];
 
@@ -39,6 +40,12 @@ fn dwell_targets_train_and_report_the_metrics_of_time() {
     assert!(metric("log", "test.dwell_rmse").is_some() && metric("click", "test.dwell_rmse").is_none());
     assert!(metric("wlr", "best.valid.dwell_ndcg@10").is_some() && metric("log", "best.valid.dwell_rmse").is_some());
     assert!(metric("click", "best.valid.auc").is_some());
+    // PAL on a multi-task model with a dwell head, stopping on its click AUC as the spec's `auc` asks
+    for key in ["test.ctr_auc", "test.relevance_auc", "test.dwell_rmse", "test.dwell_ndcg@10", "best.valid.ctr_auc"] {
+        let v = metric("mmoe-pal", key).unwrap_or_else(|| panic!("mmoe-pal: no {key}"));
+        assert!(v.is_finite() && v > 0.0, "mmoe-pal {key} = {v}");
+    }
+    assert!(metric("mmoe-pal", "best.valid.cvr_auc").is_none());
 }
 
 #[test]
@@ -68,13 +75,24 @@ models:
     let run = s.attnlab(&["validate", spec.to_str().unwrap(), "models=[{name: lr, model: LR}]", "protocol.metrics=[auc, dwell_ndcg@10]"]);
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("protocol.metrics[1]") && run.stderr().contains("ctr-log"), "{}", run.stderr());
-    // a multi-task model has no dwell target nor PAL (yet)
+    // IPS on a log needs its propensities, each in (0, 1]; it weights clicks of click models
+    let run = s.attnlab(&["validate", spec.to_str().unwrap(), "models=[{name: lr, model: LR}]", "train.position_debias=ips"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("train.propensities") && run.stderr().contains("ctr-log"), "{}", run.stderr());
+    let run = s.attnlab(&["validate", spec.to_str().unwrap(), "models=[{name: lr, model: LR, train: {position_debias: ips, propensities: [1.0, 0.0]}}]"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("models[0].train.propensities[1]"), "{}", run.stderr());
+    let run = s.attnlab(&["validate", spec.to_str().unwrap(), "models=[{name: lr, model: LR, train: {position_debias: ips, propensities: [1.0, 0.5]}}]"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let run = s.attnlab(&["validate", &quickstart(), "models=[{name: m, model: MMoE}]", "train.position_debias=ips"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("train.position_debias") && run.stderr().contains("`ips`"), "{}", run.stderr());
+    // a multi-task model has no dwell target (its dwell head learns dwell), and takes PAL
     let run = s.attnlab(&["validate", &quickstart(), "models=[{name: m, model: MMoE, train: {target: dwell_log}}]"]);
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("models[0].train.target"), "{}", run.stderr());
-    let run = s.attnlab(&["validate", &quickstart(), "models=[{name: m, model: MMoE}]", "train.position_debias=pal"]);
-    assert_eq!(run.code(), 2, "{}", run.stderr());
-    assert!(run.stderr().contains("train.position_debias"), "{}", run.stderr());
+    let run = s.attnlab(&["validate", &quickstart(), "models=[{name: m, model: MMoE, params: {dwell_head: true}}]", "train.position_debias=pal"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
     // PAL multiplies click probabilities: not with a dwell target
     let run = s.attnlab(&["validate", &quickstart(), "models=[{name: m, model: FM, train: {target: dwell_weighted, position_debias: pal}}]"]);
     assert_eq!(run.code(), 2, "{}", run.stderr());

@@ -162,6 +162,8 @@ fn market_trains_multitask_models_with_conversion_metrics() {
         let v = metrics[key].as_f64().unwrap_or_else(|| panic!("{key} missing: {metrics}"));
         assert!((0.5..1.0).contains(&v), "{key} = {v}: the model learned something");
     }
+    // the spec stops on `auc`: the multi-task model stops on its click AUC
+    assert!(metrics["best.valid.ctr_auc"].is_f64() && metrics["best.valid.cvr_auc"].is_null(), "{metrics}");
 }
 
 /// General models on real ml-100k under RecBole's RS 8:1:1, though the CLI

@@ -105,7 +105,7 @@ impl Prepared {
         match task {
             Task::MultiTask => {
                 let mut all = vec![TaskMetric::CtrAuc, TaskMetric::CvrAuc, TaskMetric::CtcvrAuc];
-                let valid = if all.contains(&self.valid_metric) { self.valid_metric } else { TaskMetric::CvrAuc };
+                let valid = multitask_valid_metric(self.valid_metric);
                 // and the metrics of time (a dwell head's) and relevance
                 all.extend(self.metrics.iter().copied().filter(|m| *m == TaskMetric::RelevanceAuc || m.is_dwell()));
                 (all, valid)
@@ -126,6 +126,18 @@ impl Prepared {
                 (plain, valid)
             }
         }
+    }
+}
+
+/// The metric a multi-task model stops on for a spec's `valid_metric`: its
+/// own when the spec names one of theirs, the click task's `ctr_auc` when it
+/// names the click AUC (`auc`: a spec that stops its click models on clicks
+/// stops its multi-task models on clicks too), `cvr_auc` otherwise.
+pub fn multitask_valid_metric(spec_valid: TaskMetric) -> TaskMetric {
+    match spec_valid {
+        m if TaskMetric::MULTITASK.contains(&m) => m,
+        TaskMetric::Metric(attnlab_eval::Metric::Auc) => TaskMetric::CtrAuc,
+        _ => TaskMetric::CvrAuc,
     }
 }
 
@@ -494,4 +506,21 @@ fn check_timestamps(loaded: &LoadedSpec, prepared: &attnlab_data::Prepared, inte
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod valid_metric_tests {
+    use super::*;
+
+    #[test]
+    fn multitask_models_stop_on_click_auc_when_the_spec_stops_on_auc() {
+        let parse = |name: &str| TaskMetric::parse(name).unwrap();
+        assert_eq!(multitask_valid_metric(parse("auc")), TaskMetric::CtrAuc);
+        for own in TaskMetric::MULTITASK {
+            assert_eq!(multitask_valid_metric(own), own);
+        }
+        // a metric the multi-task models do not compute: conversions, as before
+        assert_eq!(multitask_valid_metric(parse("logloss")), TaskMetric::CvrAuc);
+        assert_eq!(multitask_valid_metric(parse("gauc")), TaskMetric::CvrAuc);
+    }
 }

@@ -12,7 +12,7 @@ use attnlab_spec::{ModelSpec, TrainSpec};
 use attnlab_track::{MetricPoint, Store, TrackError};
 use attnlab_train::{
     evaluate_next_item, train_next_item,
-    DeviceInfo, EpochObserver, EpochReport, MultiTaskOptions, ObserverError, TrainOutcome,
+    DeviceInfo, EpochObserver, EpochReport, MultiTaskOptions, ObserverError, TrainConfig, TrainOutcome,
 };
 use tch::nn::VarStore;
 
@@ -90,6 +90,7 @@ pub fn train_and_test(inp: RunInputs<'_>) -> Result<Tested> {
             match crate::impression_model::build_impression_model(model, t, &vs.root(), sizes)? {
                 BuiltModel::Ctr(net) => {
                     log_parameters(store, run_id, &vs)?;
+                    let config = TrainConfig { propensities: crate::train_config::propensities(t, sizes.positions)?, ..config.clone() };
                     let data = (&splits.train, &splits.valid);
                     let outcome = crate::private_runs::train_ctr(net.as_ref(), &vs, data, &config, t, &mut logger)?;
                     let (test, scores) = crate::ctr_test::test_ctr(net.as_ref(), &splits.test, &config, &metrics)?;

@@ -52,6 +52,8 @@ pub fn train_config(
             attnlab_spec::Target::DwellLog => attnlab_train::Target::DwellLog,
             attnlab_spec::Target::DwellWeighted => attnlab_train::Target::DwellWeighted,
         },
+        // set by the run from its data's slots (`propensities` below)
+        propensities: None,
         patience: t.early_stopping.patience as usize,
         seed,
         metrics,
@@ -116,4 +118,24 @@ pub fn device_choice(choice: attnlab_spec::DeviceChoice) -> attnlab_train::Devic
         attnlab_spec::DeviceChoice::Cpu => attnlab_train::DeviceChoice::Cpu,
         attnlab_spec::DeviceChoice::Cuda(i) => attnlab_train::DeviceChoice::Cuda(i),
     }
+}
+
+/// With `position_debias: ips`, the examination propensity of each of the
+/// data's `slots`: the spec's `propensities`, or the simulator's curve when
+/// it gives none (the spec check lets only simulated data go without).
+/// Fewer than `slots` is bad input naming the key.
+pub fn propensities(t: &TrainSpec, slots: usize) -> crate::Result<Option<Vec<f32>>> {
+    if t.position_debias != attnlab_spec::PositionDebias::Ips {
+        return Ok(None);
+    }
+    if t.propensities.is_empty() {
+        return Ok(Some((0..slots).map(|p| attnlab_data::examination(p) as f32).collect()));
+    }
+    if t.propensities.len() < slots {
+        return Err(crate::ExperimentError::BadInput(format!(
+            "train.propensities: {} values, and the data has {slots} slots (one propensity per slot, position 0 first)",
+            t.propensities.len()
+        )));
+    }
+    Ok(Some(t.propensities.iter().map(|&p| p as f32).collect()))
 }

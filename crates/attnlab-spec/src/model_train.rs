@@ -25,6 +25,7 @@ pub const PER_MODEL_KEYS: &[&str] = &[
     "loss",
     "target",
     "position_debias",
+    "propensities",
     "task_weights",
 ];
 

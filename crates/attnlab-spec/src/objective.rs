@@ -1,4 +1,5 @@
-//! `train.target` and `train.position_debias`: what a click model learns
+//! `train.target` and `train.position_debias` (with `train.propensities`
+//! for IPS): what a click model learns
 //! from an impression, and how it treats the slot the impression was shown
 //! in; `train.task_weights`: the weights of a multi-task model's losses. All
 //! may be set per model (`models[i].train`).
@@ -41,7 +42,7 @@ impl Target {
     }
 }
 
-/// How a click model treats the position of an impression.
+/// How a click or multi-task model treats the position of an impression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PositionDebias {
@@ -50,8 +51,14 @@ pub enum PositionDebias {
     None,
     /// PAL (Guo et al., RecSys 2019): a shallow position tower whose click
     /// probability multiplies the relevance tower's in training; at
-    /// inference only the relevance tower scores.
+    /// inference only the relevance tower scores. On a multi-task model
+    /// the tower multiplies the click head.
     Pal,
+    /// Inverse propensity scoring (Saito et al., WSDM 2020): each click is
+    /// weighted by 1 / the examination propensity of its slot
+    /// (`train.propensities`), an unbiased estimate of relevance whatever
+    /// the slot. Click models with the click target.
+    Ips,
 }
 
 impl PositionDebias {
@@ -106,6 +113,7 @@ mod tests {
             assert_eq!(t(target.name()), Ok(target));
         }
         assert_eq!(serde_yaml::from_str::<PositionDebias>("pal").unwrap(), PositionDebias::Pal);
-        assert!(serde_yaml::from_str::<PositionDebias>("ips").is_err());
+        assert_eq!(serde_yaml::from_str::<PositionDebias>("ips").unwrap(), PositionDebias::Ips);
+        assert!(serde_yaml::from_str::<PositionDebias>("dla").is_err());
     }
 }

@@ -543,10 +543,16 @@ pub struct TrainSpec {
     /// `dwell_weighted`. Left out of the spec's identity while `click`.
     #[serde(skip_serializing_if = "crate::Target::is_click")]
     pub target: crate::Target,
-    /// `none` (default: position is a feature) or `pal`. Left out of the
-    /// spec's identity while `none`.
+    /// `none` (default: position is a feature), `pal` or `ips`. Left out
+    /// of the spec's identity while `none`.
     #[serde(skip_serializing_if = "crate::PositionDebias::is_none")]
     pub position_debias: crate::PositionDebias,
+    /// With `position_debias: ips`: the examination propensity of each slot
+    /// (position 0 first), each in (0, 1]. Empty: the simulator's own
+    /// examination curve (data from elsewhere must give them). Left out of
+    /// the spec's identity while empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub propensities: Vec<f64>,
     /// Weights of a multi-task model's click, conversion and dwell losses
     /// (default 1, 1, 0.03). Left out of the spec's identity while default.
     #[serde(skip_serializing_if = "crate::TaskWeights::is_default")]
@@ -652,6 +658,7 @@ impl Default for TrainSpec {
             loss: LossSpec::default(),
             target: crate::Target::Click,
             position_debias: crate::PositionDebias::None,
+            propensities: Vec::new(),
             task_weights: crate::TaskWeights::default(),
         }
     }

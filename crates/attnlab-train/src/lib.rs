@@ -20,7 +20,8 @@
 //! Three tasks share one epoch loop ([`fit`], in `engine.rs`): each only
 //! says how its examples become batches ([`BatchSource`]), the loss of a
 //! batch and its validation figures ([`TrainTask`]):
-//! - CTR ([`train`], [`predict`]): a `CtrModel` on impressions, BCE;
+//! - CTR ([`train`], [`predict`]): a `CtrModel` on impressions, BCE (on
+//!   IPS-weighted clicks under [`ips`]);
 //! - click + conversion ([`train_multitask`], [`predict_multitask`]): a
 //!   `MultiTaskModel` with the loss of its objective, validated by CTR, CVR
 //!   and CTCVR AUC (`attnlab_eval::TaskMetric`);
@@ -38,6 +39,7 @@ mod engine;
 mod error;
 pub mod federated;
 pub mod finetune;
+pub mod ips;
 pub mod loss;
 mod multitask;
 mod next_item;

@@ -21,7 +21,7 @@ use crate::trainer::{EpochObserver, TrainConfig, TrainOutcome};
 use crate::{Result, TrainError};
 
 /// What the multi-task trainer takes besides [`TrainConfig`] (whose
-/// `metrics`, `valid_metric` and `pos_weight` it does not use).
+/// `metrics`, `valid_metric`, `pos_weight` and `propensities` it does not use).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MultiTaskOptions {
     /// Weights of the click and conversion terms of the loss.

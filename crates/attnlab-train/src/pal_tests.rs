@@ -1,25 +1,28 @@
-//! PAL against position as a feature, on the simulator's truth: relevance
-//! AUC at position 0 (every test row scored as if shown at the top, against
-//! its true click probability there). Fixed seeds, real libtorch.
+//! PAL and IPS against position as a feature, on the simulator's truth:
+//! relevance AUC at position 0 (every test row scored as if shown at the
+//! top, against its true click probability there), for a click model and
+//! (PAL) for the click head of a multi-task model. Fixed seeds, real
+//! libtorch.
 
-use attnlab_data::{simulate, split_temporal, true_relevance, AdsConfig, Impressions, SimulatorConfig};
-use attnlab_eval::{soft_label_auc, Metric};
-use attnlab_models::{CtrModel, Pal};
+use attnlab_data::{examination, simulate, split_temporal, true_relevance, AdsConfig, Cardinalities, Impressions, SimulatorConfig, Splits};
+use attnlab_eval::{soft_label_auc, Metric, TaskMetric};
+use attnlab_models::Pal;
 use tch::nn::VarStore;
 use tch::Device;
 
 use crate::tests::{torch_lock, Recorder};
-use crate::{predict, train, TrainConfig};
+use crate::{predict, predict_multitask, train, train_multitask, MultiTaskOptions, TrainConfig};
 
-fn relevance_auc(model: &dyn CtrModel, test: &Impressions) -> f64 {
+/// AUC of `score`'s predictions for the test rows moved to the top slot
+/// against their true relevance there.
+fn relevance_auc(test: &Impressions, score: impl Fn(&Impressions) -> Vec<f32>) -> f64 {
     let relevance = true_relevance(test).unwrap();
     let top = Impressions { position: vec![0; test.len()], ..test.clone() };
-    soft_label_auc(&relevance, &predict(model, &top, 512, Device::Cpu).unwrap()).unwrap()
+    soft_label_auc(&relevance, &score(&top)).unwrap()
 }
 
-#[test]
-fn pal_ranks_by_relevance_better_than_position_as_a_feature() {
-    let _lock = torch_lock();
+/// A small simulated world (with `ads`), split 8:1:1 by time.
+fn simulated(ads: AdsConfig) -> (Splits, Cardinalities) {
     let config = SimulatorConfig {
         seed: 11,
         users: 600,
@@ -29,20 +32,20 @@ fn pal_ranks_by_relevance_better_than_position_as_a_feature() {
         slots: 8,
         interest_sharpness: 3.0,
         history_len: 8,
-        ads: AdsConfig::off(),
+        ads,
     };
-    let splits = split_temporal(&simulate(&config).unwrap(), [0.8, 0.1, 0.1]).unwrap();
-    let sizes = config.cardinalities();
-    let train_config = TrainConfig {
-        epochs: 6,
-        batch_size: 256,
-        lr: 0.01,
-        patience: 2,
-        seed: 1,
-        metrics: vec![Metric::Auc],
-        label: "pal test".into(),
-        ..Default::default()
-    };
+    (split_temporal(&simulate(&config).unwrap(), [0.8, 0.1, 0.1]).unwrap(), config.cardinalities())
+}
+
+fn train_config(label: &str) -> TrainConfig {
+    TrainConfig { epochs: 6, batch_size: 256, lr: 0.01, patience: 2, seed: 1, metrics: vec![Metric::Auc], label: label.into(), ..Default::default() }
+}
+
+#[test]
+fn pal_ranks_by_relevance_better_than_position_as_a_feature() {
+    let _lock = torch_lock();
+    let (splits, sizes) = simulated(AdsConfig::off());
+    let train_config = train_config("pal test");
     let mut aucs = Vec::new();
     for pal in [false, true] {
         tch::manual_seed(0);
@@ -50,10 +53,60 @@ fn pal_ranks_by_relevance_better_than_position_as_a_feature() {
         let net = attnlab_models::build("DeepFM", &vs.root(), &sizes, &Default::default()).unwrap();
         let net = if pal { Pal::wrap(net, &vs.root(), sizes.positions) } else { net };
         train(net.as_ref(), &vs, &splits.train, &splits.valid, &train_config, &mut &Recorder::default()).unwrap();
-        aucs.push(relevance_auc(net.as_ref(), &splits.test));
+        aucs.push(relevance_auc(&splits.test, |top| predict(net.as_ref(), top, 512, Device::Cpu).unwrap()));
     }
     let (feature, pal) = (aucs[0], aucs[1]);
     eprintln!("relevance AUC at position 0: position as a feature {feature:.4}, PAL {pal:.4}");
     // measured: 0.778 against 0.767
     assert!(pal > feature + 0.005, "PAL {pal} vs position as a feature {feature}");
+}
+
+/// The same on MMoE's click head, in the ad market (conversions to learn too),
+/// stopping on click AUC.
+#[test]
+fn pal_on_mmoe_ranks_by_relevance_better_than_position_as_a_feature() {
+    let _lock = torch_lock();
+    let (splits, sizes) = simulated(AdsConfig::default());
+    let config = train_config("mmoe pal test");
+    let options = MultiTaskOptions { valid_metric: TaskMetric::CtrAuc, ..Default::default() };
+    let params = serde_json::json!({ "embed_dim": 16 });
+    let mut aucs = Vec::new();
+    for pal in [false, true] {
+        tch::manual_seed(0);
+        let vs = VarStore::new(Device::Cpu);
+        let net = attnlab_models::build_multitask("MMoE", &vs.root(), &sizes, params.as_object().unwrap()).unwrap();
+        let net = if pal { Pal::wrap_multitask(net, &vs.root(), sizes.positions) } else { net };
+        train_multitask(net.as_ref(), &vs, &splits.train, &splits.valid, &config, &options, &mut &Recorder::default()).unwrap();
+        aucs.push(relevance_auc(&splits.test, |top| predict_multitask(net.as_ref(), top, 512, Device::Cpu).unwrap().0));
+    }
+    let (feature, pal) = (aucs[0], aucs[1]);
+    eprintln!("MMoE relevance AUC at position 0: position as a feature {feature:.4}, PAL {pal:.4}");
+    assert!(pal > feature + 0.005, "PAL {pal} vs position as a feature {feature}");
+}
+
+/// IPS: DeepFM on clicks weighted by the inverse of the simulator's
+/// examination propensity of their slot, against the same model on plain
+/// clicks. Ignored: it does not reach its margin. Measured: 0.7706 against
+/// 0.7668 (both stop after epoch 1, validated on position-biased clicks),
+/// and on `experiments/attention-time.yaml` 0.793 ± 0.006 against
+/// 0.790 ± 0.001 over three seeds.
+#[test]
+#[ignore = "IPS gains under the 0.005 margin here (measured +0.004)"]
+fn ips_ranks_by_relevance_better_than_position_as_a_feature() {
+    let _lock = torch_lock();
+    let (splits, sizes) = simulated(AdsConfig::off());
+    let plain = train_config("ips test");
+    let propensities: Vec<f32> = (0..sizes.positions).map(|p| examination(p) as f32).collect();
+    let ips = TrainConfig { propensities: Some(propensities), ..plain.clone() };
+    let mut aucs = Vec::new();
+    for config in [plain, ips] {
+        tch::manual_seed(0);
+        let vs = VarStore::new(Device::Cpu);
+        let net = attnlab_models::build("DeepFM", &vs.root(), &sizes, &Default::default()).unwrap();
+        train(net.as_ref(), &vs, &splits.train, &splits.valid, &config, &mut &Recorder::default()).unwrap();
+        aucs.push(relevance_auc(&splits.test, |top| predict(net.as_ref(), top, 512, Device::Cpu).unwrap()));
+    }
+    let (feature, ips) = (aucs[0], aucs[1]);
+    eprintln!("relevance AUC at position 0: position as a feature {feature:.4}, IPS {ips:.4}");
+    assert!(ips > feature + 0.005, "IPS {ips} vs position as a feature {feature}");
 }

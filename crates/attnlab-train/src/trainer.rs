@@ -34,6 +34,9 @@ pub struct TrainConfig {
     pub pos_weight: Option<f64>,
     /// What a click model learns: clicks or dwell ([`crate::dwell`]).
     pub target: Target,
+    /// IPS ([`crate::ips`]): each slot's examination propensity, position 0
+    /// first; a click model's clicks then count `1 / θ` of their slot.
+    pub propensities: Option<Vec<f32>>,
     /// Epochs without improvement before stopping.
     pub patience: usize,
     /// Seeds each epoch's shuffling and libtorch's RNG (dropout); the model's
@@ -82,6 +85,7 @@ impl Default for TrainConfig {
             clip_grad_norm: None,
             pos_weight: None,
             target: Target::Click,
+            propensities: None,
             patience: 2,
             seed: 0,
             metrics: vec![Metric::Auc],
@@ -187,6 +191,10 @@ impl TrainTask for CtrTask<'_> {
 
     fn loss(&self, raw: &RawBatch, device: Device, amp: Amp) -> Tensor {
         let (batch, labels) = raw.to_tensors(device);
+        let labels = match &self.config.propensities {
+            Some(propensities) => crate::ips::unbiased_clicks(&labels, &batch.position, propensities),
+            None => labels,
+        };
         let logits = autocast(amp, || self.model.forward_t(&batch, true));
         self.config.target.loss(&logits, &labels, &raw.dwell_tensor(device), self.config.pos_weight)
     }
@@ -219,6 +227,9 @@ pub fn train(
     config: &TrainConfig,
     observer: &mut dyn EpochObserver,
 ) -> Result<TrainOutcome> {
+    if let Some(propensities) = &config.propensities {
+        crate::ips::check_propensities(train, propensities)?;
+    }
     fit(&CtrTask { model, valid, train, config }, vs, config, observer)
 }
 

@@ -1,13 +1,15 @@
 //! What a spec may ask of a click model's objective: a dwell target
 //! (`train.target`) or a metric of time needs data with dwell times (the
-//! simulator, or an attention log's click rows), a dwell target and
-//! `train.position_debias: pal` are for click models, a multi-task model's
+//! simulator, or an attention log's click rows), a dwell target is for click
+//! models, `train.position_debias: pal` for click and multi-task models
+//! (not with a dwell target), `ips` for click models on clicks (with the
+//! simulator's propensities or the spec's), a multi-task model's
 //! `dwell_head` needs dwell times too, and `relevance_auc` needs the
 //! simulator's true relevance.
 
 use attnlab_eval::TaskMetric;
 use attnlab_models::Task;
-use attnlab_spec::{DataSource, LoadedSpec, Spec, SpecError};
+use attnlab_spec::{DataSource, LoadedSpec, PositionDebias, Spec, SpecError, TrainSpec};
 
 /// Whether the spec's impressions carry dwell times: the simulator's and an
 /// attention log's do, a CTR log's when `dataset.ctr_log.dwell` names a column.
@@ -23,6 +25,37 @@ fn source_name(source: DataSource) -> String {
     serde_json::to_value(source).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| format!("{source:?}"))
 }
 
+/// `position_debias: ips` weights clicks of click models, with the
+/// simulator's examination curve or the spec's `propensities` (each in
+/// (0, 1]); `propensities` without IPS is a mistake. Errors as (key, why).
+fn check_ips(
+    train: &TrainSpec,
+    is_ctr: bool,
+    model: &str,
+    source_name: &str,
+    source: DataSource,
+    key_of: impl Fn(&str) -> String,
+) -> Result<(), (String, String)> {
+    if train.position_debias != PositionDebias::Ips {
+        if !train.propensities.is_empty() {
+            return Err((key_of("propensities"), "examination propensities are for `position_debias: ips`".into()));
+        }
+        return Ok(());
+    }
+    if !is_ctr || !train.target.is_click() {
+        let why = format!("`ips` weights the clicks of click models with the `click` target; `{model}` with `{}` is not one", train.target.name());
+        return Err((key_of("position_debias"), why));
+    }
+    if train.propensities.is_empty() && source != DataSource::Simulator {
+        let why = format!("`ips` needs each slot's examination propensity, which source `{source_name}` does not know: list them (position 0 first)");
+        return Err((key_of("propensities"), why));
+    }
+    if let Some(j) = train.propensities.iter().position(|p| !(p.is_finite() && *p > 0.0 && *p <= 1.0)) {
+        return Err((format!("{}[{j}]", key_of("propensities")), format!("a propensity is in (0, 1], got {}", train.propensities[j])));
+    }
+    Ok(())
+}
+
 /// The rules, each error naming the key (and the source where it is at fault).
 pub fn check_objectives(loaded: &LoadedSpec, metrics: &[TaskMetric]) -> Result<(), SpecError> {
     let invalid = |field: String, message: String| SpecError::Invalid { path: loaded.path.clone(), field, message };
@@ -35,11 +68,12 @@ pub fn check_objectives(loaded: &LoadedSpec, metrics: &[TaskMetric]) -> Result<(
             let why = format!("a dwell head learns dwell times, and source `{name}` has none (the simulator, attention logs and CTR logs with `dataset.ctr_log.dwell` have)");
             return Err(invalid(format!("models[{i}].params.dwell_head"), why));
         }
-        if !train.position_debias.is_none() && !is_ctr {
-            let key =
-                if m.train.contains_key("position_debias") { format!("models[{i}].train.position_debias") } else { "train.position_debias".into() };
-            return Err(invalid(key, format!("`pal` wraps click models; `{}` is not one", m.model)));
+        let is_multitask = attnlab_models::task_of(&m.model).ok() == Some(Task::MultiTask);
+        let key_of = |k: &str| if m.train.contains_key(k) { format!("models[{i}].train.{k}") } else { format!("train.{k}") };
+        if train.position_debias == PositionDebias::Pal && !is_ctr && !is_multitask {
+            return Err(invalid(key_of("position_debias"), format!("`pal` wraps click and multi-task models; `{}` is neither", m.model)));
         }
+        check_ips(&train, is_ctr, &m.model, &name, source, key_of).map_err(|(key, why)| invalid(key, why))?;
         if !train.target.needs_dwell() {
             continue;
         }
@@ -52,7 +86,7 @@ pub fn check_objectives(loaded: &LoadedSpec, metrics: &[TaskMetric]) -> Result<(
         if !is_ctr {
             return Err(invalid(key, format!("`{target}` is a target of click models; `{}` is not one", m.model)));
         }
-        if !train.position_debias.is_none() {
+        if train.position_debias == PositionDebias::Pal {
             // PAL multiplies click probabilities; a dwell target's output is
             // no probability (measured: DeepFM with WLR and PAL learns nothing)
             return Err(invalid(key, format!("`{target}` with `position_debias: pal` is not supported: PAL multiplies click probabilities")));

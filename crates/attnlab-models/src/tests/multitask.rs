@@ -158,3 +158,30 @@ fn clicked_conversion_loss_ignores_conversion_logits_of_unclicked_rows() {
     let none = clicked_conversion_loss(&out, &Tensor::zeros([4], (Kind::Float, Device::Cpu)), &Tensor::zeros([4], (Kind::Float, Device::Cpu)), LossWeights::default());
     assert!(none.double_value(&[]).is_finite(), "a batch without clicks");
 }
+
+/// PAL on every multi-task model: at inference the click and conversion
+/// heads score the row at the top slot whatever its position, exactly as the
+/// unwrapped model does there; in training the click loss reaches the
+/// position tower; the objective is the wrapped model's.
+#[test]
+fn pal_on_a_multitask_model_drops_its_tower_at_inference() {
+    let _guard = rng_lock();
+    let rows = random_rows(8, 23);
+    assert!(rows.position.iter().any(|&p| p > 0), "design: rows in several slots");
+    let top = Rows { position: vec![0; rows.len()], ..rows.clone() };
+    for info in models_of(Task::MultiTask) {
+        let (vs, inner) = build_multitask_seeded(info.name, 0);
+        let objective = inner.objective();
+        let at_top = inner.forward_t(&top.batch(), false);
+        let pal = crate::Pal::wrap_multitask(inner, &vs.root(), SIZES.positions);
+        let out = pal.forward_t(&rows.batch(), false);
+        assert_eq!(max_abs_diff(&out.click, &at_top.click), 0.0, "{}: click at the top", info.name);
+        assert_eq!(max_abs_diff(&out.conversion, &at_top.conversion), 0.0, "{}: conversion at the top", info.name);
+        assert_eq!(pal.objective(), objective, "{}", info.name);
+        let tower = vs.variables().into_iter().find(|(k, _)| k.contains("pal_position")).map(|(_, v)| v);
+        let tower = tower.unwrap_or_else(|| panic!("{}: no position tower", info.name));
+        let clicks = labels_from(&random_labels(rows.len(), 5));
+        bce(&pal.forward_t(&rows.batch(), true).click, &clicks).backward();
+        assert!(tower.grad().abs().sum(Kind::Float).double_value(&[]) > 0.0, "{}: the tower learns from clicks", info.name);
+    }
+}
