@@ -4,7 +4,7 @@
 //! (PAL) for the click head of a multi-task model. Fixed seeds, real
 //! libtorch.
 
-use attnlab_data::{examination, simulate, split_temporal, true_relevance, AdsConfig, Cardinalities, Impressions, SimulatorConfig, Splits};
+use attnlab_data::{simulate, split_temporal, true_relevance, AdsConfig, Cardinalities, Impressions, SimulatorConfig, Splits};
 use attnlab_eval::{soft_label_auc, Metric, TaskMetric};
 use attnlab_models::Pal;
 use tch::nn::VarStore;
@@ -82,31 +82,4 @@ fn pal_on_mmoe_ranks_by_relevance_better_than_position_as_a_feature() {
     let (feature, pal) = (aucs[0], aucs[1]);
     eprintln!("MMoE relevance AUC at position 0: position as a feature {feature:.4}, PAL {pal:.4}");
     assert!(pal > feature + 0.005, "PAL {pal} vs position as a feature {feature}");
-}
-
-/// IPS: DeepFM on clicks weighted by the inverse of the simulator's
-/// examination propensity of their slot, against the same model on plain
-/// clicks. Ignored: it does not reach its margin. Measured: 0.7706 against
-/// 0.7668 (both stop after epoch 1, validated on position-biased clicks),
-/// and on `experiments/attention-time.yaml` 0.793 ± 0.006 against
-/// 0.790 ± 0.001 over three seeds.
-#[test]
-#[ignore = "IPS gains under the 0.005 margin here (measured +0.004)"]
-fn ips_ranks_by_relevance_better_than_position_as_a_feature() {
-    let _lock = torch_lock();
-    let (splits, sizes) = simulated(AdsConfig::off());
-    let plain = train_config("ips test");
-    let propensities: Vec<f32> = (0..sizes.positions).map(|p| examination(p) as f32).collect();
-    let ips = TrainConfig { propensities: Some(propensities), ..plain.clone() };
-    let mut aucs = Vec::new();
-    for config in [plain, ips] {
-        tch::manual_seed(0);
-        let vs = VarStore::new(Device::Cpu);
-        let net = attnlab_models::build("DeepFM", &vs.root(), &sizes, &Default::default()).unwrap();
-        train(net.as_ref(), &vs, &splits.train, &splits.valid, &config, &mut &Recorder::default()).unwrap();
-        aucs.push(relevance_auc(&splits.test, |top| predict(net.as_ref(), top, 512, Device::Cpu).unwrap()));
-    }
-    let (feature, ips) = (aucs[0], aucs[1]);
-    eprintln!("relevance AUC at position 0: position as a feature {feature:.4}, IPS {ips:.4}");
-    assert!(ips > feature + 0.005, "IPS {ips} vs position as a feature {feature}");
 }
