@@ -11,15 +11,6 @@ use super::*;
 use crate::blocks::{Adapter, Fusion, ItemFeatures, ItemTable};
 use crate::{build_next_item, NextItemSizes, SeqBatch};
 
-/// A token column over `tokens` (0 = missing), with a vocabulary of `n` tokens.
-fn token_column(name: &str, tokens: Vec<u32>, n: usize) -> Column {
-    let mut vocab = Vocab::padded();
-    for t in 0..n {
-        vocab.intern(&format!("t{t}"));
-    }
-    Column { name: name.into(), data: ColumnData::Token(tokens), vocab: Some(vocab) }
-}
-
 #[test]
 fn the_fused_table_is_the_id_vector_plus_each_columns_vector() {
     let _guard = rng_lock();

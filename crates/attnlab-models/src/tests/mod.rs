@@ -176,6 +176,15 @@ fn random_rows(b: usize, seed: u64) -> Rows {
     rows
 }
 
+/// A token column over `tokens` (0 = missing), with a vocabulary of `n` tokens.
+fn token_column(name: &str, tokens: Vec<u32>, n: usize) -> attnlab_data::Column {
+    let mut vocab = attnlab_data::Vocab::padded();
+    for t in 0..n {
+        vocab.intern(&format!("t{t}"));
+    }
+    attnlab_data::Column { name: name.into(), data: attnlab_data::ColumnData::Token(tokens), vocab: Some(vocab) }
+}
+
 fn bce(logits: &Tensor, labels: &Tensor) -> Tensor {
     logits.binary_cross_entropy_with_logits::<Tensor>(labels, None, None, Reduction::Mean)
 }

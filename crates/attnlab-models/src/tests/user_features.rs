@@ -2,22 +2,13 @@
 //! one (BPR, Caser): the arithmetic by hand, the models taking them, and a
 //! learning check where a user's group is the only way to what they like.
 
-use attnlab_data::{Column, ColumnData, Vocab};
+use attnlab_data::{Column, ColumnData};
 use tch::nn::{self, Module, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
 use super::*;
 use crate::blocks::{ItemFeatures, UserTable};
 use crate::{build_next_item, NextItemSizes, SeqBatch};
-
-/// A token column over `tokens` (0 = missing), with a vocabulary of `n` tokens.
-fn token_column(name: &str, tokens: Vec<u32>, n: usize) -> Column {
-    let mut vocab = Vocab::padded();
-    for t in 0..n {
-        vocab.intern(&format!("t{t}"));
-    }
-    Column { name: name.into(), data: ColumnData::Token(tokens), vocab: Some(vocab) }
-}
 
 /// Users 0..3: a gender token (user 2 has none) and a standardised age.
 #[test]
